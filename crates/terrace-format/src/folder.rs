@@ -1,0 +1,187 @@
+//! Reading a folder of migration files.
+//!
+//! Every `*.sql` file directly inside the folder is a migration; other files, hidden
+//! files and subfolders are ignored. Every file is read and every problem collected,
+//! so one run reports them all.
+
+use crate::checksum::checksum;
+use crate::name::{NameProblem, parse_file_name};
+use crate::sections::{Sections, SectionsError, parse_sections};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// One well-formed migration file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationFile {
+    /// The file's path (the folder joined with its file name).
+    pub path: PathBuf,
+    /// The version, from the file name.
+    pub version: u64,
+    /// The descriptive name, from the file name.
+    pub name: String,
+    /// The up and down sections.
+    pub sections: Sections,
+    /// The checksum of the up section.
+    pub checksum: String,
+}
+
+/// A file in the folder that could not be read as a migration.
+#[derive(Debug)]
+pub struct FileProblem {
+    /// The file at fault.
+    pub path: PathBuf,
+    /// What is wrong with it.
+    pub kind: FileProblemKind,
+}
+
+/// What is wrong with a migration file.
+#[derive(Debug)]
+pub enum FileProblemKind {
+    /// The file name is not `NNNN_descriptive_name.sql`.
+    Name(NameProblem),
+    /// The file is not valid UTF-8.
+    InvalidUtf8 {
+        /// Byte offset of the first invalid sequence.
+        offset: usize,
+    },
+    /// The file's markers are wrong.
+    Sections(SectionsError),
+    /// The file could not be read.
+    Io(std::io::Error),
+}
+
+impl fmt::Display for FileProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = self.path.display();
+        match &self.kind {
+            FileProblemKind::Name(problem) => write!(f, "{path}: {problem}"),
+            FileProblemKind::InvalidUtf8 { offset } => {
+                write!(f, "{path}: not valid UTF-8 (at byte {offset})")
+            }
+            FileProblemKind::Sections(problem) => write!(f, "{path}: {problem}"),
+            FileProblemKind::Io(err) => write!(f, "{path}: cannot be read: {err}"),
+        }
+    }
+}
+
+/// The result of reading a folder: the good files, sorted by version, and every
+/// problem found.
+#[derive(Debug, Default)]
+pub struct Folder {
+    /// The migration files that parsed, sorted by version (then file name).
+    pub files: Vec<MigrationFile>,
+    /// The files that did not, sorted by path.
+    pub problems: Vec<FileProblem>,
+}
+
+/// Reads one migration file whose name has already been found to end in `.sql`.
+pub fn read_file(path: &Path) -> Result<MigrationFile, FileProblem> {
+    let problem = |kind| FileProblem {
+        path: path.to_owned(),
+        kind,
+    };
+    let file_name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| problem(FileProblemKind::Name(NameProblem::NotSnakeCase)))?;
+    let (version, name) =
+        parse_file_name(file_name).map_err(|p| problem(FileProblemKind::Name(p)))?;
+    let bytes = std::fs::read(path).map_err(|e| problem(FileProblemKind::Io(e)))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        problem(FileProblemKind::InvalidUtf8 {
+            offset: e.utf8_error().valid_up_to(),
+        })
+    })?;
+    let sections = parse_sections(&text).map_err(|e| problem(FileProblemKind::Sections(e)))?;
+    Ok(MigrationFile {
+        path: path.to_owned(),
+        version,
+        name: name.to_owned(),
+        checksum: checksum(&sections.up),
+        sections,
+    })
+}
+
+/// Reads every migration file in `dir`.
+///
+/// Fails only when the folder itself cannot be listed; problems with single files are
+/// collected in [`Folder::problems`].
+pub fn read_folder(dir: &Path) -> std::io::Result<Folder> {
+    let mut paths = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let file_name = entry.file_name();
+        let lossy = file_name.to_string_lossy();
+        if lossy.starts_with('.') || !lossy.ends_with(".sql") || entry.file_type()?.is_dir() {
+            continue;
+        }
+        paths.push(entry.path());
+    }
+    paths.sort();
+    let mut folder = Folder::default();
+    for path in paths {
+        match read_file(&path) {
+            Ok(file) => folder.files.push(file),
+            Err(problem) => folder.problems.push(problem),
+        }
+    }
+    folder.files.sort_by_key(|f| f.version);
+    Ok(folder)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(files: &[(&str, &[u8])]) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "terrace-format-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("sub.sql")).unwrap();
+        for (name, body) in files {
+            std::fs::write(dir.join(name), body).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn reads_and_reports_everything() {
+        let dir = scratch(&[
+            ("0002_add_b.sql", b"-- migrate:up\nALTER TABLE a ADD b;\n"),
+            (
+                "0001_create_a.sql",
+                b"-- migrate:up\nCREATE TABLE a (x);\n-- migrate:down\nDROP TABLE a;",
+            ),
+            ("0003_Bad.sql", b"-- migrate:up\nSELECT 1;"),
+            ("0004_no_marker.sql", b"SELECT 1;"),
+            ("0005_binary_junk.sql", b"-- migrate:up\n\xff\xfe"),
+            ("README.md", b"not a migration"),
+            (".0006_hidden.sql", b"ignored"),
+        ]);
+        let folder = read_folder(&dir).unwrap();
+        let versions: Vec<_> = folder
+            .files
+            .iter()
+            .map(|f| (f.version, f.name.as_str()))
+            .collect();
+        assert_eq!(versions, [(1, "create_a"), (2, "add_b")]);
+        assert_eq!(
+            folder.files[0].sections.down.as_deref(),
+            Some("DROP TABLE a;")
+        );
+        let problems: Vec<_> = folder.problems.iter().map(|p| p.to_string()).collect();
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(problems[0].contains("0003_Bad.sql") && problems[0].contains("snake_case"));
+        assert!(problems[1].contains("0004_no_marker.sql") && problems[1].contains("line 1"));
+        assert!(problems[2].contains("0005_binary_junk.sql") && problems[2].contains("UTF-8"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn missing_folder_is_an_error() {
+        assert!(read_folder(Path::new("/nonexistent/terrace/migrations")).is_err());
+    }
+}

@@ -1,0 +1,32 @@
+//! The Terrace migration file format, free of any database code.
+//!
+//! This crate is shared by the `terrace` library (which reads migration folders at run
+//! time) and by `terrace-macros` (which reads them at compile time), so both read a
+//! folder with exactly the same rules:
+//!
+//! * a file is named `NNNN_descriptive_name.sql`: the number is the version, the rest
+//!   the name ([`name`]);
+//! * it holds an up section after `-- migrate:up` and an optional down section after
+//!   `-- migrate:down` ([`sections`]);
+//! * its checksum is the SHA-256 of the normalised up text ([`checksum`]);
+//! * its SQL is split into statements for execution and error reports ([`statements`]).
+//!
+//! ```
+//! let text = "-- migrate:up\nALTER TABLE projects ADD COLUMN base_url TEXT;\n\
+//!             -- migrate:down\nALTER TABLE projects DROP COLUMN base_url;\n";
+//! let sections = terrace_format::parse_sections(text).unwrap();
+//! assert_eq!(sections.up, "ALTER TABLE projects ADD COLUMN base_url TEXT;");
+//! assert!(sections.transactional);
+//! ```
+
+pub mod checksum;
+pub mod folder;
+pub mod name;
+pub mod sections;
+pub mod statements;
+
+pub use checksum::{CHECKSUM_PREFIX, checksum, normalize, unify_line_endings};
+pub use folder::{FileProblem, FileProblemKind, Folder, MigrationFile, read_file, read_folder};
+pub use name::{NameProblem, check_name, parse_file_name};
+pub use sections::{Sections, SectionsError, parse_sections};
+pub use statements::{Dialect, Statement, split_statements};

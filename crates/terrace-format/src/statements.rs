@@ -1,0 +1,349 @@
+//! Splitting a section's SQL into statements.
+//!
+//! Terrace runs a migration one statement at a time so that a failure can name the
+//! statement at fault, and because some drivers take one statement per call. The
+//! splitter knows each dialect's quoting and comments, PostgreSQL dollar quotes, and
+//! `BEGIN … END` bodies of triggers and routines, whose inner `;` do not end the
+//! statement.
+//!
+//! Limits: MySQL client-side `DELIMITER` lines are not understood (they are a feature of
+//! the `mysql` shell, not of the server); write routine bodies without them.
+
+/// The SQL dialect whose lexical rules apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// SQLite: `[bracketed]` identifiers, no backslash escapes.
+    Sqlite,
+    /// PostgreSQL: `$tag$` quoting, nested block comments, `E'…'` escapes.
+    Postgres,
+    /// MySQL and MariaDB: backslash escapes in strings, `#` comments.
+    Mysql,
+}
+
+/// One statement of a section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Statement<'a> {
+    /// The statement's text, trimmed, without its terminating `;`.
+    pub text: &'a str,
+    /// The line (from 1, within the section) on which the statement starts.
+    pub line: usize,
+}
+
+impl Statement<'_> {
+    /// The statement's first line, for short error messages.
+    pub fn first_line(&self) -> &str {
+        self.text.lines().next().unwrap_or("").trim_end()
+    }
+}
+
+/// Splits `sql` into statements. Each starts at its first token, so comments before
+/// it are left out; pieces holding only comments and whitespace are dropped.
+///
+/// ```
+/// use terrace_format::statements::{split_statements, Dialect};
+/// let sql = "CREATE TABLE a (t TEXT DEFAULT ';'); -- done;\nINSERT INTO a VALUES ('x');";
+/// let texts: Vec<_> = split_statements(sql, Dialect::Sqlite).iter().map(|s| s.text).collect();
+/// assert_eq!(texts, ["CREATE TABLE a (t TEXT DEFAULT ';')", "INSERT INTO a VALUES ('x')"]);
+/// ```
+pub fn split_statements(sql: &str, dialect: Dialect) -> Vec<Statement<'_>> {
+    Splitter {
+        sql: sql.as_bytes(),
+        dialect,
+        pos: 0,
+    }
+    .run(sql)
+}
+
+struct Splitter<'a> {
+    sql: &'a [u8],
+    dialect: Dialect,
+    pos: usize,
+}
+
+impl Splitter<'_> {
+    fn peek(&self, ahead: usize) -> Option<u8> {
+        self.sql.get(self.pos + ahead).copied()
+    }
+
+    fn run<'s>(mut self, text: &'s str) -> Vec<Statement<'s>> {
+        let mut out = Vec::new();
+        // Where the current statement's first code (not comment) byte is.
+        let mut code_start: Option<usize> = None;
+        // Words seen at the top level of the current statement, upper-cased, while they
+        // can still decide whether it is a trigger or routine with a `BEGIN … END` body.
+        let mut leading_words = 0usize;
+        let mut compound = false;
+        let mut depth = 0usize;
+        let mut last_word_was_end = false;
+        while let Some(byte) = self.peek(0) {
+            match byte {
+                b'-' if self.peek(1) == Some(b'-') => self.skip_line(),
+                b'#' if self.dialect == Dialect::Mysql => self.skip_line(),
+                b'/' if self.peek(1) == Some(b'*') => self.skip_block_comment(),
+                b'\'' => {
+                    code_start.get_or_insert(self.pos);
+                    let backslash = self.dialect == Dialect::Mysql
+                        || (self.dialect == Dialect::Postgres
+                            && self.pos > 0
+                            && matches!(self.sql[self.pos - 1], b'e' | b'E')
+                            && (self.pos < 2 || !is_word_byte(self.sql[self.pos - 2])));
+                    self.skip_quoted(b'\'', backslash);
+                }
+                b'"' => {
+                    code_start.get_or_insert(self.pos);
+                    self.skip_quoted(b'"', self.dialect == Dialect::Mysql);
+                }
+                b'`' if self.dialect != Dialect::Postgres => {
+                    code_start.get_or_insert(self.pos);
+                    self.skip_quoted(b'`', false);
+                }
+                b'[' if self.dialect == Dialect::Sqlite => {
+                    code_start.get_or_insert(self.pos);
+                    self.skip_quoted(b']', false);
+                }
+                b'$' if self.dialect == Dialect::Postgres && self.at_dollar_tag().is_some() => {
+                    code_start.get_or_insert(self.pos);
+                    self.skip_dollar_quoted();
+                }
+                b';' if depth == 0 => {
+                    if let Some(code) = code_start.take() {
+                        out.push(statement(text, code, self.pos));
+                    }
+                    self.pos += 1;
+                    leading_words = 0;
+                    compound = false;
+                    last_word_was_end = false;
+                }
+                b if is_word_byte(b) && !b.is_ascii_digit() => {
+                    let word_start = self.pos;
+                    code_start.get_or_insert(word_start);
+                    while self.peek(0).is_some_and(is_word_byte) {
+                        self.pos += 1;
+                    }
+                    let word = &self.sql[word_start..self.pos];
+                    if leading_words < 8 {
+                        leading_words += 1;
+                        if leading_words > 1
+                            && ["TRIGGER", "PROCEDURE", "FUNCTION", "EVENT"]
+                                .iter()
+                                .any(|w| word.eq_ignore_ascii_case(w.as_bytes()))
+                        {
+                            compound = true;
+                        }
+                    }
+                    if compound {
+                        let after_end = last_word_was_end;
+                        last_word_was_end = false;
+                        if word.eq_ignore_ascii_case(b"BEGIN") || word.eq_ignore_ascii_case(b"CASE")
+                        {
+                            // `END CASE` closes a CASE statement: the END already counted.
+                            if !(after_end && word.eq_ignore_ascii_case(b"CASE")) {
+                                depth += 1;
+                            }
+                        } else if word.eq_ignore_ascii_case(b"END") {
+                            depth = depth.saturating_sub(1);
+                            last_word_was_end = true;
+                        } else if after_end
+                            && ["IF", "LOOP", "WHILE", "REPEAT"]
+                                .iter()
+                                .any(|w| word.eq_ignore_ascii_case(w.as_bytes()))
+                        {
+                            // `END IF` and friends close blocks that were never counted.
+                            depth += 1;
+                        }
+                    }
+                }
+                b if b.is_ascii_whitespace() => self.pos += 1,
+                _ => {
+                    code_start.get_or_insert(self.pos);
+                    self.pos += 1;
+                }
+            }
+        }
+        if let Some(code) = code_start {
+            out.push(statement(text, code, self.sql.len()));
+        }
+        out
+    }
+
+    fn skip_line(&mut self) {
+        while let Some(b) = self.peek(0) {
+            self.pos += 1;
+            if b == b'\n' {
+                break;
+            }
+        }
+    }
+
+    fn skip_block_comment(&mut self) {
+        self.pos += 2;
+        let mut depth = 1;
+        while let Some(b) = self.peek(0) {
+            if b == b'*' && self.peek(1) == Some(b'/') {
+                self.pos += 2;
+                depth -= 1;
+                if depth == 0 {
+                    return;
+                }
+            } else if b == b'/' && self.peek(1) == Some(b'*') && self.dialect == Dialect::Postgres {
+                self.pos += 2;
+                depth += 1;
+            } else {
+                self.pos += 1;
+            }
+        }
+    }
+
+    /// Skips a quoted run opened at `pos`; a doubled closing quote is an escaped quote.
+    fn skip_quoted(&mut self, close: u8, backslash: bool) {
+        self.pos += 1;
+        while let Some(b) = self.peek(0) {
+            self.pos += 1;
+            if backslash && b == b'\\' {
+                self.pos += 1;
+            } else if b == close {
+                if self.peek(0) == Some(close) {
+                    self.pos += 1;
+                } else {
+                    return;
+                }
+            }
+        }
+        self.pos = self.pos.min(self.sql.len());
+    }
+
+    /// The length of a `$tag$` opener at `pos`, if there is one.
+    fn at_dollar_tag(&self) -> Option<usize> {
+        if self.pos > 0 && is_word_byte(self.sql[self.pos - 1]) {
+            return None; // `a$b` is part of an identifier
+        }
+        let rest = &self.sql[self.pos + 1..];
+        let tag_len = rest.iter().position(|&b| !is_word_byte(b))?;
+        (rest[tag_len] == b'$' && !rest[..tag_len].first().is_some_and(u8::is_ascii_digit))
+            .then_some(tag_len + 2)
+    }
+
+    fn skip_dollar_quoted(&mut self) {
+        let Some(len) = self.at_dollar_tag() else {
+            return;
+        };
+        let tag = &self.sql[self.pos..self.pos + len];
+        self.pos += len;
+        match self.sql[self.pos..].windows(len).position(|w| w == tag) {
+            Some(found) => self.pos += found + len,
+            None => self.pos = self.sql.len(),
+        }
+    }
+}
+
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
+}
+
+fn statement(text: &str, start: usize, end: usize) -> Statement<'_> {
+    let piece = &text[start..end];
+    let line = 1 + text.as_bytes()[..start]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count();
+    Statement {
+        text: piece.trim(),
+        line,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(sql: &str, dialect: Dialect) -> Vec<&str> {
+        split_statements(sql, dialect)
+            .iter()
+            .map(|s| s.text)
+            .collect()
+    }
+
+    #[test]
+    fn simple_and_trailing_comments() {
+        assert_eq!(
+            texts(
+                "CREATE TABLE a (x);\n\nCREATE TABLE b (y);\n-- the end\n",
+                Dialect::Sqlite
+            ),
+            ["CREATE TABLE a (x)", "CREATE TABLE b (y)"]
+        );
+        assert_eq!(texts("SELECT 1", Dialect::Sqlite), ["SELECT 1"]);
+        assert!(texts("  -- nothing;\n/* at; all */ ;;", Dialect::Sqlite).is_empty());
+    }
+
+    #[test]
+    fn quotes_hide_semicolons() {
+        assert_eq!(
+            texts(
+                r#"INSERT INTO t VALUES ('a;b', "c;d", `e;f`, [g;h], 'it''s;');SELECT 2"#,
+                Dialect::Sqlite
+            ),
+            [
+                r#"INSERT INTO t VALUES ('a;b', "c;d", `e;f`, [g;h], 'it''s;')"#,
+                "SELECT 2"
+            ]
+        );
+        assert_eq!(
+            texts(r"SELECT 'a\';b'; SELECT 2", Dialect::Mysql),
+            [r"SELECT 'a\';b'", "SELECT 2"]
+        );
+        assert_eq!(
+            texts(r"SELECT 'a\'; SELECT 2", Dialect::Postgres),
+            [r"SELECT 'a\'", "SELECT 2"]
+        );
+        assert_eq!(
+            texts(r"SELECT E'a\';b'; SELECT 2", Dialect::Postgres),
+            [r"SELECT E'a\';b'", "SELECT 2"]
+        );
+    }
+
+    #[test]
+    fn dollar_quotes() {
+        let sql = "CREATE FUNCTION f() RETURNS int AS $body$ BEGIN RETURN 1; END; $body$ LANGUAGE plpgsql;\nSELECT $1;SELECT 3";
+        assert_eq!(
+            texts(sql, Dialect::Postgres),
+            [
+                "CREATE FUNCTION f() RETURNS int AS $body$ BEGIN RETURN 1; END; $body$ LANGUAGE plpgsql",
+                "SELECT $1",
+                "SELECT 3"
+            ]
+        );
+    }
+
+    #[test]
+    fn trigger_bodies() {
+        let sql = "CREATE TRIGGER t AFTER INSERT ON a BEGIN\n  UPDATE b SET n = CASE WHEN 1 THEN 2 ELSE 3 END;\n  DELETE FROM c;\nEND;\nSELECT 1;";
+        let got = texts(sql, Dialect::Sqlite);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(got[0].ends_with("END"));
+        let mysql = "CREATE PROCEDURE p() BEGIN IF 1 THEN SELECT 1; END IF; CASE x WHEN 1 THEN SELECT 2; END CASE; END; SELECT 9";
+        assert_eq!(texts(mysql, Dialect::Mysql).len(), 2);
+    }
+
+    #[test]
+    fn line_numbers_and_first_line() {
+        let stmts = split_statements(
+            "\n-- c\nCREATE TABLE a (\n  x\n);\n\nDROP TABLE b;",
+            Dialect::Sqlite,
+        );
+        assert_eq!(stmts[0].line, 3);
+        assert_eq!(stmts[1].line, 7);
+        assert_eq!(stmts[1].first_line(), "DROP TABLE b");
+    }
+
+    #[test]
+    fn unterminated_input_does_not_panic() {
+        for sql in [
+            "'abc", "\"abc", "/* abc", "$a$ abc", "[abc", "SELECT '", "$", "x$",
+        ] {
+            for dialect in [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql] {
+                let _ = split_statements(sql, dialect);
+            }
+        }
+    }
+}
