@@ -52,14 +52,19 @@ pub enum FileProblemKind {
 
 impl fmt::Display for FileProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let path = self.path.display();
-        match &self.kind {
-            FileProblemKind::Name(problem) => write!(f, "{path}: {problem}"),
+        write!(f, "{}: {}", self.path.display(), self.kind)
+    }
+}
+
+impl fmt::Display for FileProblemKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FileProblemKind::Name(problem) => problem.fmt(f),
             FileProblemKind::InvalidUtf8 { offset } => {
-                write!(f, "{path}: not valid UTF-8 (at byte {offset})")
+                write!(f, "not valid UTF-8 (at byte {offset})")
             }
-            FileProblemKind::Sections(problem) => write!(f, "{path}: {problem}"),
-            FileProblemKind::Io(err) => write!(f, "{path}: cannot be read: {err}"),
+            FileProblemKind::Sections(problem) => problem.fmt(f),
+            FileProblemKind::Io(err) => write!(f, "cannot be read: {err}"),
         }
     }
 }

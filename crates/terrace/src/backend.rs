@@ -1,0 +1,106 @@
+//! The backend trait: the few verbs the runner needs from a database.
+//!
+//! A backend knows its SQL dialect, how to lock, how to run a transaction and the
+//! tracking table's SQL. It makes no decisions: what to run, in which order and with
+//! which checks is decided once, in [`plan`](crate::plan) and
+//! [`runner`](crate::runner), for every backend.
+
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+
+use crate::error::{BoxError, Error};
+use crate::history::{AppliedMigration, ExtraColumn, RowState, TableName};
+use std::time::Duration;
+use terrace_format::Dialect;
+
+/// The result of a backend verb.
+pub type BackendResult<T> = Result<T, BoxError>;
+
+/// A history row to write.
+#[derive(Debug, Clone, Copy)]
+pub struct NewRow<'a> {
+    /// The migration's version.
+    pub version: u64,
+    /// Its name.
+    pub name: &'a str,
+    /// Its checksum.
+    pub checksum: &'a str,
+    /// How long it ran, if it has run.
+    pub execution_ms: Option<i64>,
+    /// Its state.
+    pub state: RowState,
+}
+
+/// A database Terrace can migrate. Implemented for `rusqlite::Connection` (and, with
+/// their features, for the PostgreSQL and MySQL clients).
+pub trait Database {
+    /// A backend working on this connection for the duration of one command.
+    fn backend(&mut self) -> Result<Box<dyn Backend + '_>, Error>;
+}
+
+/// The verbs a database offers the runner.
+///
+/// Every method works on one connection; the runner never spreads a migration over
+/// several.
+pub trait Backend {
+    /// The backend's name, for messages (`"sqlite"`).
+    fn name(&self) -> &'static str;
+    /// The SQL dialect, for splitting statements.
+    fn dialect(&self) -> Dialect;
+    /// Whether DDL runs inside transactions (false for MySQL, where each DDL statement
+    /// commits). Without it, every migration is marked started before it runs.
+    fn transactional_ddl(&self) -> bool;
+    /// Whether one transaction for the whole run is the default (cheap commits matter
+    /// more than short locks).
+    fn prefers_one_transaction(&self) -> bool;
+    /// Takes the session-level migration lock, waiting at most `timeout`. Backends
+    /// whose write transactions are the lock (SQLite) only prepare to wait for it.
+    fn lock(&mut self, table: &TableName, timeout: Duration) -> BackendResult<()>;
+    /// Releases what [`lock`](Backend::lock) took.
+    fn unlock(&mut self, table: &TableName) -> BackendResult<()>;
+    /// Begins a write transaction, taking the database's write lock where it has one.
+    fn begin(&mut self) -> BackendResult<()>;
+    /// Commits.
+    fn commit(&mut self) -> BackendResult<()>;
+    /// Rolls back.
+    fn rollback(&mut self) -> BackendResult<()>;
+    /// Sets a savepoint inside the transaction.
+    fn savepoint(&mut self, name: &str) -> BackendResult<()>;
+    /// Releases a savepoint, keeping its work.
+    fn release(&mut self, name: &str) -> BackendResult<()>;
+    /// Undoes the work since a savepoint and releases it.
+    fn rollback_to(&mut self, name: &str) -> BackendResult<()>;
+    /// Executes one SQL statement, discarding any rows.
+    fn execute(&mut self, sql: &str) -> BackendResult<()>;
+    /// Quotes an identifier (each part of a `schema.table` name separately).
+    fn quote(&self, identifier: &str) -> String;
+    /// The column names of a table, or `None` if it does not exist.
+    fn columns(&mut self, table: &str) -> BackendResult<Option<Vec<String>>>;
+    /// Whether an index of this name exists on the table.
+    fn has_index(&mut self, table: &str, index: &str) -> BackendResult<bool>;
+    /// Creates the tracking table in its current shape.
+    fn create_history(&mut self, table: &TableName) -> BackendResult<()>;
+    /// Adds a column to an older tracking table.
+    fn add_history_column(&mut self, table: &TableName, column: ExtraColumn) -> BackendResult<()>;
+    /// Every row, oldest first. Tables lacking newer columns read as `NULL` / applied.
+    fn read_history(
+        &mut self,
+        table: &TableName,
+        columns: &[ExtraColumn],
+    ) -> BackendResult<Vec<AppliedMigration>>;
+    /// Whether a version has a row.
+    fn has_row(&mut self, table: &TableName, version: u64) -> BackendResult<bool>;
+    /// Writes a row.
+    fn insert_row(&mut self, table: &TableName, row: &NewRow<'_>) -> BackendResult<()>;
+    /// Overwrites a row's name, checksum, execution time and state.
+    fn update_row(&mut self, table: &TableName, row: &NewRow<'_>) -> BackendResult<()>;
+    /// Deletes a row.
+    fn delete_row(&mut self, table: &TableName, version: u64) -> BackendResult<()>;
+    /// Drops the tracking table.
+    fn drop_history(&mut self, table: &TableName) -> BackendResult<()>;
+    /// The SQLite connection, for code migrations that need it directly.
+    #[cfg(feature = "sqlite")]
+    fn sqlite(&mut self) -> Option<&rusqlite::Connection> {
+        None
+    }
+}

@@ -1,0 +1,274 @@
+//! SQLite, through `rusqlite`.
+//!
+//! The lock is SQLite's own write lock: `BEGIN IMMEDIATE` takes it before the history
+//! is read, and the busy timeout makes other processes wait for it instead of failing
+//! with "database is locked". The journal mode is never touched.
+
+use crate::backend::{Backend, BackendResult, Database, NewRow};
+use crate::error::Error;
+use crate::history::{AppliedMigration, ExtraColumn, RowState, TableName};
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, params};
+use std::time::Duration;
+use terrace_format::Dialect;
+
+impl Database for Connection {
+    fn backend(&mut self) -> Result<Box<dyn Backend + '_>, Error> {
+        Ok(Box::new(Sqlite {
+            conn: self,
+            saved_busy_timeout: None,
+        }))
+    }
+}
+
+/// The SQLite backend over a borrowed connection.
+struct Sqlite<'c> {
+    conn: &'c Connection,
+    /// The connection's busy timeout before [`Backend::lock`] raised it.
+    saved_busy_timeout: Option<i64>,
+}
+
+/// `"a"."b"` for `a.b`, with embedded quotes doubled.
+fn quote(identifier: &str) -> String {
+    identifier
+        .split('.')
+        .map(|part| format!("\"{}\"", part.replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// Splits `schema.table` for the table-valued pragmas, which take them apart.
+fn split(table: &str) -> (&str, &str) {
+    table.split_once('.').unwrap_or(("main", table))
+}
+
+fn column_type(column: ExtraColumn) -> &'static str {
+    match column {
+        ExtraColumn::Checksum => "TEXT",
+        ExtraColumn::ExecutionMs => "INTEGER",
+        ExtraColumn::State => "TEXT NOT NULL DEFAULT 'applied'",
+    }
+}
+
+fn text(value: ValueRef<'_>) -> Option<String> {
+    match value {
+        ValueRef::Null => None,
+        ValueRef::Integer(i) => Some(i.to_string()),
+        ValueRef::Real(f) => Some(f.to_string()),
+        ValueRef::Text(t) | ValueRef::Blob(t) => Some(String::from_utf8_lossy(t).into_owned()),
+    }
+}
+
+fn version_param(version: u64) -> BackendResult<i64> {
+    Ok(i64::try_from(version)?)
+}
+
+impl Backend for Sqlite<'_> {
+    fn name(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    fn transactional_ddl(&self) -> bool {
+        true
+    }
+
+    fn prefers_one_transaction(&self) -> bool {
+        true
+    }
+
+    fn lock(&mut self, _table: &TableName, timeout: Duration) -> BackendResult<()> {
+        let current: i64 = self
+            .conn
+            .pragma_query_value(None, "busy_timeout", |row| row.get(0))?;
+        if u128::try_from(current).unwrap_or(0) < timeout.as_millis() {
+            self.saved_busy_timeout = Some(current);
+            self.conn.busy_timeout(timeout)?;
+        }
+        Ok(())
+    }
+
+    fn unlock(&mut self, _table: &TableName) -> BackendResult<()> {
+        if let Some(ms) = self.saved_busy_timeout.take() {
+            self.conn
+                .busy_timeout(Duration::from_millis(u64::try_from(ms).unwrap_or(0)))?;
+        }
+        Ok(())
+    }
+
+    fn begin(&mut self) -> BackendResult<()> {
+        Ok(self.conn.execute_batch("BEGIN IMMEDIATE")?)
+    }
+
+    fn commit(&mut self) -> BackendResult<()> {
+        Ok(self.conn.execute_batch("COMMIT")?)
+    }
+
+    fn rollback(&mut self) -> BackendResult<()> {
+        Ok(self.conn.execute_batch("ROLLBACK")?)
+    }
+
+    fn savepoint(&mut self, name: &str) -> BackendResult<()> {
+        Ok(self
+            .conn
+            .execute_batch(&format!("SAVEPOINT {}", quote(name)))?)
+    }
+
+    fn release(&mut self, name: &str) -> BackendResult<()> {
+        Ok(self
+            .conn
+            .execute_batch(&format!("RELEASE {}", quote(name)))?)
+    }
+
+    fn rollback_to(&mut self, name: &str) -> BackendResult<()> {
+        let name = quote(name);
+        Ok(self
+            .conn
+            .execute_batch(&format!("ROLLBACK TO {name}; RELEASE {name}"))?)
+    }
+
+    fn execute(&mut self, sql: &str) -> BackendResult<()> {
+        Ok(self.conn.execute_batch(sql)?)
+    }
+
+    fn quote(&self, identifier: &str) -> String {
+        quote(identifier)
+    }
+
+    fn columns(&mut self, table: &str) -> BackendResult<Option<Vec<String>>> {
+        let (schema, table) = split(table);
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT name FROM pragma_table_info(?1, ?2) ORDER BY cid")?;
+        let columns = stmt
+            .query_map(params![table, schema], |row| row.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((!columns.is_empty()).then_some(columns))
+    }
+
+    fn has_index(&mut self, table: &str, index: &str) -> BackendResult<bool> {
+        let (schema, table) = split(table);
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT 1 FROM pragma_index_list(?1, ?2) WHERE name = ?3")?;
+        Ok(stmt.exists(params![table, schema, index])?)
+    }
+
+    fn create_history(&mut self, table: &TableName) -> BackendResult<()> {
+        Ok(self.conn.execute_batch(&format!(
+            "CREATE TABLE {} (
+                version INTEGER PRIMARY KEY,
+                name TEXT NOT NULL,
+                applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
+                checksum TEXT,
+                execution_ms INTEGER,
+                state TEXT NOT NULL DEFAULT 'applied'
+            )",
+            quote(table.as_str())
+        ))?)
+    }
+
+    fn add_history_column(&mut self, table: &TableName, column: ExtraColumn) -> BackendResult<()> {
+        Ok(self.conn.execute_batch(&format!(
+            "ALTER TABLE {} ADD COLUMN {} {}",
+            quote(table.as_str()),
+            column.name(),
+            column_type(column)
+        ))?)
+    }
+
+    fn read_history(
+        &mut self,
+        table: &TableName,
+        columns: &[ExtraColumn],
+    ) -> BackendResult<Vec<AppliedMigration>> {
+        let pick = |column: ExtraColumn, absent: &'static str| {
+            if columns.contains(&column) {
+                column.name()
+            } else {
+                absent
+            }
+        };
+        let sql = format!(
+            "SELECT version, name, applied_at, {}, {}, {} FROM {} ORDER BY version",
+            pick(ExtraColumn::Checksum, "NULL"),
+            pick(ExtraColumn::ExecutionMs, "NULL"),
+            pick(ExtraColumn::State, "'applied'"),
+            quote(table.as_str())
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let version: i64 = row.get(0)?;
+            out.push(AppliedMigration {
+                version: u64::try_from(version)?,
+                name: text(row.get_ref(1)?).unwrap_or_default(),
+                applied_at: text(row.get_ref(2)?),
+                checksum: text(row.get_ref(3)?),
+                execution_ms: row.get(4)?,
+                state: RowState::parse(&text(row.get_ref(5)?).unwrap_or_default()),
+            });
+        }
+        Ok(out)
+    }
+
+    fn has_row(&mut self, table: &TableName, version: u64) -> BackendResult<bool> {
+        let sql = format!("SELECT 1 FROM {} WHERE version = ?1", quote(table.as_str()));
+        Ok(self
+            .conn
+            .prepare_cached(&sql)?
+            .exists([version_param(version)?])?)
+    }
+
+    fn insert_row(&mut self, table: &TableName, row: &NewRow<'_>) -> BackendResult<()> {
+        let sql = format!(
+            "INSERT INTO {} (version, name, checksum, execution_ms, state) VALUES (?1, ?2, ?3, ?4, ?5)",
+            quote(table.as_str())
+        );
+        self.conn.prepare_cached(&sql)?.execute(params![
+            version_param(row.version)?,
+            row.name,
+            row.checksum,
+            row.execution_ms,
+            row.state.as_str()
+        ])?;
+        Ok(())
+    }
+
+    fn update_row(&mut self, table: &TableName, row: &NewRow<'_>) -> BackendResult<()> {
+        let sql = format!(
+            "UPDATE {} SET name = ?2, checksum = ?3, execution_ms = COALESCE(?4, execution_ms), state = ?5 WHERE version = ?1",
+            quote(table.as_str())
+        );
+        self.conn.prepare_cached(&sql)?.execute(params![
+            version_param(row.version)?,
+            row.name,
+            row.checksum,
+            row.execution_ms,
+            row.state.as_str()
+        ])?;
+        Ok(())
+    }
+
+    fn delete_row(&mut self, table: &TableName, version: u64) -> BackendResult<()> {
+        let sql = format!("DELETE FROM {} WHERE version = ?1", quote(table.as_str()));
+        self.conn
+            .prepare_cached(&sql)?
+            .execute([version_param(version)?])?;
+        Ok(())
+    }
+
+    fn drop_history(&mut self, table: &TableName) -> BackendResult<()> {
+        Ok(self
+            .conn
+            .execute_batch(&format!("DROP TABLE {}", quote(table.as_str())))?)
+    }
+
+    fn sqlite(&mut self) -> Option<&rusqlite::Connection> {
+        Some(self.conn)
+    }
+}

@@ -1,0 +1,59 @@
+//! Terrace: database schema migrations that run every time an application opens its
+//! database.
+//!
+//! ```
+//! use terrace::{Migration, Migrations};
+//!
+//! static MIGRATIONS: Migrations = Migrations::new(&[
+//!     Migration::sql(1, "create_projects", "CREATE TABLE projects (id INTEGER PRIMARY KEY, name TEXT);")
+//!         .with_down("DROP TABLE projects;"),
+//!     Migration::sql(2, "add_base_url", "ALTER TABLE projects ADD COLUMN base_url TEXT;")
+//!         .with_down("ALTER TABLE projects DROP COLUMN base_url;"),
+//! ]);
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut conn = rusqlite::Connection::open_in_memory()?;
+//! let report = MIGRATIONS.run(&mut conn)?;
+//! assert_eq!(report.versions(), [1, 2]);
+//!
+//! let status = MIGRATIONS.status(&mut conn)?;
+//! assert_eq!((status.applied_count(), status.pending_count()), (2, 0));
+//!
+//! // Running again is a no-op.
+//! assert_eq!(MIGRATIONS.run(&mut conn)?.count(), 0);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Migrations come from a static list (as above), from a folder embedded at compile
+//! time with [`embed_migrations!`], or from a folder read at run time with
+//! [`Migrations::from_dir`]. A migration can also be a Rust function marked with
+//! [`#[migration]`](migration), which receives a [`Db`] with idempotent schema helpers.
+//!
+//! Every command validates before it changes anything, takes the migration lock before
+//! reading the history, and runs each migration with its history row in one transaction.
+
+pub mod backend;
+pub mod error;
+pub mod history;
+pub mod migration;
+pub mod migrations;
+pub mod plan;
+pub mod report;
+mod runner;
+pub mod schema;
+mod session;
+pub mod validate;
+
+pub use backend::{Backend, Database};
+pub use error::{BoxError, Error};
+pub use history::{AppliedMigration, RowState, TableName};
+pub use migration::{Body, CodeFn, CodeResult, Migration};
+pub use migrations::{Migrations, TransactionMode};
+pub use plan::{Direction, Plan, Step, Target};
+pub use report::{
+    AppliedStatus, Event, PendingMigration, RepairChange, RepairReport, Report, ResetReport,
+    Status, StepReport,
+};
+pub use schema::Db;
+pub use validate::Problem;

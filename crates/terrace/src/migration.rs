@@ -1,0 +1,216 @@
+//! The migration model: one versioned, named change with an up and an optional down.
+
+use crate::schema::Db;
+use std::borrow::Cow;
+use std::fmt;
+
+/// What a code migration returns: any error is accepted and reported with the
+/// migration's version and name.
+pub type CodeResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+/// A Rust function usable as a migration, with the checksum of its source.
+///
+/// Made by the [`migration`](crate::migration) attribute, which hashes the function's
+/// tokens so that editing an applied code migration is detected like editing an
+/// applied SQL file.
+#[derive(Clone, Copy)]
+pub struct CodeFn {
+    run: fn(&mut Db<'_>) -> CodeResult,
+    checksum: &'static str,
+}
+
+impl CodeFn {
+    /// Pairs a function with the checksum of its source. The
+    /// [`migration`](crate::migration) attribute calls this; a hand-written checksum
+    /// must change whenever the function's behaviour does.
+    pub const fn new(run: fn(&mut Db<'_>) -> CodeResult, checksum: &'static str) -> Self {
+        CodeFn { run, checksum }
+    }
+
+    /// Calls the function.
+    pub fn call(&self, db: &mut Db<'_>) -> CodeResult {
+        (self.run)(db)
+    }
+
+    /// The checksum of the function's source.
+    pub const fn checksum(&self) -> &'static str {
+        self.checksum
+    }
+}
+
+impl fmt::Debug for CodeFn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CodeFn")
+            .field("checksum", &self.checksum)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One direction of a migration: SQL text or a Rust function.
+#[derive(Debug, Clone)]
+pub enum Body {
+    /// SQL statements, separated by `;`.
+    Sql(Cow<'static, str>),
+    /// A Rust function that receives the open connection.
+    Code(CodeFn),
+}
+
+impl Body {
+    /// The SQL text, for SQL bodies.
+    pub fn sql(&self) -> Option<&str> {
+        match self {
+            Body::Sql(sql) => Some(sql),
+            Body::Code(_) => None,
+        }
+    }
+}
+
+/// A single migration.
+///
+/// Build one with [`Migration::sql`] or [`Migration::code`]; the constructors are
+/// `const`, so a list can live in a `static`:
+///
+/// ```
+/// use terrace::{Migration, Migrations};
+/// static MIGRATIONS: Migrations = Migrations::new(&[
+///     Migration::sql(1, "create_projects", "CREATE TABLE projects (id INTEGER PRIMARY KEY);")
+///         .with_down("DROP TABLE projects;"),
+///     Migration::sql(2, "add_base_url", "ALTER TABLE projects ADD COLUMN base_url TEXT;"),
+/// ]);
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct Migration {
+    pub(crate) version: u64,
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) up: Body,
+    pub(crate) down: Option<Body>,
+    pub(crate) checksum: Option<Cow<'static, str>>,
+    pub(crate) transactional: bool,
+    pub(crate) down_transactional: bool,
+}
+
+impl Migration {
+    /// A SQL migration. Its checksum is the SHA-256 of the normalised `up` text.
+    pub const fn sql(version: u64, name: &'static str, up: &'static str) -> Self {
+        Migration {
+            version,
+            name: Cow::Borrowed(name),
+            up: Body::Sql(Cow::Borrowed(up)),
+            down: None,
+            checksum: None,
+            transactional: true,
+            down_transactional: true,
+        }
+    }
+
+    /// A Rust code migration, made from a function marked with the
+    /// [`migration`](crate::migration) attribute.
+    pub const fn code(version: u64, name: &'static str, up: CodeFn) -> Self {
+        Migration {
+            version,
+            name: Cow::Borrowed(name),
+            up: Body::Code(up),
+            down: None,
+            checksum: Some(Cow::Borrowed(up.checksum)),
+            transactional: true,
+            down_transactional: true,
+        }
+    }
+
+    /// Adds a down section in SQL.
+    pub const fn with_down(self, down: &'static str) -> Self {
+        self.with_down_body(Body::Sql(Cow::Borrowed(down)))
+    }
+
+    /// Adds a down step written in Rust.
+    pub const fn with_down_code(self, down: CodeFn) -> Self {
+        self.with_down_body(Body::Code(down))
+    }
+
+    const fn with_down_body(mut self, down: Body) -> Self {
+        // A const fn cannot drop the old value; it is `None` for every migration the
+        // constructors make, and forgetting `None` frees nothing.
+        std::mem::forget(self.down.replace(down));
+        self
+    }
+
+    /// Runs the up section outside a transaction (`-- migrate:up transaction:false`),
+    /// for statements such as PostgreSQL's `CREATE INDEX CONCURRENTLY`. Such a
+    /// migration is recorded as started before it runs, so an interruption leaves an
+    /// explicit dirty state rather than a silent half-change.
+    pub const fn without_transaction(mut self) -> Self {
+        self.transactional = false;
+        self
+    }
+
+    /// Runs the down section outside a transaction.
+    pub const fn without_down_transaction(mut self) -> Self {
+        self.down_transactional = false;
+        self
+    }
+
+    /// Supplies a checksum computed ahead of time (by [`embed_migrations!`]), so none
+    /// is computed at run time. It must equal what [`Migration::checksum`] would
+    /// compute.
+    ///
+    /// [`embed_migrations!`]: crate::embed_migrations
+    #[doc(hidden)]
+    pub const fn with_precomputed_checksum(mut self, checksum: &'static str) -> Self {
+        std::mem::forget(self.checksum.replace(Cow::Borrowed(checksum)));
+        self
+    }
+
+    pub(crate) fn from_file(file: terrace_format::MigrationFile) -> Self {
+        let sections = file.sections;
+        Migration {
+            version: file.version,
+            name: Cow::Owned(file.name),
+            up: Body::Sql(Cow::Owned(sections.up)),
+            down: sections.down.map(|d| Body::Sql(Cow::Owned(d))),
+            checksum: Some(Cow::Owned(file.checksum)),
+            transactional: sections.transactional,
+            down_transactional: sections.down_transactional,
+        }
+    }
+
+    /// The version.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// The descriptive name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The up direction.
+    pub fn up(&self) -> &Body {
+        &self.up
+    }
+
+    /// The down direction, if there is one.
+    pub fn down(&self) -> Option<&Body> {
+        self.down.as_ref()
+    }
+
+    /// Whether the up direction runs inside a transaction.
+    pub fn is_transactional(&self) -> bool {
+        self.transactional
+    }
+
+    /// Whether the down direction runs inside a transaction.
+    pub fn is_down_transactional(&self) -> bool {
+        self.down_transactional
+    }
+
+    /// The checksum recorded when this migration is applied: `sha256:` and the hex
+    /// SHA-256 of the normalised up text, or of a code migration's tokens.
+    pub fn checksum(&self) -> Cow<'_, str> {
+        match (&self.checksum, &self.up) {
+            (Some(known), _) => Cow::Borrowed(known),
+            (None, Body::Sql(sql)) => Cow::Owned(terrace_format::checksum(sql)),
+            (None, Body::Code(code)) => Cow::Borrowed(code.checksum),
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! A list of migrations and how to run it: tracking table, transaction mode, lock
+//! timeout.
+
+use crate::error::Error;
+use crate::history::TableName;
+use crate::migration::Migration;
+use crate::validate::Problem;
+use std::borrow::Cow;
+use std::path::Path;
+use std::time::Duration;
+
+/// How migrations are grouped into transactions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransactionMode {
+    /// One transaction per migration: short locks; the default on servers.
+    PerMigration,
+    /// One transaction for the whole run, a savepoint per migration: one commit (one
+    /// fsync on SQLite); the default on SQLite. A failing migration still rolls back
+    /// alone and the ones before it are committed; a process killed mid-run leaves the
+    /// database exactly as before the run.
+    PerRun,
+}
+
+/// The migrations of an application, with the settings to run them.
+///
+/// Build it from a static list ([`Migrations::new`], or
+/// [`embed_migrations!`](crate::embed_migrations)), from a `Vec`, or from a folder read
+/// at run time ([`Migrations::from_dir`]).
+#[derive(Debug, Clone)]
+pub struct Migrations {
+    pub(crate) list: Cow<'static, [Migration]>,
+    /// Problems found while reading files, reported by every command that validates.
+    pub(crate) file_problems: Vec<Problem>,
+    pub(crate) table: TableName,
+    pub(crate) mode: Option<TransactionMode>,
+    pub(crate) lock_timeout: Duration,
+}
+
+impl Migrations {
+    /// How long to wait for another runner's lock unless told otherwise.
+    pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(300);
+
+    /// A static list, in any order (it is validated when run).
+    pub const fn new(list: &'static [Migration]) -> Self {
+        Migrations {
+            list: Cow::Borrowed(list),
+            file_problems: Vec::new(),
+            table: TableName::DEFAULT,
+            mode: None,
+            lock_timeout: Self::DEFAULT_LOCK_TIMEOUT,
+        }
+    }
+
+    /// A list built at run time.
+    pub fn from_vec(list: Vec<Migration>) -> Self {
+        Migrations {
+            list: Cow::Owned(list),
+            ..Migrations::new(&[])
+        }
+    }
+
+    /// Reads every `NNNN_name.sql` file of a folder.
+    ///
+    /// Fails only if the folder cannot be listed. A malformed file does not stop the
+    /// reading: it is kept as a problem that every command reports (with all others)
+    /// before it changes anything.
+    pub fn from_dir(dir: impl AsRef<Path>) -> Result<Self, Error> {
+        let dir = dir.as_ref();
+        let folder = terrace_format::read_folder(dir).map_err(|source| Error::ReadFolder {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let file_problems = folder
+            .problems
+            .into_iter()
+            .map(|p| Problem::File {
+                detail: p.kind.to_string(),
+                path: p.path,
+            })
+            .collect();
+        Ok(Migrations {
+            file_problems,
+            ..Migrations::from_vec(folder.files.into_iter().map(Migration::from_file).collect())
+        })
+    }
+
+    /// Uses another tracking table (validated: letters, digits, `_`, optionally
+    /// `schema.table`).
+    pub fn with_table(mut self, name: &str) -> Result<Self, Error> {
+        self.table = TableName::parse(name)?;
+        Ok(self)
+    }
+
+    /// Overrides the backend's default transaction mode.
+    pub fn with_transaction_mode(mut self, mode: TransactionMode) -> Self {
+        self.mode = Some(mode);
+        self
+    }
+
+    /// How long to wait for another runner to release the migration lock.
+    pub fn with_lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_timeout = timeout;
+        self
+    }
+
+    /// The migrations, in the order given.
+    pub fn list(&self) -> &[Migration] {
+        &self.list
+    }
+
+    /// The tracking table.
+    pub fn table(&self) -> &TableName {
+        &self.table
+    }
+
+    /// Every problem found without a database: unreadable files, duplicate versions,
+    /// gaps, bad names.
+    pub fn source_problems(&self) -> Vec<Problem> {
+        let mut problems = self.file_problems.clone();
+        problems.extend(crate::validate::check_sources(&self.list));
+        problems
+    }
+}

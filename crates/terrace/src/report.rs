@@ -1,0 +1,224 @@
+//! What commands return: reports of what ran, status, repairs, events for progress.
+
+use crate::history::{AppliedMigration, RowState};
+use crate::plan::Direction;
+use crate::validate::Problem;
+use std::fmt;
+use std::time::Duration;
+
+/// A progress event, sent while a run or rollback proceeds.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// A migration is about to run.
+    Started {
+        /// Its version.
+        version: u64,
+        /// Its name.
+        name: &'a str,
+        /// Up or down.
+        direction: Direction,
+    },
+    /// A migration completed and was recorded.
+    Finished {
+        /// Its version.
+        version: u64,
+        /// Its name.
+        name: &'a str,
+        /// Up or down.
+        direction: Direction,
+        /// How long it ran.
+        duration: Duration,
+    },
+    /// A planned migration was found already done by a concurrent runner.
+    Skipped {
+        /// Its version.
+        version: u64,
+        /// Its name.
+        name: &'a str,
+        /// Up or down.
+        direction: Direction,
+    },
+}
+
+/// One migration a run or rollback completed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepReport {
+    /// Its version.
+    pub version: u64,
+    /// Its name.
+    pub name: String,
+    /// How long it ran.
+    pub duration: Duration,
+}
+
+/// What a run or rollback did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// Up for a run, down for a rollback.
+    pub direction: Direction,
+    /// The migrations completed, in order.
+    pub steps: Vec<StepReport>,
+    /// The whole command's duration.
+    pub total: Duration,
+}
+
+impl Report {
+    /// How many migrations were applied (or rolled back).
+    pub fn count(&self) -> usize {
+        self.steps.len()
+    }
+
+    /// The versions completed, in order.
+    pub fn versions(&self) -> Vec<u64> {
+        self.steps.iter().map(|s| s.version).collect()
+    }
+}
+
+/// An applied migration as `status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedStatus {
+    /// The history row.
+    pub row: AppliedMigration,
+    /// False when the migration changed since it was applied, or no longer exists.
+    /// True when no checksum was recorded (rows adopted from the origin's table).
+    pub checksum_ok: bool,
+}
+
+/// A migration not yet applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingMigration {
+    /// Its version.
+    pub version: u64,
+    /// Its name.
+    pub name: String,
+}
+
+/// The state of a database against the migrations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    /// Every history row, oldest first.
+    pub applied: Vec<AppliedStatus>,
+    /// Migrations not applied, in version order.
+    pub pending: Vec<PendingMigration>,
+    /// Every validation problem.
+    pub problems: Vec<Problem>,
+}
+
+impl Status {
+    /// How many migrations the history records.
+    pub fn applied_count(&self) -> usize {
+        self.applied.len()
+    }
+
+    /// How many migrations are pending.
+    pub fn pending_count(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// The history rows left dirty by an interrupted migration.
+    pub fn dirty(&self) -> impl Iterator<Item = &AppliedMigration> {
+        self.applied
+            .iter()
+            .map(|a| &a.row)
+            .filter(|r| r.state != RowState::Applied)
+    }
+
+    /// Whether the database is fully migrated with nothing wrong.
+    pub fn is_up_to_date(&self) -> bool {
+        self.pending.is_empty() && self.problems.is_empty()
+    }
+}
+
+/// One change `repair` made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RepairChange {
+    /// The recorded checksum was replaced by the migration's current one.
+    Checksum {
+        /// The migration's version.
+        version: u64,
+        /// Its name.
+        name: String,
+        /// The checksum recorded before (`None` for adopted rows).
+        old: Option<String>,
+        /// The checksum recorded now.
+        new: String,
+    },
+    /// The recorded name was replaced by the migration's current one.
+    Name {
+        /// The migration's version.
+        version: u64,
+        /// The name recorded before.
+        old: String,
+        /// The name recorded now.
+        new: String,
+    },
+    /// An interrupted run's row was removed: the migration counts as not applied.
+    ClearedStarted {
+        /// The migration's version.
+        version: u64,
+        /// Its name.
+        name: String,
+    },
+    /// An interrupted rollback's row was restored: the migration counts as applied.
+    RestoredApplied {
+        /// The migration's version.
+        version: u64,
+        /// Its name.
+        name: String,
+    },
+}
+
+impl fmt::Display for RepairChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RepairChange::Checksum {
+                version,
+                name,
+                old: None,
+                ..
+            } => {
+                write!(
+                    f,
+                    "migration {version} ({name}): recorded its checksum (none was recorded)"
+                )
+            }
+            RepairChange::Checksum { version, name, .. } => {
+                write!(
+                    f,
+                    "migration {version} ({name}): accepted its current checksum"
+                )
+            }
+            RepairChange::Name { version, old, new } => {
+                write!(f, "migration {version}: renamed from '{old}' to '{new}'")
+            }
+            RepairChange::ClearedStarted { version, name } => write!(
+                f,
+                "migration {version} ({name}): cleared the interrupted run; it is pending again"
+            ),
+            RepairChange::RestoredApplied { version, name } => write!(
+                f,
+                "migration {version} ({name}): cleared the interrupted rollback; it counts as applied"
+            ),
+        }
+    }
+}
+
+/// What `repair` changed, and what it could not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepairReport {
+    /// Every change made, in version order.
+    pub changes: Vec<RepairChange>,
+    /// Problems repair does not fix (a missing migration, a gap), still to be dealt with.
+    pub remaining: Vec<Problem>,
+}
+
+/// What `reset_history` dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResetReport {
+    /// Whether there was a tracking table to drop.
+    pub dropped: bool,
+    /// How many rows it held.
+    pub rows: usize,
+}

@@ -1,0 +1,631 @@
+//! The runner: lock, read the history, validate, plan, apply, report.
+//!
+//! It makes no decisions of its own — validation and planning are pure functions in
+//! [`validate`](crate::validate) and [`plan`](crate::plan) — and knows nothing of any
+//! particular database: it speaks to a [`Backend`].
+
+use crate::backend::{Backend, Database, NewRow};
+use crate::error::Error;
+use crate::history::{AppliedMigration, ExtraColumn, RowState, TableName, TableShape, classify};
+use crate::migration::Body;
+use crate::migrations::{Migrations, TransactionMode};
+use crate::plan::{Direction, Plan, Step, Target, plan_down, plan_up};
+use crate::report::{
+    AppliedStatus, Event, PendingMigration, RepairChange, RepairReport, Report, ResetReport,
+    Status, StepReport,
+};
+use crate::schema::Db;
+use crate::session::Session;
+use crate::validate::{Problem, check_history, index_by_version};
+use std::time::{Duration, Instant};
+use terrace_format::split_statements;
+
+/// The tracking table as found.
+struct History {
+    exists: bool,
+    /// Columns an older table lacks.
+    missing: Vec<ExtraColumn>,
+    rows: Vec<AppliedMigration>,
+}
+
+/// Reads the tracking table without changing anything; refuses another tool's table.
+fn read_history(backend: &mut dyn Backend, table: &TableName) -> Result<History, Error> {
+    let columns = backend
+        .columns(table.as_str())
+        .map_err(|e| Error::database(format!("inspecting table {table}"), e))?;
+    match classify(columns.as_deref()) {
+        TableShape::Absent => Ok(History {
+            exists: false,
+            missing: Vec::new(),
+            rows: Vec::new(),
+        }),
+        TableShape::Terrace { missing } => {
+            let present: Vec<ExtraColumn> = ExtraColumn::ALL
+                .into_iter()
+                .filter(|c| !missing.contains(c))
+                .collect();
+            let rows = backend
+                .read_history(table, &present)
+                .map_err(|e| Error::database(format!("reading table {table}"), e))?;
+            Ok(History {
+                exists: true,
+                missing,
+                rows,
+            })
+        }
+        TableShape::Foreign { tool, columns } => Err(Error::ForeignTable {
+            table: table.to_string(),
+            tool,
+            columns,
+        }),
+        TableShape::Unknown { columns } => Err(Error::UnknownTable {
+            table: table.to_string(),
+            columns,
+        }),
+    }
+}
+
+/// Creates the tracking table, or adds the columns an older one lacks.
+fn ensure_history(
+    backend: &mut dyn Backend,
+    table: &TableName,
+    history: &History,
+) -> Result<(), Error> {
+    if !history.exists {
+        return backend
+            .create_history(table)
+            .map_err(|e| Error::database(format!("creating table {table}"), e));
+    }
+    for &column in &history.missing {
+        backend.add_history_column(table, column).map_err(|e| {
+            Error::database(
+                format!("adding column {} to table {table}", column.name()),
+                e,
+            )
+        })?;
+        tracing::info!(table = %table, column = column.name(), "upgraded the tracking table");
+    }
+    Ok(())
+}
+
+fn invalid(problems: Vec<Problem>) -> Result<(), Error> {
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Invalid { problems })
+    }
+}
+
+/// Runs one direction's body, statement by statement.
+fn run_body(
+    backend: &mut dyn Backend,
+    step: &Step<'_>,
+    dirty_on_failure: bool,
+) -> Result<(), Error> {
+    let migration = step.migration;
+    let failed = |statement: Option<(String, usize)>, source| Error::MigrationFailed {
+        version: migration.version(),
+        name: migration.name().to_owned(),
+        direction: step.direction,
+        line: statement.as_ref().map(|s| s.1),
+        statement: statement.map(|s| s.0),
+        dirty: dirty_on_failure,
+        source,
+    };
+    match step.body() {
+        Body::Sql(sql) => {
+            for statement in split_statements(sql, backend.dialect()) {
+                backend.execute(statement.text).map_err(|e| {
+                    failed(Some((statement.first_line().to_owned(), statement.line)), e)
+                })?;
+            }
+            Ok(())
+        }
+        Body::Code(code) => code
+            .call(&mut Db::new(backend))
+            .map_err(|e| failed(None, e)),
+    }
+}
+
+fn row<'m>(
+    step: &Step<'m>,
+    checksum: &'m str,
+    execution_ms: Option<i64>,
+    state: RowState,
+) -> NewRow<'m> {
+    NewRow {
+        version: step.migration.version(),
+        name: step.migration.name(),
+        checksum,
+        execution_ms,
+        state,
+    }
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Executes a plan's steps on a locked session whose history table exists.
+struct Executor<'r, 'o> {
+    table: &'r TableName,
+    mode: TransactionMode,
+    observer: &'r mut (dyn FnMut(&Event<'_>) + 'o),
+    steps: Vec<StepReport>,
+}
+
+impl Executor<'_, '_> {
+    fn record_error(&self, step: &Step<'_>, e: crate::error::BoxError) -> Error {
+        Error::database(
+            format!(
+                "recording migration {} ({}) in table {}",
+                step.migration.version(),
+                step.migration.name(),
+                self.table
+            ),
+            e,
+        )
+    }
+
+    /// Whether a concurrent runner already did this step (checked whenever a
+    /// transaction begins after planning, since SQLite holds no lock between them).
+    fn already_done(&mut self, backend: &mut dyn Backend, step: &Step<'_>) -> Result<bool, Error> {
+        let has_row = backend
+            .has_row(self.table, step.migration.version())
+            .map_err(|e| Error::database(format!("reading table {}", self.table), e))?;
+        let done = match step.direction {
+            Direction::Up => has_row,
+            Direction::Down => !has_row,
+        };
+        if done {
+            (self.observer)(&Event::Skipped {
+                version: step.migration.version(),
+                name: step.migration.name(),
+                direction: step.direction,
+            });
+        }
+        Ok(done)
+    }
+
+    /// Runs a step and writes its history row, inside the session's transaction.
+    fn apply(&mut self, backend: &mut dyn Backend, step: &Step<'_>) -> Result<(), Error> {
+        let started = self.start(step);
+        run_body(backend, step, false)?;
+        let duration = started.elapsed();
+        let checksum = step.migration.checksum();
+        match step.direction {
+            Direction::Up => backend.insert_row(
+                self.table,
+                &row(step, &checksum, Some(millis(duration)), RowState::Applied),
+            ),
+            Direction::Down => backend.delete_row(self.table, step.migration.version()),
+        }
+        .map_err(|e| self.record_error(step, e))?;
+        self.finish(step, duration);
+        Ok(())
+    }
+
+    /// Runs a step outside any transaction: marked started (or reverting) first, in a
+    /// transaction of its own, so an interruption leaves an explicit dirty row.
+    fn apply_alone(&mut self, session: &mut Session<'_>, step: &Step<'_>) -> Result<(), Error> {
+        session.commit()?;
+        session.begin()?;
+        if self.already_done(session.backend(), step)? {
+            return session.commit();
+        }
+        let checksum = step.migration.checksum();
+        let marked = match step.direction {
+            Direction::Up => session
+                .backend()
+                .insert_row(self.table, &row(step, &checksum, None, RowState::Started)),
+            Direction::Down => session
+                .backend()
+                .update_row(self.table, &row(step, &checksum, None, RowState::Reverting)),
+        };
+        marked.map_err(|e| self.record_error(step, e))?;
+        session.commit()?;
+
+        let started = self.start(step);
+        run_body(session.backend(), step, true)?;
+        let duration = started.elapsed();
+
+        session.begin()?;
+        let recorded = match step.direction {
+            Direction::Up => session.backend().update_row(
+                self.table,
+                &row(step, &checksum, Some(millis(duration)), RowState::Applied),
+            ),
+            Direction::Down => session
+                .backend()
+                .delete_row(self.table, step.migration.version()),
+        };
+        recorded.map_err(|e| self.record_error(step, e))?;
+        session.commit()?;
+        self.finish(step, duration);
+        Ok(())
+    }
+
+    fn start(&mut self, step: &Step<'_>) -> Instant {
+        (self.observer)(&Event::Started {
+            version: step.migration.version(),
+            name: step.migration.name(),
+            direction: step.direction,
+        });
+        Instant::now()
+    }
+
+    fn finish(&mut self, step: &Step<'_>, duration: Duration) {
+        let (version, name) = (step.migration.version(), step.migration.name());
+        tracing::info!(
+            version,
+            name,
+            direction = step.direction.as_str(),
+            ms = millis(duration),
+            "migration complete"
+        );
+        (self.observer)(&Event::Finished {
+            version,
+            name,
+            direction: step.direction,
+            duration,
+        });
+        self.steps.push(StepReport {
+            version,
+            name: name.to_owned(),
+            duration,
+        });
+    }
+
+    /// Runs every step. The session holds the lock and an open transaction, in which
+    /// the history was read and the plan made.
+    fn execute(&mut self, session: &mut Session<'_>, plan: &Plan<'_>) -> Result<(), Error> {
+        let transactional_ddl = session.backend().transactional_ddl();
+        if self.mode == TransactionMode::PerMigration {
+            session.commit()?;
+        }
+        for step in &plan.steps {
+            if !transactional_ddl || !step.is_transactional() {
+                self.apply_alone(session, step)?;
+                continue;
+            }
+            if !session.in_transaction() {
+                session.begin()?;
+                if self.already_done(session.backend(), step)? {
+                    continue;
+                }
+            }
+            match self.mode {
+                TransactionMode::PerMigration => {
+                    self.apply(session.backend(), step)?;
+                    session.commit()?;
+                }
+                TransactionMode::PerRun => self.apply_in_savepoint(session, step)?,
+            }
+        }
+        session.commit()
+    }
+
+    /// Applies a step inside the run's transaction; on failure undoes only this step,
+    /// commits the ones before it, and returns the failure.
+    fn apply_in_savepoint(
+        &mut self,
+        session: &mut Session<'_>,
+        step: &Step<'_>,
+    ) -> Result<(), Error> {
+        const SAVEPOINT: &str = "terrace_step";
+        let backend = session.backend();
+        backend
+            .savepoint(SAVEPOINT)
+            .map_err(|e| Error::database("setting a savepoint", e))?;
+        match self.apply(backend, step) {
+            Ok(()) => backend
+                .release(SAVEPOINT)
+                .map_err(|e| Error::database("releasing a savepoint", e)),
+            Err(failure) => {
+                backend
+                    .rollback_to(SAVEPOINT)
+                    .map_err(|e| Error::database("rolling back to a savepoint", e))?;
+                session.commit()?;
+                Err(failure)
+            }
+        }
+    }
+}
+
+impl Migrations {
+    /// Applies every pending migration.
+    ///
+    /// Validates the migrations and the history first — duplicate versions, gaps, bad
+    /// names, missing or edited applied migrations, dirty rows — and changes nothing if
+    /// any problem is found.
+    pub fn run(&self, db: &mut impl Database) -> Result<Report, Error> {
+        self.run_to(db, Target::Latest, &mut |_| {})
+    }
+
+    /// Applies pending migrations up to `target`, calling `observer` as each starts and
+    /// finishes.
+    pub fn run_to(
+        &self,
+        db: &mut impl Database,
+        target: Target,
+        observer: &mut dyn FnMut(&Event<'_>),
+    ) -> Result<Report, Error> {
+        let began = Instant::now();
+        invalid(self.source_problems())?;
+        let mut backend = db.backend()?;
+        let mut session = Session::writing(&mut *backend, &self.table, self.lock_timeout)?;
+        let history = read_history(session.backend(), &self.table)?;
+        invalid(check_history(&self.list, &history.rows))?;
+        let plan = plan_up(&self.list, &history.rows, target)?;
+        let mut executor = self.executor(session.backend(), observer);
+        if !plan.is_empty() {
+            ensure_history(session.backend(), &self.table, &history)?;
+            executor.execute(&mut session, &plan)?;
+        }
+        session.commit()?;
+        Ok(Report {
+            direction: Direction::Up,
+            steps: executor.steps,
+            total: began.elapsed(),
+        })
+    }
+
+    /// Rolls back applied migrations, newest first, running their down sections.
+    /// Refuses before changing anything if a migration in range has no down.
+    pub fn rollback(&self, db: &mut impl Database, target: Target) -> Result<Report, Error> {
+        self.rollback_with(db, target, &mut |_| {})
+    }
+
+    /// [`rollback`](Migrations::rollback), calling `observer` as each step starts and
+    /// finishes.
+    pub fn rollback_with(
+        &self,
+        db: &mut impl Database,
+        target: Target,
+        observer: &mut dyn FnMut(&Event<'_>),
+    ) -> Result<Report, Error> {
+        let began = Instant::now();
+        invalid(self.source_problems())?;
+        let mut backend = db.backend()?;
+        let mut session = Session::writing(&mut *backend, &self.table, self.lock_timeout)?;
+        let history = read_history(session.backend(), &self.table)?;
+        invalid(check_history(&self.list, &history.rows))?;
+        let plan = plan_down(&self.list, &history.rows, target)?;
+        let mut executor = self.executor(session.backend(), observer);
+        if !plan.is_empty() {
+            ensure_history(session.backend(), &self.table, &history)?;
+            executor.execute(&mut session, &plan)?;
+        }
+        session.commit()?;
+        Ok(Report {
+            direction: Direction::Down,
+            steps: executor.steps,
+            total: began.elapsed(),
+        })
+    }
+
+    fn executor<'r, 'o>(
+        &'r self,
+        backend: &mut dyn Backend,
+        observer: &'r mut (dyn FnMut(&Event<'_>) + 'o),
+    ) -> Executor<'r, 'o> {
+        let mode = self.mode.unwrap_or(if backend.prefers_one_transaction() {
+            TransactionMode::PerRun
+        } else {
+            TransactionMode::PerMigration
+        });
+        Executor {
+            table: &self.table,
+            mode,
+            observer,
+            steps: Vec::new(),
+        }
+    }
+
+    /// The dry run: what [`run_to`](Migrations::run_to) would apply, with each
+    /// migration's SQL, after the same validation. Writes nothing — not even the
+    /// tracking table.
+    pub fn plan(&self, db: &mut impl Database, target: Target) -> Result<Plan<'_>, Error> {
+        let history = self.read_valid(db)?;
+        plan_up(&self.list, &history.rows, target)
+    }
+
+    /// The dry run of a rollback. Writes nothing.
+    pub fn plan_rollback(&self, db: &mut impl Database, target: Target) -> Result<Plan<'_>, Error> {
+        let history = self.read_valid(db)?;
+        plan_down(&self.list, &history.rows, target)
+    }
+
+    fn read_valid(&self, db: &mut impl Database) -> Result<History, Error> {
+        invalid(self.source_problems())?;
+        let mut backend = db.backend()?;
+        let history = read_history(Session::reading(&mut *backend).backend(), &self.table)?;
+        invalid(check_history(&self.list, &history.rows))?;
+        Ok(history)
+    }
+
+    /// Applied and pending migrations, and every validation problem. Writes nothing.
+    pub fn status(&self, db: &mut impl Database) -> Result<Status, Error> {
+        self.status_on(&mut *db.backend()?)
+    }
+
+    fn status_on(&self, backend: &mut dyn Backend) -> Result<Status, Error> {
+        let history = read_history(Session::reading(backend).backend(), &self.table)?;
+        let mut problems = self.source_problems();
+        problems.extend(check_history(&self.list, &history.rows));
+        let unverified = |version: u64| {
+            problems.iter().any(|p| {
+                matches!(p, Problem::ChecksumMismatch { version: v, .. } | Problem::Missing { version: v, .. } if *v == version)
+            })
+        };
+        let applied = history
+            .rows
+            .iter()
+            .map(|row| AppliedStatus {
+                checksum_ok: !unverified(row.version),
+                row: row.clone(),
+            })
+            .collect();
+        let pending = index_by_version(&self.list)
+            .iter()
+            .filter(|&&(version, _)| {
+                history
+                    .rows
+                    .binary_search_by_key(&version, |r| r.version)
+                    .is_err()
+            })
+            .map(|&(version, i)| PendingMigration {
+                version,
+                name: self.list[i].name().to_owned(),
+            })
+            .collect();
+        Ok(Status {
+            applied,
+            pending,
+            problems,
+        })
+    }
+
+    /// Runs every check of [`status`](Migrations::status) and fails with all problems
+    /// found. Writes nothing.
+    pub fn validate(&self, db: &mut impl Database) -> Result<(), Error> {
+        invalid(self.status(db)?.problems)
+    }
+
+    /// Adopts an existing database: records migrations 1 to `version` as applied
+    /// without running them. Refuses if the history is not empty.
+    pub fn baseline(&self, db: &mut impl Database, version: u64) -> Result<Report, Error> {
+        let began = Instant::now();
+        invalid(self.source_problems())?;
+        let mut backend = db.backend()?;
+        let mut session = Session::writing(&mut *backend, &self.table, self.lock_timeout)?;
+        let history = read_history(session.backend(), &self.table)?;
+        if !history.rows.is_empty() {
+            return Err(Error::HistoryNotEmpty {
+                applied: history.rows.len(),
+            });
+        }
+        let plan = plan_up(&self.list, &[], Target::Version(version))?;
+        ensure_history(session.backend(), &self.table, &history)?;
+        let mut steps = Vec::with_capacity(plan.steps.len());
+        for step in &plan.steps {
+            let checksum = step.migration.checksum();
+            session
+                .backend()
+                .insert_row(&self.table, &row(step, &checksum, None, RowState::Applied))
+                .map_err(|e| {
+                    Error::database(format!("recording the baseline in table {}", self.table), e)
+                })?;
+            steps.push(StepReport {
+                version: step.migration.version(),
+                name: step.migration.name().to_owned(),
+                duration: Duration::ZERO,
+            });
+        }
+        session.commit()?;
+        Ok(Report {
+            direction: Direction::Up,
+            steps,
+            total: began.elapsed(),
+        })
+    }
+
+    /// Accepts the migrations as they are now: records current checksums and names for
+    /// applied migrations, and clears dirty rows (an interrupted run becomes pending
+    /// again; an interrupted rollback counts as applied). Says exactly what it changed.
+    pub fn repair(&self, db: &mut impl Database) -> Result<RepairReport, Error> {
+        invalid(self.source_problems())?;
+        let mut backend = db.backend()?;
+        let mut session = Session::writing(&mut *backend, &self.table, self.lock_timeout)?;
+        let history = read_history(session.backend(), &self.table)?;
+        let index = index_by_version(&self.list);
+        let mut changes = Vec::new();
+        if history.exists {
+            ensure_history(session.backend(), &self.table, &history)?;
+        }
+        for applied in &history.rows {
+            let Ok(at) = index.binary_search_by_key(&applied.version, |&(v, _)| v) else {
+                continue; // reported in `remaining`
+            };
+            let migration = &self.list[index[at].1];
+            let step = Step {
+                migration,
+                direction: Direction::Up,
+            };
+            let checksum = migration.checksum();
+            let backend = session.backend();
+            let failed = |e| {
+                Error::database(
+                    format!(
+                        "repairing migration {} in table {}",
+                        applied.version, self.table
+                    ),
+                    e,
+                )
+            };
+            if applied.state == RowState::Started {
+                backend
+                    .delete_row(&self.table, applied.version)
+                    .map_err(failed)?;
+                changes.push(RepairChange::ClearedStarted {
+                    version: applied.version,
+                    name: applied.name.clone(),
+                });
+                continue;
+            }
+            let mut changed = false;
+            if applied.state == RowState::Reverting {
+                changes.push(RepairChange::RestoredApplied {
+                    version: applied.version,
+                    name: applied.name.clone(),
+                });
+                changed = true;
+            }
+            if applied.name != migration.name() {
+                changes.push(RepairChange::Name {
+                    version: applied.version,
+                    old: applied.name.clone(),
+                    new: migration.name().to_owned(),
+                });
+                changed = true;
+            }
+            if applied.checksum.as_deref() != Some(&*checksum) {
+                changes.push(RepairChange::Checksum {
+                    version: applied.version,
+                    name: migration.name().to_owned(),
+                    old: applied.checksum.clone(),
+                    new: checksum.to_string(),
+                });
+                changed = true;
+            }
+            if changed {
+                backend
+                    .update_row(&self.table, &row(&step, &checksum, None, RowState::Applied))
+                    .map_err(failed)?;
+            }
+        }
+        session.commit()?;
+        drop(session);
+        let remaining = self.status_on(&mut *backend)?.problems;
+        Ok(RepairReport { changes, remaining })
+    }
+
+    /// Drops the tracking table, forgetting which migrations were applied (the schema
+    /// itself is left as it is). For development databases only.
+    pub fn reset_history(&self, db: &mut impl Database) -> Result<ResetReport, Error> {
+        let mut backend = db.backend()?;
+        let mut session = Session::writing(&mut *backend, &self.table, self.lock_timeout)?;
+        let history = read_history(session.backend(), &self.table)?;
+        if history.exists {
+            session
+                .backend()
+                .drop_history(&self.table)
+                .map_err(|e| Error::database(format!("dropping table {}", self.table), e))?;
+        }
+        session.commit()?;
+        Ok(ResetReport {
+            dropped: history.exists,
+            rows: history.rows.len(),
+        })
+    }
+}
