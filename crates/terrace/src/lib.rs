@@ -2,14 +2,14 @@
 //! database.
 //!
 //! ```
-//! use terrace::{Migration, Migrations};
+//! use terrace::{Migration, Migrations, migrations};
 //!
-//! static MIGRATIONS: Migrations = Migrations::new(&[
+//! static MIGRATIONS: Migrations = migrations![
 //!     Migration::sql(1, "create_projects", "CREATE TABLE projects (id INTEGER PRIMARY KEY, name TEXT);")
 //!         .with_down("DROP TABLE projects;"),
 //!     Migration::sql(2, "add_base_url", "ALTER TABLE projects ADD COLUMN base_url TEXT;")
 //!         .with_down("ALTER TABLE projects DROP COLUMN base_url;"),
-//! ]);
+//! ];
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let mut conn = rusqlite::Connection::open_in_memory()?;
@@ -57,3 +57,24 @@ pub use report::{
 };
 pub use schema::Db;
 pub use validate::Problem;
+
+/// Builds a static [`Migrations`] list from [`Migration`] constructors, in a `static`:
+///
+/// ```
+/// static MIGRATIONS: terrace::Migrations = terrace::migrations![
+///     terrace::Migration::sql(1, "create_projects", "CREATE TABLE projects (id INTEGER PRIMARY KEY);"),
+///     terrace::Migration::sql(2, "add_base_url", "ALTER TABLE projects ADD COLUMN base_url TEXT;"),
+/// ];
+/// assert_eq!(MIGRATIONS.list().len(), 2);
+/// ```
+///
+/// (A `static` cannot borrow a temporary list that needs dropping, so
+/// `Migrations::new(&[...])` only works with a list that is itself a `static` or
+/// `const`.)
+#[macro_export]
+macro_rules! migrations {
+    ($($migration:expr),* $(,)?) => {{
+        const LIST: &[$crate::Migration] = &[$($migration),*];
+        $crate::Migrations::new(LIST)
+    }};
+}

@@ -71,12 +71,12 @@ impl Body {
 /// `const`, so a list can live in a `static`:
 ///
 /// ```
-/// use terrace::{Migration, Migrations};
-/// static MIGRATIONS: Migrations = Migrations::new(&[
+/// use terrace::{Migration, Migrations, migrations};
+/// static MIGRATIONS: Migrations = migrations![
 ///     Migration::sql(1, "create_projects", "CREATE TABLE projects (id INTEGER PRIMARY KEY);")
 ///         .with_down("DROP TABLE projects;"),
 ///     Migration::sql(2, "add_base_url", "ALTER TABLE projects ADD COLUMN base_url TEXT;"),
-/// ]);
+/// ];
 /// ```
 #[derive(Debug, Clone)]
 #[must_use]

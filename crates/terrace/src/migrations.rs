@@ -40,7 +40,9 @@ impl Migrations {
     /// How long to wait for another runner's lock unless told otherwise.
     pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(300);
 
-    /// A static list, in any order (it is validated when run).
+    /// A static list, in any order (it is validated when run). In a `static`, build it
+    /// with [`migrations!`](crate::migrations), or pass a list that is itself a
+    /// `static` or `const`.
     pub const fn new(list: &'static [Migration]) -> Self {
         Migrations {
             list: Cow::Borrowed(list),
