@@ -58,6 +58,8 @@ pub use report::{
 pub use schema::Db;
 pub use validate::Problem;
 
+pub use terrace_macros::{embed_migrations, migration};
+
 /// Builds a static [`Migrations`] list from [`Migration`] constructors, in a `static`:
 ///
 /// ```

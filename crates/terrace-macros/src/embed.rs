@@ -1,0 +1,81 @@
+//! `embed_migrations!`: parse the folder, refuse bad files, expand to constructors.
+
+use crate::{manifest_dir, string_argument};
+use proc_macro::{Delimiter, Literal, TokenStream, TokenTree};
+use std::fmt::Write as _;
+
+const USAGE: &str = "a folder path, optionally followed by a list of further migrations: \
+    embed_migrations!(\"migrations\") or embed_migrations!(\"migrations\", [Migration::code(…), …])";
+
+/// Splits the input into the folder path and the tokens of the extra migrations.
+fn arguments(input: TokenStream) -> Result<(String, TokenStream), String> {
+    let tokens: Vec<TokenTree> = input.into_iter().collect();
+    let path = string_argument(tokens.iter().take(1).cloned().collect(), USAGE)?;
+    match &tokens[1..] {
+        [] => Ok((path, TokenStream::new())),
+        [TokenTree::Punct(comma), TokenTree::Group(list)]
+        | [
+            TokenTree::Punct(comma),
+            TokenTree::Group(list),
+            TokenTree::Punct(_),
+        ] if comma.as_char() == ',' && list.delimiter() == Delimiter::Bracket => {
+            Ok((path, list.stream()))
+        }
+        _ => Err(format!("expected {USAGE}")),
+    }
+}
+
+pub(crate) fn expand(input: TokenStream) -> Result<TokenStream, String> {
+    let (relative, extra) = arguments(input)?;
+    let dir = manifest_dir()?.join(&relative);
+    let folder = terrace_format::read_folder(&dir)
+        .map_err(|e| format!("cannot read the migrations folder {}: {e}", dir.display()))?;
+    if !folder.problems.is_empty() {
+        let mut message = String::from("invalid migration files:");
+        for problem in &folder.problems {
+            let _ = write!(message, "\n  - {problem}");
+        }
+        return Err(message);
+    }
+    let mut code = String::from("{ const LIST: &[::terrace::Migration] = &[");
+    let mut dependencies = String::new();
+    for file in &folder.files {
+        let path = file
+            .path
+            .to_str()
+            .ok_or_else(|| format!("{}: the path is not valid UTF-8", file.path.display()))?;
+        // Tracks the file, so that editing it rebuilds the crate.
+        let _ = write!(
+            dependencies,
+            "const _: &str = ::core::include_str!({});",
+            Literal::string(path)
+        );
+        let _ = write!(
+            code,
+            "::terrace::Migration::sql({}, {}, {})",
+            Literal::u64_unsuffixed(file.version),
+            Literal::string(&file.name),
+            Literal::string(&file.sections.up)
+        );
+        if let Some(down) = &file.sections.down {
+            let _ = write!(code, ".with_down({})", Literal::string(down));
+        }
+        if !file.sections.transactional {
+            code.push_str(".without_transaction()");
+        }
+        if !file.sections.down_transactional {
+            code.push_str(".without_down_transaction()");
+        }
+        let _ = write!(
+            code,
+            ".with_precomputed_checksum({}),",
+            Literal::string(&file.checksum)
+        );
+    }
+    code.push_str(&extra.to_string());
+    code.push_str("]; ");
+    code.push_str(&dependencies);
+    code.push_str(" ::terrace::Migrations::new(LIST) }");
+    code.parse()
+        .map_err(|e| format!("internal error expanding embed_migrations!: {e:?}"))
+}
