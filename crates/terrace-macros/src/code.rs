@@ -43,8 +43,10 @@ pub(crate) fn expand(item: TokenStream) -> Result<TokenStream, String> {
     };
     let attributes: TokenStream = tokens[..attributes_end].iter().cloned().collect();
     let function: TokenStream = tokens[fn_start..].iter().cloned().collect();
+    // The checksum covers the parameters, return type and body: not the attributes,
+    // the visibility or the name, none of which changes what the migration does.
     let mut text = String::new();
-    canonical(function.clone(), &mut text);
+    canonical(tokens[fn_start + 2..].iter().cloned().collect(), &mut text);
     let checksum = terrace_format::checksum(&text);
     let code = format!(
         "{docs} #[allow(non_upper_case_globals)] {visibility} const {name}: ::terrace::CodeFn = {{ \

@@ -32,7 +32,8 @@ pub fn embed_migrations(input: TokenStream) -> TokenStream {
 
 /// Marks a function `fn(&mut terrace::Db<'_>) -> terrace::CodeResult` as a code
 /// migration: it becomes a `terrace::CodeFn` constant of the same name whose checksum
-/// covers the function's signature and body (not its comments or formatting).
+/// covers the function's parameters, return type and body (not its name, comments or
+/// formatting).
 #[proc_macro_attribute]
 pub fn migration(attr: TokenStream, item: TokenStream) -> TokenStream {
     if !attr.is_empty() {

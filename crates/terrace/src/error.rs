@@ -30,9 +30,8 @@ pub enum Error {
     /// A migration failed; it was rolled back (or, outside a transaction, left dirty),
     /// the migrations before it stay applied and none after it ran.
     #[error(
-        "migration {version} ({name}) failed{}{}",
-        match direction { Direction::Up => "", Direction::Down => " while rolling back" },
-        render_statement(statement.as_deref(), *line),
+        "migration {version} ({name}) failed{}",
+        render_statement(*direction, statement.as_deref(), *line),
     )]
     MigrationFailed {
         /// Its version.
@@ -139,10 +138,14 @@ fn render_problems(problems: &[Problem]) -> String {
     out
 }
 
-fn render_statement(statement: Option<&str>, line: Option<usize>) -> String {
+fn render_statement(direction: Direction, statement: Option<&str>, line: Option<usize>) -> String {
+    let section = direction.as_str();
     match (statement, line) {
-        (Some(statement), Some(line)) => format!(" at line {line}: {statement}"),
-        (Some(statement), None) => format!(": {statement}"),
+        (Some(statement), Some(line)) => {
+            format!(" at line {line} of its {section} section: {statement}")
+        }
+        (Some(statement), None) => format!(" in its {section} section: {statement}"),
+        _ if direction == Direction::Down => " while rolling back".to_owned(),
         _ => String::new(),
     }
 }

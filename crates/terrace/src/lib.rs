@@ -60,6 +60,9 @@ pub use validate::Problem;
 
 pub use terrace_macros::{embed_migrations, migration};
 
+/// The migration file format: names, sections, checksums, statement splitting.
+pub use terrace_format as format;
+
 /// Builds a static [`Migrations`] list from [`Migration`] constructors, in a `static`:
 ///
 /// ```

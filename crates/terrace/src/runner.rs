@@ -88,6 +88,15 @@ fn ensure_history(
     Ok(())
 }
 
+impl Migrations {
+    /// Every problem: the migrations' own, and theirs against the history.
+    fn problems(&self, history: &History) -> Vec<Problem> {
+        let mut problems = self.source_problems();
+        problems.extend(check_history(&self.list, &history.rows));
+        problems
+    }
+}
+
 fn invalid(problems: Vec<Problem>) -> Result<(), Error> {
     if problems.is_empty() {
         Ok(())
@@ -283,21 +292,27 @@ impl Executor<'_, '_> {
         if self.mode == TransactionMode::PerMigration {
             session.commit()?;
         }
+        // Once the planning transaction has ended, a concurrent runner may have done
+        // any step (SQLite holds no lock between transactions): check each one again.
+        let mut in_planning_transaction = session.in_transaction();
         for step in &plan.steps {
             if !transactional_ddl || !step.is_transactional() {
+                in_planning_transaction = false;
                 self.apply_alone(session, step)?;
                 continue;
             }
             if !session.in_transaction() {
                 session.begin()?;
-                if self.already_done(session.backend(), step)? {
-                    continue;
-                }
+            }
+            if !in_planning_transaction && self.already_done(session.backend(), step)? {
+                session.commit()?;
+                continue;
             }
             match self.mode {
                 TransactionMode::PerMigration => {
                     self.apply(session.backend(), step)?;
                     session.commit()?;
+                    in_planning_transaction = false;
                 }
                 TransactionMode::PerRun => self.apply_in_savepoint(session, step)?,
             }
@@ -351,11 +366,10 @@ impl Migrations {
         observer: &mut dyn FnMut(&Event<'_>),
     ) -> Result<Report, Error> {
         let began = Instant::now();
-        invalid(self.source_problems())?;
         let mut backend = db.backend()?;
         let mut session = Session::writing(&mut *backend, &self.table, self.lock_timeout)?;
         let history = read_history(session.backend(), &self.table)?;
-        invalid(check_history(&self.list, &history.rows))?;
+        invalid(self.problems(&history))?;
         let plan = plan_up(&self.list, &history.rows, target)?;
         let mut executor = self.executor(session.backend(), observer);
         if !plan.is_empty() {
@@ -385,11 +399,10 @@ impl Migrations {
         observer: &mut dyn FnMut(&Event<'_>),
     ) -> Result<Report, Error> {
         let began = Instant::now();
-        invalid(self.source_problems())?;
         let mut backend = db.backend()?;
         let mut session = Session::writing(&mut *backend, &self.table, self.lock_timeout)?;
         let history = read_history(session.backend(), &self.table)?;
-        invalid(check_history(&self.list, &history.rows))?;
+        invalid(self.problems(&history))?;
         let plan = plan_down(&self.list, &history.rows, target)?;
         let mut executor = self.executor(session.backend(), observer);
         if !plan.is_empty() {
@@ -437,10 +450,9 @@ impl Migrations {
     }
 
     fn read_valid(&self, db: &mut impl Database) -> Result<History, Error> {
-        invalid(self.source_problems())?;
         let mut backend = db.backend()?;
         let history = read_history(Session::reading(&mut *backend).backend(), &self.table)?;
-        invalid(check_history(&self.list, &history.rows))?;
+        invalid(self.problems(&history))?;
         Ok(history)
     }
 
@@ -451,8 +463,7 @@ impl Migrations {
 
     fn status_on(&self, backend: &mut dyn Backend) -> Result<Status, Error> {
         let history = read_history(Session::reading(backend).backend(), &self.table)?;
-        let mut problems = self.source_problems();
-        problems.extend(check_history(&self.list, &history.rows));
+        let problems = self.problems(&history);
         let unverified = |version: u64| {
             problems.iter().any(|p| {
                 matches!(p, Problem::ChecksumMismatch { version: v, .. } | Problem::Missing { version: v, .. } if *v == version)

@@ -1,0 +1,82 @@
+//! baseline, repair of adopted rows, reset of the history.
+
+use crate::support::{Scratch, copy_fixture, recorded_versions, table_exists};
+use terrace::{Error, Target};
+
+#[test]
+fn baseline_adopts_an_existing_schema_without_running_anything() {
+    let scratch = Scratch::new();
+    copy_fixture(&scratch, "basic");
+    let mut conn = scratch.open();
+    conn.execute_batch(
+        "CREATE TABLE projects (id INTEGER PRIMARY KEY, name TEXT NOT NULL, base_url TEXT)",
+    )
+    .unwrap();
+    let migrations = scratch.migrations();
+    let report = migrations.baseline(&mut conn, 2).unwrap();
+    assert_eq!(report.versions(), [1, 2]);
+    assert_eq!(recorded_versions(&conn), [1, 2]);
+    let projects: i64 = conn
+        .query_row("SELECT count(*) FROM projects", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        projects, 0,
+        "baseline ran nothing (migration 1 inserts a row)"
+    );
+    assert!(matches!(
+        migrations.baseline(&mut conn, 2),
+        Err(Error::HistoryNotEmpty { applied: 2 })
+    ));
+    assert_eq!(migrations.run(&mut conn).unwrap().versions(), [3]);
+    migrations.validate(&mut conn).unwrap();
+}
+
+#[test]
+fn baseline_to_an_unknown_version_changes_nothing() {
+    let scratch = Scratch::new();
+    copy_fixture(&scratch, "basic");
+    let before = scratch.bytes();
+    assert!(matches!(
+        scratch.migrations().baseline(&mut scratch.open(), 7),
+        Err(Error::UnknownTarget { version: 7 })
+    ));
+    assert_eq!(scratch.bytes(), before);
+}
+
+#[test]
+fn repair_records_checksums_for_adopted_rows() {
+    let scratch = Scratch::new();
+    copy_fixture(&scratch, "basic");
+    let mut conn = scratch.open();
+    conn.execute_batch(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP);
+         INSERT INTO schema_migrations (version, name) VALUES (1, 'create_projects');",
+    )
+    .unwrap();
+    let report = scratch.migrations().repair(&mut conn).unwrap();
+    assert_eq!(report.changes.len(), 1);
+    assert_eq!(
+        report.changes[0].to_string(),
+        "migration 1 (create_projects): recorded its checksum (none was recorded)"
+    );
+    let second = scratch.migrations().repair(&mut conn).unwrap();
+    assert!(second.changes.is_empty(), "repair is idempotent");
+}
+
+#[test]
+fn reset_drops_only_the_history() {
+    let scratch = Scratch::new();
+    copy_fixture(&scratch, "basic");
+    let migrations = scratch.migrations();
+    let mut conn = scratch.open();
+    migrations.run(&mut conn).unwrap();
+    let report = migrations.reset_history(&mut conn).unwrap();
+    assert!(report.dropped);
+    assert_eq!(report.rows, 3);
+    assert!(!table_exists(&conn, "schema_migrations"));
+    assert!(table_exists(&conn, "projects"), "the schema is left alone");
+    let again = migrations.reset_history(&mut conn).unwrap();
+    assert!(!again.dropped);
+    assert_eq!(migrations.status(&mut conn).unwrap().pending_count(), 3);
+    let _ = Target::Latest;
+}

@@ -1,0 +1,131 @@
+//! A failing migration: rolled back whole, named precisely, earlier ones kept, later
+//! ones never run.
+
+use crate::support::{Scratch, recorded_versions, table_exists};
+use terrace::{Direction, Error, TransactionMode};
+
+fn failing_folder(scratch: &Scratch) {
+    scratch.write(
+        "0001_create_projects.sql",
+        "-- migrate:up\nCREATE TABLE projects (id INTEGER PRIMARY KEY);",
+    );
+    scratch.write(
+        "0002_create_audit.sql",
+        "-- migrate:up\nCREATE TABLE audit (id INTEGER);\nINSERT INTO audit VALUES (1);\n\nINSERT INTO no_such_table VALUES (1);\nCREATE TABLE after_failure (id INTEGER);\n",
+    );
+    scratch.write(
+        "0003_create_later.sql",
+        "-- migrate:up\nCREATE TABLE later (id INTEGER);",
+    );
+}
+
+#[test]
+fn second_statement_failing_leaves_no_trace_of_the_first_in_either_mode() {
+    for mode in [TransactionMode::PerRun, TransactionMode::PerMigration] {
+        let scratch = Scratch::new();
+        failing_folder(&scratch);
+        let mut conn = scratch.open();
+        let err = scratch
+            .migrations()
+            .with_transaction_mode(mode)
+            .run(&mut conn)
+            .unwrap_err();
+        match &err {
+            Error::MigrationFailed {
+                version,
+                name,
+                direction,
+                statement,
+                line,
+                dirty,
+                source,
+            } => {
+                assert_eq!(
+                    (*version, name.as_str(), *direction),
+                    (2, "create_audit", Direction::Up)
+                );
+                assert_eq!(
+                    statement.as_deref(),
+                    Some("INSERT INTO no_such_table VALUES (1)")
+                );
+                assert_eq!(*line, Some(4));
+                assert!(!dirty);
+                assert!(source.to_string().contains("no such table"), "{source}");
+            }
+            other => panic!("{mode:?}: {other:?}"),
+        }
+        let message = err.to_string();
+        assert!(
+            message.contains("migration 2 (create_audit)") && message.contains("no_such_table"),
+            "{message}"
+        );
+        assert!(
+            table_exists(&conn, "projects"),
+            "{mode:?}: migration 1 stays applied"
+        );
+        assert!(
+            !table_exists(&conn, "audit"),
+            "{mode:?}: the failing migration's first statement is undone"
+        );
+        assert!(
+            !table_exists(&conn, "later"),
+            "{mode:?}: nothing after the failure runs"
+        );
+        assert_eq!(recorded_versions(&conn), [1], "{mode:?}");
+        assert!(conn.is_autocommit(), "no transaction is left open");
+    }
+}
+
+#[test]
+fn a_failing_code_migration_is_rolled_back_and_named() {
+    #[terrace::migration]
+    fn half_then_fail(db: &mut terrace::Db<'_>) -> terrace::CodeResult {
+        db.execute("CREATE TABLE half (id INTEGER)")?;
+        Err("the backfill found bad data".into())
+    }
+    let migrations = terrace::Migrations::from_vec(vec![
+        terrace::Migration::sql(1, "create_projects", "CREATE TABLE projects (id INTEGER);"),
+        terrace::Migration::code(2, "backfill_totals", half_then_fail),
+    ]);
+    let scratch = Scratch::new();
+    let mut conn = scratch.open();
+    let err = migrations.run(&mut conn).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::MigrationFailed {
+                version: 2,
+                statement: None,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(err.to_string(), "migration 2 (backfill_totals) failed");
+    assert_eq!(
+        std::error::Error::source(&err).unwrap().to_string(),
+        "the backfill found bad data"
+    );
+    assert!(!table_exists(&conn, "half"));
+    assert_eq!(recorded_versions(&conn), [1]);
+}
+
+#[test]
+fn the_lock_is_released_after_a_failure() {
+    let scratch = Scratch::new();
+    failing_folder(&scratch);
+    let mut conn = scratch.open();
+    assert!(scratch.migrations().run(&mut conn).is_err());
+    // Another connection can take the write lock at once.
+    let other = scratch.open();
+    other.execute_batch("BEGIN IMMEDIATE; COMMIT;").unwrap();
+    // And after fixing the file the same connection carries on.
+    scratch.write(
+        "0002_create_audit.sql",
+        "-- migrate:up\nCREATE TABLE audit (id INTEGER);",
+    );
+    assert_eq!(
+        scratch.migrations().run(&mut conn).unwrap().versions(),
+        [2, 3]
+    );
+}

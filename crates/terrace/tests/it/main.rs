@@ -1,0 +1,18 @@
+//! Integration tests of the terrace library on SQLite files. One module per capability.
+#![expect(clippy::unwrap_used, reason = "a test fails loudly on any setup error")]
+
+mod support;
+
+mod checksums;
+mod commands;
+mod concurrency;
+mod crash;
+mod dirty;
+mod dry_run;
+mod embedded;
+mod failure;
+mod helpers;
+mod legacy;
+mod migrate;
+mod rollback;
+mod validation;
