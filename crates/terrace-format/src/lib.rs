@@ -8,7 +8,7 @@
 //!   the name ([`name`]);
 //! * it holds an up section after `-- migrate:up` and an optional down section after
 //!   `-- migrate:down` ([`sections`]);
-//! * its checksum is the SHA-256 of the normalised up text ([`checksum`]);
+//! * its checksum is the SHA-256 of the normalised up text ([`checksum`](mod@checksum));
 //! * its SQL is split into statements for execution and error reports ([`statements`]).
 //!
 //! ```

@@ -3,7 +3,7 @@
 //! A backend knows its SQL dialect, how to lock, how to run a transaction and the
 //! tracking table's SQL. It makes no decisions: what to run, in which order and with
 //! which checks is decided once, in [`plan`](crate::plan) and
-//! [`runner`](crate::runner), for every backend.
+//! the runner, for every backend.
 
 #[cfg(feature = "sqlite")]
 pub mod sqlite;

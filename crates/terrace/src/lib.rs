@@ -28,7 +28,7 @@
 //! Migrations come from a static list (as above), from a folder embedded at compile
 //! time with [`embed_migrations!`], or from a folder read at run time with
 //! [`Migrations::from_dir`]. A migration can also be a Rust function marked with
-//! [`#[migration]`](migration), which receives a [`Db`] with idempotent schema helpers.
+//! [`#[migration]`](macro@migration), which receives a [`Db`] with idempotent schema helpers.
 //!
 //! Every command validates before it changes anything, takes the migration lock before
 //! reading the history, and runs each migration with its history row in one transaction.

@@ -10,7 +10,7 @@ pub type CodeResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
 /// A Rust function usable as a migration, with the checksum of its source.
 ///
-/// Made by the [`migration`](crate::migration) attribute, which hashes the function's
+/// Made by the [`migration`](macro@crate::migration) attribute, which hashes the function's
 /// tokens so that editing an applied code migration is detected like editing an
 /// applied SQL file.
 #[derive(Clone, Copy)]
@@ -21,7 +21,7 @@ pub struct CodeFn {
 
 impl CodeFn {
     /// Pairs a function with the checksum of its source. The
-    /// [`migration`](crate::migration) attribute calls this; a hand-written checksum
+    /// [`migration`](macro@crate::migration) attribute calls this; a hand-written checksum
     /// must change whenever the function's behaviour does.
     pub const fn new(run: fn(&mut Db<'_>) -> CodeResult, checksum: &'static str) -> Self {
         CodeFn { run, checksum }
@@ -105,7 +105,7 @@ impl Migration {
     }
 
     /// A Rust code migration, made from a function marked with the
-    /// [`migration`](crate::migration) attribute.
+    /// [`migration`](macro@crate::migration) attribute.
     pub const fn code(version: u64, name: &'static str, up: CodeFn) -> Self {
         Migration {
             version,

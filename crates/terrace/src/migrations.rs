@@ -41,7 +41,7 @@ impl Migrations {
     pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(300);
 
     /// A static list, in any order (it is validated when run). In a `static`, build it
-    /// with [`migrations!`](crate::migrations), or pass a list that is itself a
+    /// with [`migrations!`](macro@crate::migrations), or pass a list that is itself a
     /// `static` or `const`.
     pub const fn new(list: &'static [Migration]) -> Self {
         Migrations {

@@ -129,3 +129,32 @@ fn the_lock_is_released_after_a_failure() {
         [2, 3]
     );
 }
+
+#[test]
+fn a_read_only_database_gets_a_clear_error_and_status_still_works() {
+    let scratch = Scratch::new();
+    failing_folder(&scratch);
+    scratch
+        .open()
+        .execute_batch("CREATE TABLE app (id INTEGER)")
+        .unwrap();
+    let before = scratch.bytes();
+    let mut conn = rusqlite::Connection::open_with_flags(
+        scratch.db_path(),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let err = scratch.migrations().run(&mut conn).unwrap_err();
+    assert!(matches!(err, Error::Database { .. }), "{err:?}");
+    let chain = format!("{err}: {}", std::error::Error::source(&err).unwrap());
+    assert!(chain.contains("readonly"), "{chain}");
+    assert_eq!(
+        scratch
+            .migrations()
+            .status(&mut conn)
+            .unwrap()
+            .pending_count(),
+        3
+    );
+    assert_eq!(scratch.bytes(), before);
+}
