@@ -30,8 +30,9 @@
 //! [`Migrations::from_dir`]. A migration can also be a Rust function marked with
 //! [`#[migration]`](macro@migration), which receives a [`Db`] with idempotent schema helpers.
 //!
-//! Every command validates before it changes anything, takes the migration lock before
-//! reading the history, and runs each migration with its history row in one transaction.
+//! Running and rolling back validate the migrations against the history before they
+//! change anything; every writing command takes the migration lock before it reads the
+//! history; each migration commits together with its history row.
 
 pub mod backend;
 pub mod error;

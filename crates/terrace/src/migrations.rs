@@ -94,13 +94,13 @@ impl Migrations {
     }
 
     /// Overrides the backend's default transaction mode.
-    pub fn with_transaction_mode(mut self, mode: TransactionMode) -> Self {
+    pub const fn with_transaction_mode(mut self, mode: TransactionMode) -> Self {
         self.mode = Some(mode);
         self
     }
 
     /// How long to wait for another runner to release the migration lock.
-    pub fn with_lock_timeout(mut self, timeout: Duration) -> Self {
+    pub const fn with_lock_timeout(mut self, timeout: Duration) -> Self {
         self.lock_timeout = timeout;
         self
     }
