@@ -5,8 +5,12 @@
 //! which checks is decided once, in [`plan`](crate::plan) and
 //! the runner, for every backend.
 
+#[cfg(feature = "mysql")]
+mod mysql;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "sqlite")]
-pub mod sqlite;
+mod sqlite;
 
 use crate::error::{BoxError, Error};
 use crate::history::{AppliedMigration, ExtraColumn, RowState, TableName};
@@ -103,4 +107,21 @@ pub trait Backend {
     fn sqlite(&mut self) -> Option<&rusqlite::Connection> {
         None
     }
+}
+
+/// `"a"."b"` for `a.b`, with embedded double quotes doubled: standard SQL quoting, as
+/// SQLite and PostgreSQL take it.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn quote_double(identifier: &str) -> String {
+    identifier
+        .split('.')
+        .map(|part| format!("\"{}\"", part.replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// A version as the signed 64-bit integer the databases store.
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+pub(crate) fn version_param(version: u64) -> BackendResult<i64> {
+    Ok(i64::try_from(version)?)
 }

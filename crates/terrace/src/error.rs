@@ -105,6 +105,25 @@ pub enum Error {
         /// How many rows the history holds.
         applied: usize,
     },
+    /// A database URL that no compiled-in backend can open.
+    #[error("cannot use database URL '{url}': {reason} (supported: {})", supported.join(", "))]
+    UnsupportedUrl {
+        /// The URL, with any password hidden.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+        /// The URL schemes this build supports.
+        supported: Vec<&'static str>,
+    },
+    /// The database could not be opened.
+    #[error("cannot connect to {url}")]
+    Connect {
+        /// The URL, with any password hidden.
+        url: String,
+        /// The driver's error, with any password removed.
+        #[source]
+        source: BoxError,
+    },
     /// The database failed while Terrace was doing something other than running a
     /// migration.
     #[error("database error while {action}")]

@@ -35,6 +35,7 @@
 //! history; each migration commits together with its history row.
 
 pub mod backend;
+pub mod connection;
 pub mod error;
 pub mod history;
 pub mod migration;
@@ -47,6 +48,7 @@ mod session;
 pub mod validate;
 
 pub use backend::{Backend, Database};
+pub use connection::{ConnectOptions, Connection, DatabaseUrl, Scheme};
 pub use error::{BoxError, Error};
 pub use history::{AppliedMigration, RowState, TableName};
 pub use migration::{Body, CodeFn, CodeResult, Migration};

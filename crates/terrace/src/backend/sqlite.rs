@@ -4,7 +4,9 @@
 //! is read, and the busy timeout makes other processes wait for it instead of failing
 //! with "database is locked". The journal mode is never touched.
 
-use crate::backend::{Backend, BackendResult, Database, NewRow};
+use crate::backend::{
+    Backend, BackendResult, Database, NewRow, quote_double as quote, version_param,
+};
 use crate::error::Error;
 use crate::history::{AppliedMigration, ExtraColumn, RowState, TableName};
 use rusqlite::types::ValueRef;
@@ -28,15 +30,6 @@ struct Sqlite<'c> {
     saved_busy_timeout: Option<i64>,
 }
 
-/// `"a"."b"` for `a.b`, with embedded quotes doubled.
-fn quote(identifier: &str) -> String {
-    identifier
-        .split('.')
-        .map(|part| format!("\"{}\"", part.replace('"', "\"\"")))
-        .collect::<Vec<_>>()
-        .join(".")
-}
-
 /// Splits `schema.table` for the table-valued pragmas, which take them apart.
 fn split(table: &str) -> (&str, &str) {
     table.split_once('.').unwrap_or(("main", table))
@@ -57,10 +50,6 @@ fn text(value: ValueRef<'_>) -> Option<String> {
         ValueRef::Real(f) => Some(f.to_string()),
         ValueRef::Text(t) | ValueRef::Blob(t) => Some(String::from_utf8_lossy(t).into_owned()),
     }
-}
-
-fn version_param(version: u64) -> BackendResult<i64> {
-    Ok(i64::try_from(version)?)
 }
 
 impl Backend for Sqlite<'_> {

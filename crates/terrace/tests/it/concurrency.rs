@@ -1,10 +1,11 @@
-//! Runners racing on one file apply each migration exactly once.
+//! Runners racing on one database apply each migration exactly once.
 
-use crate::support::{Scratch, recorded_versions};
+use crate::backends::{TestDb, backend_test};
+use crate::support::Scratch;
 use std::process::Command;
 use terrace::TransactionMode;
 
-const MIGRATIONS: u64 = 20;
+const MIGRATIONS: u64 = 12;
 const RUNNERS: usize = 8;
 
 /// Migrations that each create a table and log their own execution, so a second
@@ -24,74 +25,97 @@ fn racing_folder(scratch: &Scratch) {
     }
 }
 
-fn assert_each_applied_once(scratch: &Scratch) {
-    let conn = scratch.open();
-    let (rows, distinct): (i64, i64) = conn
-        .query_row(
-            "SELECT count(*), count(DISTINCT version) FROM runs",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
-    assert_eq!((rows, distinct), (MIGRATIONS as i64, MIGRATIONS as i64));
+fn assert_each_applied_once(db: &TestDb) {
+    assert_eq!(db.count("SELECT count(*) FROM runs"), MIGRATIONS as i64);
     assert_eq!(
-        recorded_versions(&conn),
-        (1..=MIGRATIONS).collect::<Vec<_>>()
+        db.count("SELECT count(DISTINCT version) FROM runs"),
+        MIGRATIONS as i64
     );
+    assert_eq!(db.versions(), (1..=MIGRATIONS).collect::<Vec<_>>());
 }
 
-#[test]
-fn threads_racing_in_either_mode_apply_each_migration_once() {
-    for mode in [TransactionMode::PerRun, TransactionMode::PerMigration] {
-        let scratch = Scratch::new();
-        racing_folder(&scratch);
-        let migrations = scratch.migrations().with_transaction_mode(mode);
-        let applied: Vec<usize> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..RUNNERS)
-                .map(|_| {
-                    s.spawn(|| {
-                        let mut conn = scratch.open();
-                        migrations.run(&mut conn).map(|r| r.count())
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .expect("runner thread")
-                        .expect("every runner succeeds")
-                })
-                .collect()
-        });
-        assert_eq!(
-            applied.iter().sum::<usize>(),
-            MIGRATIONS as usize,
-            "{mode:?}: {applied:?}"
-        );
-        assert_each_applied_once(&scratch);
+fn race_threads(db: &TestDb, mode: Option<TransactionMode>) {
+    racing_folder(&db.scratch);
+    let mut migrations = db.migrations();
+    if let Some(mode) = mode {
+        migrations = migrations.with_transaction_mode(mode);
     }
+    let applied: Vec<usize> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..RUNNERS)
+            .map(|_| s.spawn(|| migrations.run(&mut db.connect()).map(|r| r.count())))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .expect("runner thread")
+                    .expect("every runner succeeds")
+            })
+            .collect()
+    });
+    assert_eq!(
+        applied.iter().sum::<usize>(),
+        MIGRATIONS as usize,
+        "{mode:?}: {applied:?}"
+    );
+    assert_each_applied_once(db);
 }
 
-/// Run by the processes the tests below start; does nothing in a normal test run.
+backend_test!(eight_threads_racing_apply_each_migration_once, |db| {
+    race_threads(db, None);
+});
+
+backend_test!(eight_threads_racing_in_one_transaction_per_run, |db| {
+    race_threads(db, Some(TransactionMode::PerRun));
+});
+
+backend_test!(eight_processes_racing_apply_each_migration_once, |db| {
+    racing_folder(&db.scratch);
+    let children: Vec<_> = (0..RUNNERS).map(|_| spawn_runner(db, None)).collect();
+    let mut total = 0;
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "a runner failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let applied: usize = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("TERRACE_APPLIED="))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no report in:\n{stdout}"));
+        total += applied;
+    }
+    assert_eq!(total, MIGRATIONS as usize);
+    assert_each_applied_once(db);
+});
+
+/// Run by the processes the tests start; does nothing in a normal test run.
 #[test]
 #[ignore = "a child process of other tests"]
 fn child_runner() {
-    let Some(db) = std::env::var_os("TERRACE_CHILD_DB") else {
+    let Some(url) = std::env::var_os("TERRACE_CHILD_URL") else {
         return;
     };
     let dir = std::env::var_os("TERRACE_CHILD_DIR").expect("TERRACE_CHILD_DIR");
     let mut migrations = terrace::Migrations::from_dir(dir).unwrap();
-    if std::env::var("TERRACE_CHILD_MODE").as_deref() == Ok("per-migration") {
-        migrations = migrations.with_transaction_mode(TransactionMode::PerMigration);
+    match std::env::var("TERRACE_CHILD_MODE").as_deref() {
+        Ok("per-migration") => {
+            migrations = migrations.with_transaction_mode(TransactionMode::PerMigration)
+        }
+        Ok("per-run") => migrations = migrations.with_transaction_mode(TransactionMode::PerRun),
+        _ => {}
     }
-    let mut conn = rusqlite::Connection::open(db).unwrap();
+    let url = terrace::DatabaseUrl::parse(&url.to_string_lossy()).unwrap();
+    let mut conn = terrace::Connection::open(&url, &terrace::ConnectOptions::default()).unwrap();
     let report = migrations.run(&mut conn).unwrap();
     println!("\nTERRACE_APPLIED={}", report.count());
 }
 
-/// Starts this test binary as a migration runner on `scratch`.
-pub fn spawn_runner(scratch: &Scratch, mode: &str) -> std::process::Child {
+/// Starts this test binary as a migration runner on `db`.
+pub fn spawn_runner(db: &TestDb, mode: Option<&str>) -> std::process::Child {
     Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
@@ -100,38 +124,11 @@ pub fn spawn_runner(scratch: &Scratch, mode: &str) -> std::process::Child {
             "--nocapture",
             "--test-threads=1",
         ])
-        .env("TERRACE_CHILD_DB", scratch.db_path())
-        .env("TERRACE_CHILD_DIR", scratch.migrations_dir())
-        .env("TERRACE_CHILD_MODE", mode)
+        .env("TERRACE_CHILD_URL", &db.url)
+        .env("TERRACE_CHILD_DIR", db.scratch.migrations_dir())
+        .env("TERRACE_CHILD_MODE", mode.unwrap_or("default"))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap()
-}
-
-#[test]
-fn processes_racing_apply_each_migration_once() {
-    for mode in ["per-run", "per-migration"] {
-        let scratch = Scratch::new();
-        racing_folder(&scratch);
-        let children: Vec<_> = (0..RUNNERS).map(|_| spawn_runner(&scratch, mode)).collect();
-        let mut total = 0;
-        for child in children {
-            let out = child.wait_with_output().unwrap();
-            let stdout = String::from_utf8_lossy(&out.stdout);
-            assert!(
-                out.status.success(),
-                "{mode}: a runner failed:\n{stdout}\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            let applied: usize = stdout
-                .lines()
-                .find_map(|l| l.strip_prefix("TERRACE_APPLIED="))
-                .and_then(|n| n.trim().parse().ok())
-                .unwrap_or_else(|| panic!("no report in:\n{stdout}"));
-            total += applied;
-        }
-        assert_eq!(total, MIGRATIONS as usize, "{mode}");
-        assert_each_applied_once(&scratch);
-    }
 }

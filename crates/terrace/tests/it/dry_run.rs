@@ -1,5 +1,6 @@
 //! Dry runs and read-only commands write nothing.
 
+use crate::backends::backend_test;
 use crate::support::{Scratch, copy_fixture, table_exists};
 use terrace::{Body, Target};
 
@@ -60,3 +61,55 @@ fn plan_with_pending_and_rollback_plan_write_nothing() {
     drop(conn);
     assert_eq!(scratch.bytes(), before);
 }
+
+backend_test!(
+    dry_runs_and_read_only_commands_leave_every_table_unchanged,
+    |db| {
+        copy_fixture(&db.scratch, "basic");
+        db.execute("CREATE TABLE app (id INTEGER); INSERT INTO app VALUES (7)");
+        let migrations = db.migrations();
+        let fresh = db.snapshot();
+        let mut conn = db.connect();
+        assert_eq!(
+            migrations
+                .plan(&mut conn, Target::Latest)
+                .unwrap()
+                .steps
+                .len(),
+            3
+        );
+        migrations.status(&mut conn).unwrap();
+        migrations.validate(&mut conn).unwrap();
+        drop(conn);
+        assert_eq!(
+            db.snapshot(),
+            fresh,
+            "not even the tracking table is created"
+        );
+
+        migrations
+            .run_to(&mut db.connect(), Target::Version(2), &mut |_| {})
+            .unwrap();
+        let partial = db.snapshot();
+        let mut conn = db.connect();
+        assert_eq!(
+            migrations
+                .plan(&mut conn, Target::Latest)
+                .unwrap()
+                .steps
+                .len(),
+            1
+        );
+        assert_eq!(
+            migrations
+                .plan_rollback(&mut conn, Target::Version(0))
+                .unwrap()
+                .steps
+                .len(),
+            2
+        );
+        migrations.status(&mut conn).unwrap();
+        drop(conn);
+        assert_eq!(db.snapshot(), partial);
+    }
+);

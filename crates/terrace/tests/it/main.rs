@@ -1,11 +1,13 @@
 //! Integration tests of the terrace library on SQLite files. One module per capability.
 #![expect(clippy::unwrap_used, reason = "a test fails loudly on any setup error")]
 
+mod backends;
 mod support;
 
 mod checksums;
 mod commands;
 mod concurrency;
+mod connection;
 mod crash;
 mod dirty;
 mod dry_run;

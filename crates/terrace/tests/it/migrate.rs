@@ -1,85 +1,67 @@
 //! Fresh migrate, and the second run that does nothing.
 
+use crate::backends::backend_test;
 use crate::support::{Scratch, copy_fixture, recorded_versions, schema};
 use terrace::{Event, Target, TransactionMode};
 
-#[test]
-fn fresh_database_gets_every_migration_and_a_history_row_each() {
-    let scratch = Scratch::new();
-    copy_fixture(&scratch, "basic");
-    let mut conn = scratch.open();
-    let report = scratch.migrations().run(&mut conn).unwrap();
-    assert_eq!(report.versions(), [1, 2, 3]);
-    assert_eq!(recorded_versions(&conn), [1, 2, 3]);
-    let (name, checksum, state): (String, String, String) = conn
-        .query_row(
-            "SELECT name, checksum, state FROM schema_migrations WHERE version = 2",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .unwrap();
-    assert_eq!(name, "add_base_url");
-    assert_eq!(
-        checksum,
-        terrace::format::checksum("ALTER TABLE projects ADD COLUMN base_url TEXT;")
-    );
-    assert!(checksum.starts_with("sha256:") && checksum.len() == 7 + 64);
-    assert_eq!(state, "applied");
-    let note: String = conn
-        .query_row(
-            "SELECT dflt_value FROM pragma_table_info('checks') WHERE name = 'note'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(
-        note, "'a;b'",
-        "a ';' inside a string literal does not split the statement"
-    );
-}
-
-#[test]
-fn second_run_is_a_no_op_and_writes_nothing() {
-    let scratch = Scratch::new();
-    copy_fixture(&scratch, "basic");
-    let migrations = scratch.migrations();
-    migrations.run(&mut scratch.open()).unwrap();
-    let before = scratch.bytes();
-    let mut conn = scratch.open();
-    let report = migrations.run(&mut conn).unwrap();
-    assert_eq!(report.count(), 0);
-    drop(conn);
-    assert_eq!(
-        scratch.bytes(),
-        before,
-        "a no-op run must not write to the file"
-    );
-}
-
-#[test]
-fn both_transaction_modes_give_the_same_result() {
-    let mut schemas = Vec::new();
-    for mode in [TransactionMode::PerRun, TransactionMode::PerMigration] {
-        let scratch = Scratch::new();
-        copy_fixture(&scratch, "basic");
-        let mut conn = scratch.open();
-        let report = scratch
-            .migrations()
-            .with_transaction_mode(mode)
-            .run(&mut conn)
-            .unwrap();
-        assert_eq!(report.versions(), [1, 2, 3], "{mode:?}");
-        schemas.push(schema(&conn));
+backend_test!(
+    fresh_database_gets_every_migration_and_a_history_row_each,
+    |db| {
+        copy_fixture(&db.scratch, "basic");
+        let report = db.migrations().run(&mut db.connect()).unwrap();
+        assert_eq!(report.versions(), [1, 2, 3]);
+        assert_eq!(db.versions(), [1, 2, 3]);
+        assert_eq!(
+            db.strings("SELECT name FROM schema_migrations WHERE version = 2"),
+            ["add_base_url"]
+        );
+        let checksum = &db.strings("SELECT checksum FROM schema_migrations WHERE version = 2")[0];
+        assert_eq!(
+            *checksum,
+            terrace::format::checksum("ALTER TABLE projects ADD COLUMN base_url TEXT;")
+        );
+        assert!(checksum.starts_with("sha256:") && checksum.len() == 7 + 64);
+        assert_eq!(
+            db.strings("SELECT DISTINCT state FROM schema_migrations"),
+            ["applied"]
+        );
+        assert_eq!(db.columns("projects"), ["id", "name", "base_url"]);
+        assert_eq!(db.strings("SELECT name FROM projects"), ["first"]);
+        assert!(db.table_exists("checks"));
     }
-    assert_eq!(schemas[0], schemas[1]);
-}
+);
 
-#[test]
-fn run_to_a_version_and_by_steps_with_progress_events() {
-    let scratch = Scratch::new();
-    copy_fixture(&scratch, "basic");
-    let migrations = scratch.migrations();
-    let mut conn = scratch.open();
+backend_test!(second_run_is_a_no_op_and_changes_nothing, |db| {
+    copy_fixture(&db.scratch, "basic");
+    let migrations = db.migrations();
+    migrations.run(&mut db.connect()).unwrap();
+    let before = db.snapshot();
+    let report = migrations.run(&mut db.connect()).unwrap();
+    assert_eq!(report.count(), 0);
+    assert_eq!(db.snapshot(), before, "a no-op run must not write");
+});
+
+backend_test!(both_transaction_modes_apply_everything, |db| {
+    copy_fixture(&db.scratch, "basic");
+    let migrations = db.migrations();
+    let report = migrations
+        .clone()
+        .with_transaction_mode(TransactionMode::PerRun)
+        .run_to(&mut db.connect(), Target::Version(2), &mut |_| {})
+        .unwrap();
+    assert_eq!(report.versions(), [1, 2]);
+    let report = migrations
+        .with_transaction_mode(TransactionMode::PerMigration)
+        .run(&mut db.connect())
+        .unwrap();
+    assert_eq!(report.versions(), [3]);
+    assert_eq!(db.versions(), [1, 2, 3]);
+});
+
+backend_test!(run_to_a_version_and_by_steps_with_progress_events, |db| {
+    copy_fixture(&db.scratch, "basic");
+    let migrations = db.migrations();
+    let mut conn = db.connect();
     let mut events = Vec::new();
     let report = migrations
         .run_to(&mut conn, Target::Version(2), &mut |event| {
@@ -105,18 +87,51 @@ fn run_to_a_version_and_by_steps_with_progress_events() {
         .unwrap();
     assert_eq!(report.versions(), [3]);
     assert!(migrations.status(&mut conn).unwrap().is_up_to_date());
+});
+
+backend_test!(custom_table_name, |db| {
+    copy_fixture(&db.scratch, "basic");
+    let migrations = db.migrations().with_table("audit_history").unwrap();
+    migrations.run(&mut db.connect()).unwrap();
+    assert!(db.table_exists("audit_history"));
+    assert!(!db.table_exists("schema_migrations"));
+    assert!(db.migrations().with_table("bad-name; DROP").is_err());
+});
+
+#[test]
+fn both_transaction_modes_give_the_same_schema_on_sqlite() {
+    let mut schemas = Vec::new();
+    for mode in [TransactionMode::PerRun, TransactionMode::PerMigration] {
+        let scratch = Scratch::new();
+        copy_fixture(&scratch, "basic");
+        let mut conn = scratch.open();
+        let report = scratch
+            .migrations()
+            .with_transaction_mode(mode)
+            .run(&mut conn)
+            .unwrap();
+        assert_eq!(report.versions(), [1, 2, 3], "{mode:?}");
+        schemas.push(schema(&conn));
+    }
+    assert_eq!(schemas[0], schemas[1]);
 }
 
 #[test]
-fn custom_table_name() {
+fn a_no_op_run_leaves_the_sqlite_file_byte_identical() {
     let scratch = Scratch::new();
     copy_fixture(&scratch, "basic");
-    let migrations = scratch.migrations().with_table("audit_history").unwrap();
-    let mut conn = scratch.open();
-    migrations.run(&mut conn).unwrap();
-    assert!(crate::support::table_exists(&conn, "audit_history"));
-    assert!(!crate::support::table_exists(&conn, "schema_migrations"));
-    assert!(scratch.migrations().with_table("bad-name; DROP").is_err());
+    scratch.migrations().run(&mut scratch.open()).unwrap();
+    let before = scratch.bytes();
+    assert_eq!(
+        scratch
+            .migrations()
+            .run(&mut scratch.open())
+            .unwrap()
+            .count(),
+        0
+    );
+    assert_eq!(scratch.bytes(), before);
+    assert_eq!(recorded_versions(&scratch.open()), [1, 2, 3]);
 }
 
 #[test]
@@ -135,4 +150,37 @@ fn a_missing_folder_is_an_error_naming_it() {
         err.to_string().contains("/nonexistent/terrace-migrations"),
         "{err}"
     );
+}
+
+#[test]
+fn postgres_schema_qualified_tracking_table_and_search_path() {
+    use crate::backends::{Kind, TestDb};
+    let Some(db) = TestDb::new(Kind::Postgres) else {
+        return;
+    };
+    copy_fixture(&db.scratch, "basic");
+    let migrations = db
+        .migrations()
+        .with_table("audit.schema_migrations")
+        .unwrap();
+    assert_eq!(migrations.run(&mut db.connect()).unwrap().count(), 3);
+    assert_eq!(
+        db.strings("SELECT version FROM audit.schema_migrations ORDER BY version"),
+        ["1", "2", "3"]
+    );
+    assert!(
+        !db.table_exists("schema_migrations"),
+        "nothing in the default schema"
+    );
+    assert_eq!(migrations.run(&mut db.connect()).unwrap().count(), 0);
+
+    // Unqualified, the tracking table is found through search_path.
+    let mut conn = db.connect();
+    if let terrace::Connection::Postgres(client) = &mut conn {
+        client
+            .batch_execute("SET search_path TO audit, public")
+            .unwrap();
+    }
+    let unqualified = db.migrations();
+    assert!(unqualified.status(&mut conn).unwrap().is_up_to_date());
 }

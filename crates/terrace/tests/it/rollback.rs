@@ -1,47 +1,66 @@
 //! Rollback: down sections newest first; a round trip restores the schema.
 
+use crate::backends::backend_test;
 use crate::support::{Scratch, copy_fixture, recorded_versions, schema};
 use terrace::{Error, Target};
 
+backend_test!(round_trip_restores_the_schema, |db| {
+    copy_fixture(&db.scratch, "basic");
+    let migrations = db.migrations();
+    db.execute("CREATE TABLE app_owned (id INTEGER)");
+    let without_history = |db: &crate::backends::TestDb| -> Vec<String> {
+        db.snapshot()
+            .into_iter()
+            .filter(|t| !t.starts_with("schema_migrations") && !t.starts_with("file bytes"))
+            .collect()
+    };
+    let empty = without_history(db);
+    migrations
+        .run_to(&mut db.connect(), Target::Version(1), &mut |_| {})
+        .unwrap();
+    let after_one = without_history(db);
+    migrations.run(&mut db.connect()).unwrap();
+    let full = without_history(db);
+
+    let report = migrations
+        .rollback(&mut db.connect(), Target::Version(1))
+        .unwrap();
+    assert_eq!(report.versions(), [3, 2], "newest first, keeping version 1");
+    assert_eq!(without_history(db), after_one);
+    assert_eq!(db.versions(), [1]);
+
+    migrations
+        .rollback(&mut db.connect(), Target::Steps(1))
+        .unwrap();
+    assert_eq!(without_history(db), empty);
+    assert!(db.versions().is_empty());
+
+    migrations.run(&mut db.connect()).unwrap();
+    assert_eq!(
+        without_history(db),
+        full,
+        "migrating again gives the same schema"
+    );
+});
+
 #[test]
-fn round_trip_restores_the_schema() {
+fn round_trip_restores_the_sqlite_schema_exactly() {
     let scratch = Scratch::new();
     copy_fixture(&scratch, "basic");
     let migrations = scratch.migrations();
     let mut conn = scratch.open();
-    conn.execute_batch("CREATE TABLE app_owned (id INTEGER)")
-        .unwrap();
     let empty = schema(&conn);
-
-    migrations
-        .run_to(&mut conn, Target::Version(1), &mut |_| {})
-        .unwrap();
-    let after_one: Vec<String> = schema(&conn)
-        .into_iter()
-        .filter(|s| !s.contains("schema_migrations"))
-        .collect();
     migrations.run(&mut conn).unwrap();
     let full = schema(&conn);
-
-    let report = migrations.rollback(&mut conn, Target::Version(1)).unwrap();
-    assert_eq!(report.versions(), [3, 2], "newest first, keeping version 1");
+    migrations.rollback(&mut conn, Target::Version(0)).unwrap();
     let now: Vec<String> = schema(&conn)
         .into_iter()
         .filter(|s| !s.contains("schema_migrations"))
         .collect();
-    assert_eq!(now, after_one);
-    assert_eq!(recorded_versions(&conn), [1]);
-
-    migrations.rollback(&mut conn, Target::Steps(1)).unwrap();
-    let without_history: Vec<String> = schema(&conn)
-        .into_iter()
-        .filter(|s| !s.contains("schema_migrations"))
-        .collect();
-    assert_eq!(without_history, empty);
+    assert_eq!(now, empty);
     assert!(recorded_versions(&conn).is_empty());
-
     migrations.run(&mut conn).unwrap();
-    assert_eq!(schema(&conn), full, "migrating again gives the same schema");
+    assert_eq!(schema(&conn), full);
 }
 
 #[test]

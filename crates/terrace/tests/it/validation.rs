@@ -1,5 +1,6 @@
 //! Every validation failure is reported at once and leaves the file byte-identical.
 
+use crate::backends::backend_test;
 use crate::support::{Scratch, copy_fixture};
 use terrace::{Error, Problem};
 
@@ -178,3 +179,40 @@ fn validation_errors_render_one_line_each() {
     );
     assert_eq!(message.lines().count(), 3, "{message}");
 }
+
+backend_test!(
+    an_edited_applied_file_stops_every_command_and_changes_nothing,
+    |db| {
+        copy_fixture(&db.scratch, "basic");
+        db.migrations()
+            .run_to(&mut db.connect(), terrace::Target::Version(2), &mut |_| {})
+            .unwrap();
+        db.write(
+            "0002_add_base_url.sql",
+            "-- migrate:up\nALTER TABLE projects ADD COLUMN base_url VARCHAR(200);\n",
+        );
+        let before = db.snapshot();
+        let migrations = db.migrations();
+        match migrations.run(&mut db.connect()) {
+            Err(Error::Invalid { problems }) => {
+                assert!(
+                    matches!(
+                        &problems[..],
+                        [Problem::ChecksumMismatch { version: 2, .. }]
+                    ),
+                    "{problems:?}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(migrations.validate(&mut db.connect()).is_err());
+        assert!(
+            migrations
+                .rollback(&mut db.connect(), terrace::Target::Steps(1))
+                .is_err()
+        );
+        assert_eq!(db.snapshot(), before);
+        let status = migrations.status(&mut db.connect()).unwrap();
+        assert!(status.applied[0].checksum_ok && !status.applied[1].checksum_ok);
+    }
+);

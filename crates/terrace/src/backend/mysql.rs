@@ -1,0 +1,302 @@
+//! MySQL and MariaDB, through the `mysql` client.
+//!
+//! DDL commits implicitly, so every migration is marked started in the history before
+//! it runs and completed after: an interruption leaves a dirty row that `status`
+//! reports and `repair` clears. The lock is `GET_LOCK`, a named session lock.
+
+use crate::backend::{Backend, BackendResult, Database, NewRow, version_param};
+use crate::error::BoxError;
+use crate::error::Error;
+use crate::history::{AppliedMigration, ExtraColumn, RowState, TableName};
+use mysql::prelude::FromRow;
+use mysql::prelude::Queryable;
+use mysql::{Conn, Params, Row};
+use std::time::Duration;
+use terrace_format::Dialect;
+
+impl Database for Conn {
+    fn backend(&mut self) -> Result<Box<dyn Backend + '_>, Error> {
+        Ok(Box::new(Mysql { conn: self }))
+    }
+}
+
+struct Mysql<'c> {
+    conn: &'c mut Conn,
+}
+
+/// The server's own message as the error's text, without the driver's wrapping.
+fn server_error(e: mysql::Error) -> BoxError {
+    match e {
+        mysql::Error::MySqlError(server) => Box::new(server),
+        other => Box::new(other),
+    }
+}
+
+impl Mysql<'_> {
+    fn run(&mut self, sql: impl AsRef<str>) -> BackendResult<()> {
+        self.conn.query_drop(sql).map_err(server_error)
+    }
+
+    fn exec_drop(&mut self, sql: impl AsRef<str>, params: impl Into<Params>) -> BackendResult<()> {
+        self.conn.exec_drop(sql, params).map_err(server_error)
+    }
+
+    fn exec_first<T: FromRow>(
+        &mut self,
+        sql: impl AsRef<str>,
+        params: impl Into<Params>,
+    ) -> BackendResult<Option<T>> {
+        self.conn.exec_first(sql, params).map_err(server_error)
+    }
+
+    fn exec_all<T: FromRow>(
+        &mut self,
+        sql: impl AsRef<str>,
+        params: impl Into<Params>,
+    ) -> BackendResult<Vec<T>> {
+        self.conn.exec(sql, params).map_err(server_error)
+    }
+}
+
+/// `` `a`.`b` `` for `a.b`, with embedded backticks doubled.
+fn quote(identifier: &str) -> String {
+    identifier
+        .split('.')
+        .map(|part| format!("`{}`", part.replace('`', "``")))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// The `GET_LOCK` name of a tracking table, unique per database (at most 64 characters).
+fn lock_name(table: &TableName) -> String {
+    let mut name = format!("terrace:{table}");
+    name.truncate(64);
+    name
+}
+
+/// `(schema, table)` for the `information_schema` queries; `None` means the current
+/// database.
+fn split(table: &str) -> (Option<&str>, &str) {
+    match table.split_once('.') {
+        Some((schema, table)) => (Some(schema), table),
+        None => (None, table),
+    }
+}
+
+fn column_type(column: ExtraColumn) -> &'static str {
+    match column {
+        ExtraColumn::Checksum => "VARCHAR(100)",
+        ExtraColumn::ExecutionMs => "BIGINT",
+        ExtraColumn::State => "VARCHAR(16) NOT NULL DEFAULT 'applied'",
+    }
+}
+
+impl Backend for Mysql<'_> {
+    fn name(&self) -> &'static str {
+        "mysql"
+    }
+
+    fn dialect(&self) -> Dialect {
+        Dialect::Mysql
+    }
+
+    fn transactional_ddl(&self) -> bool {
+        false
+    }
+
+    fn prefers_one_transaction(&self) -> bool {
+        false
+    }
+
+    fn lock(&mut self, table: &TableName, timeout: Duration) -> BackendResult<()> {
+        let seconds = timeout.as_secs().max(1);
+        let got: Option<Option<i64>> =
+            self.exec_first("SELECT GET_LOCK(?, ?)", (lock_name(table), seconds))?;
+        match got.flatten() {
+            Some(1) => Ok(()),
+            _ => Err(format!(
+                "another runner held the migration lock for {table} for more than {seconds}s"
+            )
+            .into()),
+        }
+    }
+
+    fn unlock(&mut self, table: &TableName) -> BackendResult<()> {
+        self.exec_drop("SELECT RELEASE_LOCK(?)", (lock_name(table),))?;
+        Ok(())
+    }
+
+    fn begin(&mut self) -> BackendResult<()> {
+        self.run("START TRANSACTION")
+    }
+
+    fn commit(&mut self) -> BackendResult<()> {
+        self.run("COMMIT")
+    }
+
+    fn rollback(&mut self) -> BackendResult<()> {
+        self.run("ROLLBACK")
+    }
+
+    fn savepoint(&mut self, name: &str) -> BackendResult<()> {
+        self.run(format!("SAVEPOINT {}", quote(name)))
+    }
+
+    fn release(&mut self, name: &str) -> BackendResult<()> {
+        self.run(format!("RELEASE SAVEPOINT {}", quote(name)))
+    }
+
+    fn rollback_to(&mut self, name: &str) -> BackendResult<()> {
+        let name = quote(name);
+        self.run(format!("ROLLBACK TO SAVEPOINT {name}"))?;
+        self.run(format!("RELEASE SAVEPOINT {name}"))
+    }
+
+    fn execute(&mut self, sql: &str) -> BackendResult<()> {
+        self.run(sql)
+    }
+
+    fn quote(&self, identifier: &str) -> String {
+        quote(identifier)
+    }
+
+    fn columns(&mut self, table: &str) -> BackendResult<Option<Vec<String>>> {
+        let (schema, table) = split(table);
+        let columns: Vec<String> = self.exec_all(
+            "SELECT CAST(column_name AS CHAR) FROM information_schema.columns \
+             WHERE table_schema = COALESCE(?, DATABASE()) AND table_name = ? \
+             ORDER BY ordinal_position",
+            (schema, table),
+        )?;
+        Ok((!columns.is_empty()).then_some(columns))
+    }
+
+    fn has_index(&mut self, table: &str, index: &str) -> BackendResult<bool> {
+        let (schema, table) = split(table);
+        let found: Option<i64> = self.exec_first(
+            "SELECT 1 FROM information_schema.statistics \
+             WHERE table_schema = COALESCE(?, DATABASE()) AND table_name = ? AND index_name = ? LIMIT 1",
+            (schema, table, index),
+        )?;
+        Ok(found.is_some())
+    }
+
+    fn create_history(&mut self, table: &TableName) -> BackendResult<()> {
+        self.run(format!(
+            "CREATE TABLE {} (
+                version BIGINT PRIMARY KEY,
+                name VARCHAR(255) NOT NULL,
+                applied_at TIMESTAMP NULL DEFAULT CURRENT_TIMESTAMP,
+                checksum VARCHAR(100),
+                execution_ms BIGINT,
+                state VARCHAR(16) NOT NULL DEFAULT 'applied'
+            )",
+            quote(table.as_str())
+        ))
+    }
+
+    fn add_history_column(&mut self, table: &TableName, column: ExtraColumn) -> BackendResult<()> {
+        self.run(format!(
+            "ALTER TABLE {} ADD COLUMN {} {}",
+            quote(table.as_str()),
+            column.name(),
+            column_type(column)
+        ))
+    }
+
+    fn read_history(
+        &mut self,
+        table: &TableName,
+        columns: &[ExtraColumn],
+    ) -> BackendResult<Vec<AppliedMigration>> {
+        let pick = |column: ExtraColumn, absent: &'static str| {
+            if columns.contains(&column) {
+                column.name()
+            } else {
+                absent
+            }
+        };
+        let sql = format!(
+            "SELECT version, CAST(name AS CHAR), CAST(DATE_FORMAT(applied_at, '%Y-%m-%d %H:%i:%s') AS CHAR), \
+             CAST({} AS CHAR), {}, CAST({} AS CHAR) FROM {} ORDER BY version",
+            pick(ExtraColumn::Checksum, "NULL"),
+            pick(ExtraColumn::ExecutionMs, "NULL"),
+            pick(ExtraColumn::State, "'applied'"),
+            quote(table.as_str())
+        );
+        let rows: Vec<Row> = self.conn.query(sql).map_err(server_error)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let (version, name, applied_at, checksum, execution_ms, state): (
+                i64,
+                String,
+                Option<String>,
+                Option<String>,
+                Option<i64>,
+                String,
+            ) = mysql::from_row_opt(row)?;
+            out.push(AppliedMigration {
+                version: u64::try_from(version)?,
+                name,
+                applied_at,
+                checksum,
+                execution_ms,
+                state: RowState::parse(&state),
+            });
+        }
+        Ok(out)
+    }
+
+    fn has_row(&mut self, table: &TableName, version: u64) -> BackendResult<bool> {
+        let sql = format!("SELECT 1 FROM {} WHERE version = ?", quote(table.as_str()));
+        let found: Option<i64> = self.exec_first(sql, (version_param(version)?,))?;
+        Ok(found.is_some())
+    }
+
+    fn insert_row(&mut self, table: &TableName, row: &NewRow<'_>) -> BackendResult<()> {
+        let sql = format!(
+            "INSERT INTO {} (version, name, checksum, execution_ms, state) VALUES (?, ?, ?, ?, ?)",
+            quote(table.as_str())
+        );
+        self.exec_drop(
+            sql,
+            (
+                version_param(row.version)?,
+                row.name,
+                row.checksum,
+                row.execution_ms,
+                row.state.as_str(),
+            ),
+        )?;
+        Ok(())
+    }
+
+    fn update_row(&mut self, table: &TableName, row: &NewRow<'_>) -> BackendResult<()> {
+        let sql = format!(
+            "UPDATE {} SET name = ?, checksum = ?, execution_ms = COALESCE(?, execution_ms), state = ? \
+             WHERE version = ?",
+            quote(table.as_str())
+        );
+        self.exec_drop(
+            sql,
+            (
+                row.name,
+                row.checksum,
+                row.execution_ms,
+                row.state.as_str(),
+                version_param(row.version)?,
+            ),
+        )?;
+        Ok(())
+    }
+
+    fn delete_row(&mut self, table: &TableName, version: u64) -> BackendResult<()> {
+        let sql = format!("DELETE FROM {} WHERE version = ?", quote(table.as_str()));
+        self.exec_drop(sql, (version_param(version)?,))?;
+        Ok(())
+    }
+
+    fn drop_history(&mut self, table: &TableName) -> BackendResult<()> {
+        self.run(format!("DROP TABLE {}", quote(table.as_str())))
+    }
+}
