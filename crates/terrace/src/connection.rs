@@ -8,8 +8,8 @@
 
 use crate::backend::{Backend, Database};
 use crate::error::Error;
+use std::borrow::Cow;
 use std::fmt;
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -49,13 +49,11 @@ impl Scheme {
     }
 }
 
-/// A parsed database URL. Its `Display` hides the password.
+/// A parsed database URL. Its `Display` hides any password.
 #[derive(Clone, PartialEq, Eq)]
 pub struct DatabaseUrl {
     raw: String,
     scheme: Scheme,
-    /// Where the password is in `raw`, if there is one.
-    password: Option<Range<usize>>,
 }
 
 impl fmt::Debug for DatabaseUrl {
@@ -68,80 +66,126 @@ impl fmt::Debug for DatabaseUrl {
 
 impl fmt::Display for DatabaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.password {
-            Some(range) => write!(
-                f,
-                "{}***{}",
-                &self.raw[..range.start],
-                &self.raw[range.end..]
-            ),
-            None => f.write_str(&self.raw),
-        }
+        f.write_str(&redact(&self.raw))
     }
 }
 
-/// Where the password of `scheme://user:password@host/…` is.
-fn password_range(url: &str) -> Option<Range<usize>> {
-    let authority_start = url.find("://")? + 3;
-    let rest = &url[authority_start..];
-    let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..authority_len];
-    let at = authority.rfind('@')?;
-    let colon = authority[..at].find(':')?;
-    Some(authority_start + colon + 1..authority_start + at)
+/// Parameter names whose values are secrets, in a query string or a `key=value` list.
+const SECRET_KEYS: &[&str] = &["password", "passwd", "pwd", "pass", "sslpassword"];
+
+/// The text with every password replaced by `***`: the one in
+/// `scheme://user:password@host`, and the value of a `password=` parameter.
+///
+/// ```
+/// use terrace::connection::redact;
+/// assert_eq!(redact("postgres://app:s3cret@db:5432/app"), "postgres://app:***@db:5432/app");
+/// assert_eq!(redact("mysql://db/app?password=s3cret&ssl=1"), "mysql://db/app?password=***&ssl=1");
+/// ```
+pub fn redact(text: &str) -> Cow<'_, str> {
+    let mut out = Cow::Borrowed(text);
+    if let Some(start) = text.find("://").map(|i| i + 3) {
+        // The last `@` ends the credentials; a password may itself hold `/`, `?` or `@`
+        // unescaped, so hide too much rather than too little.
+        if let Some(at) = text[start..].rfind('@').map(|i| start + i)
+            && let Some(colon) = text[start..at].find(':').map(|i| start + i)
+        {
+            out = Cow::Owned(format!("{}:***{}", &text[..colon], &text[at..]));
+        }
+    }
+    redact_parameters(out)
+}
+
+fn redact_parameters(text: Cow<'_, str>) -> Cow<'_, str> {
+    let lower = text.to_ascii_lowercase();
+    let mut hidden: Vec<(usize, usize)> = Vec::new();
+    for key in SECRET_KEYS {
+        let pattern = format!("{key}=");
+        for (at, _) in lower.match_indices(&pattern) {
+            let starts_parameter =
+                at == 0 || matches!(lower.as_bytes()[at - 1], b'?' | b'&' | b';' | b' ' | b'\t');
+            if !starts_parameter {
+                continue;
+            }
+            let value = at + pattern.len();
+            let end = lower[value..]
+                .find(['&', ';', ' ', '\t', '#'])
+                .map_or(lower.len(), |i| value + i);
+            if end > value {
+                hidden.push((value, end));
+            }
+        }
+    }
+    if hidden.is_empty() {
+        return text;
+    }
+    hidden.sort_unstable();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for (start, end) in hidden {
+        if start < copied {
+            continue;
+        }
+        out.push_str(&text[copied..start]);
+        out.push_str("***");
+        copied = end;
+    }
+    out.push_str(&text[copied..]);
+    Cow::Owned(out)
+}
+
+/// Splits `scheme:rest` when the text starts with a URL scheme (two or more
+/// characters, so a Windows drive letter is not taken for one).
+fn split_scheme(url: &str) -> Option<(&str, &str)> {
+    let (scheme, rest) = url.split_once(':')?;
+    let mut chars = scheme.chars();
+    let valid = scheme.len() >= 2
+        && chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    valid.then_some((scheme, rest))
 }
 
 impl DatabaseUrl {
-    /// Parses a URL. A scheme no compiled-in backend handles is an error naming the
-    /// supported ones.
+    /// Parses a URL: `sqlite:PATH`, `sqlite://PATH` or a bare path; `postgres://…`
+    /// (or `postgresql://`); `mysql://…` (or `mariadb://`). A scheme no compiled-in
+    /// backend handles is an error naming the supported ones.
     pub fn parse(url: &str) -> Result<Self, Error> {
-        let scheme = match url.split_once("://") {
-            Some(("postgres" | "postgresql", _)) => Scheme::Postgres,
-            Some(("mysql" | "mariadb", _)) => Scheme::Mysql,
-            Some(("sqlite", _)) => Scheme::Sqlite,
-            Some((other, _)) => {
-                return Err(Error::UnsupportedUrl {
-                    url: Self::hide(url),
-                    reason: format!("unknown scheme '{other}://'"),
-                    supported: Scheme::compiled_in(),
-                });
-            }
-            None if url.is_empty() => {
-                return Err(Error::UnsupportedUrl {
-                    url: String::new(),
-                    reason: "the database URL is empty".to_owned(),
-                    supported: Scheme::compiled_in(),
-                });
-            }
+        let url = url.trim();
+        let unsupported = |reason: String| Error::UnsupportedUrl {
+            url: redact(url).into_owned(),
+            reason,
+            supported: Scheme::compiled_in(),
+        };
+        let scheme = match split_scheme(url) {
             None => Scheme::Sqlite,
+            Some((scheme, rest)) => match scheme.to_ascii_lowercase().as_str() {
+                "sqlite" | "sqlite3" => {
+                    if rest.trim_start_matches('/').is_empty() {
+                        return Err(unsupported("the URL names no file".to_owned()));
+                    }
+                    Scheme::Sqlite
+                }
+                "postgres" | "postgresql" => Scheme::Postgres,
+                "mysql" | "mariadb" => Scheme::Mysql,
+                other => return Err(unsupported(format!("unknown scheme '{other}:'"))),
+            },
         };
-        let parsed = DatabaseUrl {
-            password: password_range(url),
-            raw: url.to_owned(),
-            scheme,
-        };
+        if url.is_empty() {
+            return Err(unsupported("the database URL is empty".to_owned()));
+        }
         if !Scheme::compiled_in()
             .iter()
             .any(|s| s.starts_with(scheme.feature()))
         {
-            return Err(Error::UnsupportedUrl {
-                url: parsed.to_string(),
-                reason: format!(
-                    "this build has no {} backend (enable terrace's '{}' feature)",
-                    scheme.feature(),
-                    scheme.feature()
-                ),
-                supported: Scheme::compiled_in(),
-            });
+            return Err(unsupported(format!(
+                "this build has no {} backend (enable terrace's '{}' feature)",
+                scheme.feature(),
+                scheme.feature()
+            )));
         }
-        Ok(parsed)
-    }
-
-    fn hide(url: &str) -> String {
-        match password_range(url) {
-            Some(range) => format!("{}***{}", &url[..range.start], &url[range.end..]),
-            None => url.to_owned(),
-        }
+        Ok(DatabaseUrl {
+            raw: url.to_owned(),
+            scheme,
+        })
     }
 
     /// The kind of database.
@@ -149,16 +193,15 @@ impl DatabaseUrl {
         self.scheme
     }
 
-    /// The file of a SQLite URL.
+    /// The file of a SQLite URL (`:memory:` for an in-memory database).
     pub fn sqlite_path(&self) -> Option<PathBuf> {
         if self.scheme != Scheme::Sqlite {
             return None;
         }
-        let path = self
-            .raw
-            .strip_prefix("sqlite://")
-            .or_else(|| self.raw.strip_prefix("sqlite:"))
-            .unwrap_or(&self.raw);
+        let path = match split_scheme(&self.raw) {
+            Some((_, rest)) => rest.strip_prefix("//").unwrap_or(rest),
+            None => &self.raw,
+        };
         Some(PathBuf::from(path))
     }
 
@@ -167,13 +210,52 @@ impl DatabaseUrl {
         &self.raw
     }
 
-    /// Removes the password from a driver's message, in case the driver quoted the URL.
-    fn scrub(&self, message: String) -> String {
-        match &self.password {
-            Some(range) if !range.is_empty() => message.replace(&self.raw[range.clone()], "***"),
-            _ => message,
+    /// Removes the passwords from a driver's message, in case the driver quoted them.
+    fn scrub(&self, mut message: String) -> String {
+        for secret in secret_parts(&self.raw) {
+            message = message.replace(secret, "***");
+        }
+        redact(&message).into_owned()
+    }
+}
+
+/// The passwords in a URL, as written.
+fn secret_parts(url: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    if let Some(start) = url.find("://").map(|i| i + 3)
+        && let Some(at) = url[start..].rfind('@').map(|i| start + i)
+        && let Some(colon) = url[start..at].find(':').map(|i| start + i)
+        && at > colon + 1
+    {
+        parts.push(&url[colon + 1..at]);
+    }
+    let lower = url.to_ascii_lowercase();
+    for key in SECRET_KEYS {
+        let pattern = format!("{key}=");
+        for (at, _) in lower.match_indices(&pattern) {
+            let value = at + pattern.len();
+            let end = lower[value..]
+                .find(['&', ';', '#'])
+                .map_or(lower.len(), |i| value + i);
+            if end > value {
+                parts.push(&url[value..end]);
+            }
         }
     }
+    parts
+}
+
+/// What a command needs from the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Reading only (status, validate, dry runs). A SQLite file must exist and is
+    /// opened read-only; a server session is set to read-only transactions. Either way
+    /// not a byte can change.
+    ReadOnly,
+    /// Changing an existing database; a SQLite file must exist.
+    ReadWrite,
+    /// Migrating: a SQLite file is created if it does not exist.
+    Create,
 }
 
 /// How to open a connection.
@@ -181,16 +263,15 @@ impl DatabaseUrl {
 pub struct ConnectOptions {
     /// How long to keep retrying a server that refuses connections (still starting).
     pub wait: Duration,
-    /// Whether a SQLite file that does not exist may be created. Read-only commands
-    /// leave it off, so that they never create a file.
-    pub create: bool,
+    /// What the connection will be used for.
+    pub access: Access,
 }
 
 impl Default for ConnectOptions {
     fn default() -> Self {
         ConnectOptions {
             wait: Duration::ZERO,
-            create: true,
+            access: Access::Create,
         }
     }
 }
@@ -244,32 +325,49 @@ impl Connection {
     }
 
     fn open_once(url: &DatabaseUrl, options: &ConnectOptions) -> Result<Self, Retry> {
+        let read_only = options.access == Access::ReadOnly;
         match url.scheme() {
             #[cfg(feature = "sqlite")]
             Scheme::Sqlite => {
                 let path = url.sqlite_path().unwrap_or_default();
-                open_sqlite(&path, options.create).map(Connection::Sqlite)
+                open_sqlite(&path, options.access).map(Connection::Sqlite)
             }
             #[cfg(feature = "postgres")]
-            Scheme::Postgres => postgres::Client::connect(url.expose(), postgres::NoTls)
-                .map(Connection::Postgres)
-                .map_err(|e| {
+            Scheme::Postgres => {
+                let retry = |e: postgres::Error| {
                     if e.as_db_error().is_some() {
-                        Retry::Never(e.to_string())
+                        Retry::Never(
+                            e.as_db_error()
+                                .map_or_else(|| e.to_string(), |db| db.message().to_owned()),
+                        )
                     } else {
-                        Retry::Now(e.to_string())
+                        Retry::Now(chain(&e))
                     }
-                }),
+                };
+                let mut client =
+                    postgres::Client::connect(url.expose(), postgres::NoTls).map_err(retry)?;
+                if read_only {
+                    client
+                        .batch_execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+                        .map_err(retry)?;
+                }
+                Ok(Connection::Postgres(client))
+            }
             #[cfg(feature = "mysql")]
             Scheme::Mysql => {
+                use mysql::prelude::Queryable;
                 let url = url.expose().replacen("mariadb://", "mysql://", 1);
                 let opts = mysql::Opts::from_url(&url).map_err(|e| Retry::Never(e.to_string()))?;
-                mysql::Conn::new(opts)
-                    .map(Connection::Mysql)
-                    .map_err(|e| match e {
-                        mysql::Error::MySqlError(_) => Retry::Never(e.to_string()),
-                        _ => Retry::Now(e.to_string()),
-                    })
+                let retry = |e: mysql::Error| match e {
+                    mysql::Error::MySqlError(server) => Retry::Never(server.to_string()),
+                    other => Retry::Now(chain(&other)),
+                };
+                let mut conn = mysql::Conn::new(opts).map_err(retry)?;
+                if read_only {
+                    conn.query_drop("SET SESSION TRANSACTION READ ONLY")
+                        .map_err(retry)?;
+                }
+                Ok(Connection::Mysql(conn))
             }
             #[allow(unreachable_patterns)]
             other => Err(Retry::Never(format!(
@@ -278,6 +376,20 @@ impl Connection {
             ))),
         }
     }
+}
+
+/// An error and its causes, as one line: a driver's own text is often only "error
+/// connecting to server", with the reason in its source.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// Whether a failed connection attempt is worth repeating.
@@ -289,23 +401,41 @@ enum Retry {
 }
 
 #[cfg(feature = "sqlite")]
-fn open_sqlite(path: &Path, create: bool) -> Result<rusqlite::Connection, Retry> {
+fn open_sqlite(path: &Path, access: Access) -> Result<rusqlite::Connection, Retry> {
     use rusqlite::OpenFlags;
+    let shown = redact(&path.to_string_lossy()).into_owned();
     if path.as_os_str().is_empty() {
-        return Err(Retry::Never("no SQLite file given".to_owned()));
+        return Err(Retry::Never("the URL names no SQLite file".to_owned()));
     }
-    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    if create {
-        flags |= OpenFlags::SQLITE_OPEN_CREATE;
-    } else if !path.exists() {
-        return Err(Retry::Never(format!(
-            "the database file {} does not exist",
-            path.display()
-        )));
+    if path != Path::new(":memory:") {
+        match access {
+            Access::ReadOnly | Access::ReadWrite if !path.exists() => {
+                return Err(Retry::Never(format!(
+                    "the database file {shown} does not exist"
+                )));
+            }
+            Access::Create => {
+                if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty())
+                    && !folder.is_dir()
+                {
+                    return Err(Retry::Never(format!(
+                        "cannot create the database file {shown}: the folder {} does not exist",
+                        redact(&folder.to_string_lossy())
+                    )));
+                }
+            }
+            _ => {}
+        }
     }
+    let flags = OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | match access {
+            Access::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY,
+            Access::ReadWrite => OpenFlags::SQLITE_OPEN_READ_WRITE,
+            Access::Create => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+        };
     let conn = rusqlite::Connection::open_with_flags(path, flags)
         .map_err(|e| Retry::Never(e.to_string()))?;
-    conn.busy_timeout(Duration::from_secs(5))
+    conn.busy_timeout(Duration::from_secs(10))
         .map_err(|e| Retry::Never(e.to_string()))?;
     Ok(conn)
 }
@@ -329,43 +459,67 @@ mod tests {
 
     #[test]
     fn passwords_are_hidden() {
-        let url = DatabaseUrl::parse("postgres://app:s3cret@db.internal:5432/prod?sslmode=require");
-        match url {
-            Ok(url) => assert_eq!(
-                url.to_string(),
-                "postgres://app:***@db.internal:5432/prod?sslmode=require"
-            ),
-            Err(Error::UnsupportedUrl { url, .. }) => assert!(!url.contains("s3cret"), "{url}"),
-            Err(other) => panic!("{other:?}"),
-        }
-        assert_eq!(password_range("mysql://root@localhost/test"), None);
-        assert_eq!(password_range("mysql://root:@localhost/test"), Some(13..13));
         assert_eq!(
-            DatabaseUrl::hide("mysql://u:p@ss@h/db"),
-            "mysql://u:***@h/db",
-            "the last @ ends the user info"
+            redact("postgres://app:s3cret@db.internal:5432/app"),
+            "postgres://app:***@db.internal:5432/app"
+        );
+        assert_eq!(
+            redact("postgres://app:p@ss/w?rd@db/app"),
+            "postgres://app:***@db/app"
+        );
+        assert_eq!(redact("mysql://:secret@host/db"), "mysql://:***@host/db");
+        assert_eq!(
+            redact("postgres://host/app?sslmode=require&password=hunter2&x=1"),
+            "postgres://host/app?sslmode=require&password=***&x=1"
+        );
+        assert_eq!(
+            redact("host=db user=app Password=hunter2 dbname=app"),
+            "host=db user=app Password=*** dbname=app"
+        );
+        assert_eq!(redact("postgres://app@host/db"), "postgres://app@host/db");
+        assert_eq!(redact("sqlite:data/app.db"), "sqlite:data/app.db");
+        assert_eq!(redact("compass=north"), "compass=north");
+    }
+
+    #[test]
+    fn driver_messages_are_scrubbed() {
+        let url = DatabaseUrl {
+            raw: "postgres://app:hunter2@db/app?password=other".to_owned(),
+            scheme: Scheme::Postgres,
+        };
+        assert_eq!(
+            url.scrub("could not use hunter2 or other".to_owned()),
+            "could not use *** or ***"
         );
     }
 
     #[test]
-    fn schemes() {
-        let sqlite = DatabaseUrl::parse("sqlite:data/app.db").unwrap();
-        assert_eq!(sqlite.sqlite_path(), Some(PathBuf::from("data/app.db")));
-        assert_eq!(
-            DatabaseUrl::parse("data/app.db").unwrap().sqlite_path(),
-            Some(PathBuf::from("data/app.db"))
-        );
-        assert_eq!(
-            DatabaseUrl::parse("sqlite:///abs/app.db")
-                .unwrap()
-                .sqlite_path(),
-            Some(PathBuf::from("/abs/app.db"))
-        );
-        let err = DatabaseUrl::parse("oracle://scott:tiger@db/orcl").unwrap_err();
-        let text = err.to_string();
-        assert!(
-            text.contains("oracle://") && text.contains("sqlite:") && !text.contains("tiger"),
-            "{text}"
-        );
+    fn sqlite_urls_and_bare_paths() {
+        let path = |url: &str| DatabaseUrl::parse(url).unwrap().sqlite_path().unwrap();
+        assert_eq!(path("sqlite:app.db"), Path::new("app.db"));
+        assert_eq!(path("sqlite://app.db"), Path::new("app.db"));
+        assert_eq!(path("sqlite:///var/app.db"), Path::new("/var/app.db"));
+        assert_eq!(path("sqlite:/var/app.db"), Path::new("/var/app.db"));
+        assert_eq!(path("SQLite:data/app.db"), Path::new("data/app.db"));
+        assert_eq!(path("data/app.db"), Path::new("data/app.db"));
+        assert_eq!(path("C:\\data\\app.db"), Path::new("C:\\data\\app.db"));
+        assert_eq!(path("sqlite::memory:"), Path::new(":memory:"));
+    }
+
+    #[test]
+    fn bad_urls_are_refused_without_their_passwords() {
+        for url in [
+            "oracle://scott:tiger@db/orcl",
+            "redis://u:tiger@h",
+            "sqlite:",
+            "",
+        ] {
+            let err = DatabaseUrl::parse(url).unwrap_err();
+            let text = err.to_string();
+            assert!(
+                text.contains("sqlite:") && !text.contains("tiger"),
+                "{text}"
+            );
+        }
     }
 }

@@ -48,7 +48,7 @@ mod session;
 pub mod validate;
 
 pub use backend::{Backend, Database};
-pub use connection::{ConnectOptions, Connection, DatabaseUrl, Scheme};
+pub use connection::{Access, ConnectOptions, Connection, DatabaseUrl, Scheme};
 pub use error::{BoxError, Error};
 pub use history::{AppliedMigration, RowState, TableName};
 pub use migration::{Body, CodeFn, CodeResult, Migration};

@@ -1,6 +1,8 @@
 //! Opening databases from URLs: clear errors, no password shown, bounded waiting.
 
+use crate::backends::backend_test;
 use std::time::{Duration, Instant};
+use terrace::connection::Access;
 use terrace::{ConnectOptions, Connection, DatabaseUrl, Error};
 
 #[test]
@@ -12,7 +14,7 @@ fn an_unreachable_server_is_retried_for_the_wait_then_named_without_its_password
         &url,
         &ConnectOptions {
             wait: Duration::from_millis(800),
-            create: true,
+            access: Access::Create,
         },
     )
     .err()
@@ -50,7 +52,7 @@ fn bad_credentials_fail_at_once_without_the_password() {
         &url,
         &ConnectOptions {
             wait: Duration::from_secs(30),
-            create: true,
+            access: Access::Create,
         },
     )
     .err()
@@ -75,7 +77,7 @@ fn read_only_opening_never_creates_a_sqlite_file() {
         &url,
         &ConnectOptions {
             wait: Duration::ZERO,
-            create: false,
+            access: Access::ReadOnly,
         },
     )
     .err()
@@ -98,3 +100,26 @@ fn unknown_schemes_list_the_supported_ones() {
     );
     assert!(!text.contains("tiger"), "{text}");
 }
+
+backend_test!(a_read_only_connection_cannot_write, |db| {
+    let url = DatabaseUrl::parse(&db.url).unwrap();
+    Connection::open(&url, &ConnectOptions::default()).unwrap(); // creates the SQLite file
+    let mut conn = Connection::open(
+        &url,
+        &ConnectOptions {
+            wait: Duration::ZERO,
+            access: Access::ReadOnly,
+        },
+    )
+    .unwrap();
+    crate::support::copy_fixture(&db.scratch, "basic");
+    assert!(
+        db.migrations().run(&mut conn).is_err(),
+        "a read-only connection refuses to migrate"
+    );
+    assert_eq!(
+        db.migrations().status(&mut conn).unwrap().pending_count(),
+        3
+    );
+    assert!(db.versions().is_empty());
+});
