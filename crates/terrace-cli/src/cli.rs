@@ -1,0 +1,170 @@
+//! The command line as clap parses it: global options, one subcommand each with its
+//! own arguments. Nothing here reads the environment or a file; that is
+//! [`config`](crate::config)'s job.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Versioned, checksummed database schema migrations.
+#[derive(Debug, Parser)]
+#[command(
+    name = "terrace",
+    version,
+    after_help = "Settings come from the flags, then the environment (DATABASE_URL, TERRACE_DIR, \
+                  TERRACE_TABLE), then terrace.toml in the current folder or a parent folder.\n\
+                  Exit codes: 0 success, 1 a migration, validation or database error, 2 a usage error."
+)]
+pub struct Cli {
+    /// Options every command accepts.
+    #[command(flatten)]
+    pub global: Global,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command accepts, before or after the command name.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
+pub struct Global {
+    /// Database URL: sqlite:PATH (or a file path), postgres://USER@HOST/DB or
+    /// mysql://USER@HOST/DB [default: $DATABASE_URL, then `database` in terrace.toml]
+    #[arg(long, global = true, value_name = "URL")]
+    pub database: Option<String>,
+
+    /// Folder of migration files [default: $TERRACE_DIR, then `dir` in terrace.toml, then
+    /// migrations]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// Tracking table [default: $TERRACE_TABLE, then `table` in terrace.toml, then
+    /// schema_migrations]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub table: Option<String>,
+
+    /// Keep retrying a database server that refuses connections for up to this many
+    /// seconds (one that is still starting)
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 0)]
+    pub wait: u64,
+
+    /// Output format: text for people, or one JSON document for scripts
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    // Plain comments, not doc comments: clap would print these as a long help list.
+    // Lines and tables for people.
+    Text,
+    // One JSON document on stdout.
+    Json,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the migrations folder and a commented terrace.toml
+    Init,
+    /// Write the next migration file, with up and down sections to fill in
+    New(NewArgs),
+    /// Apply pending migrations, printing a line as each one finishes
+    #[command(visible_alias = "up")]
+    Migrate(MigrateArgs),
+    /// Run down sections, newest first (one migration unless told otherwise)
+    #[command(visible_alias = "down")]
+    Rollback(RollbackArgs),
+    /// Show applied and pending migrations and every problem found
+    Status(StatusArgs),
+    /// Show the tracking table, oldest first
+    History,
+    /// Check the migrations and the history without changing anything
+    Validate,
+    /// Adopt an existing database: record migrations 1 to VERSION as applied without
+    /// running them
+    Baseline(BaselineArgs),
+    /// Accept edited migrations' checksums and clear interrupted runs, saying what changed
+    Repair,
+    /// Drop the tracking table (development databases only; the schema is left as it is)
+    Reset(ResetArgs),
+    /// Print a shell completion script
+    Completions(CompletionsArgs),
+}
+
+/// Arguments of `new`.
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// What the migration does, in snake_case (add_base_url)
+    pub name: String,
+}
+
+/// Arguments of `migrate`.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Apply pending migrations up to and including this version
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<u64>,
+
+    /// Print what would be applied, with its SQL, and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Arguments of `rollback`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// Roll back this many migrations, newest first [default: 1]
+    #[arg(long, value_name = "N", conflicts_with = "to",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub steps: Option<u64>,
+
+    /// Roll back every migration newer than this version, keeping it applied (0: all)
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<u64>,
+
+    /// Print what would be rolled back, with its SQL, and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Arguments of `status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Exit with 1 if any migration is pending or anything is wrong
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// Arguments of `baseline`.
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    /// The last version the database already has
+    pub version: u64,
+}
+
+/// Arguments of `reset`.
+#[derive(Debug, Args)]
+pub struct ResetArgs {
+    /// Confirm that the migration history may be dropped
+    #[arg(long)]
+    pub yes: bool,
+}
+
+/// Arguments of `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to write a completion script for
+    pub shell: clap_complete::Shell,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,13 @@
+//! One module per command: each calls the library and renders what it returns.
+
+pub mod baseline;
+pub mod completions;
+pub mod history;
+pub mod init;
+pub mod migrate;
+pub mod new;
+pub mod repair;
+pub mod reset;
+pub mod rollback;
+pub mod status;
+pub mod validate;

@@ -1,0 +1,27 @@
+//! `terrace migrate [--to V] [--dry-run]` (alias `up`): applies pending migrations,
+//! printing a line as each finishes, or — as a dry run — prints what would run with its
+//! SQL and changes nothing (the database is opened read-only, and must exist).
+
+use crate::cli::MigrateArgs;
+use crate::config::Config;
+use crate::connect::Access;
+use crate::output::Output;
+use std::process::ExitCode;
+use terrace::Target;
+
+/// Runs `migrate`.
+pub fn run(args: &MigrateArgs, config: &Config, out: &Output) -> anyhow::Result<ExitCode> {
+    let database = config.location()?;
+    let migrations = config.migrations()?;
+    let target = args.to.map_or(Target::Latest, Target::Version);
+    if args.dry_run {
+        let mut conn = database.open(Access::ReadOnly)?;
+        let plan = migrations.plan(&mut conn, target)?;
+        out.plan(&plan)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut conn = database.open(Access::Create)?;
+    let report = migrations.run_to(&mut conn, target, &mut |event| out.progress(event))?;
+    out.report(&report, args.to)?;
+    Ok(ExitCode::SUCCESS)
+}

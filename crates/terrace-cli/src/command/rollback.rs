@@ -1,0 +1,30 @@
+//! `terrace rollback [--steps N | --to V] [--dry-run]` (alias `down`): runs down
+//! sections, newest first; one migration unless told otherwise. The library refuses
+//! before changing anything if a migration in range has no down section.
+
+use crate::cli::RollbackArgs;
+use crate::config::Config;
+use crate::connect::Access;
+use crate::output::Output;
+use std::process::ExitCode;
+use terrace::Target;
+
+/// Runs `rollback`.
+pub fn run(args: &RollbackArgs, config: &Config, out: &Output) -> anyhow::Result<ExitCode> {
+    let database = config.location()?;
+    let migrations = config.migrations()?;
+    let target = match (args.to, args.steps) {
+        (Some(keep), _) => Target::Version(keep),
+        (None, steps) => Target::Steps(steps.unwrap_or(1)),
+    };
+    if args.dry_run {
+        let mut conn = database.open(Access::ReadOnly)?;
+        let plan = migrations.plan_rollback(&mut conn, target)?;
+        out.plan(&plan)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut conn = database.open(Access::ReadWrite)?;
+    let report = migrations.rollback_with(&mut conn, target, &mut |event| out.progress(event))?;
+    out.report(&report, None)?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,326 @@
+//! Settings: a flag wins over the environment, which wins over `terrace.toml` (found in
+//! the current folder or the nearest parent that has one), which wins over the
+//! defaults.
+//!
+//! | setting    | flag         | environment     | terrace.toml | default             |
+//! |------------|--------------|-----------------|--------------|---------------------|
+//! | database   | `--database` | `DATABASE_URL`  | `database`   | none: an error      |
+//! | folder     | `--dir`      | `TERRACE_DIR`   | `dir`        | `migrations`        |
+//! | table      | `--table`    | `TERRACE_TABLE` | `table`      | `schema_migrations` |
+//! | protected  |              |                 | `protected`  | `false`             |
+//!
+//! Relative paths in `terrace.toml` (the folder, and a SQLite file) are relative to the
+//! file's own folder, so every command finds the same files from any subfolder.
+
+use crate::cli::Global;
+use crate::connect::{self, Location};
+use crate::failure::Failure;
+use anyhow::Context;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// The configuration file's name.
+pub const FILE_NAME: &str = "terrace.toml";
+
+/// The environment variable naming the database.
+pub const DATABASE_ENV: &str = "DATABASE_URL";
+/// The environment variable naming the migrations folder.
+pub const DIR_ENV: &str = "TERRACE_DIR";
+/// The environment variable naming the tracking table.
+pub const TABLE_ENV: &str = "TERRACE_TABLE";
+
+/// The migrations folder unless told otherwise.
+pub const DEFAULT_DIR: &str = "migrations";
+
+/// The keys `terrace.toml` may hold.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    database: Option<String>,
+    dir: Option<PathBuf>,
+    table: Option<String>,
+    protected: Option<bool>,
+}
+
+/// A `terrace.toml` that was found and read.
+#[derive(Debug)]
+struct ConfigFile {
+    /// Its path.
+    path: PathBuf,
+    /// Its folder, as relative paths in it are resolved: empty when it is the current
+    /// folder, so that paths stay short in messages.
+    base: PathBuf,
+    settings: FileSettings,
+}
+
+/// Where the database URL came from, for messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// `--database`.
+    Flag,
+    /// An environment variable.
+    Env(&'static str),
+    /// A configuration file.
+    File(PathBuf),
+}
+
+/// The database to work on, as configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseSetting {
+    /// The URL as written (it may hold a password: show it only through
+    /// [`terrace::connection::redact`]).
+    pub url: String,
+    /// Where it was set.
+    pub origin: Origin,
+    /// The folder a relative SQLite path is relative to (empty: the current folder).
+    pub base: PathBuf,
+}
+
+/// Every setting, resolved.
+#[derive(Debug)]
+pub struct Config {
+    /// The database, if one is configured anywhere.
+    pub database: Option<DatabaseSetting>,
+    /// The migrations folder.
+    pub dir: PathBuf,
+    /// The tracking table's name (validated by the library when used).
+    pub table: String,
+    /// Whether `reset` must refuse.
+    pub protected: bool,
+    /// How long to retry a server that refuses connections.
+    pub wait: std::time::Duration,
+    /// The configuration file used, if any.
+    pub file: Option<PathBuf>,
+}
+
+/// An environment variable's value; an empty value counts as unset.
+pub fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+impl Config {
+    /// Reads the flags, the environment and the nearest `terrace.toml`.
+    pub fn load(global: &Global) -> anyhow::Result<Config> {
+        let cwd = std::env::current_dir().context("cannot read the current folder")?;
+        let file = find_file(&cwd)?;
+        Ok(resolve(global, &env, file))
+    }
+
+    /// The database, or a usage error saying how to name one.
+    pub fn database(&self) -> Result<&DatabaseSetting, Failure> {
+        self.database.as_ref().ok_or_else(|| {
+            Failure::usage("no database given").hint(format!(
+                "pass --database sqlite:PATH, set {DATABASE_ENV}, or set `database` in {FILE_NAME}"
+            ))
+        })
+    }
+
+    /// Where the configured database is: a usage error if none is configured or its
+    /// URL is not one this build opens.
+    pub fn location(&self) -> Result<Location, Failure> {
+        connect::locate(self.database()?, self.wait)
+    }
+
+    /// The migrations in the configured folder, tracked in the configured table.
+    pub fn migrations(&self) -> anyhow::Result<terrace::Migrations> {
+        Ok(terrace::Migrations::from_dir(&self.dir)?.with_table(&self.table)?)
+    }
+
+    /// An empty list tracked in the configured table, for commands that work on the
+    /// tracking table alone (`history`, `reset`) and so need no migrations folder.
+    pub fn table_only(&self) -> anyhow::Result<terrace::Migrations> {
+        Ok(terrace::Migrations::from_vec(Vec::new()).with_table(&self.table)?)
+    }
+}
+
+/// The nearest `terrace.toml`, starting in `cwd` and going up.
+fn find_file(cwd: &Path) -> anyhow::Result<Option<ConfigFile>> {
+    let Some(folder) = cwd.ancestors().find(|dir| dir.join(FILE_NAME).is_file()) else {
+        return Ok(None);
+    };
+    let path = folder.join(FILE_NAME);
+    let shown = path.strip_prefix(cwd).unwrap_or(&path).to_owned();
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Failure::usage(format!("cannot read {}", shown.display())).caused_by(e))?;
+    let settings = parse(&text).map_err(|e| {
+        Failure::usage(format!("invalid settings in {}", shown.display())).caused_by(e)
+    })?;
+    Ok(Some(ConfigFile {
+        base: folder.strip_prefix(cwd).unwrap_or(folder).to_owned(),
+        path: shown,
+        settings,
+    }))
+}
+
+fn parse(text: &str) -> Result<FileSettings, toml::de::Error> {
+    toml::from_str(text)
+}
+
+/// Applies the precedence: flag, then environment, then file, then default.
+fn resolve(
+    global: &Global,
+    env: &dyn Fn(&str) -> Option<String>,
+    file: Option<ConfigFile>,
+) -> Config {
+    let (settings, base, path) = match file {
+        Some(file) => (file.settings, file.base, Some(file.path)),
+        None => (FileSettings::default(), PathBuf::new(), None),
+    };
+    let from_file = |p: &Path| base.join(p);
+
+    let database = if let Some(url) = &global.database {
+        Some(DatabaseSetting {
+            url: url.clone(),
+            origin: Origin::Flag,
+            base: PathBuf::new(),
+        })
+    } else if let Some(url) = env(DATABASE_ENV) {
+        Some(DatabaseSetting {
+            url,
+            origin: Origin::Env(DATABASE_ENV),
+            base: PathBuf::new(),
+        })
+    } else {
+        settings.database.map(|url| DatabaseSetting {
+            url,
+            origin: Origin::File(path.clone().unwrap_or_else(|| PathBuf::from(FILE_NAME))),
+            base: base.clone(),
+        })
+    };
+
+    let dir = global
+        .dir
+        .clone()
+        .or_else(|| env(DIR_ENV).map(PathBuf::from))
+        .or_else(|| settings.dir.as_deref().map(from_file))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DIR));
+    // `base.join("")` would leave a trailing separator out, but an empty result means
+    // the current folder.
+    let dir = if dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        dir
+    };
+
+    let table = global
+        .table
+        .clone()
+        .or_else(|| env(TABLE_ENV))
+        .or(settings.table)
+        .unwrap_or_else(|| terrace::TableName::DEFAULT.to_string());
+
+    Config {
+        database,
+        dir,
+        table,
+        protected: settings.protected.unwrap_or(false),
+        wait: std::time::Duration::from_secs(global.wait),
+        file: path,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Format;
+
+    fn global() -> Global {
+        Global {
+            database: None,
+            dir: None,
+            table: None,
+            wait: 0,
+            format: Format::Text,
+        }
+    }
+
+    fn file(base: &str, text: &str) -> Option<ConfigFile> {
+        Some(ConfigFile {
+            path: PathBuf::from(base).join(FILE_NAME),
+            base: PathBuf::from(base),
+            settings: parse(text).unwrap(),
+        })
+    }
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    fn full_env(name: &str) -> Option<String> {
+        Some(format!("env-{name}"))
+    }
+
+    const FULL_FILE: &str =
+        "database = \"sqlite:file.db\"\ndir = \"sql\"\ntable = \"file_table\"\nprotected = true\n";
+
+    #[test]
+    fn defaults_without_anything() {
+        let config = resolve(&global(), &no_env, None);
+        assert_eq!(config.database, None);
+        assert_eq!(config.dir, Path::new("migrations"));
+        assert_eq!(config.table, "schema_migrations");
+        assert!(!config.protected);
+        assert_eq!(config.file, None);
+    }
+
+    #[test]
+    fn the_file_beats_the_defaults_and_its_paths_are_relative_to_it() {
+        let config = resolve(&global(), &no_env, file("/project", FULL_FILE));
+        let database = config.database.unwrap();
+        assert_eq!(database.url, "sqlite:file.db");
+        assert_eq!(database.base, Path::new("/project"));
+        assert_eq!(
+            database.origin,
+            Origin::File(PathBuf::from("/project/terrace.toml"))
+        );
+        assert_eq!(config.dir, Path::new("/project/sql"));
+        assert_eq!(config.table, "file_table");
+        assert!(config.protected);
+    }
+
+    #[test]
+    fn a_file_in_the_current_folder_keeps_paths_short() {
+        let config = resolve(&global(), &no_env, file("", "dir = \"sql\""));
+        assert_eq!(config.dir, Path::new("sql"));
+        let config = resolve(&global(), &no_env, file("", "dir = \"\""));
+        assert_eq!(config.dir, Path::new("."));
+    }
+
+    #[test]
+    fn the_environment_beats_the_file() {
+        let config = resolve(&global(), &full_env, file("/project", FULL_FILE));
+        let database = config.database.unwrap();
+        assert_eq!(database.url, "env-DATABASE_URL");
+        assert_eq!(database.origin, Origin::Env("DATABASE_URL"));
+        assert_eq!(database.base, Path::new(""));
+        assert_eq!(config.dir, Path::new("env-TERRACE_DIR"));
+        assert_eq!(config.table, "env-TERRACE_TABLE");
+        assert!(config.protected, "only the file can say protected");
+    }
+
+    #[test]
+    fn flags_beat_everything() {
+        let flags = Global {
+            database: Some("flag.db".into()),
+            dir: Some("flag_dir".into()),
+            table: Some("flag_table".into()),
+            wait: 0,
+            format: Format::Text,
+        };
+        let config = resolve(&flags, &full_env, file("/project", FULL_FILE));
+        let database = config.database.unwrap();
+        assert_eq!(
+            (database.url.as_str(), database.origin),
+            ("flag.db", Origin::Flag)
+        );
+        assert_eq!(config.dir, Path::new("flag_dir"));
+        assert_eq!(config.table, "flag_table");
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_are_refused() {
+        assert!(parse("databse = \"x\"").is_err());
+        assert!(parse("protected = \"yes\"").is_err());
+        assert!(parse("# only a comment\n").is_ok());
+    }
+}

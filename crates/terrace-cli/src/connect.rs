@@ -1,0 +1,112 @@
+//! Which database the configuration names, opened through the library's
+//! [`terrace::Connection`].
+//!
+//! The library parses URLs, hides passwords and opens every compiled-in backend; this
+//! module only resolves a relative SQLite path against the folder of the
+//! `terrace.toml` that named it, and turns the library's refusals into messages with
+//! hints.
+
+use crate::config::DatabaseSetting;
+use crate::failure::Failure;
+use std::path::Path;
+use std::time::Duration;
+use terrace::{ConnectOptions, Connection, DatabaseUrl};
+
+pub use terrace::Access;
+
+/// A database this build can open.
+#[derive(Debug, Clone)]
+pub struct Location {
+    url: DatabaseUrl,
+    wait: Duration,
+}
+
+/// Where the database a setting names is; a usage error for a URL this build cannot
+/// open. Commands call it before anything else, so a bad URL is reported first.
+pub fn locate(setting: &DatabaseSetting, wait: Duration) -> Result<Location, Failure> {
+    let parse = |url: &str| DatabaseUrl::parse(url).map_err(|e| Failure::usage(e.to_string()));
+    let mut url = parse(&setting.url)?;
+    if let Some(path) = url.sqlite_path()
+        && path.is_relative()
+        && path != Path::new(":memory:")
+        && !setting.base.as_os_str().is_empty()
+    {
+        url = parse(&format!("sqlite:{}", setting.base.join(path).display()))?;
+    }
+    Ok(Location { url, wait })
+}
+
+impl Location {
+    /// Opens the database for `access`, waiting up to `--wait` for a server that is
+    /// still starting.
+    pub fn open(&self, access: Access) -> anyhow::Result<Connection> {
+        let options = ConnectOptions {
+            wait: self.wait,
+            access,
+        };
+        Connection::open(&self.url, &options).map_err(|err| {
+            let cause = std::error::Error::source(&err).map(ToString::to_string);
+            if self.url.sqlite_path().is_some() {
+                // A missing file or folder: the library's own sentence says it all.
+                let failure = Failure::refused(cause.unwrap_or_else(|| err.to_string()));
+                return if access == Access::Create {
+                    failure.into()
+                } else {
+                    failure
+                        .hint("check --database (or DATABASE_URL, or `database` in terrace.toml); `terrace migrate` creates the file")
+                        .into()
+                };
+            }
+            let failure = Failure::refused(err.to_string()).hint(
+                "check the host, port, database name and credentials; --wait SECONDS retries a server that is still starting",
+            );
+            match cause {
+                Some(cause) => failure.caused_by(cause).into(),
+                None => failure.into(),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Origin;
+    use std::path::PathBuf;
+
+    fn setting(url: &str, base: &str) -> DatabaseSetting {
+        DatabaseSetting {
+            url: url.to_owned(),
+            origin: Origin::Flag,
+            base: PathBuf::from(base),
+        }
+    }
+
+    fn path(url: &str, base: &str) -> PathBuf {
+        locate(&setting(url, base), Duration::ZERO)
+            .unwrap()
+            .url
+            .sqlite_path()
+            .unwrap()
+    }
+
+    #[test]
+    fn relative_paths_from_a_config_file_are_relative_to_it() {
+        assert_eq!(
+            path("sqlite:data/app.db", "/project"),
+            Path::new("/project/data/app.db")
+        );
+        assert_eq!(path("data/app.db", ""), Path::new("data/app.db"));
+        assert_eq!(path("/abs/app.db", "/project"), Path::new("/abs/app.db"));
+        assert_eq!(path("sqlite::memory:", "/project"), Path::new(":memory:"));
+    }
+
+    #[test]
+    fn unknown_schemes_are_usage_errors_without_the_password() {
+        let err = locate(&setting("redis://u:secret@localhost", ""), Duration::ZERO).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("unknown scheme 'redis:'"), "{text}");
+        assert!(!text.contains("secret"));
+        assert!(locate(&setting("", ""), Duration::ZERO).is_err());
+    }
+}

@@ -1,0 +1,56 @@
+//! `terrace`: the command line around the Terrace migration library.
+//!
+//! A thin shell: it parses arguments, resolves settings, opens the database, calls one
+//! library function per command and renders the result. Every migration decision —
+//! validation, planning, locking, applying — is the library's.
+
+mod cli;
+mod command;
+mod config;
+mod connect;
+mod failure;
+mod output;
+
+use clap::Parser;
+use cli::{Cli, Command};
+use config::Config;
+use output::Output;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return output::clap_error(&err),
+    };
+    let out = Output::new(cli.global.format);
+    match run(cli, &out) {
+        Ok(code) => code,
+        Err(err) if failure::is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            out.error(&err);
+            failure::exit_code(&err)
+        }
+    }
+}
+
+/// Runs the command; an error is rendered and mapped to an exit code by `main`.
+///
+/// `init` and `completions` read no settings, so a broken `terrace.toml` cannot stop
+/// them.
+fn run(cli: Cli, out: &Output) -> anyhow::Result<ExitCode> {
+    let Cli { global, command } = cli;
+    let config = || Config::load(&global);
+    match command {
+        Command::Init => command::init::run(&global, out),
+        Command::Completions(args) => command::completions::run(&args, out),
+        Command::New(args) => command::new::run(&args, &config()?, out),
+        Command::Migrate(args) => command::migrate::run(&args, &config()?, out),
+        Command::Rollback(args) => command::rollback::run(&args, &config()?, out),
+        Command::Status(args) => command::status::run(&args, &config()?, out),
+        Command::History => command::history::run(&config()?, out),
+        Command::Validate => command::validate::run(&config()?, out),
+        Command::Baseline(args) => command::baseline::run(&args, &config()?, out),
+        Command::Repair => command::repair::run(&config()?, out),
+        Command::Reset(args) => command::reset::run(&args, &config()?, out),
+    }
+}

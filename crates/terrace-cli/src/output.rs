@@ -1,0 +1,516 @@
+//! Rendering: lines and tables for people, or exactly one JSON document per command for
+//! scripts. Results go to stdout, diagnostics to stderr. Colour is used only when the
+//! stream is a terminal and `NO_COLOR` is not set.
+//!
+//! # JSON documents (`--format json`)
+//!
+//! Every command prints one document on stdout. Durations are whole milliseconds;
+//! `applied_at` is the database's own text (SQLite: `YYYY-MM-DD HH:MM:SS`, UTC).
+//!
+//! * `init`: `{"config": "terrace.toml", "dir": "migrations", "created_dir": true}`
+//! * `new`: `{"path": "migrations/0002_add_base_url.sql", "version": 2, "name": "add_base_url"}`
+//! * `migrate`, `rollback`:
+//!   `{"direction": "up", "dry_run": false, "steps": [{"version": 1, "name": "…", "duration_ms": 3}], "total_ms": 5}`;
+//!   with `--dry-run`:
+//!   `{"direction": "down", "dry_run": true, "steps": [{"version": 3, "name": "…", "transactional": true, "sql": "…"}]}`
+//!   (`sql` is `null` for a Rust code migration)
+//! * `status`:
+//!   `{"applied_count": 2, "pending_count": 1, "up_to_date": false,
+//!     "applied": [{"version": 1, "name": "…", "applied_at": "…", "checksum_ok": true, "checksum": "sha256:…", "execution_ms": 3, "state": "applied"}],
+//!     "pending": [{"version": 3, "name": "…"}],
+//!     "dirty": [{"version": 2, "name": "…", "state": "started"}],
+//!     "problems": ["…"]}`
+//!   (`checksum` and `execution_ms` are `null` for adopted or baselined rows; `state` is
+//!   `applied`, `started` or `reverting`)
+//! * `history`: `{"table": "schema_migrations", "rows": [{"version": 1, "name": "…", "applied_at": "…", "execution_ms": 3, "checksum": "sha256:…", "state": "applied"}]}`
+//! * `validate`: `{"valid": true, "database_checked": true, "migrations": 5, "problems": []}`
+//!   (exit 1 when `valid` is false)
+//! * `baseline`: `{"baselined": [{"version": 1, "name": "…"}]}`
+//! * `repair`: `{"changes": [{"kind": "checksum", "version": 2, "message": "…"}], "remaining": ["…"]}`
+//!   (`kind`: `checksum`, `name`, `cleared_started`, `restored_applied`; exit 1 when
+//!   `remaining` is not empty)
+//! * `reset`: `{"table": "schema_migrations", "dropped": true, "rows": 5}`
+//! * `completions`: `{"shell": "bash", "script": "…"}`
+//! * any error: `{"error": "message: cause: cause", "hint": "…", "problems": ["…"]}`
+//!   (`hint` and `problems` only when there are some), with exit code 1 or 2.
+
+use crate::cli::Format;
+use crate::failure;
+use serde::Serialize;
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::io::{self, IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+use terrace::{Direction, Event, Plan, Report};
+
+/// A text style, shown only where colour is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// Done, fine.
+    Good,
+    /// Waiting, worth a look.
+    Warn,
+    /// Wrong.
+    Bad,
+    /// Headings.
+    Bold,
+    /// Secondary detail.
+    Dim,
+}
+
+impl Style {
+    fn code(self) -> &'static str {
+        match self {
+            Style::Good => "32",
+            Style::Warn => "33",
+            Style::Bad => "31",
+            Style::Bold => "1",
+            Style::Dim => "2",
+        }
+    }
+}
+
+/// Where and how results are printed.
+#[derive(Debug)]
+pub struct Output {
+    json: bool,
+    color: bool,
+    error_color: bool,
+}
+
+fn color_wanted(stream_is_terminal: bool) -> bool {
+    stream_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+impl Output {
+    /// Output in `format`, with colour decided from the terminal and `NO_COLOR`.
+    pub fn new(format: Format) -> Self {
+        Output {
+            json: format == Format::Json,
+            color: color_wanted(io::stdout().is_terminal()),
+            error_color: color_wanted(io::stderr().is_terminal()),
+        }
+    }
+
+    /// Whether results are one JSON document.
+    pub fn is_json(&self) -> bool {
+        self.json
+    }
+
+    /// Prints text (and a line end) on stdout.
+    pub fn print(&self, text: &str) -> io::Result<()> {
+        let mut stdout = io::stdout().lock();
+        writeln!(stdout, "{text}")?;
+        stdout.flush()
+    }
+
+    /// Prints one JSON document on stdout.
+    pub fn json<T: Serialize>(&self, document: &T) -> anyhow::Result<()> {
+        let mut stdout = io::stdout().lock();
+        serde_json::to_writer_pretty(&mut stdout, document)?;
+        writeln!(stdout)?;
+        stdout.flush()?;
+        Ok(())
+    }
+
+    /// `text` in `style`, if colour is on for stdout.
+    pub fn paint(&self, style: Style, text: &str) -> String {
+        paint(self.color, style, text)
+    }
+
+    /// Prints a progress line for a migration that finished (text output only). A
+    /// closed stdout must not stop a migration, so write errors are ignored here.
+    pub fn progress(&self, event: &Event<'_>) {
+        if self.json {
+            return;
+        }
+        let line = match event {
+            Event::Finished {
+                version,
+                name,
+                direction,
+                duration,
+            } => format!(
+                "{} {version} {name} {}",
+                self.paint(Style::Good, done_verb(*direction)),
+                self.paint(Style::Dim, &format!("({})", human_duration(*duration)))
+            ),
+            Event::Skipped {
+                version,
+                name,
+                direction,
+            } => format!(
+                "{} {version} {name}: another process already did it",
+                self.paint(Style::Dim, &format!("skipped {}", direction.as_str()))
+            ),
+            _ => return,
+        };
+        let _ = self.print(&line);
+    }
+
+    /// Prints what a run or rollback did.
+    pub fn report(&self, report: &Report, target: Option<u64>) -> anyhow::Result<()> {
+        if self.json {
+            return self.json(&ReportDoc {
+                direction: report.direction.as_str(),
+                dry_run: false,
+                steps: report
+                    .steps
+                    .iter()
+                    .map(|s| StepDoc {
+                        version: s.version,
+                        name: &s.name,
+                        duration_ms: millis(s.duration),
+                    })
+                    .collect(),
+                total_ms: millis(report.total),
+            });
+        }
+        let verb = done_verb(report.direction);
+        let line = match (report.count(), report.direction, target) {
+            (0, Direction::Up, None) => "nothing to apply: the database is up to date".to_owned(),
+            (0, Direction::Up, Some(v)) => format!("nothing to apply up to version {v}"),
+            (0, _, _) => "nothing to roll back".to_owned(),
+            (n, _, _) => format!(
+                "{verb} {n} migration{} in {}",
+                plural(n),
+                human_duration(report.total)
+            ),
+        };
+        Ok(self.print(&line)?)
+    }
+
+    /// Prints a dry run: each step with its SQL.
+    pub fn plan(&self, plan: &Plan<'_>) -> anyhow::Result<()> {
+        if self.json {
+            return self.json(&PlanDoc {
+                direction: plan.direction.as_str(),
+                dry_run: true,
+                steps: plan
+                    .steps
+                    .iter()
+                    .map(|step| PlannedDoc {
+                        version: step.migration.version(),
+                        name: step.migration.name(),
+                        transactional: step.is_transactional(),
+                        sql: step.body().sql(),
+                    })
+                    .collect(),
+            });
+        }
+        let n = plan.steps.len();
+        let mut text = match (n, plan.direction) {
+            (0, Direction::Up) => "dry run: nothing to apply".to_owned(),
+            (0, _) => "dry run: nothing to roll back".to_owned(),
+            (n, Direction::Up) => format!("dry run: {n} migration{} would be applied", plural(n)),
+            (n, _) => format!("dry run: {n} migration{} would be rolled back", plural(n)),
+        };
+        text.push_str("; nothing was changed");
+        for step in &plan.steps {
+            let migration = step.migration;
+            let outside = if step.is_transactional() {
+                ""
+            } else {
+                ", outside a transaction"
+            };
+            let heading = format!(
+                "-- {} {} ({}{outside})",
+                migration.version(),
+                migration.name(),
+                step.direction.as_str()
+            );
+            let _ = write!(text, "\n\n{}\n", self.paint(Style::Bold, &heading));
+            text.push_str(step.body().sql().unwrap_or("-- (a Rust code migration)"));
+        }
+        Ok(self.print(&text)?)
+    }
+
+    /// Prints an error: on stderr as `error: …`, `  caused by: …` lines and a hint; or,
+    /// in JSON, as one document on stdout.
+    pub fn error(&self, err: &anyhow::Error) {
+        let hint = failure::hint(err);
+        let chain: Vec<String> = dedup_chain(err);
+        if self.json {
+            let problems = err
+                .chain()
+                .find_map(|c| match c.downcast_ref::<terrace::Error>() {
+                    Some(terrace::Error::Invalid { problems }) => {
+                        Some(problems.iter().map(ToString::to_string).collect())
+                    }
+                    _ => None,
+                })
+                .unwrap_or_default();
+            let _ = self.json(&ErrorDoc {
+                error: chain.join(": "),
+                hint,
+                problems,
+            });
+            return;
+        }
+        let mut text = String::new();
+        for (i, message) in chain.iter().enumerate() {
+            if i == 0 {
+                let label = paint(self.error_color, Style::Bad, "error:");
+                let _ = writeln!(text, "{label} {message}");
+            } else {
+                let _ = writeln!(text, "  caused by: {message}");
+            }
+        }
+        if let Some(hint) = hint {
+            let label = paint(self.error_color, Style::Bold, "hint:");
+            let _ = writeln!(text, "{label} {hint}");
+        }
+        let _ = io::stderr().lock().write_all(text.as_bytes());
+    }
+}
+
+/// Prints a parsing error (or the help or version, which clap reports the same way) and
+/// returns its exit code. With `--format json` among the arguments an error is one JSON
+/// document on stdout, as for every other error.
+pub fn clap_error(err: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let code = ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2));
+    let informational = matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    );
+    if informational || !json_requested(std::env::args_os()) {
+        let _ = err.print();
+        return code;
+    }
+    let message = if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        "a command is required".to_owned()
+    } else {
+        let rendered = err.render().to_string();
+        let first = rendered.lines().next().unwrap_or_default();
+        first.strip_prefix("error: ").unwrap_or(first).to_owned()
+    };
+    let output = Output {
+        json: true,
+        color: false,
+        error_color: false,
+    };
+    let _ = output.json(&ErrorDoc {
+        error: message,
+        hint: Some("see `terrace --help`".to_owned()),
+        problems: Vec::new(),
+    });
+    code
+}
+
+fn json_requested(args: impl Iterator<Item = OsString>) -> bool {
+    let args: Vec<OsString> = args.collect();
+    args.iter().any(|a| a == "--format=json")
+        || args
+            .windows(2)
+            .any(|w| w[0] == "--format" && w[1] == "json")
+}
+
+/// The error's messages, outermost first, without a cause that only repeats the one
+/// before it (drivers often wrap an error in one that displays the same).
+fn dedup_chain(err: &anyhow::Error) -> Vec<String> {
+    let mut chain: Vec<String> = Vec::new();
+    for cause in err.chain() {
+        let message = cause.to_string();
+        if chain.last().is_none_or(|last| *last != message) {
+            chain.push(message);
+        }
+    }
+    chain
+}
+
+fn paint(on: bool, style: Style, text: &str) -> String {
+    if on && !text.is_empty() {
+        format!("\x1b[{}m{text}\x1b[0m", style.code())
+    } else {
+        text.to_owned()
+    }
+}
+
+fn done_verb(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Up => "applied",
+        Direction::Down => "rolled back",
+    }
+}
+
+/// `""` or `"s"`.
+pub fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// Whole milliseconds.
+pub fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// `3 ms`, `1.2 s`.
+pub fn human_duration(duration: Duration) -> String {
+    let ms = millis(duration);
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else {
+        format!("{:.1} s", duration.as_secs_f64())
+    }
+}
+
+/// One table cell: its text and the style to show it in.
+#[derive(Debug, Clone)]
+pub struct Cell {
+    text: String,
+    style: Option<Style>,
+}
+
+impl Cell {
+    /// Unstyled text.
+    pub fn plain(text: impl Into<String>) -> Self {
+        Cell {
+            text: text.into(),
+            style: None,
+        }
+    }
+
+    /// Styled text.
+    pub fn styled(text: impl Into<String>, style: Style) -> Self {
+        Cell {
+            text: text.into(),
+            style: Some(style),
+        }
+    }
+}
+
+impl Output {
+    /// Aligned columns under a heading row, two spaces apart; no trailing spaces.
+    pub fn table(&self, headings: &[&str], rows: &[Vec<Cell>]) -> String {
+        let mut widths: Vec<usize> = headings.iter().map(|h| h.chars().count()).collect();
+        for row in rows {
+            for (i, cell) in row.iter().enumerate() {
+                if let Some(width) = widths.get_mut(i) {
+                    *width = (*width).max(cell.text.chars().count());
+                }
+            }
+        }
+        let heading_row: Vec<Cell> = headings
+            .iter()
+            .map(|h| Cell::styled(*h, Style::Bold))
+            .collect();
+        let mut out = String::new();
+        for row in std::iter::once(&heading_row).chain(rows) {
+            let mut line = String::new();
+            let last = row.len().saturating_sub(1);
+            for (i, cell) in row.iter().enumerate() {
+                let width = widths.get(i).copied().unwrap_or(0);
+                let pad = if i == last {
+                    0
+                } else {
+                    width.saturating_sub(cell.text.chars().count()) + 2
+                };
+                match cell.style {
+                    Some(style) => line.push_str(&self.paint(style, &cell.text)),
+                    None => line.push_str(&cell.text),
+                }
+                line.extend(std::iter::repeat_n(' ', pad));
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out.pop();
+        out
+    }
+}
+
+#[derive(Serialize)]
+struct ReportDoc<'a> {
+    direction: &'static str,
+    dry_run: bool,
+    steps: Vec<StepDoc<'a>>,
+    total_ms: u64,
+}
+
+#[derive(Serialize)]
+struct StepDoc<'a> {
+    version: u64,
+    name: &'a str,
+    duration_ms: u64,
+}
+
+#[derive(Serialize)]
+struct PlanDoc<'a> {
+    direction: &'static str,
+    dry_run: bool,
+    steps: Vec<PlannedDoc<'a>>,
+}
+
+#[derive(Serialize)]
+struct PlannedDoc<'a> {
+    version: u64,
+    name: &'a str,
+    transactional: bool,
+    sql: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct ErrorDoc {
+    error: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hint: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    problems: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain() -> Output {
+        Output {
+            json: false,
+            color: false,
+            error_color: false,
+        }
+    }
+
+    #[test]
+    fn tables_align_without_trailing_spaces() {
+        let table = plain().table(
+            &["VERSION", "NAME", "STATE"],
+            &[
+                vec![
+                    Cell::plain("1"),
+                    Cell::plain("create_projects"),
+                    Cell::plain("applied"),
+                ],
+                vec![Cell::plain("10"), Cell::plain(""), Cell::plain("")],
+            ],
+        );
+        assert_eq!(
+            table,
+            "VERSION  NAME             STATE\n\
+             1        create_projects  applied\n\
+             10"
+        );
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        assert_eq!(paint(false, Style::Bad, "x"), "x");
+        assert_eq!(paint(true, Style::Bad, "x"), "\x1b[31mx\x1b[0m");
+        assert!(!color_wanted(false));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(human_duration(Duration::from_micros(400)), "0 ms");
+        assert_eq!(human_duration(Duration::from_millis(25)), "25 ms");
+        assert_eq!(human_duration(Duration::from_millis(1260)), "1.3 s");
+    }
+
+    #[test]
+    fn repeated_causes_are_shown_once() {
+        let err = anyhow::Error::new(std::io::Error::other("disk full"))
+            .context("disk full")
+            .context("cannot write");
+        assert_eq!(dedup_chain(&err), ["cannot write", "disk full"]);
+    }
+}

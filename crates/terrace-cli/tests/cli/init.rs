@@ -1,0 +1,74 @@
+//! `terrace init`.
+
+use crate::support::Sandbox;
+
+#[test]
+fn creates_the_folder_and_a_commented_config() {
+    let sandbox = Sandbox::empty();
+    let run = sandbox.run(&["init"]);
+    run.ok();
+    assert!(sandbox.path().join("migrations").is_dir());
+    let config = std::fs::read_to_string(sandbox.path().join("terrace.toml")).unwrap();
+    assert!(config.contains("dir = \"migrations\""), "{config}");
+    assert!(config.contains("protected = false"), "{config}");
+    assert!(
+        config.lines().filter(|l| l.starts_with('#')).count() >= 5,
+        "commented: {config}"
+    );
+    assert!(
+        run.stdout.contains("created terrace.toml"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn refuses_to_overwrite_an_existing_config() {
+    let sandbox = Sandbox::empty();
+    sandbox.write("terrace.toml", "table = \"mine\"\n");
+    let run = sandbox.run(&["init"]);
+    run.code(1);
+    assert!(
+        run.stderr.contains("terrace.toml already exists"),
+        "{}",
+        run.stderr
+    );
+    let config = std::fs::read_to_string(sandbox.path().join("terrace.toml")).unwrap();
+    assert_eq!(config, "table = \"mine\"\n");
+    assert!(!sandbox.path().join("migrations").exists());
+}
+
+#[test]
+fn the_created_config_is_used_by_the_next_commands() {
+    let sandbox = Sandbox::empty();
+    sandbox
+        .run(&[
+            "--dir",
+            "db/migrations",
+            "--database",
+            "sqlite:app.db",
+            "init",
+        ])
+        .ok();
+    assert!(sandbox.path().join("db/migrations").is_dir());
+    sandbox.run(&["new", "create_projects"]).ok();
+    assert_eq!(sandbox.files("db/migrations"), ["0001_create_projects.sql"]);
+    // The untouched template has an empty up section: reported, not applied.
+    let run = sandbox.run(&["migrate"]);
+    run.code(1);
+    assert!(
+        run.stderr
+            .contains("0001_create_projects.sql: the up section is empty"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn json() {
+    let sandbox = Sandbox::empty();
+    let doc = sandbox.run(&["--format", "json", "init"]).ok().json();
+    assert_eq!(doc["config"], "terrace.toml");
+    assert_eq!(doc["dir"], "migrations");
+    assert_eq!(doc["created_dir"], true);
+}

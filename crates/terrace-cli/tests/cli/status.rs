@@ -1,0 +1,153 @@
+//! `terrace status`.
+
+use crate::support::Sandbox;
+
+#[test]
+fn text_lists_every_migration_with_its_state() {
+    let sandbox = Sandbox::three_migrations();
+    sandbox.run(&["migrate", "--to", "2"]).ok();
+    let run = sandbox.run(&["status"]);
+    run.ok();
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        "VERSION  NAME             APPLIED AT           STATE"
+    );
+    assert!(
+        lines[1].starts_with("1        create_projects  20") && lines[1].ends_with("  applied"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].starts_with("2        add_base_url     20") && lines[2].ends_with("  applied"),
+        "{}",
+        lines[2]
+    );
+    assert_eq!(
+        lines[3],
+        "3        add_deleted_at                        pending"
+    );
+    assert_eq!(lines[4], "");
+    assert_eq!(lines[5], "2 applied, 1 pending");
+    assert_eq!(lines.len(), 6, "{}", run.stdout);
+}
+
+#[test]
+fn json_field_by_field() {
+    let sandbox = Sandbox::three_migrations();
+    sandbox.run(&["migrate", "--to", "2"]).ok();
+    let run = sandbox.run(&["status", "--format", "json"]);
+    run.ok();
+    assert!(run.stderr.is_empty());
+    let doc = run.json();
+    assert_eq!(doc["applied_count"], 2);
+    assert_eq!(doc["pending_count"], 1);
+    assert_eq!(doc["up_to_date"], false);
+    let applied = doc["applied"].as_array().unwrap();
+    assert_eq!(applied.len(), 2);
+    assert_eq!(applied[0]["version"], 1);
+    assert_eq!(applied[0]["name"], "create_projects");
+    assert!(applied[0]["applied_at"].as_str().unwrap().starts_with("20"));
+    assert_eq!(applied[0]["checksum_ok"], true);
+    assert!(
+        applied[0]["checksum"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+    assert!(applied[0]["execution_ms"].is_i64());
+    assert_eq!(applied[0]["state"], "applied");
+    assert_eq!(applied[1]["version"], 2);
+    assert_eq!(applied[1]["name"], "add_base_url");
+    assert_eq!(
+        doc["pending"],
+        serde_json::json!([{"version": 3, "name": "add_deleted_at"}])
+    );
+    assert_eq!(doc["dirty"], serde_json::json!([]));
+    assert_eq!(doc["problems"], serde_json::json!([]));
+}
+
+#[test]
+fn check_fails_while_anything_is_pending() {
+    let sandbox = Sandbox::three_migrations();
+    sandbox.run(&["migrate", "--to", "1"]).ok();
+    sandbox.run(&["status", "--check"]).code(1);
+    sandbox
+        .run(&["status", "--check", "--format", "json"])
+        .code(1);
+    sandbox.run(&["migrate"]).ok();
+    let run = sandbox.run(&["status", "--check"]);
+    run.ok();
+    assert!(
+        run.stdout.ends_with("3 applied, 0 pending: up to date\n"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn an_edited_migration_is_shown_and_fails_the_check() {
+    let sandbox = Sandbox::three_migrations();
+    sandbox.run(&["migrate"]).ok();
+    sandbox.migration(
+        "0002_add_base_url.sql",
+        "ALTER TABLE projects ADD COLUMN base_url TEXT NOT NULL DEFAULT '';",
+        None,
+    );
+    let run = sandbox.run(&["status", "--check"]);
+    run.code(1);
+    assert!(
+        run.stdout.lines().nth(2).unwrap().ends_with("  edited"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("1 problem:\n  - migration 2 (add_base_url) was edited after it was applied"),
+        "{}",
+        run.stdout
+    );
+
+    let doc = sandbox.run(&["status", "--format", "json"]).ok().json();
+    assert_eq!(doc["applied"][1]["checksum_ok"], false);
+    assert_eq!(doc["problems"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn a_missing_database_is_an_error_and_is_not_created() {
+    let sandbox = Sandbox::three_migrations();
+    let run = sandbox.run(&["status"]);
+    run.code(1);
+    assert!(
+        run.stderr
+            .starts_with("error: the database file app.db does not exist\n"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(sandbox.db_bytes(), None);
+}
+
+#[test]
+fn an_empty_database_has_everything_pending_and_gets_no_table() {
+    let sandbox = Sandbox::three_migrations();
+    std::fs::write(sandbox.db_path(), b"").unwrap();
+    let doc = sandbox.run(&["status", "--format", "json"]).ok().json();
+    assert_eq!(
+        (doc["applied_count"].as_u64(), doc["pending_count"].as_u64()),
+        (Some(0), Some(3))
+    );
+    assert_eq!(sandbox.db_bytes().unwrap(), b"");
+}
+
+#[test]
+fn no_database_configured_is_a_usage_error() {
+    let sandbox = Sandbox::empty();
+    let run = sandbox.run(&["status"]);
+    run.code(2);
+    assert!(
+        run.stderr
+            .starts_with("error: no database given\nhint: pass --database"),
+        "{}",
+        run.stderr
+    );
+}
