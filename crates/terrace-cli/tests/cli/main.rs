@@ -19,6 +19,7 @@ mod new;
 mod repair;
 mod reset;
 mod rollback;
+mod servers;
 mod status;
 mod support;
 mod urls;

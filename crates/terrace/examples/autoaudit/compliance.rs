@@ -12,29 +12,9 @@ use terrace::{CodeResult, Db, Migration, Migrations, Report, Status};
 
 /// The tables as the first release created them. Every later column comes from a
 /// migration, so these statements never change: editing them would give new
-/// databases a schema that old ones do not have.
-const BASE_TABLES: &str = "
-    CREATE TABLE IF NOT EXISTS projects (
-        id INTEGER PRIMARY KEY,
-        name TEXT NOT NULL,
-        created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP
-    );
-    CREATE TABLE IF NOT EXISTS compliance_checks (
-        id INTEGER PRIMARY KEY,
-        project_id INTEGER NOT NULL REFERENCES projects (id),
-        check_name TEXT NOT NULL,
-        result TEXT NOT NULL,
-        details TEXT,
-        checked_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP
-    );
-    CREATE TABLE IF NOT EXISTS visual_verifications (
-        id INTEGER PRIMARY KEY,
-        project_id INTEGER NOT NULL REFERENCES projects (id),
-        page_url TEXT NOT NULL,
-        verdict TEXT,
-        verified_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP
-    );
-";
+/// databases a schema that old ones do not have. They are portable SQL, so the same
+/// file prepares a PostgreSQL or MySQL database for `server-migrations/`.
+const BASE_TABLES: &str = include_str!("base_tables.sql");
 
 /// Every migration: the SQL files of `migrations/` (1, 2, 3 and 5), embedded in the
 /// binary at compile time, and migration 4, written in Rust. Versions, not positions
@@ -45,8 +25,8 @@ pub static MIGRATIONS: Migrations = terrace::embed_migrations!(
         .with_down_code(drop_token_tracking)]
 );
 
-/// Migration 4, up: counts the tokens each compliance check spent, with an index for
-/// per-project totals. Written with the idempotent helpers, so it also succeeds on a
+/// Migration 4, up: counts the tokens each compliance check spent, with an index to
+/// find the costly checks. Written with the idempotent helpers, so it also succeeds on a
 /// database where an earlier, hand-run version of it already added some of this.
 ///
 /// The checksum covers this function's tokens only, so the names it uses are written
@@ -67,7 +47,7 @@ fn add_token_tracking(db: &mut Db<'_>) -> CodeResult {
     db.create_index_if_missing(
         "idx_compliance_checks_tokens",
         "compliance_checks",
-        &["project_id", "input_tokens", "output_tokens"],
+        &["input_tokens", "output_tokens"],
     )?;
     Ok(())
 }

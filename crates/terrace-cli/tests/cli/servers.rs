@@ -1,0 +1,145 @@
+//! The CLI against real PostgreSQL and MariaDB servers: AutoAudit's migrations through
+//! every main command. The servers come from `TERRACE_TEST_POSTGRES_URL` and
+//! `TERRACE_TEST_MYSQL_URL`; without one its test is skipped with a note, unless `CI` is
+//! set, where that is a failure.
+
+use crate::support::Sandbox;
+use std::path::PathBuf;
+use terrace::{ConnectOptions, Connection, DatabaseUrl};
+
+/// A scratch database on a server, dropped when the value is.
+struct ScratchDatabase {
+    server: String,
+    name: String,
+    url: String,
+}
+
+fn connect(url: &str) -> Connection {
+    Connection::open(
+        &DatabaseUrl::parse(url).unwrap(),
+        &ConnectOptions::default(),
+    )
+    .unwrap()
+}
+
+/// Runs SQL statements (split the way terrace splits them) on a connection.
+fn execute(url: &str, sql: &str) {
+    match connect(url) {
+        Connection::Postgres(mut client) => client.batch_execute(sql).unwrap(),
+        Connection::Mysql(mut conn) => {
+            for statement in terrace::format::split_statements(sql, terrace::format::Dialect::Mysql)
+            {
+                mysql::prelude::Queryable::query_drop(&mut conn, statement.text).unwrap();
+            }
+        }
+        _ => unreachable!("a server URL"),
+    }
+}
+
+impl ScratchDatabase {
+    fn new(var: &str) -> Option<Self> {
+        let Ok(server) = std::env::var(var) else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{var} is not set: CI must test against the real server"
+            );
+            eprintln!("skipped: {var} is not set");
+            return None;
+        };
+        let name = format!("terrace_cli_test_{}_{}", std::process::id(), var.len());
+        let quoted = if server.starts_with("mysql") {
+            format!("`{name}`")
+        } else {
+            format!("\"{name}\"")
+        };
+        execute(&server, &format!("DROP DATABASE IF EXISTS {quoted}"));
+        execute(&server, &format!("CREATE DATABASE {quoted}"));
+        let slash = server[server.find("://").unwrap() + 3..].find('/').unwrap()
+            + server.find("://").unwrap()
+            + 3;
+        let url = format!("{}/{name}", &server[..slash]);
+        Some(ScratchDatabase { server, name, url })
+    }
+}
+
+impl Drop for ScratchDatabase {
+    fn drop(&mut self) {
+        let sql = if self.server.starts_with("mysql") {
+            format!("DROP DATABASE IF EXISTS `{}`", self.name)
+        } else {
+            format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name)
+        };
+        execute(&self.server, &sql);
+    }
+}
+
+fn autoaudit(file: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../terrace/examples/autoaudit")
+        .join(file)
+}
+
+fn autoaudit_through_the_cli(var: &str) {
+    let Some(db) = ScratchDatabase::new(var) else {
+        return;
+    };
+    execute(
+        &db.url,
+        &std::fs::read_to_string(autoaudit("base_tables.sql")).unwrap(),
+    );
+    let sandbox = Sandbox::empty();
+    let dir = autoaudit("server-migrations");
+    let dir = dir.to_str().unwrap();
+    let terrace = |args: &[&str]| {
+        let mut all = vec!["--database", db.url.as_str(), "--dir", dir];
+        all.extend_from_slice(args);
+        sandbox.run(&all)
+    };
+
+    let status = terrace(&["status", "--format", "json"]).code(0).json();
+    assert_eq!(
+        (
+            status["applied_count"].clone(),
+            status["pending_count"].clone()
+        ),
+        (0.into(), 5.into())
+    );
+
+    let run = terrace(&["migrate"]);
+    run.ok();
+    for name in [
+        "add_base_url",
+        "add_screenshot_path",
+        "add_deleted_at",
+        "add_token_tracking",
+        "add_visual_tokens",
+    ] {
+        assert!(run.stdout.contains(name), "{}", run.stdout);
+    }
+    terrace(&["status", "--check"]).ok();
+    let history = terrace(&["history", "--format", "json"]).ok().json();
+    assert_eq!(history["rows"].as_array().unwrap().len(), 5);
+    terrace(&["validate"]).ok();
+    terrace(&["migrate"]).ok();
+
+    terrace(&["rollback", "--to", "3"]).ok();
+    let status = terrace(&["status", "--format", "json"]).code(0).json();
+    assert_eq!(status["pending_count"], 2);
+    terrace(&["status", "--check"]).code(1);
+    terrace(&["rollback", "--to", "0", "--dry-run"]).ok();
+    terrace(&["rollback", "--to", "0"]).ok();
+    terrace(&["up"]).ok();
+    let status = terrace(&["status", "--format", "json"]).ok().json();
+    assert_eq!(status["applied_count"], 5);
+    assert_eq!(status["up_to_date"], true);
+}
+
+#[test]
+fn autoaudit_on_postgres() {
+    autoaudit_through_the_cli("TERRACE_TEST_POSTGRES_URL");
+}
+
+#[test]
+fn autoaudit_on_mysql() {
+    autoaudit_through_the_cli("TERRACE_TEST_MYSQL_URL");
+}

@@ -1,0 +1,1 @@
+../migrations/0002_add_screenshot_path.sql

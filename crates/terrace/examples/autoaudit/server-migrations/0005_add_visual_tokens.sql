@@ -1,0 +1,1 @@
+../migrations/0005_add_visual_tokens.sql
