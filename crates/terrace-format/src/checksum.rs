@@ -44,7 +44,50 @@ pub fn unify_line_endings(text: &str) -> Cow<'_, str> {
 ///            checksum("CREATE TABLE t (id BIGINT);"));
 /// ```
 pub fn checksum(text: &str) -> String {
-    let digest = Sha256::digest(normalize(text).as_bytes());
+    sha256_hex(&[normalize(text).as_bytes()])
+}
+
+/// The cumulative checksum of a migration: a hash of the previous migration's
+/// cumulative checksum (`None` for the first) and this migration's version, name and
+/// checksum.
+///
+/// The history row of the newest migration thus summarises every row before it, so
+/// one indexed read of that row proves the whole history matches a list of
+/// migrations whose cumulative checksum is known ahead (as `embed_migrations!`
+/// computes it at build time).
+///
+/// ```
+/// use terrace_format::{checksum, cumulative_checksum};
+/// let first = cumulative_checksum(None, 1, "create_projects", &checksum("CREATE TABLE p (id INT);"));
+/// let second = cumulative_checksum(Some(&first), 2, "add_base_url", &checksum("ALTER TABLE p ADD u TEXT;"));
+/// assert_ne!(first, second);
+/// assert!(second.starts_with("sha256:"));
+/// ```
+pub fn cumulative_checksum(
+    previous: Option<&str>,
+    version: u64,
+    name: &str,
+    checksum: &str,
+) -> String {
+    let version = version.to_string();
+    sha256_hex(&[
+        previous.unwrap_or("").as_bytes(),
+        b"\n",
+        version.as_bytes(),
+        b"\n",
+        name.as_bytes(),
+        b"\n",
+        checksum.as_bytes(),
+    ])
+}
+
+/// `sha256:` and the lowercase hex SHA-256 of the concatenated parts.
+fn sha256_hex(parts: &[&[u8]]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update(part);
+    }
+    let digest = hasher.finalize();
     let mut out = String::with_capacity(CHECKSUM_PREFIX.len() + 64);
     out.push_str(CHECKSUM_PREFIX);
     for byte in digest {

@@ -25,7 +25,7 @@ pub mod name;
 pub mod sections;
 pub mod statements;
 
-pub use checksum::{CHECKSUM_PREFIX, checksum, normalize, unify_line_endings};
+pub use checksum::{CHECKSUM_PREFIX, checksum, cumulative_checksum, normalize, unify_line_endings};
 pub use folder::{FileProblem, FileProblemKind, Folder, MigrationFile, read_file, read_folder};
 pub use name::{NameProblem, check_name, parse_file_name};
 pub use sections::{Sections, SectionsError, parse_sections};

@@ -75,7 +75,34 @@ pub(crate) fn expand(input: TokenStream) -> Result<TokenStream, String> {
     code.push_str(&extra.to_string());
     code.push_str("]; ");
     code.push_str(&dependencies);
-    code.push_str(" ::terrace::Migrations::new(LIST) }");
+    code.push_str(" ::terrace::Migrations::new(LIST)");
+    // With the whole list known here, the newest migration's cumulative checksum is
+    // computed now, so the start-up check needs no hashing. (Extra migrations are
+    // expressions this macro cannot evaluate; the library computes it then.)
+    let duplicates = folder
+        .files
+        .windows(2)
+        .any(|w| w[0].version == w[1].version);
+    if extra.is_empty() && !duplicates {
+        let mut cumulative: Option<String> = None;
+        for file in &folder.files {
+            cumulative = Some(terrace_format::cumulative_checksum(
+                cumulative.as_deref(),
+                file.version,
+                &file.name,
+                &file.checksum,
+            ));
+        }
+        if let (Some(last), Some(cumulative)) = (folder.files.last(), cumulative) {
+            let _ = write!(
+                code,
+                ".with_precomputed_cumulative_checksum({}, {})",
+                Literal::u64_unsuffixed(last.version),
+                Literal::string(&cumulative)
+            );
+        }
+    }
+    code.push_str(" }");
     code.parse()
         .map_err(|e| format!("internal error expanding embed_migrations!: {e:?}"))
 }

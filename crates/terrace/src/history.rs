@@ -106,6 +106,8 @@ pub struct AppliedMigration {
     pub execution_ms: Option<i64>,
     /// Whether it completed.
     pub state: RowState,
+    /// Its cumulative checksum; `None` for rows written before the column existed.
+    pub cumulative_checksum: Option<String>,
 }
 
 /// A column Terrace adds to the origin's three.
@@ -117,14 +119,18 @@ pub enum ExtraColumn {
     ExecutionMs,
     /// `state`: applied, or interrupted (started / reverting).
     State,
+    /// `cumulative_checksum`: this row's checksum chained with every earlier row's
+    /// (see [`terrace_format::cumulative_checksum`]).
+    Cumulative,
 }
 
 impl ExtraColumn {
     /// Every extra column, in the order they are added.
-    pub const ALL: [ExtraColumn; 3] = [
+    pub const ALL: [ExtraColumn; 4] = [
         ExtraColumn::Checksum,
         ExtraColumn::ExecutionMs,
         ExtraColumn::State,
+        ExtraColumn::Cumulative,
     ];
 
     /// The column's name.
@@ -133,6 +139,7 @@ impl ExtraColumn {
             ExtraColumn::Checksum => "checksum",
             ExtraColumn::ExecutionMs => "execution_ms",
             ExtraColumn::State => "state",
+            ExtraColumn::Cumulative => "cumulative_checksum",
         }
     }
 }
@@ -224,14 +231,19 @@ mod tests {
                 "applied_at",
                 "checksum",
                 "execution_ms",
-                "state"
+                "state",
+                "cumulative_checksum"
             ]),
             TableShape::Terrace { missing: vec![] }
         );
         assert_eq!(
             shape(&["version", "name", "applied_at", "checksum"]),
             TableShape::Terrace {
-                missing: vec![ExtraColumn::ExecutionMs, ExtraColumn::State]
+                missing: vec![
+                    ExtraColumn::ExecutionMs,
+                    ExtraColumn::State,
+                    ExtraColumn::Cumulative
+                ]
             }
         );
     }

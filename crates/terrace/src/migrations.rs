@@ -7,6 +7,7 @@ use crate::migration::Migration;
 use crate::validate::Problem;
 use std::borrow::Cow;
 use std::path::Path;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// How migrations are grouped into transactions.
@@ -34,6 +35,11 @@ pub struct Migrations {
     pub(crate) table: TableName,
     pub(crate) mode: Option<TransactionMode>,
     pub(crate) lock_timeout: Duration,
+    /// The newest version and its cumulative checksum, computed at build time by
+    /// `embed_migrations!`.
+    precomputed_latest: Option<(u64, &'static str)>,
+    /// Every version's cumulative checksum, in version order, computed on first use.
+    cumulative: OnceLock<Vec<(u64, String)>>,
 }
 
 impl Migrations {
@@ -50,6 +56,62 @@ impl Migrations {
             table: TableName::DEFAULT,
             mode: None,
             lock_timeout: Self::DEFAULT_LOCK_TIMEOUT,
+            precomputed_latest: None,
+            cumulative: OnceLock::new(),
+        }
+    }
+
+    /// Supplies the newest version's cumulative checksum, computed ahead of time by
+    /// [`embed_migrations!`](crate::embed_migrations). It must equal what the list
+    /// gives at run time.
+    #[doc(hidden)]
+    pub const fn with_precomputed_cumulative_checksum(
+        mut self,
+        version: u64,
+        checksum: &'static str,
+    ) -> Self {
+        self.precomputed_latest = Some((version, checksum));
+        self
+    }
+
+    /// Every version's cumulative checksum (see
+    /// [`cumulative_checksum`](terrace_format::cumulative_checksum)), in version order.
+    pub(crate) fn cumulative_checksums(&self) -> &[(u64, String)] {
+        self.cumulative.get_or_init(|| {
+            let mut previous: Option<String> = None;
+            crate::validate::index_by_version(&self.list)
+                .into_iter()
+                .map(|(version, i)| {
+                    let migration = &self.list[i];
+                    let next = terrace_format::cumulative_checksum(
+                        previous.as_deref(),
+                        version,
+                        migration.name(),
+                        &migration.checksum(),
+                    );
+                    previous = Some(next.clone());
+                    (version, next)
+                })
+                .collect()
+        })
+    }
+
+    /// The cumulative checksum of one version.
+    pub(crate) fn cumulative_checksum(&self, version: u64) -> &str {
+        let all = self.cumulative_checksums();
+        all.binary_search_by_key(&version, |(v, _)| *v)
+            .map_or("", |at| all[at].1.as_str())
+    }
+
+    /// The newest version and its cumulative checksum: what the newest history row
+    /// holds when every migration has been applied as it is now.
+    pub(crate) fn expected_latest(&self) -> Option<(u64, &str)> {
+        match self.precomputed_latest {
+            Some(known) => Some(known),
+            None => self
+                .cumulative_checksums()
+                .last()
+                .map(|(version, checksum)| (*version, checksum.as_str())),
         }
     }
 

@@ -198,6 +198,7 @@ mod tests {
                 checksum: None,
                 execution_ms: None,
                 state: RowState::Applied,
+                cumulative_checksum: None,
             })
             .collect()
     }

@@ -7,7 +7,7 @@
 use crate::backend::{Backend, Database, NewRow};
 use crate::error::Error;
 use crate::history::{AppliedMigration, ExtraColumn, RowState, TableName, TableShape, classify};
-use crate::migration::Body;
+use crate::migration::{Body, Migration};
 use crate::migrations::{Migrations, TransactionMode};
 use crate::plan::{Direction, Plan, Step, Target, plan_down, plan_up};
 use crate::report::{
@@ -136,18 +136,21 @@ fn run_body(
     }
 }
 
-fn row<'m>(
-    step: &Step<'m>,
-    checksum: &'m str,
+/// The history row of a migration, as the list has it now.
+fn row<'a>(
+    migrations: &'a Migrations,
+    migration: &'a Migration,
+    checksum: &'a str,
     execution_ms: Option<i64>,
     state: RowState,
-) -> NewRow<'m> {
+) -> NewRow<'a> {
     NewRow {
-        version: step.migration.version(),
-        name: step.migration.name(),
+        version: migration.version(),
+        name: migration.name(),
         checksum,
         execution_ms,
         state,
+        cumulative_checksum: migrations.cumulative_checksum(migration.version()),
     }
 }
 
@@ -157,6 +160,7 @@ fn millis(duration: Duration) -> i64 {
 
 /// Executes a plan's steps on a locked session whose history table exists.
 struct Executor<'r, 'o> {
+    migrations: &'r Migrations,
     table: &'r TableName,
     mode: TransactionMode,
     observer: &'r mut (dyn FnMut(&Event<'_>) + 'o),
@@ -205,7 +209,13 @@ impl Executor<'_, '_> {
         match step.direction {
             Direction::Up => backend.insert_row(
                 self.table,
-                &row(step, &checksum, Some(millis(duration)), RowState::Applied),
+                &row(
+                    self.migrations,
+                    step.migration,
+                    &checksum,
+                    Some(millis(duration)),
+                    RowState::Applied,
+                ),
             ),
             Direction::Down => backend.delete_row(self.table, step.migration.version()),
         }
@@ -224,12 +234,26 @@ impl Executor<'_, '_> {
         }
         let checksum = step.migration.checksum();
         let marked = match step.direction {
-            Direction::Up => session
-                .backend()
-                .insert_row(self.table, &row(step, &checksum, None, RowState::Started)),
-            Direction::Down => session
-                .backend()
-                .update_row(self.table, &row(step, &checksum, None, RowState::Reverting)),
+            Direction::Up => session.backend().insert_row(
+                self.table,
+                &row(
+                    self.migrations,
+                    step.migration,
+                    &checksum,
+                    None,
+                    RowState::Started,
+                ),
+            ),
+            Direction::Down => session.backend().update_row(
+                self.table,
+                &row(
+                    self.migrations,
+                    step.migration,
+                    &checksum,
+                    None,
+                    RowState::Reverting,
+                ),
+            ),
         };
         marked.map_err(|e| self.record_error(step, e))?;
         session.commit()?;
@@ -242,7 +266,13 @@ impl Executor<'_, '_> {
         let recorded = match step.direction {
             Direction::Up => session.backend().update_row(
                 self.table,
-                &row(step, &checksum, Some(millis(duration)), RowState::Applied),
+                &row(
+                    self.migrations,
+                    step.migration,
+                    &checksum,
+                    Some(millis(duration)),
+                    RowState::Applied,
+                ),
             ),
             Direction::Down => session
                 .backend()
@@ -367,6 +397,13 @@ impl Migrations {
     ) -> Result<Report, Error> {
         let began = Instant::now();
         let mut backend = db.backend()?;
+        if target == Target::Latest && self.proven_up_to_date(&mut *backend) {
+            return Ok(Report {
+                direction: Direction::Up,
+                steps: Vec::new(),
+                total: began.elapsed(),
+            });
+        }
         let mut session = Session::writing(&mut *backend, &self.table, self.lock_timeout)?;
         let history = read_history(session.backend(), &self.table)?;
         invalid(self.problems(&history))?;
@@ -382,6 +419,32 @@ impl Migrations {
             steps: executor.steps,
             total: began.elapsed(),
         })
+    }
+
+    /// The quick start-up check: whether one indexed read of the newest history row
+    /// proves every migration is applied exactly as it is now.
+    ///
+    /// That row's cumulative checksum chains the version, name and checksum of every
+    /// row before it, as Terrace wrote them; when it equals the list's own (computed at
+    /// build time for embedded migrations), the history is this list, fully applied
+    /// and unedited, and there is nothing to validate or run. What it trusts: that
+    /// nobody edited or deleted older history rows by hand (`validate` and `status`
+    /// still read every row). Anything else — an error, an older table without the
+    /// column, a dirty row, a mismatch, files that failed to parse — proves nothing,
+    /// and the full run follows, under the lock.
+    fn proven_up_to_date(&self, backend: &mut dyn Backend) -> bool {
+        if !self.file_problems.is_empty() {
+            return false;
+        }
+        let Some((version, expected)) = self.expected_latest() else {
+            return false;
+        };
+        match backend.latest_row(&self.table) {
+            Ok(Some((latest, Some(recorded), RowState::Applied))) => {
+                latest == version && recorded == expected
+            }
+            _ => false,
+        }
     }
 
     /// Rolls back applied migrations, newest first, running their down sections.
@@ -428,6 +491,7 @@ impl Migrations {
             TransactionMode::PerMigration
         });
         Executor {
+            migrations: self,
             table: &self.table,
             mode,
             observer,
@@ -523,7 +587,10 @@ impl Migrations {
             let checksum = step.migration.checksum();
             session
                 .backend()
-                .insert_row(&self.table, &row(step, &checksum, None, RowState::Applied))
+                .insert_row(
+                    &self.table,
+                    &row(self, step.migration, &checksum, None, RowState::Applied),
+                )
                 .map_err(|e| {
                     Error::database(format!("recording the baseline in table {}", self.table), e)
                 })?;
@@ -559,10 +626,6 @@ impl Migrations {
                 continue; // reported in `remaining`
             };
             let migration = &self.list[index[at].1];
-            let step = Step {
-                migration,
-                direction: Direction::Up,
-            };
             let checksum = migration.checksum();
             let backend = session.backend();
             let failed = |e| {
@@ -609,9 +672,15 @@ impl Migrations {
                 });
                 changed = true;
             }
-            if changed {
+            // The cumulative checksum is derived data: brought up to date silently, it
+            // changes with any reported change to this row or an earlier one.
+            let cumulative = self.cumulative_checksum(applied.version);
+            if changed || applied.cumulative_checksum.as_deref() != Some(cumulative) {
                 backend
-                    .update_row(&self.table, &row(&step, &checksum, None, RowState::Applied))
+                    .update_row(
+                        &self.table,
+                        &row(self, migration, &checksum, None, RowState::Applied),
+                    )
                     .map_err(failed)?;
             }
         }

@@ -294,6 +294,7 @@ mod tests {
             checksum: checksum.map(str::to_owned),
             execution_ms: None,
             state: RowState::Applied,
+            cumulative_checksum: None,
         }
     }
 

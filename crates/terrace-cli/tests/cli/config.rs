@@ -85,7 +85,7 @@ fn the_environment_beats_terrace_toml_for_the_folder_and_table() {
         ("TERRACE_TABLE", "env_table"),
     ];
     sandbox.run_with(".", &env, &["migrate"]).ok();
-    assert_eq!(sandbox.columns("env_table").len(), 6);
+    assert_eq!(sandbox.columns("env_table").len(), 7);
     assert!(sandbox.columns("toml_table").is_empty());
 
     let run = sandbox.run(&["status"]);

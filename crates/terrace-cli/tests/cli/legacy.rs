@@ -72,7 +72,8 @@ fn migrate_applies_the_rest_and_upgrades_the_table() {
             "applied_at",
             "checksum",
             "execution_ms",
-            "state"
+            "state",
+            "cumulative_checksum"
         ]
     );
     let run = sandbox.run(&["history"]);

@@ -83,11 +83,24 @@ fn split(table: &str) -> (Option<&str>, &str) {
     }
 }
 
+/// A history row as the driver reads it: version, name, applied_at, checksum,
+/// execution_ms, state, cumulative_checksum.
+type HistoryRow = (
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    String,
+    Option<String>,
+);
+
 fn column_type(column: ExtraColumn) -> &'static str {
     match column {
         ExtraColumn::Checksum => "VARCHAR(100)",
         ExtraColumn::ExecutionMs => "BIGINT",
         ExtraColumn::State => "VARCHAR(16) NOT NULL DEFAULT 'applied'",
+        ExtraColumn::Cumulative => "VARCHAR(100)",
     }
 }
 
@@ -189,7 +202,8 @@ impl Backend for Mysql<'_> {
                 applied_at TIMESTAMP NULL DEFAULT CURRENT_TIMESTAMP,
                 checksum VARCHAR(100),
                 execution_ms BIGINT,
-                state VARCHAR(16) NOT NULL DEFAULT 'applied'
+                state VARCHAR(16) NOT NULL DEFAULT 'applied',
+                cumulative_checksum VARCHAR(100)
             )",
             quote(table.as_str())
         ))
@@ -218,23 +232,18 @@ impl Backend for Mysql<'_> {
         };
         let sql = format!(
             "SELECT version, CAST(name AS CHAR), CAST(DATE_FORMAT(applied_at, '%Y-%m-%d %H:%i:%s') AS CHAR), \
-             CAST({} AS CHAR), {}, CAST({} AS CHAR) FROM {} ORDER BY version",
+             CAST({} AS CHAR), {}, CAST({} AS CHAR), CAST({} AS CHAR) FROM {} ORDER BY version",
             pick(ExtraColumn::Checksum, "NULL"),
             pick(ExtraColumn::ExecutionMs, "NULL"),
             pick(ExtraColumn::State, "'applied'"),
+            pick(ExtraColumn::Cumulative, "NULL"),
             quote(table.as_str())
         );
         let rows: Vec<Row> = self.conn.query(sql).map_err(server_error)?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
-            let (version, name, applied_at, checksum, execution_ms, state): (
-                i64,
-                String,
-                Option<String>,
-                Option<String>,
-                Option<i64>,
-                String,
-            ) = mysql::from_row_opt(row)?;
+            let (version, name, applied_at, checksum, execution_ms, state, cumulative_checksum): HistoryRow =
+                mysql::from_row_opt(row)?;
             out.push(AppliedMigration {
                 version: u64::try_from(version)?,
                 name,
@@ -242,9 +251,25 @@ impl Backend for Mysql<'_> {
                 checksum,
                 execution_ms,
                 state: RowState::parse(&state),
+                cumulative_checksum,
             });
         }
         Ok(out)
+    }
+
+    fn latest_row(
+        &mut self,
+        table: &TableName,
+    ) -> BackendResult<Option<(u64, Option<String>, RowState)>> {
+        let sql = format!(
+            "SELECT version, CAST(cumulative_checksum AS CHAR), CAST(state AS CHAR) FROM {} ORDER BY version DESC LIMIT 1",
+            quote(table.as_str())
+        );
+        let row: Option<(i64, Option<String>, String)> = self.exec_first(sql, ())?;
+        row.map(|(version, cumulative, state)| {
+            Ok((u64::try_from(version)?, cumulative, RowState::parse(&state)))
+        })
+        .transpose()
     }
 
     fn has_row(&mut self, table: &TableName, version: u64) -> BackendResult<bool> {
@@ -255,7 +280,8 @@ impl Backend for Mysql<'_> {
 
     fn insert_row(&mut self, table: &TableName, row: &NewRow<'_>) -> BackendResult<()> {
         let sql = format!(
-            "INSERT INTO {} (version, name, checksum, execution_ms, state) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO {} (version, name, checksum, execution_ms, state, cumulative_checksum) \
+             VALUES (?, ?, ?, ?, ?, ?)",
             quote(table.as_str())
         );
         self.exec_drop(
@@ -266,6 +292,7 @@ impl Backend for Mysql<'_> {
                 row.checksum,
                 row.execution_ms,
                 row.state.as_str(),
+                row.cumulative_checksum,
             ),
         )?;
         Ok(())
@@ -273,8 +300,8 @@ impl Backend for Mysql<'_> {
 
     fn update_row(&mut self, table: &TableName, row: &NewRow<'_>) -> BackendResult<()> {
         let sql = format!(
-            "UPDATE {} SET name = ?, checksum = ?, execution_ms = COALESCE(?, execution_ms), state = ? \
-             WHERE version = ?",
+            "UPDATE {} SET name = ?, checksum = ?, execution_ms = COALESCE(?, execution_ms), state = ?, \
+             cumulative_checksum = ? WHERE version = ?",
             quote(table.as_str())
         );
         self.exec_drop(
@@ -284,6 +311,7 @@ impl Backend for Mysql<'_> {
                 row.checksum,
                 row.execution_ms,
                 row.state.as_str(),
+                row.cumulative_checksum,
                 version_param(row.version)?,
             ),
         )?;

@@ -84,6 +84,7 @@ fn column_type(column: ExtraColumn) -> &'static str {
         ExtraColumn::Checksum => "TEXT",
         ExtraColumn::ExecutionMs => "BIGINT",
         ExtraColumn::State => "TEXT NOT NULL DEFAULT 'applied'",
+        ExtraColumn::Cumulative => "TEXT",
     }
 }
 
@@ -197,7 +198,8 @@ impl Backend for Postgres<'_> {
                 applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
                 checksum TEXT,
                 execution_ms BIGINT,
-                state TEXT NOT NULL DEFAULT 'applied'
+                state TEXT NOT NULL DEFAULT 'applied',
+                cumulative_checksum TEXT
             )",
             quote(table.as_str())
         ))
@@ -226,10 +228,11 @@ impl Backend for Postgres<'_> {
         };
         let sql = format!(
             "SELECT version::bigint, name::text, to_char(applied_at, 'YYYY-MM-DD HH24:MI:SS'), \
-             {}::text, {}::bigint, {}::text FROM {} ORDER BY version",
+             {}::text, {}::bigint, {}::text, {}::text FROM {} ORDER BY version",
             pick(ExtraColumn::Checksum, "NULL"),
             pick(ExtraColumn::ExecutionMs, "NULL"),
             pick(ExtraColumn::State, "'applied'"),
+            pick(ExtraColumn::Cumulative, "NULL"),
             quote(table.as_str())
         );
         let mut out = Vec::new();
@@ -243,9 +246,31 @@ impl Backend for Postgres<'_> {
                 checksum: row.get(3),
                 execution_ms: row.get(4),
                 state: RowState::parse(&state),
+                cumulative_checksum: row.get(6),
             });
         }
         Ok(out)
+    }
+
+    fn latest_row(
+        &mut self,
+        table: &TableName,
+    ) -> BackendResult<Option<(u64, Option<String>, RowState)>> {
+        let sql = format!(
+            "SELECT version::bigint, cumulative_checksum::text, state::text FROM {} ORDER BY version DESC LIMIT 1",
+            quote(table.as_str())
+        );
+        let rows = self.query(&sql, &[])?;
+        let Some(row) = rows.first() else {
+            return Ok(None);
+        };
+        let version: i64 = row.get(0);
+        let state: String = row.get(2);
+        Ok(Some((
+            u64::try_from(version)?,
+            row.get(1),
+            RowState::parse(&state),
+        )))
     }
 
     fn has_row(&mut self, table: &TableName, version: u64) -> BackendResult<bool> {
@@ -259,7 +284,8 @@ impl Backend for Postgres<'_> {
 
     fn insert_row(&mut self, table: &TableName, row: &NewRow<'_>) -> BackendResult<()> {
         let sql = format!(
-            "INSERT INTO {} (version, name, checksum, execution_ms, state) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO {} (version, name, checksum, execution_ms, state, cumulative_checksum) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
             quote(table.as_str())
         );
         self.exec(
@@ -270,6 +296,7 @@ impl Backend for Postgres<'_> {
                 &row.checksum,
                 &row.execution_ms,
                 &row.state.as_str(),
+                &row.cumulative_checksum,
             ],
         )?;
         Ok(())
@@ -277,8 +304,8 @@ impl Backend for Postgres<'_> {
 
     fn update_row(&mut self, table: &TableName, row: &NewRow<'_>) -> BackendResult<()> {
         let sql = format!(
-            "UPDATE {} SET name = $2, checksum = $3, execution_ms = COALESCE($4, execution_ms), state = $5 \
-             WHERE version = $1",
+            "UPDATE {} SET name = $2, checksum = $3, execution_ms = COALESCE($4, execution_ms), state = $5, \
+             cumulative_checksum = $6 WHERE version = $1",
             quote(table.as_str())
         );
         self.exec(
@@ -289,6 +316,7 @@ impl Backend for Postgres<'_> {
                 &row.checksum,
                 &row.execution_ms,
                 &row.state.as_str(),
+                &row.cumulative_checksum,
             ],
         )?;
         Ok(())

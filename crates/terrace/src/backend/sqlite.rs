@@ -40,6 +40,7 @@ fn column_type(column: ExtraColumn) -> &'static str {
         ExtraColumn::Checksum => "TEXT",
         ExtraColumn::ExecutionMs => "INTEGER",
         ExtraColumn::State => "TEXT NOT NULL DEFAULT 'applied'",
+        ExtraColumn::Cumulative => "TEXT",
     }
 }
 
@@ -154,7 +155,8 @@ impl Backend for Sqlite<'_> {
                 applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
                 checksum TEXT,
                 execution_ms INTEGER,
-                state TEXT NOT NULL DEFAULT 'applied'
+                state TEXT NOT NULL DEFAULT 'applied',
+                cumulative_checksum TEXT
             )",
             quote(table.as_str())
         ))?)
@@ -182,10 +184,11 @@ impl Backend for Sqlite<'_> {
             }
         };
         let sql = format!(
-            "SELECT version, name, applied_at, {}, {}, {} FROM {} ORDER BY version",
+            "SELECT version, name, applied_at, {}, {}, {}, {} FROM {} ORDER BY version",
             pick(ExtraColumn::Checksum, "NULL"),
             pick(ExtraColumn::ExecutionMs, "NULL"),
             pick(ExtraColumn::State, "'applied'"),
+            pick(ExtraColumn::Cumulative, "NULL"),
             quote(table.as_str())
         );
         let mut stmt = self.conn.prepare(&sql)?;
@@ -200,9 +203,31 @@ impl Backend for Sqlite<'_> {
                 checksum: text(row.get_ref(3)?),
                 execution_ms: row.get(4)?,
                 state: RowState::parse(&text(row.get_ref(5)?).unwrap_or_default()),
+                cumulative_checksum: text(row.get_ref(6)?),
             });
         }
         Ok(out)
+    }
+
+    fn latest_row(
+        &mut self,
+        table: &TableName,
+    ) -> BackendResult<Option<(u64, Option<String>, RowState)>> {
+        let sql = format!(
+            "SELECT version, cumulative_checksum, state FROM {} ORDER BY version DESC LIMIT 1",
+            quote(table.as_str())
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query([])?;
+        let Some(row) = rows.next()? else {
+            return Ok(None);
+        };
+        let version: i64 = row.get(0)?;
+        Ok(Some((
+            u64::try_from(version)?,
+            text(row.get_ref(1)?),
+            RowState::parse(&text(row.get_ref(2)?).unwrap_or_default()),
+        )))
     }
 
     fn has_row(&mut self, table: &TableName, version: u64) -> BackendResult<bool> {
@@ -215,7 +240,8 @@ impl Backend for Sqlite<'_> {
 
     fn insert_row(&mut self, table: &TableName, row: &NewRow<'_>) -> BackendResult<()> {
         let sql = format!(
-            "INSERT INTO {} (version, name, checksum, execution_ms, state) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO {} (version, name, checksum, execution_ms, state, cumulative_checksum) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             quote(table.as_str())
         );
         self.conn.prepare_cached(&sql)?.execute(params![
@@ -223,14 +249,16 @@ impl Backend for Sqlite<'_> {
             row.name,
             row.checksum,
             row.execution_ms,
-            row.state.as_str()
+            row.state.as_str(),
+            row.cumulative_checksum
         ])?;
         Ok(())
     }
 
     fn update_row(&mut self, table: &TableName, row: &NewRow<'_>) -> BackendResult<()> {
         let sql = format!(
-            "UPDATE {} SET name = ?2, checksum = ?3, execution_ms = COALESCE(?4, execution_ms), state = ?5 WHERE version = ?1",
+            "UPDATE {} SET name = ?2, checksum = ?3, execution_ms = COALESCE(?4, execution_ms), state = ?5, \
+             cumulative_checksum = ?6 WHERE version = ?1",
             quote(table.as_str())
         );
         self.conn.prepare_cached(&sql)?.execute(params![
@@ -238,7 +266,8 @@ impl Backend for Sqlite<'_> {
             row.name,
             row.checksum,
             row.execution_ms,
-            row.state.as_str()
+            row.state.as_str(),
+            row.cumulative_checksum
         ])?;
         Ok(())
     }

@@ -55,7 +55,8 @@ fn origin_table_is_adopted_upgraded_in_place_and_carried_on_from() {
             "applied_at",
             "checksum",
             "execution_ms",
-            "state"
+            "state",
+            "cumulative_checksum"
         ]
     );
     let kept: (String, Option<String>, String) = conn

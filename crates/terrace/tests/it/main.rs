@@ -17,4 +17,5 @@ mod helpers;
 mod legacy;
 mod migrate;
 mod rollback;
+mod startup;
 mod validation;

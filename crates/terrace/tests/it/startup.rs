@@ -1,0 +1,145 @@
+//! The quick start-up check: a fully migrated database is proven up to date by one
+//! read of its newest history row, without the lock — and anything less than proof
+//! falls back to the full, validating run.
+
+use crate::support::{Scratch, copy_fixture};
+use std::time::Duration;
+use terrace::{Error, Migrations, Problem};
+
+static EMBEDDED: Migrations = terrace::embed_migrations!("tests/fixtures/basic");
+
+/// Holds SQLite's write lock from another connection while `test` runs: a run that
+/// needs the lock fails after the (short) lock timeout, one that does not succeeds.
+fn with_write_lock_held(scratch: &Scratch, test: impl FnOnce()) {
+    let holder = scratch.open();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    test();
+    holder.execute_batch("ROLLBACK").unwrap();
+}
+
+fn quick(migrations: &Migrations) -> Migrations {
+    migrations
+        .clone()
+        .with_lock_timeout(Duration::from_millis(200))
+}
+
+#[test]
+fn a_fully_migrated_database_is_proven_up_to_date_without_the_lock() {
+    let scratch = Scratch::new();
+    copy_fixture(&scratch, "basic");
+    scratch.migrations().run(&mut scratch.open()).unwrap();
+    with_write_lock_held(&scratch, || {
+        // Read from the folder at run time, and embedded with the checksum computed at
+        // build time: both prove it from the same row.
+        assert_eq!(
+            quick(&scratch.migrations())
+                .run(&mut scratch.open())
+                .unwrap()
+                .count(),
+            0
+        );
+        assert_eq!(
+            quick(&EMBEDDED).run(&mut scratch.open()).unwrap().count(),
+            0
+        );
+    });
+}
+
+#[test]
+fn pending_migrations_take_the_full_run() {
+    let scratch = Scratch::new();
+    copy_fixture(&scratch, "basic");
+    scratch
+        .migrations()
+        .run_to(
+            &mut scratch.open(),
+            terrace::Target::Version(2),
+            &mut |_| {},
+        )
+        .unwrap();
+    with_write_lock_held(&scratch, || {
+        let err = quick(&EMBEDDED).run(&mut scratch.open()).unwrap_err();
+        assert!(
+            matches!(err, Error::Database { .. }),
+            "it waited for the lock: {err:?}"
+        );
+    });
+    assert_eq!(EMBEDDED.run(&mut scratch.open()).unwrap().versions(), [3]);
+}
+
+#[test]
+fn an_edit_a_rename_or_a_dirty_row_is_never_hidden_by_the_quick_check() {
+    let scratch = Scratch::new();
+    copy_fixture(&scratch, "basic");
+    scratch.migrations().run(&mut scratch.open()).unwrap();
+
+    scratch.write(
+        "0002_add_base_url.sql",
+        "-- migrate:up\nALTER TABLE projects ADD COLUMN base_url VARCHAR(9);",
+    );
+    assert!(matches!(
+        scratch.migrations().run(&mut scratch.open()),
+        Err(Error::Invalid { problems }) if matches!(problems[..], [Problem::ChecksumMismatch { version: 2, .. }])
+    ));
+    copy_fixture(&scratch, "basic");
+
+    let dir = scratch.migrations_dir();
+    std::fs::rename(
+        dir.join("0003_create_checks.sql"),
+        dir.join("0003_create_check_table.sql"),
+    )
+    .unwrap();
+    assert!(matches!(
+        scratch.migrations().run(&mut scratch.open()),
+        Err(Error::Invalid { problems }) if matches!(problems[..], [Problem::NameMismatch { version: 3, .. }])
+    ));
+    std::fs::rename(
+        dir.join("0003_create_check_table.sql"),
+        dir.join("0003_create_checks.sql"),
+    )
+    .unwrap();
+
+    scratch.write("0009_broken.sql", "no marker");
+    assert!(
+        scratch.migrations().run(&mut scratch.open()).is_err(),
+        "a broken file is reported"
+    );
+    std::fs::remove_file(dir.join("0009_broken.sql")).unwrap();
+
+    scratch
+        .open()
+        .execute_batch("UPDATE schema_migrations SET state = 'started' WHERE version = 3")
+        .unwrap();
+    assert!(matches!(
+        scratch.migrations().run(&mut scratch.open()),
+        Err(Error::Invalid { problems }) if matches!(problems[..], [Problem::Dirty { version: 3, .. }])
+    ));
+}
+
+#[test]
+fn an_older_table_without_cumulative_checksums_gets_them_from_repair() {
+    let scratch = Scratch::new();
+    copy_fixture(&scratch, "basic");
+    scratch.migrations().run(&mut scratch.open()).unwrap();
+    scratch
+        .open()
+        .execute_batch("UPDATE schema_migrations SET cumulative_checksum = NULL")
+        .unwrap();
+    with_write_lock_held(&scratch, || {
+        assert!(
+            quick(&EMBEDDED).run(&mut scratch.open()).is_err(),
+            "nothing to prove it with: the full run waits"
+        );
+    });
+    let report = EMBEDDED.repair(&mut scratch.open()).unwrap();
+    assert!(
+        report.changes.is_empty(),
+        "cumulative checksums are filled in silently"
+    );
+    with_write_lock_held(&scratch, || {
+        assert_eq!(
+            quick(&EMBEDDED).run(&mut scratch.open()).unwrap().count(),
+            0
+        );
+    });
+}
