@@ -10,7 +10,7 @@ use crate::backend::{Backend, Database};
 use crate::error::Error;
 use std::borrow::Cow;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// The kind of database a URL names.
@@ -206,6 +206,7 @@ impl DatabaseUrl {
     }
 
     /// The URL with the password in it, for the driver.
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
     fn expose(&self) -> &str {
         &self.raw
     }
@@ -325,7 +326,6 @@ impl Connection {
     }
 
     fn open_once(url: &DatabaseUrl, options: &ConnectOptions) -> Result<Self, Retry> {
-        let read_only = options.access == Access::ReadOnly;
         match url.scheme() {
             #[cfg(feature = "sqlite")]
             Scheme::Sqlite => {
@@ -346,7 +346,7 @@ impl Connection {
                 };
                 let mut client =
                     postgres::Client::connect(url.expose(), postgres::NoTls).map_err(retry)?;
-                if read_only {
+                if options.access == Access::ReadOnly {
                     client
                         .batch_execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
                         .map_err(retry)?;
@@ -363,7 +363,7 @@ impl Connection {
                     other => Retry::Now(chain(&other)),
                 };
                 let mut conn = mysql::Conn::new(opts).map_err(retry)?;
-                if read_only {
+                if options.access == Access::ReadOnly {
                     conn.query_drop("SET SESSION TRANSACTION READ ONLY")
                         .map_err(retry)?;
                 }
@@ -395,19 +395,23 @@ fn chain(error: &dyn std::error::Error) -> String {
 /// Whether a failed connection attempt is worth repeating.
 enum Retry {
     /// The server may not be up yet.
+    #[cfg_attr(
+        not(any(feature = "postgres", feature = "mysql")),
+        expect(dead_code, reason = "only servers are retried")
+    )]
     Now(String),
     /// Retrying cannot help (bad credentials, a missing file, a malformed URL).
     Never(String),
 }
 
 #[cfg(feature = "sqlite")]
-fn open_sqlite(path: &Path, access: Access) -> Result<rusqlite::Connection, Retry> {
+fn open_sqlite(path: &std::path::Path, access: Access) -> Result<rusqlite::Connection, Retry> {
     use rusqlite::OpenFlags;
     let shown = redact(&path.to_string_lossy()).into_owned();
     if path.as_os_str().is_empty() {
         return Err(Retry::Never("the URL names no SQLite file".to_owned()));
     }
-    if path != Path::new(":memory:") {
+    if path != std::path::Path::new(":memory:") {
         match access {
             Access::ReadOnly | Access::ReadWrite if !path.exists() => {
                 return Err(Retry::Never(format!(
@@ -456,6 +460,7 @@ impl Database for Connection {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn passwords_are_hidden() {

@@ -34,6 +34,9 @@
 //! change anything; every writing command takes the migration lock before it reads the
 //! history; each migration commits together with its history row.
 
+#[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
+compile_error!("terrace needs at least one backend feature: sqlite, postgres or mysql");
+
 pub mod backend;
 pub mod connection;
 pub mod error;

@@ -165,9 +165,14 @@ struct Executor<'r, 'o> {
     mode: TransactionMode,
     observer: &'r mut (dyn FnMut(&Event<'_>) + 'o),
     steps: Vec<StepReport>,
+    /// In one transaction per run, the history writes of the steps done so far, made
+    /// just before the transaction commits: the rows commit with their migrations all
+    /// the same, and the inserts run back to back instead of each being prepared anew
+    /// after the schema change its migration made.
+    deferred: Vec<(Step<'r>, i64)>,
 }
 
-impl Executor<'_, '_> {
+impl<'r> Executor<'r, '_> {
     fn record_error(&self, step: &Step<'_>, e: crate::error::BoxError) -> Error {
         Error::database(
             format!(
@@ -200,11 +205,26 @@ impl Executor<'_, '_> {
         Ok(done)
     }
 
-    /// Runs a step and writes its history row, inside the session's transaction.
-    fn apply(&mut self, backend: &mut dyn Backend, step: &Step<'_>) -> Result<(), Error> {
+    /// Runs a step and records it, inside the session's transaction.
+    fn apply(&mut self, backend: &mut dyn Backend, step: &Step<'r>) -> Result<(), Error> {
         let started = self.start(step);
         run_body(backend, step, false)?;
         let duration = started.elapsed();
+        match self.mode {
+            TransactionMode::PerRun => self.deferred.push((*step, millis(duration))),
+            TransactionMode::PerMigration => self.write(backend, step, millis(duration))?,
+        }
+        self.finish(step, duration);
+        Ok(())
+    }
+
+    /// Writes a completed step's history: its row for an up, no row for a down.
+    fn write(
+        &self,
+        backend: &mut dyn Backend,
+        step: &Step<'_>,
+        execution_ms: i64,
+    ) -> Result<(), Error> {
         let checksum = step.migration.checksum();
         match step.direction {
             Direction::Up => backend.insert_row(
@@ -213,21 +233,27 @@ impl Executor<'_, '_> {
                     self.migrations,
                     step.migration,
                     &checksum,
-                    Some(millis(duration)),
+                    Some(execution_ms),
                     RowState::Applied,
                 ),
             ),
             Direction::Down => backend.delete_row(self.table, step.migration.version()),
         }
-        .map_err(|e| self.record_error(step, e))?;
-        self.finish(step, duration);
-        Ok(())
+        .map_err(|e| self.record_error(step, e))
+    }
+
+    /// Writes the deferred history, then commits.
+    fn commit(&mut self, session: &mut Session<'_>) -> Result<(), Error> {
+        for (step, execution_ms) in std::mem::take(&mut self.deferred) {
+            self.write(session.backend(), &step, execution_ms)?;
+        }
+        session.commit()
     }
 
     /// Runs a step outside any transaction: marked started (or reverting) first, in a
     /// transaction of its own, so an interruption leaves an explicit dirty row.
     fn apply_alone(&mut self, session: &mut Session<'_>, step: &Step<'_>) -> Result<(), Error> {
-        session.commit()?;
+        self.commit(session)?;
         session.begin()?;
         if self.already_done(session.backend(), step)? {
             return session.commit();
@@ -317,7 +343,7 @@ impl Executor<'_, '_> {
 
     /// Runs every step. The session holds the lock and an open transaction, in which
     /// the history was read and the plan made.
-    fn execute(&mut self, session: &mut Session<'_>, plan: &Plan<'_>) -> Result<(), Error> {
+    fn execute(&mut self, session: &mut Session<'_>, plan: &Plan<'r>) -> Result<(), Error> {
         let transactional_ddl = session.backend().transactional_ddl();
         if self.mode == TransactionMode::PerMigration {
             session.commit()?;
@@ -335,7 +361,7 @@ impl Executor<'_, '_> {
                 session.begin()?;
             }
             if !in_planning_transaction && self.already_done(session.backend(), step)? {
-                session.commit()?;
+                self.commit(session)?;
                 continue;
             }
             match self.mode {
@@ -347,7 +373,7 @@ impl Executor<'_, '_> {
                 TransactionMode::PerRun => self.apply_in_savepoint(session, step)?,
             }
         }
-        session.commit()
+        self.commit(session)
     }
 
     /// Applies a step inside the run's transaction; on failure undoes only this step,
@@ -355,7 +381,7 @@ impl Executor<'_, '_> {
     fn apply_in_savepoint(
         &mut self,
         session: &mut Session<'_>,
-        step: &Step<'_>,
+        step: &Step<'r>,
     ) -> Result<(), Error> {
         const SAVEPOINT: &str = "terrace_step";
         let backend = session.backend();
@@ -370,7 +396,7 @@ impl Executor<'_, '_> {
                 backend
                     .rollback_to(SAVEPOINT)
                     .map_err(|e| Error::database("rolling back to a savepoint", e))?;
-                session.commit()?;
+                self.commit(session)?;
                 Err(failure)
             }
         }
@@ -496,6 +522,7 @@ impl Migrations {
             mode,
             observer,
             steps: Vec::new(),
+            deferred: Vec::new(),
         }
     }
 
