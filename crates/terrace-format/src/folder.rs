@@ -164,7 +164,9 @@ pub fn read_folder(dir: &Path) -> std::io::Result<Folder> {
         }
         paths.push(entry.path());
     }
-    paths.sort();
+    // One folder: comparing the whole paths' bytes orders them by file name, and is
+    // far cheaper than `Path`'s component-wise comparison.
+    paths.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
     let mut folder = Folder::default();
     for read in read_files(&paths) {
         match read {

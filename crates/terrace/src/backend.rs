@@ -70,7 +70,8 @@ pub trait Backend {
     fn commit(&mut self) -> BackendResult<()>;
     /// Rolls back.
     fn rollback(&mut self) -> BackendResult<()>;
-    /// Sets a savepoint inside the transaction.
+    /// Sets a savepoint inside the transaction. Savepoint names are plain identifiers
+    /// the runner chooses (letters and `_`), written into the SQL as they are.
     fn savepoint(&mut self, name: &str) -> BackendResult<()>;
     /// Releases a savepoint, keeping its work.
     fn release(&mut self, name: &str) -> BackendResult<()>;

@@ -152,15 +152,14 @@ impl Backend for Mysql<'_> {
     }
 
     fn savepoint(&mut self, name: &str) -> BackendResult<()> {
-        self.run(format!("SAVEPOINT {}", quote(name)))
+        self.run(format!("SAVEPOINT {name}"))
     }
 
     fn release(&mut self, name: &str) -> BackendResult<()> {
-        self.run(format!("RELEASE SAVEPOINT {}", quote(name)))
+        self.run(format!("RELEASE SAVEPOINT {name}"))
     }
 
     fn rollback_to(&mut self, name: &str) -> BackendResult<()> {
-        let name = quote(name);
         self.run(format!("ROLLBACK TO SAVEPOINT {name}"))?;
         self.run(format!("RELEASE SAVEPOINT {name}"))
     }

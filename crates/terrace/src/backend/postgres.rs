@@ -144,15 +144,14 @@ impl Backend for Postgres<'_> {
     }
 
     fn savepoint(&mut self, name: &str) -> BackendResult<()> {
-        self.batch(&format!("SAVEPOINT {}", quote(name)))
+        self.batch(&format!("SAVEPOINT {name}"))
     }
 
     fn release(&mut self, name: &str) -> BackendResult<()> {
-        self.batch(&format!("RELEASE SAVEPOINT {}", quote(name)))
+        self.batch(&format!("RELEASE SAVEPOINT {name}"))
     }
 
     fn rollback_to(&mut self, name: &str) -> BackendResult<()> {
-        let name = quote(name);
         self.batch(&format!(
             "ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}"
         ))

@@ -102,19 +102,14 @@ impl Backend for Sqlite<'_> {
     }
 
     fn savepoint(&mut self, name: &str) -> BackendResult<()> {
-        Ok(self
-            .conn
-            .execute_batch(&format!("SAVEPOINT {}", quote(name)))?)
+        Ok(self.conn.execute_batch(&format!("SAVEPOINT {name}"))?)
     }
 
     fn release(&mut self, name: &str) -> BackendResult<()> {
-        Ok(self
-            .conn
-            .execute_batch(&format!("RELEASE {}", quote(name)))?)
+        Ok(self.conn.execute_batch(&format!("RELEASE {name}"))?)
     }
 
     fn rollback_to(&mut self, name: &str) -> BackendResult<()> {
-        let name = quote(name);
         Ok(self
             .conn
             .execute_batch(&format!("ROLLBACK TO {name}; RELEASE {name}"))?)
