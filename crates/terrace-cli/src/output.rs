@@ -77,6 +77,10 @@ pub struct Output {
     json: bool,
     color: bool,
     error_color: bool,
+    /// Whether to draw a progress bar: text output on a terminal.
+    bar: bool,
+    /// Whether a progress bar is drawn on the current line.
+    bar_shown: std::cell::Cell<bool>,
 }
 
 fn color_wanted(stream_is_terminal: bool) -> bool {
@@ -90,6 +94,8 @@ impl Output {
             json: format == Format::Json,
             color: color_wanted(io::stdout().is_terminal()),
             error_color: color_wanted(io::stderr().is_terminal()),
+            bar: format == Format::Text && io::stdout().is_terminal(),
+            bar_shown: std::cell::Cell::new(false),
         }
     }
 
@@ -124,6 +130,30 @@ impl Output {
     pub fn progress(&self, event: &Event<'_>) {
         if self.json {
             return;
+        }
+        if let Event::Started {
+            version,
+            name,
+            direction,
+            step,
+            of,
+        } = event
+        {
+            if self.bar && *of > 1 {
+                let bar = progress_bar(
+                    *step,
+                    *of,
+                    &format!("{} {version} {name}", doing_verb(*direction)),
+                );
+                let mut stdout = io::stdout().lock();
+                let _ = write!(stdout, "\r\x1b[2K{bar}");
+                let _ = stdout.flush();
+                self.bar_shown.set(true);
+            }
+            return;
+        }
+        if self.bar_shown.replace(false) {
+            let _ = write!(io::stdout().lock(), "\r\x1b[2K");
         }
         let line = match event {
             Event::Finished {
@@ -290,6 +320,8 @@ pub fn clap_error(err: &clap::Error) -> ExitCode {
         json: true,
         color: false,
         error_color: false,
+        bar: false,
+        bar_shown: std::cell::Cell::new(false),
     };
     let _ = output.json(&ErrorDoc {
         error: message,
@@ -326,6 +358,26 @@ fn paint(on: bool, style: Style, text: &str) -> String {
     } else {
         text.to_owned()
     }
+}
+
+/// What a step is doing, for the progress bar.
+fn doing_verb(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Up => "applying",
+        Direction::Down => "rolling back",
+    }
+}
+
+/// A one-line progress bar: `[=======>            ]  7/20  applying 7 add_x`.
+fn progress_bar(step: usize, of: usize, what: &str) -> String {
+    const WIDTH: usize = 24;
+    let done = (step.saturating_sub(1) * WIDTH) / of.max(1);
+    let mut bar = "=".repeat(done);
+    if done < WIDTH {
+        bar.push('>');
+    }
+    let width = of.to_string().len();
+    format!("[{bar:<WIDTH$}] {step:>width$}/{of}  {what}")
 }
 
 fn done_verb(direction: Direction) -> &'static str {
@@ -468,6 +520,8 @@ mod tests {
             json: false,
             color: false,
             error_color: false,
+            bar: false,
+            bar_shown: std::cell::Cell::new(false),
         }
     }
 
@@ -489,6 +543,23 @@ mod tests {
             "VERSION  NAME             STATE\n\
              1        create_projects  applied\n\
              10"
+        );
+    }
+
+    #[test]
+    fn progress_bars() {
+        assert_eq!(
+            progress_bar(1, 4, "applying 1 a"),
+            "[>                       ] 1/4  applying 1 a"
+        );
+        assert_eq!(progress_bar(3, 4, "x"), "[============>           ] 3/4  x");
+        assert_eq!(
+            progress_bar(7, 120, "x"),
+            "[=>                      ]   7/120  x"
+        );
+        assert_eq!(
+            progress_bar(120, 120, "x"),
+            "[=======================>] 120/120  x"
         );
     }
 

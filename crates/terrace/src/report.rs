@@ -18,6 +18,10 @@ pub enum Event<'a> {
         name: &'a str,
         /// Up or down.
         direction: Direction,
+        /// Its place in the plan, from 1.
+        step: usize,
+        /// How many steps the plan has.
+        of: usize,
     },
     /// A migration completed and was recorded.
     Finished {

@@ -170,6 +170,8 @@ struct Executor<'r, 'o> {
     /// the same, and the inserts run back to back instead of each being prepared anew
     /// after the schema change its migration made.
     deferred: Vec<(Step<'r>, i64)>,
+    /// The step being run (from 1) and the plan's length, for progress events.
+    position: (usize, usize),
 }
 
 impl<'r> Executor<'r, '_> {
@@ -315,6 +317,8 @@ impl<'r> Executor<'r, '_> {
             version: step.migration.version(),
             name: step.migration.name(),
             direction: step.direction,
+            step: self.position.0,
+            of: self.position.1,
         });
         Instant::now()
     }
@@ -351,7 +355,8 @@ impl<'r> Executor<'r, '_> {
         // Once the planning transaction has ended, a concurrent runner may have done
         // any step (SQLite holds no lock between transactions): check each one again.
         let mut in_planning_transaction = session.in_transaction();
-        for step in &plan.steps {
+        for (index, step) in plan.steps.iter().enumerate() {
+            self.position = (index + 1, plan.steps.len());
             if !transactional_ddl || !step.is_transactional() {
                 in_planning_transaction = false;
                 self.apply_alone(session, step)?;
@@ -523,6 +528,7 @@ impl Migrations {
             observer,
             steps: Vec::new(),
             deferred: Vec::new(),
+            position: (0, 0),
         }
     }
 
