@@ -64,8 +64,8 @@ pub enum Origin {
     File(PathBuf),
 }
 
-/// The database to work on, as configured.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The database to work on, as configured. (Its `Debug` hides any password.)
+#[derive(Clone, PartialEq, Eq)]
 pub struct DatabaseSetting {
     /// The URL as written (it may hold a password: show it only through
     /// [`terrace::connection::redact`]).
@@ -74,6 +74,16 @@ pub struct DatabaseSetting {
     pub origin: Origin,
     /// The folder a relative SQLite path is relative to (empty: the current folder).
     pub base: PathBuf,
+}
+
+impl std::fmt::Debug for DatabaseSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseSetting")
+            .field("url", &terrace::connection::redact(&self.url))
+            .field("origin", &self.origin)
+            .field("base", &self.base)
+            .finish()
+    }
 }
 
 /// Every setting, resolved.

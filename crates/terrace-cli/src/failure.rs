@@ -118,9 +118,17 @@ fn library_hint(error: &terrace::Error) -> Option<String> {
         terrace::Error::ReadFolder { source, .. } if source.kind() == io::ErrorKind::NotFound => {
             "create it with `terrace init`, or point --dir (TERRACE_DIR, or `dir` in terrace.toml) at the folder"
         }
+        terrace::Error::MigrationFailed {
+            dirty: true,
+            direction: terrace::Direction::Up,
+            ..
+        } => {
+            "it ran outside a transaction and is now dirty: undo by hand what it changed, then run \
+             `terrace repair` (it counts as pending again)"
+        }
         terrace::Error::MigrationFailed { dirty: true, .. } => {
-            "it ran outside a transaction and is now dirty: see `terrace status`, make the schema \
-             match by hand, then run `terrace repair`"
+            "its rollback ran outside a transaction and is now dirty: redo by hand what its down \
+             section undid, then run `terrace repair` (it counts as applied again)"
         }
         terrace::Error::Irreversible { .. } => {
             "add a `-- migrate:down` section to each, or roll back fewer migrations"

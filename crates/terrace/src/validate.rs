@@ -138,17 +138,19 @@ impl fmt::Display for Problem {
                 version,
                 name,
                 state,
-            } => {
-                let (what, before) = match state {
-                    RowState::Reverting => ("rollback", "applied"),
-                    _ => ("run", "not applied"),
-                };
-                write!(
+            } => match state {
+                RowState::Reverting => write!(
                     f,
-                    "migration {version} ({name}) is dirty: its {what} started outside a transaction and never finished; \
-                     make the schema match its {before} state by hand, then run `terrace repair`"
-                )
-            }
+                    "migration {version} ({name}) is dirty: its rollback started outside a transaction and never \
+                     finished; redo by hand what its down section undid, so that it is fully applied, then run \
+                     `terrace repair`"
+                ),
+                _ => write!(
+                    f,
+                    "migration {version} ({name}) is dirty: it started outside a transaction and never finished; \
+                     undo by hand what it changed, so that it is not applied at all, then run `terrace repair`"
+                ),
+            },
             Problem::OutOfOrder {
                 version,
                 name,

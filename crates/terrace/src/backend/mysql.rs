@@ -67,12 +67,10 @@ fn quote(identifier: &str) -> String {
         .join(".")
 }
 
-/// The `GET_LOCK` name of a tracking table, unique per database (at most 64 characters).
-fn lock_name(table: &TableName) -> String {
-    let mut name = format!("terrace:{table}");
-    name.truncate(64);
-    name
-}
+/// The `GET_LOCK` name of a tracking table. Lock names are server-wide, so the name
+/// holds the database (the table's own, or the connection's current one) as well; a
+/// name longer than the 64 characters MySQL allows keeps its first 64.
+const LOCK_NAME: &str = "LEFT(CONCAT('terrace:', COALESCE(?, DATABASE(), ''), '.', ?), 64)";
 
 /// `(schema, table)` for the `information_schema` queries; `None` means the current
 /// database.
@@ -123,8 +121,10 @@ impl Backend for Mysql<'_> {
 
     fn lock(&mut self, table: &TableName, timeout: Duration) -> BackendResult<()> {
         let seconds = timeout.as_secs().max(1);
-        let got: Option<Option<i64>> =
-            self.exec_first("SELECT GET_LOCK(?, ?)", (lock_name(table), seconds))?;
+        let got: Option<Option<i64>> = self.exec_first(
+            format!("SELECT GET_LOCK({LOCK_NAME}, ?)"),
+            (table.schema(), table.table(), seconds),
+        )?;
         match got.flatten() {
             Some(1) => Ok(()),
             _ => Err(format!(
@@ -135,7 +135,10 @@ impl Backend for Mysql<'_> {
     }
 
     fn unlock(&mut self, table: &TableName) -> BackendResult<()> {
-        self.exec_drop("SELECT RELEASE_LOCK(?)", (lock_name(table),))?;
+        self.exec_drop(
+            format!("SELECT RELEASE_LOCK({LOCK_NAME})"),
+            (table.schema(), table.table()),
+        )?;
         Ok(())
     }
 

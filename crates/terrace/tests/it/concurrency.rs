@@ -132,3 +132,30 @@ pub fn spawn_runner(db: &TestDb, mode: Option<&str>) -> std::process::Child {
         .spawn()
         .unwrap()
 }
+
+#[test]
+fn mysql_lock_names_are_per_database() {
+    use crate::backends::Kind;
+    let Some(db) = TestDb::new(Kind::Mysql) else {
+        return;
+    };
+    racing_folder(&db.scratch);
+    // Another database on the same server, mid-migration under the same table name.
+    let mut other = db.connect();
+    let terrace::Connection::Mysql(conn) = &mut other else {
+        unreachable!("a MySQL connection")
+    };
+    let held: Option<i64> = mysql::prelude::Queryable::query_first(
+        conn,
+        "SELECT GET_LOCK('terrace:some_other_database.schema_migrations', 5)",
+    )
+    .unwrap();
+    assert_eq!(held, Some(1));
+    let migrations = db
+        .migrations()
+        .with_lock_timeout(std::time::Duration::from_secs(1));
+    assert_eq!(
+        migrations.run(&mut db.connect()).unwrap().count(),
+        MIGRATIONS as usize
+    );
+}
