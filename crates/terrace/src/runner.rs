@@ -435,10 +435,26 @@ impl Migrations {
                 total: began.elapsed(),
             });
         }
-        let mut session = Session::writing(&mut *backend, &self.table, self.lock_timeout)?;
+        self.migrate(&mut *backend, Direction::Up, target, observer, began)
+    }
+
+    /// The shared body of a run and a rollback: lock, read the history, validate, plan
+    /// in `direction`, then execute the plan.
+    fn migrate(
+        &self,
+        backend: &mut dyn Backend,
+        direction: Direction,
+        target: Target,
+        observer: &mut dyn FnMut(&Event<'_>),
+        began: Instant,
+    ) -> Result<Report, Error> {
+        let mut session = Session::writing(backend, &self.table, self.lock_timeout)?;
         let history = read_history(session.backend(), &self.table)?;
         invalid(self.problems(&history))?;
-        let plan = plan_up(&self.list, &history.rows, target)?;
+        let plan = match direction {
+            Direction::Up => plan_up(&self.list, &history.rows, target)?,
+            Direction::Down => plan_down(&self.list, &history.rows, target)?,
+        };
         let mut executor = self.executor(session.backend(), observer);
         if !plan.is_empty() {
             ensure_history(session.backend(), &self.table, &history)?;
@@ -446,7 +462,7 @@ impl Migrations {
         }
         session.commit()?;
         Ok(Report {
-            direction: Direction::Up,
+            direction,
             steps: executor.steps,
             total: began.elapsed(),
         })
@@ -494,21 +510,7 @@ impl Migrations {
     ) -> Result<Report, Error> {
         let began = Instant::now();
         let mut backend = db.backend()?;
-        let mut session = Session::writing(&mut *backend, &self.table, self.lock_timeout)?;
-        let history = read_history(session.backend(), &self.table)?;
-        invalid(self.problems(&history))?;
-        let plan = plan_down(&self.list, &history.rows, target)?;
-        let mut executor = self.executor(session.backend(), observer);
-        if !plan.is_empty() {
-            ensure_history(session.backend(), &self.table, &history)?;
-            executor.execute(&mut session, &plan)?;
-        }
-        session.commit()?;
-        Ok(Report {
-            direction: Direction::Down,
-            steps: executor.steps,
-            total: began.elapsed(),
-        })
+        self.migrate(&mut *backend, Direction::Down, target, observer, began)
     }
 
     fn executor<'r, 'o>(

@@ -62,6 +62,21 @@ impl Postgres<'_> {
         self.client.query_one(sql, params).map_err(server_error)
     }
 
+    /// Runs an insert or update whose parameters $1 to $6 are a row's fields.
+    fn write_row(&mut self, sql: &str, row: &NewRow<'_>) -> BackendResult<()> {
+        self.exec(
+            sql,
+            &[
+                &version_param(row.version)?,
+                &row.name,
+                &row.checksum,
+                &row.execution_ms,
+                &row.state.as_str(),
+                &row.cumulative_checksum,
+            ],
+        )
+    }
+
     fn exec(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> BackendResult<()> {
         self.client.execute(sql, params).map_err(server_error)?;
         Ok(())
@@ -287,18 +302,7 @@ impl Backend for Postgres<'_> {
              VALUES ($1, $2, $3, $4, $5, $6)",
             quote(table.as_str())
         );
-        self.exec(
-            &sql,
-            &[
-                &version_param(row.version)?,
-                &row.name,
-                &row.checksum,
-                &row.execution_ms,
-                &row.state.as_str(),
-                &row.cumulative_checksum,
-            ],
-        )?;
-        Ok(())
+        self.write_row(&sql, row)
     }
 
     fn update_row(&mut self, table: &TableName, row: &NewRow<'_>) -> BackendResult<()> {
@@ -307,18 +311,7 @@ impl Backend for Postgres<'_> {
              cumulative_checksum = $6 WHERE version = $1",
             quote(table.as_str())
         );
-        self.exec(
-            &sql,
-            &[
-                &version_param(row.version)?,
-                &row.name,
-                &row.checksum,
-                &row.execution_ms,
-                &row.state.as_str(),
-                &row.cumulative_checksum,
-            ],
-        )?;
-        Ok(())
+        self.write_row(&sql, row)
     }
 
     fn delete_row(&mut self, table: &TableName, version: u64) -> BackendResult<()> {

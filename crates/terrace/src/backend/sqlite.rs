@@ -53,6 +53,21 @@ fn text(value: ValueRef<'_>) -> Option<String> {
     }
 }
 
+impl Sqlite<'_> {
+    /// Runs an insert or update whose parameters ?1 to ?6 are a row's fields.
+    fn write_row(&mut self, sql: &str, row: &NewRow<'_>) -> BackendResult<()> {
+        self.conn.prepare_cached(sql)?.execute(params![
+            version_param(row.version)?,
+            row.name,
+            row.checksum,
+            row.execution_ms,
+            row.state.as_str(),
+            row.cumulative_checksum
+        ])?;
+        Ok(())
+    }
+}
+
 impl Backend for Sqlite<'_> {
     fn name(&self) -> &'static str {
         "sqlite"
@@ -239,15 +254,7 @@ impl Backend for Sqlite<'_> {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             quote(table.as_str())
         );
-        self.conn.prepare_cached(&sql)?.execute(params![
-            version_param(row.version)?,
-            row.name,
-            row.checksum,
-            row.execution_ms,
-            row.state.as_str(),
-            row.cumulative_checksum
-        ])?;
-        Ok(())
+        self.write_row(&sql, row)
     }
 
     fn update_row(&mut self, table: &TableName, row: &NewRow<'_>) -> BackendResult<()> {
@@ -256,15 +263,7 @@ impl Backend for Sqlite<'_> {
              cumulative_checksum = ?6 WHERE version = ?1",
             quote(table.as_str())
         );
-        self.conn.prepare_cached(&sql)?.execute(params![
-            version_param(row.version)?,
-            row.name,
-            row.checksum,
-            row.execution_ms,
-            row.state.as_str(),
-            row.cumulative_checksum
-        ])?;
-        Ok(())
+        self.write_row(&sql, row)
     }
 
     fn delete_row(&mut self, table: &TableName, version: u64) -> BackendResult<()> {
