@@ -37,6 +37,13 @@ pub fn locate(setting: &DatabaseSetting, wait: Duration) -> Result<Location, Fai
 }
 
 impl Location {
+    /// Whether the URL names a SQLite file that does not exist yet.
+    pub fn is_missing_file(&self) -> bool {
+        self.url
+            .sqlite_path()
+            .is_some_and(|path| path != Path::new(":memory:") && !path.exists())
+    }
+
     /// Opens the database for `access`, waiting up to `--wait` for a server that is
     /// still starting.
     pub fn open(&self, access: Access) -> anyhow::Result<Connection> {

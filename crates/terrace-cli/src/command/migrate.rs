@@ -20,6 +20,12 @@ pub fn run(args: &MigrateArgs, config: &Config, out: &Output) -> anyhow::Result<
         out.plan(&plan)?;
         return Ok(ExitCode::SUCCESS);
     }
+    // Broken migrations stop the run before anything changes: not even a new SQLite
+    // file is created for them.
+    let problems = migrations.source_problems();
+    if !problems.is_empty() && database.is_missing_file() {
+        return Err(terrace::Error::Invalid { problems }.into());
+    }
     let mut conn = database.open(Access::Create)?;
     let report = migrations.run_to(&mut conn, target, &mut |event| out.progress(event))?;
     out.report(&report, args.to)?;

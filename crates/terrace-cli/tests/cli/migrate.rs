@@ -159,7 +159,10 @@ fn validation_problems_stop_the_run_before_anything_changes() {
         "{}",
         run.stderr
     );
-    assert!(sandbox.db_bytes().is_none_or(|b| b.is_empty()));
+    assert!(
+        !sandbox.db_path().exists(),
+        "no database file is created for broken migrations"
+    );
 }
 
 #[test]
