@@ -159,8 +159,12 @@ fn text(status: &Status, out: &Output) -> String {
     } else {
         out.table(&["VERSION", "NAME", "APPLIED AT", "STATE"], &rows)
     };
-    let (applied, pending) = (status.applied_count(), status.pending_count());
+    let dirty = status.dirty().count();
+    let (applied, pending) = (status.applied_count() - dirty, status.pending_count());
     text.push_str(&format!("\n\n{applied} applied, {pending} pending"));
+    if dirty > 0 {
+        text.push_str(&format!(", {dirty} dirty"));
+    }
     if status.is_up_to_date() {
         text.push_str(&format!(": {}", out.paint(Style::Good, "up to date")));
     }

@@ -151,3 +151,22 @@ fn no_database_configured_is_a_usage_error() {
         run.stderr
     );
 }
+
+#[test]
+fn a_dirty_migration_is_counted_apart_and_fails_the_check() {
+    let sandbox = Sandbox::three_migrations();
+    sandbox.write(
+        "migrations/0002_add_base_url.sql",
+        "-- migrate:up transaction:false\nALTER TABLE projects ADD COLUMN base_url TEXT;\nINSERT INTO nowhere VALUES (1);\n",
+    );
+    sandbox.run(&["migrate"]).code(1);
+    let run = sandbox.run(&["status", "--check"]);
+    run.code(1);
+    assert!(
+        run.stdout.contains("1 applied, 1 pending, 1 dirty"),
+        "{}",
+        run.stdout
+    );
+    let doc = sandbox.run(&["status", "--format", "json"]).json();
+    assert_eq!(doc["dirty"][0]["version"], 2);
+}
