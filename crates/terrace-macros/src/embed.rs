@@ -76,31 +76,32 @@ pub(crate) fn expand(input: TokenStream) -> Result<TokenStream, String> {
     code.push_str("]; ");
     code.push_str(&dependencies);
     code.push_str(" ::terrace::Migrations::new(LIST)");
-    // With the whole list known here, the newest migration's cumulative checksum is
-    // computed now, so the start-up check needs no hashing. (Extra migrations are
-    // expressions this macro cannot evaluate; the library computes it then.)
+    // With the whole list known here, every cumulative checksum is computed now, so
+    // neither the start-up check nor a run hashes at run time. (Extra migrations are
+    // expressions this macro cannot evaluate; the library computes them then.)
     let duplicates = folder
         .files
         .windows(2)
         .any(|w| w[0].version == w[1].version);
-    if extra.is_empty() && !duplicates {
+    if extra.is_empty() && !duplicates && !folder.files.is_empty() {
+        code.push_str(".with_precomputed_cumulative_checksums(&[");
         let mut cumulative: Option<String> = None;
         for file in &folder.files {
-            cumulative = Some(terrace_format::cumulative_checksum(
+            let next = terrace_format::cumulative_checksum(
                 cumulative.as_deref(),
                 file.version,
                 &file.name,
                 &file.checksum,
-            ));
-        }
-        if let (Some(last), Some(cumulative)) = (folder.files.last(), cumulative) {
+            );
             let _ = write!(
                 code,
-                ".with_precomputed_cumulative_checksum({}, {})",
-                Literal::u64_unsuffixed(last.version),
-                Literal::string(&cumulative)
+                "({}, {}),",
+                Literal::u64_unsuffixed(file.version),
+                Literal::string(&next)
             );
+            cumulative = Some(next);
         }
+        code.push_str("])");
     }
     code.push_str(" }");
     code.parse()

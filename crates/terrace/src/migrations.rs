@@ -35,9 +35,9 @@ pub struct Migrations {
     pub(crate) table: TableName,
     pub(crate) mode: Option<TransactionMode>,
     pub(crate) lock_timeout: Duration,
-    /// The newest version and its cumulative checksum, computed at build time by
+    /// Every version's cumulative checksum in version order, computed at build time by
     /// `embed_migrations!`.
-    precomputed_latest: Option<(u64, &'static str)>,
+    precomputed_cumulative: Option<&'static [(u64, &'static str)]>,
     /// Every version's cumulative checksum, in version order, computed on first use.
     cumulative: OnceLock<Vec<(u64, String)>>,
 }
@@ -56,21 +56,20 @@ impl Migrations {
             table: TableName::DEFAULT,
             mode: None,
             lock_timeout: Self::DEFAULT_LOCK_TIMEOUT,
-            precomputed_latest: None,
+            precomputed_cumulative: None,
             cumulative: OnceLock::new(),
         }
     }
 
-    /// Supplies the newest version's cumulative checksum, computed ahead of time by
-    /// [`embed_migrations!`](crate::embed_migrations). It must equal what the list
-    /// gives at run time.
+    /// Supplies every version's cumulative checksum in version order, computed ahead of
+    /// time by [`embed_migrations!`](crate::embed_migrations). It must equal what the
+    /// list gives at run time.
     #[doc(hidden)]
-    pub const fn with_precomputed_cumulative_checksum(
+    pub const fn with_precomputed_cumulative_checksums(
         mut self,
-        version: u64,
-        checksum: &'static str,
+        checksums: &'static [(u64, &'static str)],
     ) -> Self {
-        self.precomputed_latest = Some((version, checksum));
+        self.precomputed_cumulative = Some(checksums);
         self
     }
 
@@ -98,6 +97,11 @@ impl Migrations {
 
     /// The cumulative checksum of one version.
     pub(crate) fn cumulative_checksum(&self, version: u64) -> &str {
+        if let Some(known) = self.precomputed_cumulative {
+            return known
+                .binary_search_by_key(&version, |(v, _)| *v)
+                .map_or("", |at| known[at].1);
+        }
         let all = self.cumulative_checksums();
         all.binary_search_by_key(&version, |(v, _)| *v)
             .map_or("", |at| all[at].1.as_str())
@@ -106,8 +110,8 @@ impl Migrations {
     /// The newest version and its cumulative checksum: what the newest history row
     /// holds when every migration has been applied as it is now.
     pub(crate) fn expected_latest(&self) -> Option<(u64, &str)> {
-        match self.precomputed_latest {
-            Some(known) => Some(known),
+        match self.precomputed_cumulative {
+            Some(known) => known.last().copied(),
             None => self
                 .cumulative_checksums()
                 .last()

@@ -117,11 +117,19 @@ impl Backend for Sqlite<'_> {
     }
 
     fn savepoint(&mut self, name: &str) -> BackendResult<()> {
-        Ok(self.conn.execute_batch(&format!("SAVEPOINT {name}"))?)
+        // Cached: a savepoint statement touches no table, so the schema changes of the
+        // migrations between two uses do not force SQLite to prepare it again.
+        self.conn
+            .prepare_cached(&format!("SAVEPOINT {name}"))?
+            .execute([])?;
+        Ok(())
     }
 
     fn release(&mut self, name: &str) -> BackendResult<()> {
-        Ok(self.conn.execute_batch(&format!("RELEASE {name}"))?)
+        self.conn
+            .prepare_cached(&format!("RELEASE {name}"))?
+            .execute([])?;
+        Ok(())
     }
 
     fn rollback_to(&mut self, name: &str) -> BackendResult<()> {
