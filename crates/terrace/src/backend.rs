@@ -106,6 +106,10 @@ pub trait Backend {
     fn has_row(&mut self, table: &TableName, version: u64) -> BackendResult<bool>;
     /// Writes a row.
     fn insert_row(&mut self, table: &TableName, row: &NewRow<'_>) -> BackendResult<()>;
+    /// Writes several rows; backends that can insert many rows in one statement do.
+    fn insert_rows(&mut self, table: &TableName, rows: &[NewRow<'_>]) -> BackendResult<()> {
+        rows.iter().try_for_each(|row| self.insert_row(table, row))
+    }
     /// Overwrites a row's name, checksum, execution time and state.
     fn update_row(&mut self, table: &TableName, row: &NewRow<'_>) -> BackendResult<()>;
     /// Deletes a row.

@@ -246,8 +246,44 @@ impl<'r> Executor<'r, '_> {
 
     /// Writes the deferred history, then commits.
     fn commit(&mut self, session: &mut Session<'_>) -> Result<(), Error> {
-        for (step, execution_ms) in std::mem::take(&mut self.deferred) {
+        let deferred = std::mem::take(&mut self.deferred);
+        let (ups, downs): (Vec<_>, Vec<_>) = deferred
+            .into_iter()
+            .partition(|(step, _)| step.direction == Direction::Up);
+        for (step, execution_ms) in downs {
             self.write(session.backend(), &step, execution_ms)?;
+        }
+        if !ups.is_empty() {
+            let checksums: Vec<_> = ups
+                .iter()
+                .map(|(step, _)| step.migration.checksum())
+                .collect();
+            let rows: Vec<NewRow<'_>> = ups
+                .iter()
+                .zip(&checksums)
+                .map(|((step, ms), checksum)| {
+                    row(
+                        self.migrations,
+                        step.migration,
+                        checksum,
+                        Some(*ms),
+                        RowState::Applied,
+                    )
+                })
+                .collect();
+            session
+                .backend()
+                .insert_rows(self.table, &rows)
+                .map_err(|e| {
+                    Error::database(
+                        format!(
+                            "recording {} migrations in table {}",
+                            rows.len(),
+                            self.table
+                        ),
+                        e,
+                    )
+                })?;
         }
         session.commit()
     }

@@ -265,6 +265,32 @@ impl Backend for Sqlite<'_> {
         self.write_row(&sql, row)
     }
 
+    fn insert_rows(&mut self, table: &TableName, rows: &[NewRow<'_>]) -> BackendResult<()> {
+        // A run's rows go in as few statements as possible: one prepared statement of
+        // up to CHUNK rows, bound and stepped once per chunk.
+        const CHUNK: usize = 100;
+        for chunk in rows.chunks(CHUNK) {
+            let values = vec!["(?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+            let sql = format!(
+                "INSERT INTO {} (version, name, checksum, execution_ms, state, cumulative_checksum) VALUES {values}",
+                quote(table.as_str())
+            );
+            let mut stmt = self.conn.prepare_cached(&sql)?;
+            let mut index = 1;
+            for row in chunk {
+                stmt.raw_bind_parameter(index, version_param(row.version)?)?;
+                stmt.raw_bind_parameter(index + 1, row.name)?;
+                stmt.raw_bind_parameter(index + 2, row.checksum)?;
+                stmt.raw_bind_parameter(index + 3, row.execution_ms)?;
+                stmt.raw_bind_parameter(index + 4, row.state.as_str())?;
+                stmt.raw_bind_parameter(index + 5, row.cumulative_checksum)?;
+                index += 6;
+            }
+            stmt.raw_execute()?;
+        }
+        Ok(())
+    }
+
     fn update_row(&mut self, table: &TableName, row: &NewRow<'_>) -> BackendResult<()> {
         let sql = format!(
             "UPDATE {} SET name = ?2, checksum = ?3, execution_ms = COALESCE(?4, execution_ms), state = ?5, \
