@@ -235,7 +235,7 @@ impl Backend for Sqlite<'_> {
             "SELECT version, cumulative_checksum, state FROM {} ORDER BY version DESC LIMIT 1",
             quote(table.as_str())
         );
-        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut stmt = self.conn.prepare(&sql)?;
         let mut rows = stmt.query([])?;
         let Some(row) = rows.next()? else {
             return Ok(None);
