@@ -219,6 +219,15 @@ pub fn contenders() -> Vec<Contender> {
             &sync_lock,
         ),
         c(
+            "terrace@peers-sqlite",
+            sync.join("bench-terrace"),
+            None,
+            true,
+            "the `terrace` program built on the peers' rusqlite/SQLite, for a comparison on one SQLite build",
+            &["terrace", "rusqlite", "libsqlite3-sys"],
+            &sync_lock,
+        ),
+        c(
             "floor@peers-sqlite",
             sync.join("bench-floor"),
             None,
@@ -672,6 +681,14 @@ impl Run {
                 tool: "terrace",
                 env: vec![],
                 note: "open, SELECT the whole history, print the count",
+            },
+            Cli {
+                name: "minimal program reading the folder too",
+                program: bench.join("target/release/bench-status-rusqlite"),
+                args: args(&["--with-files", "{dir}", "{db}"]),
+                tool: "terrace",
+                env: vec![],
+                note: "the same, and also read and SHA-256 every file of the folder",
             },
             Cli {
                 name: "terrace status",

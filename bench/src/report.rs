@@ -332,6 +332,16 @@ fn apply_table(
             list.join(", ")
         );
     }
+    let same_sqlite = paired(&apply_series(results, n, "terrace@peers-sqlite"), &reference);
+    if !same_sqlite.is_empty() {
+        let list: Vec<String> = same_sqlite.iter().map(|r| format!("{r:.2}")).collect();
+        let _ = writeln!(
+            md,
+            "- terrace@peers-sqlite ÷ rusqlite_migration (one SQLite build for both), median of paired ratios: **{}** (per round: {})",
+            ratio(median_of(same_sqlite.iter().copied())),
+            list.join(", ")
+        );
+    }
     let pairs = paired(&terrace, &apply_series(results, n, "floor_run"));
     if !pairs.is_empty() {
         let _ = writeln!(
@@ -474,12 +484,16 @@ fn cli_table(md: &mut String, options: &Options, results: &Results) {
     );
     let _ = writeln!(
         md,
-        "| program | median | × minimal rusqlite program | what runs |"
+        "| program | median | × minimal rusqlite program | × minimal program reading the folder | what runs |"
     );
-    let _ = writeln!(md, "|---|---:|---:|---|");
+    let _ = writeln!(md, "|---|---:|---:|---:|---|");
     let reference = results
         .cli
         .get("minimal rusqlite program")
+        .and_then(|v| median_of(v.iter().flatten().copied()));
+    let with_files = results
+        .cli
+        .get("minimal program reading the folder too")
         .and_then(|v| median_of(v.iter().flatten().copied()));
     for (name, what) in &results.cli_rows {
         let m = results
@@ -488,9 +502,10 @@ fn cli_table(md: &mut String, options: &Options, results: &Results) {
             .and_then(|v| median_of(v.iter().flatten().copied()));
         let _ = writeln!(
             md,
-            "| {name} | {} | {} | {what} |",
+            "| {name} | {} | {} | {} | {what} |",
             ms(m),
-            ratio(div(m, reference))
+            ratio(div(m, reference)),
+            ratio(div(m, with_files))
         );
     }
     md.push('\n');
