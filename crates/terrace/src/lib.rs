@@ -40,6 +40,7 @@ compile_error!("terrace needs at least one backend feature: sqlite, postgres or 
 pub mod backend;
 pub mod connection;
 pub mod error;
+mod executor;
 pub mod history;
 pub mod migration;
 pub mod migrations;

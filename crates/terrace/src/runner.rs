@@ -4,21 +4,19 @@
 //! [`validate`](crate::validate) and [`plan`](crate::plan) — and knows nothing of any
 //! particular database: it speaks to a [`Backend`].
 
-use crate::backend::{Backend, Database, NewRow};
+use crate::backend::{Backend, Database};
 use crate::error::Error;
+use crate::executor::{Executor, row};
 use crate::history::{AppliedMigration, ExtraColumn, RowState, TableName, TableShape, classify};
-use crate::migration::{Body, Migration};
 use crate::migrations::{Migrations, TransactionMode};
-use crate::plan::{Direction, Plan, Step, Target, plan_down, plan_up};
+use crate::plan::{Direction, Plan, Target, plan_down, plan_up};
 use crate::report::{
     AppliedStatus, Event, PendingMigration, RepairChange, RepairReport, Report, ResetReport,
     Status, StepReport,
 };
-use crate::schema::Db;
 use crate::session::Session;
 use crate::validate::{Problem, check_history, index_by_version};
 use std::time::{Duration, Instant};
-use terrace_format::split_statements;
 
 /// The tracking table as found.
 struct History {
@@ -105,345 +103,6 @@ fn invalid(problems: Vec<Problem>) -> Result<(), Error> {
     }
 }
 
-/// Runs one direction's body, statement by statement.
-fn run_body(
-    backend: &mut dyn Backend,
-    step: &Step<'_>,
-    dirty_on_failure: bool,
-) -> Result<(), Error> {
-    let migration = step.migration;
-    let failed = |statement: Option<(String, usize)>, source| Error::MigrationFailed {
-        version: migration.version(),
-        name: migration.name().to_owned(),
-        direction: step.direction,
-        line: statement.as_ref().map(|s| s.1),
-        statement: statement.map(|s| s.0),
-        dirty: dirty_on_failure,
-        source,
-    };
-    match step.body() {
-        Body::Sql(sql) => {
-            for statement in split_statements(sql, backend.dialect()) {
-                backend.execute(statement.text).map_err(|e| {
-                    failed(Some((statement.first_line().to_owned(), statement.line)), e)
-                })?;
-            }
-            Ok(())
-        }
-        Body::Code(code) => code
-            .call(&mut Db::new(backend))
-            .map_err(|e| failed(None, e)),
-    }
-}
-
-/// The history row of a migration, as the list has it now.
-fn row<'a>(
-    migrations: &'a Migrations,
-    migration: &'a Migration,
-    checksum: &'a str,
-    execution_ms: Option<i64>,
-    state: RowState,
-) -> NewRow<'a> {
-    NewRow {
-        version: migration.version(),
-        name: migration.name(),
-        checksum,
-        execution_ms,
-        state,
-        cumulative_checksum: migrations.cumulative_checksum(migration.version()),
-    }
-}
-
-fn millis(duration: Duration) -> i64 {
-    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
-}
-
-/// Executes a plan's steps on a locked session whose history table exists.
-struct Executor<'r, 'o> {
-    migrations: &'r Migrations,
-    table: &'r TableName,
-    mode: TransactionMode,
-    observer: &'r mut (dyn FnMut(&Event<'_>) + 'o),
-    steps: Vec<StepReport>,
-    /// In one transaction per run, the history writes of the steps done so far, made
-    /// just before the transaction commits: the rows commit with their migrations all
-    /// the same, and the inserts run back to back instead of each being prepared anew
-    /// after the schema change its migration made.
-    deferred: Vec<(Step<'r>, i64)>,
-    /// The step being run (from 1) and the plan's length, for progress events.
-    position: (usize, usize),
-}
-
-impl<'r> Executor<'r, '_> {
-    fn record_error(&self, step: &Step<'_>, e: crate::error::BoxError) -> Error {
-        Error::database(
-            format!(
-                "recording migration {} ({}) in table {}",
-                step.migration.version(),
-                step.migration.name(),
-                self.table
-            ),
-            e,
-        )
-    }
-
-    /// Whether a concurrent runner already did this step (checked whenever a
-    /// transaction begins after planning, since SQLite holds no lock between them).
-    fn already_done(&mut self, backend: &mut dyn Backend, step: &Step<'_>) -> Result<bool, Error> {
-        let has_row = backend
-            .has_row(self.table, step.migration.version())
-            .map_err(|e| Error::database(format!("reading table {}", self.table), e))?;
-        let done = match step.direction {
-            Direction::Up => has_row,
-            Direction::Down => !has_row,
-        };
-        if done {
-            (self.observer)(&Event::Skipped {
-                version: step.migration.version(),
-                name: step.migration.name(),
-                direction: step.direction,
-            });
-        }
-        Ok(done)
-    }
-
-    /// Runs a step and records it, inside the session's transaction.
-    fn apply(&mut self, backend: &mut dyn Backend, step: &Step<'r>) -> Result<(), Error> {
-        let started = self.start(step);
-        run_body(backend, step, false)?;
-        let duration = started.elapsed();
-        match self.mode {
-            TransactionMode::PerRun => self.deferred.push((*step, millis(duration))),
-            TransactionMode::PerMigration => self.write(backend, step, millis(duration))?,
-        }
-        self.finish(step, duration);
-        Ok(())
-    }
-
-    /// Writes a completed step's history: its row for an up, no row for a down.
-    fn write(
-        &self,
-        backend: &mut dyn Backend,
-        step: &Step<'_>,
-        execution_ms: i64,
-    ) -> Result<(), Error> {
-        let checksum = step.migration.checksum();
-        match step.direction {
-            Direction::Up => backend.insert_row(
-                self.table,
-                &row(
-                    self.migrations,
-                    step.migration,
-                    &checksum,
-                    Some(execution_ms),
-                    RowState::Applied,
-                ),
-            ),
-            Direction::Down => backend.delete_row(self.table, step.migration.version()),
-        }
-        .map_err(|e| self.record_error(step, e))
-    }
-
-    /// Writes the deferred history, then commits.
-    fn commit(&mut self, session: &mut Session<'_>) -> Result<(), Error> {
-        let deferred = std::mem::take(&mut self.deferred);
-        let (ups, downs): (Vec<_>, Vec<_>) = deferred
-            .into_iter()
-            .partition(|(step, _)| step.direction == Direction::Up);
-        for (step, execution_ms) in downs {
-            self.write(session.backend(), &step, execution_ms)?;
-        }
-        if !ups.is_empty() {
-            let checksums: Vec<_> = ups
-                .iter()
-                .map(|(step, _)| step.migration.checksum())
-                .collect();
-            let rows: Vec<NewRow<'_>> = ups
-                .iter()
-                .zip(&checksums)
-                .map(|((step, ms), checksum)| {
-                    row(
-                        self.migrations,
-                        step.migration,
-                        checksum,
-                        Some(*ms),
-                        RowState::Applied,
-                    )
-                })
-                .collect();
-            session
-                .backend()
-                .insert_rows(self.table, &rows)
-                .map_err(|e| {
-                    Error::database(
-                        format!(
-                            "recording {} migrations in table {}",
-                            rows.len(),
-                            self.table
-                        ),
-                        e,
-                    )
-                })?;
-        }
-        session.commit()
-    }
-
-    /// Runs a step outside any transaction: marked started (or reverting) first, in a
-    /// transaction of its own, so an interruption leaves an explicit dirty row.
-    fn apply_alone(&mut self, session: &mut Session<'_>, step: &Step<'_>) -> Result<(), Error> {
-        self.commit(session)?;
-        session.begin()?;
-        if self.already_done(session.backend(), step)? {
-            return session.commit();
-        }
-        let checksum = step.migration.checksum();
-        let marked = match step.direction {
-            Direction::Up => session.backend().insert_row(
-                self.table,
-                &row(
-                    self.migrations,
-                    step.migration,
-                    &checksum,
-                    None,
-                    RowState::Started,
-                ),
-            ),
-            Direction::Down => session.backend().update_row(
-                self.table,
-                &row(
-                    self.migrations,
-                    step.migration,
-                    &checksum,
-                    None,
-                    RowState::Reverting,
-                ),
-            ),
-        };
-        marked.map_err(|e| self.record_error(step, e))?;
-        session.commit()?;
-
-        let started = self.start(step);
-        run_body(session.backend(), step, true)?;
-        let duration = started.elapsed();
-
-        session.begin()?;
-        let recorded = match step.direction {
-            Direction::Up => session.backend().update_row(
-                self.table,
-                &row(
-                    self.migrations,
-                    step.migration,
-                    &checksum,
-                    Some(millis(duration)),
-                    RowState::Applied,
-                ),
-            ),
-            Direction::Down => session
-                .backend()
-                .delete_row(self.table, step.migration.version()),
-        };
-        recorded.map_err(|e| self.record_error(step, e))?;
-        session.commit()?;
-        self.finish(step, duration);
-        Ok(())
-    }
-
-    fn start(&mut self, step: &Step<'_>) -> Instant {
-        (self.observer)(&Event::Started {
-            version: step.migration.version(),
-            name: step.migration.name(),
-            direction: step.direction,
-            step: self.position.0,
-            of: self.position.1,
-        });
-        Instant::now()
-    }
-
-    fn finish(&mut self, step: &Step<'_>, duration: Duration) {
-        let (version, name) = (step.migration.version(), step.migration.name());
-        tracing::info!(
-            version,
-            name,
-            direction = step.direction.as_str(),
-            ms = millis(duration),
-            "migration complete"
-        );
-        (self.observer)(&Event::Finished {
-            version,
-            name,
-            direction: step.direction,
-            duration,
-        });
-        self.steps.push(StepReport {
-            version,
-            name: name.to_owned(),
-            duration,
-        });
-    }
-
-    /// Runs every step. The session holds the lock and an open transaction, in which
-    /// the history was read and the plan made.
-    fn execute(&mut self, session: &mut Session<'_>, plan: &Plan<'r>) -> Result<(), Error> {
-        let transactional_ddl = session.backend().transactional_ddl();
-        if self.mode == TransactionMode::PerMigration {
-            session.commit()?;
-        }
-        // Once the planning transaction has ended, a concurrent runner may have done
-        // any step (SQLite holds no lock between transactions): check each one again.
-        let mut in_planning_transaction = session.in_transaction();
-        for (index, step) in plan.steps.iter().enumerate() {
-            self.position = (index + 1, plan.steps.len());
-            if !transactional_ddl || !step.is_transactional() {
-                in_planning_transaction = false;
-                self.apply_alone(session, step)?;
-                continue;
-            }
-            if !session.in_transaction() {
-                session.begin()?;
-            }
-            if !in_planning_transaction && self.already_done(session.backend(), step)? {
-                self.commit(session)?;
-                continue;
-            }
-            match self.mode {
-                TransactionMode::PerMigration => {
-                    self.apply(session.backend(), step)?;
-                    session.commit()?;
-                    in_planning_transaction = false;
-                }
-                TransactionMode::PerRun => self.apply_in_savepoint(session, step)?,
-            }
-        }
-        self.commit(session)
-    }
-
-    /// Applies a step inside the run's transaction; on failure undoes only this step,
-    /// commits the ones before it, and returns the failure.
-    fn apply_in_savepoint(
-        &mut self,
-        session: &mut Session<'_>,
-        step: &Step<'r>,
-    ) -> Result<(), Error> {
-        const SAVEPOINT: &str = "terrace_step";
-        let backend = session.backend();
-        backend
-            .savepoint(SAVEPOINT)
-            .map_err(|e| Error::database("setting a savepoint", e))?;
-        match self.apply(backend, step) {
-            Ok(()) => backend
-                .release(SAVEPOINT)
-                .map_err(|e| Error::database("releasing a savepoint", e)),
-            Err(failure) => {
-                backend
-                    .rollback_to(SAVEPOINT)
-                    .map_err(|e| Error::database("rolling back to a savepoint", e))?;
-                self.commit(session)?;
-                Err(failure)
-            }
-        }
-    }
-}
-
 impl Migrations {
     /// Applies every pending migration.
     ///
@@ -499,7 +158,7 @@ impl Migrations {
         session.commit()?;
         Ok(Report {
             direction,
-            steps: executor.steps,
+            steps: executor.into_steps(),
             total: began.elapsed(),
         })
     }
@@ -559,15 +218,7 @@ impl Migrations {
         } else {
             TransactionMode::PerMigration
         });
-        Executor {
-            migrations: self,
-            table: &self.table,
-            mode,
-            observer,
-            steps: Vec::new(),
-            deferred: Vec::new(),
-            position: (0, 0),
-        }
+        Executor::new(self, mode, observer)
     }
 
     /// The dry run: what [`run_to`](Migrations::run_to) would apply, with each
