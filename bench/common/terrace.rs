@@ -1,7 +1,8 @@
 //! Terrace, the library: `MIGRATIONS.run(&mut conn)` on a `rusqlite::Connection`, with
 //! the folder embedded by `terrace::embed_migrations!`. Shared by `bench-terrace` in
 //! this crate and in `peers/sync` (the same program on the peers' SQLite); each binary
-//! embeds the folders itself, since the paths are relative to its own crate.
+//! embeds the folders itself, since the paths are relative to its own crate, and
+//! includes `floor.rs` for its `info` report.
 //!
 //! Variants: none (the SQLite default, per-run: one transaction, a savepoint per
 //! migration) and `--per-migration` (`TransactionMode::PerMigration`).
@@ -52,16 +53,7 @@ pub fn main(m100: &Migrations, m1000: &Migrations, m10000: &Migrations) {
         Workload::Info => {
             let mut conn = Connection::open(&args.db).unwrap_or_else(|e| check(e));
             migrations.run(&mut conn).unwrap_or_else(|e| check(e));
-            let version: String = conn
-                .query_row("SELECT sqlite_version()", [], |r| r.get(0))
-                .unwrap_or_else(|e| check(e));
-            let journal: String = conn
-                .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-                .unwrap_or_else(|e| check(e));
-            let sync: i64 = conn
-                .query_row("PRAGMA synchronous", [], |r| r.get(0))
-                .unwrap_or_else(|e| check(e));
-            harness::report_info(&version, &journal, sync);
+            crate::floor::info(&conn);
         }
     }
 }

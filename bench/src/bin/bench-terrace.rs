@@ -1,5 +1,7 @@
 //! Terrace on this crate's SQLite: see `common/terrace.rs`.
 
+#[path = "../../common/floor.rs"]
+mod floor;
 #[path = "../../common/harness.rs"]
 mod harness;
 #[path = "../../common/terrace.rs"]

@@ -1,6 +1,8 @@
 //! Terrace on the peers' rusqlite and SQLite, for a comparison with them on one SQLite
 //! build: see `common/terrace.rs`.
 
+#[path = "../../../../common/floor.rs"]
+mod floor;
 #[path = "../../../../common/harness.rs"]
 mod harness;
 #[path = "../../../../common/terrace.rs"]
