@@ -70,7 +70,6 @@ fn millis(duration: Duration) -> i64 {
 /// Executes a plan's steps on a locked session whose history table exists.
 pub(crate) struct Executor<'r, 'o> {
     migrations: &'r Migrations,
-    table: &'r TableName,
     mode: TransactionMode,
     observer: &'r mut (dyn FnMut(&Event<'_>) + 'o),
     steps: Vec<StepReport>,
@@ -91,13 +90,16 @@ impl<'r, 'o> Executor<'r, 'o> {
     ) -> Self {
         Executor {
             migrations,
-            table: &migrations.table,
             mode,
             observer,
             steps: Vec::new(),
             deferred: Vec::new(),
             position: (0, 0),
         }
+    }
+
+    fn table(&self) -> &'r TableName {
+        &self.migrations.table
     }
 
     /// The steps completed so far.
@@ -111,7 +113,7 @@ impl<'r, 'o> Executor<'r, 'o> {
                 "recording migration {} ({}) in table {}",
                 step.migration.version(),
                 step.migration.name(),
-                self.table
+                self.table()
             ),
             e,
         )
@@ -121,8 +123,8 @@ impl<'r, 'o> Executor<'r, 'o> {
     /// transaction begins after planning, since SQLite holds no lock between them).
     fn already_done(&mut self, backend: &mut dyn Backend, step: &Step<'_>) -> Result<bool, Error> {
         let has_row = backend
-            .has_row(self.table, step.migration.version())
-            .map_err(|e| Error::database(format!("reading table {}", self.table), e))?;
+            .has_row(self.table(), step.migration.version())
+            .map_err(|e| Error::database(format!("reading table {}", self.table()), e))?;
         let done = match step.direction {
             Direction::Up => has_row,
             Direction::Down => !has_row,
@@ -160,7 +162,7 @@ impl<'r, 'o> Executor<'r, 'o> {
         let checksum = step.migration.checksum();
         match step.direction {
             Direction::Up => backend.insert_row(
-                self.table,
+                self.table(),
                 &row(
                     self.migrations,
                     step.migration,
@@ -169,7 +171,7 @@ impl<'r, 'o> Executor<'r, 'o> {
                     RowState::Applied,
                 ),
             ),
-            Direction::Down => backend.delete_row(self.table, step.migration.version()),
+            Direction::Down => backend.delete_row(self.table(), step.migration.version()),
         }
         .map_err(|e| self.record_error(step, e))
     }
@@ -203,13 +205,13 @@ impl<'r, 'o> Executor<'r, 'o> {
                 .collect();
             session
                 .backend()
-                .insert_rows(self.table, &rows)
+                .insert_rows(self.table(), &rows)
                 .map_err(|e| {
                     Error::database(
                         format!(
                             "recording {} migrations in table {}",
                             rows.len(),
-                            self.table
+                            self.table()
                         ),
                         e,
                     )
@@ -229,7 +231,7 @@ impl<'r, 'o> Executor<'r, 'o> {
         let checksum = step.migration.checksum();
         let marked = match step.direction {
             Direction::Up => session.backend().insert_row(
-                self.table,
+                self.table(),
                 &row(
                     self.migrations,
                     step.migration,
@@ -239,7 +241,7 @@ impl<'r, 'o> Executor<'r, 'o> {
                 ),
             ),
             Direction::Down => session.backend().update_row(
-                self.table,
+                self.table(),
                 &row(
                     self.migrations,
                     step.migration,
@@ -259,7 +261,7 @@ impl<'r, 'o> Executor<'r, 'o> {
         session.begin()?;
         let recorded = match step.direction {
             Direction::Up => session.backend().update_row(
-                self.table,
+                self.table(),
                 &row(
                     self.migrations,
                     step.migration,
@@ -270,7 +272,7 @@ impl<'r, 'o> Executor<'r, 'o> {
             ),
             Direction::Down => session
                 .backend()
-                .delete_row(self.table, step.migration.version()),
+                .delete_row(self.table(), step.migration.version()),
         };
         recorded.map_err(|e| self.record_error(step, e))?;
         session.commit()?;
