@@ -10,6 +10,7 @@ use crate::backend::{Backend, Database};
 use crate::error::Error;
 use std::borrow::Cow;
 use std::fmt;
+use std::ops::Range;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -82,22 +83,36 @@ const SECRET_KEYS: &[&str] = &["password", "passwd", "pwd", "pass", "sslpassword
 /// assert_eq!(redact("mysql://db/app?password=s3cret&ssl=1"), "mysql://db/app?password=***&ssl=1");
 /// ```
 pub fn redact(text: &str) -> Cow<'_, str> {
-    let mut out = Cow::Borrowed(text);
+    let secrets = secret_ranges(text);
+    if secrets.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for secret in secrets {
+        out.push_str(&text[copied..secret.start]);
+        out.push_str("***");
+        copied = secret.end;
+    }
+    out.push_str(&text[copied..]);
+    Cow::Owned(out)
+}
+
+/// Where the secrets in a text are, in order and without overlap: the password of
+/// `scheme://user:password@host` (even an empty one) and the non-empty value of each
+/// `password=`-like parameter.
+fn secret_ranges(text: &str) -> Vec<Range<usize>> {
+    let mut ranges = Vec::new();
     if let Some(start) = text.find("://").map(|i| i + 3) {
         // The last `@` ends the credentials; a password may itself hold `/`, `?` or `@`
         // unescaped, so hide too much rather than too little.
         if let Some(at) = text[start..].rfind('@').map(|i| start + i)
             && let Some(colon) = text[start..at].find(':').map(|i| start + i)
         {
-            out = Cow::Owned(format!("{}:***{}", &text[..colon], &text[at..]));
+            ranges.push(colon + 1..at);
         }
     }
-    redact_parameters(out)
-}
-
-fn redact_parameters(text: Cow<'_, str>) -> Cow<'_, str> {
     let lower = text.to_ascii_lowercase();
-    let mut hidden: Vec<(usize, usize)> = Vec::new();
     for key in SECRET_KEYS {
         let pattern = format!("{key}=");
         for (at, _) in lower.match_indices(&pattern) {
@@ -111,26 +126,19 @@ fn redact_parameters(text: Cow<'_, str>) -> Cow<'_, str> {
                 .find(['&', ';', ' ', '\t', '#'])
                 .map_or(lower.len(), |i| value + i);
             if end > value {
-                hidden.push((value, end));
+                ranges.push(value..end);
             }
         }
     }
-    if hidden.is_empty() {
-        return text;
-    }
-    hidden.sort_unstable();
-    let mut out = String::with_capacity(text.len());
-    let mut copied = 0;
-    for (start, end) in hidden {
-        if start < copied {
-            continue;
+    ranges.sort_unstable_by_key(|r| (r.start, r.end));
+    let mut disjoint: Vec<Range<usize>> = Vec::with_capacity(ranges.len());
+    for range in ranges {
+        match disjoint.last_mut() {
+            Some(last) if range.start < last.end => last.end = last.end.max(range.end),
+            _ => disjoint.push(range),
         }
-        out.push_str(&text[copied..start]);
-        out.push_str("***");
-        copied = end;
     }
-    out.push_str(&text[copied..]);
-    Cow::Owned(out)
+    disjoint
 }
 
 /// Splits `scheme:rest` when the text starts with a URL scheme (two or more
@@ -213,37 +221,14 @@ impl DatabaseUrl {
 
     /// Removes the passwords from a driver's message, in case the driver quoted them.
     fn scrub(&self, mut message: String) -> String {
-        for secret in secret_parts(&self.raw) {
-            message = message.replace(secret, "***");
+        for secret in secret_ranges(&self.raw) {
+            let secret = &self.raw[secret];
+            if !secret.is_empty() {
+                message = message.replace(secret, "***");
+            }
         }
         redact(&message).into_owned()
     }
-}
-
-/// The passwords in a URL, as written.
-fn secret_parts(url: &str) -> Vec<&str> {
-    let mut parts = Vec::new();
-    if let Some(start) = url.find("://").map(|i| i + 3)
-        && let Some(at) = url[start..].rfind('@').map(|i| start + i)
-        && let Some(colon) = url[start..at].find(':').map(|i| start + i)
-        && at > colon + 1
-    {
-        parts.push(&url[colon + 1..at]);
-    }
-    let lower = url.to_ascii_lowercase();
-    for key in SECRET_KEYS {
-        let pattern = format!("{key}=");
-        for (at, _) in lower.match_indices(&pattern) {
-            let value = at + pattern.len();
-            let end = lower[value..]
-                .find(['&', ';', '#'])
-                .map_or(lower.len(), |i| value + i);
-            if end > value {
-                parts.push(&url[value..end]);
-            }
-        }
-    }
-    parts
 }
 
 /// What a command needs from the database.
