@@ -95,13 +95,6 @@ pub trait Backend {
         table: &TableName,
         columns: &[ExtraColumn],
     ) -> BackendResult<Vec<AppliedMigration>>;
-    /// The newest row's version, cumulative checksum and state, in one indexed read;
-    /// `None` for an empty table. An error (no such table or column) is not a
-    /// failure for the caller: it only means the quick check proves nothing.
-    fn latest_row(
-        &mut self,
-        table: &TableName,
-    ) -> BackendResult<Option<(u64, Option<String>, RowState)>>;
     /// Whether a version has a row.
     fn has_row(&mut self, table: &TableName, version: u64) -> BackendResult<bool>;
     /// Writes a row.

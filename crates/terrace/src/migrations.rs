@@ -107,18 +107,6 @@ impl Migrations {
             .map_or("", |at| all[at].1.as_str())
     }
 
-    /// The newest version and its cumulative checksum: what the newest history row
-    /// holds when every migration has been applied as it is now.
-    pub(crate) fn expected_latest(&self) -> Option<(u64, &str)> {
-        match self.precomputed_cumulative {
-            Some(known) => known.last().copied(),
-            None => self
-                .cumulative_checksums()
-                .last()
-                .map(|(version, checksum)| (*version, checksum.as_str())),
-        }
-    }
-
     /// A list built at run time.
     pub fn from_vec(list: Vec<Migration>) -> Self {
         Migrations {

@@ -163,30 +163,26 @@ impl Migrations {
         })
     }
 
-    /// The quick start-up check: whether one indexed read of the newest history row
+    /// The quick start-up check: whether one read of the history, without the lock,
     /// proves every migration is applied exactly as it is now.
     ///
-    /// That row's cumulative checksum chains the version, name and checksum of every
-    /// row before it, as Terrace wrote them; when it equals the list's own (computed at
-    /// build time for embedded migrations), the history is this list, fully applied
-    /// and unedited, and there is nothing to validate or run. What it trusts: that
-    /// nobody edited or deleted older history rows by hand (`validate` and `status`
-    /// still read every row). Anything else — an error, an older table without the
-    /// column, a dirty row, a mismatch, files that failed to parse — proves nothing,
-    /// and the full run follows, under the lock.
+    /// It is the full validation, minus the lock, the transaction and the look at the
+    /// table's columns: every row is read in one query and checked by the same pure
+    /// functions the full run uses, so it answers "up to date" only when the full run
+    /// would find no problem and nothing to apply. Anything else — an error (such as an
+    /// older table that lacks a column), a problem, a pending migration — proves
+    /// nothing, and the full run follows, under the lock.
     fn proven_up_to_date(&self, backend: &mut dyn Backend) -> bool {
-        if !self.file_problems.is_empty() {
+        if !self.file_problems.is_empty() || self.list.is_empty() {
             return false;
         }
-        let Some((version, expected)) = self.expected_latest() else {
+        let Ok(rows) = backend.read_history(&self.table, &ExtraColumn::ALL) else {
             return false;
         };
-        match backend.latest_row(&self.table) {
-            Ok(Some((latest, Some(recorded), RowState::Applied))) => {
-                latest == version && recorded == expected
-            }
-            _ => false,
-        }
+        rows.len() == self.list.len()
+            && rows.windows(2).all(|w| w[0].version < w[1].version)
+            && self.source_problems().is_empty()
+            && check_history(&self.list, &rows).is_empty()
     }
 
     /// Rolls back applied migrations, newest first, running their down sections.

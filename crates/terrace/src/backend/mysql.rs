@@ -259,21 +259,6 @@ impl Backend for Mysql<'_> {
         Ok(out)
     }
 
-    fn latest_row(
-        &mut self,
-        table: &TableName,
-    ) -> BackendResult<Option<(u64, Option<String>, RowState)>> {
-        let sql = format!(
-            "SELECT version, CAST(cumulative_checksum AS CHAR), CAST(state AS CHAR) FROM {} ORDER BY version DESC LIMIT 1",
-            quote(table.as_str())
-        );
-        let row: Option<(i64, Option<String>, String)> = self.exec_first(sql, ())?;
-        row.map(|(version, cumulative, state)| {
-            Ok((u64::try_from(version)?, cumulative, RowState::parse(&state)))
-        })
-        .transpose()
-    }
-
     fn has_row(&mut self, table: &TableName, version: u64) -> BackendResult<bool> {
         let sql = format!("SELECT 1 FROM {} WHERE version = ?", quote(table.as_str()));
         let found: Option<i64> = self.exec_first(sql, (version_param(version)?,))?;

@@ -266,27 +266,6 @@ impl Backend for Postgres<'_> {
         Ok(out)
     }
 
-    fn latest_row(
-        &mut self,
-        table: &TableName,
-    ) -> BackendResult<Option<(u64, Option<String>, RowState)>> {
-        let sql = format!(
-            "SELECT version::bigint, cumulative_checksum::text, state::text FROM {} ORDER BY version DESC LIMIT 1",
-            quote(table.as_str())
-        );
-        let rows = self.query(&sql, &[])?;
-        let Some(row) = rows.first() else {
-            return Ok(None);
-        };
-        let version: i64 = row.get(0);
-        let state: String = row.get(2);
-        Ok(Some((
-            u64::try_from(version)?,
-            row.get(1),
-            RowState::parse(&state),
-        )))
-    }
-
     fn has_row(&mut self, table: &TableName, version: u64) -> BackendResult<bool> {
         let sql = format!(
             "SELECT EXISTS (SELECT 1 FROM {} WHERE version = $1)",

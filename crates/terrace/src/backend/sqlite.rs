@@ -227,27 +227,6 @@ impl Backend for Sqlite<'_> {
         Ok(out)
     }
 
-    fn latest_row(
-        &mut self,
-        table: &TableName,
-    ) -> BackendResult<Option<(u64, Option<String>, RowState)>> {
-        let sql = format!(
-            "SELECT version, cumulative_checksum, state FROM {} ORDER BY version DESC LIMIT 1",
-            quote(table.as_str())
-        );
-        let mut stmt = self.conn.prepare(&sql)?;
-        let mut rows = stmt.query([])?;
-        let Some(row) = rows.next()? else {
-            return Ok(None);
-        };
-        let version: i64 = row.get(0)?;
-        Ok(Some((
-            u64::try_from(version)?,
-            text(row.get_ref(1)?),
-            RowState::parse(&text(row.get_ref(2)?).unwrap_or_default()),
-        )))
-    }
-
     fn has_row(&mut self, table: &TableName, version: u64) -> BackendResult<bool> {
         let sql = format!("SELECT 1 FROM {} WHERE version = ?1", quote(table.as_str()));
         Ok(self
