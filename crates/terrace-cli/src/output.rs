@@ -265,9 +265,10 @@ impl Output {
             let problems = err
                 .chain()
                 .find_map(|c| match c.downcast_ref::<terrace::Error>() {
-                    Some(terrace::Error::Invalid { problems }) => {
-                        Some(problems.iter().map(ToString::to_string).collect())
-                    }
+                    Some(
+                        terrace::Error::Invalid { problems }
+                        | terrace::Error::RepairRefused { problems },
+                    ) => Some(problems.iter().map(ToString::to_string).collect()),
                     _ => None,
                 })
                 .unwrap_or_default();

@@ -27,6 +27,12 @@ pub enum Error {
         /// Every problem found.
         problems: Vec<Problem>,
     },
+    /// `repair` found history it must not rewrite; nothing was changed.
+    #[error("{}", render_refusal(problems))]
+    RepairRefused {
+        /// What repair will not accept, each with what to do instead.
+        problems: Vec<Problem>,
+    },
     /// A migration failed; it was rolled back (or, outside a transaction, left dirty),
     /// the migrations before it stay applied and none after it ran.
     #[error(
@@ -146,15 +152,23 @@ impl Error {
 }
 
 fn render_problems(problems: &[Problem]) -> String {
-    let mut out = match problems.len() {
+    let header = match problems.len() {
         1 => String::from("validation failed, nothing was changed:"),
         n => format!("validation found {n} problems, nothing was changed:"),
     };
+    render_list(header, problems)
+}
+
+fn render_list(mut out: String, problems: &[Problem]) -> String {
     for problem in problems {
         out.push_str("\n  - ");
         out.push_str(&problem.to_string());
     }
     out
+}
+
+fn render_refusal(problems: &[Problem]) -> String {
+    render_list("repair refused, nothing was changed:".to_owned(), problems)
 }
 
 fn render_statement(direction: Direction, statement: Option<&str>, line: Option<usize>) -> String {

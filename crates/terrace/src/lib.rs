@@ -45,6 +45,7 @@ pub mod history;
 pub mod migration;
 pub mod migrations;
 pub mod plan;
+mod repair;
 pub mod report;
 mod runner;
 pub mod schema;

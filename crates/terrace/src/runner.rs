@@ -10,9 +10,9 @@ use crate::executor::{Executor, row};
 use crate::history::{AppliedMigration, ExtraColumn, RowState, TableName, TableShape, classify};
 use crate::migrations::{Migrations, TransactionMode};
 use crate::plan::{Direction, Plan, Target, plan_down, plan_up};
+use crate::repair::{RepairWrite, plan_repair};
 use crate::report::{
-    AppliedStatus, Event, PendingMigration, RepairChange, RepairReport, Report, ResetReport,
-    Status, StepReport,
+    AppliedStatus, Event, PendingMigration, RepairReport, Report, ResetReport, Status, StepReport,
 };
 use crate::session::Session;
 use crate::validate::{Problem, check_history, index_by_version};
@@ -327,85 +327,54 @@ impl Migrations {
     }
 
     /// Accepts the migrations as they are now: records current checksums and names for
-    /// applied migrations, and clears dirty rows (an interrupted run becomes pending
-    /// again; an interrupted rollback counts as applied). Says exactly what it changed.
+    /// applied migrations, and clears the newest dirty row (an interrupted run becomes
+    /// pending again; an interrupted rollback counts as applied). Says exactly what it
+    /// changed. Refuses, changing nothing, a dirty row with applied migrations after it,
+    /// and a version whose name and checksum both differ from the file's (another
+    /// migration took its number): see [`Problem::DirtyBelowApplied`] and
+    /// [`Problem::Replaced`].
     pub fn repair(&self, db: &mut impl Database) -> Result<RepairReport, Error> {
         invalid(self.source_problems())?;
         let mut backend = db.backend()?;
         let mut session = Session::writing(&mut *backend, &self.table, self.lock_timeout)?;
         let history = read_history(session.backend(), &self.table)?;
-        let index = index_by_version(&self.list);
-        let mut changes = Vec::new();
+        let plan = plan_repair(&self.list, &history.rows, |version| {
+            self.cumulative_checksum(version)
+        })
+        .map_err(|problems| Error::RepairRefused { problems })?;
         if history.exists {
             ensure_history(session.backend(), &self.table, &history)?;
         }
-        for applied in &history.rows {
-            let Ok(at) = index.binary_search_by_key(&applied.version, |&(v, _)| v) else {
-                continue; // reported in `remaining`
-            };
-            let migration = &self.list[index[at].1];
-            let checksum = migration.checksum();
+        for write in &plan.writes {
             let backend = session.backend();
-            let failed = |e| {
+            let (version, written) = match *write {
+                RepairWrite::Clear(version) => (version, backend.delete_row(&self.table, version)),
+                RepairWrite::Record(position) => {
+                    let migration = &self.list[position];
+                    let checksum = migration.checksum();
+                    (
+                        migration.version(),
+                        backend.update_row(
+                            &self.table,
+                            &row(self, migration, &checksum, None, RowState::Applied),
+                        ),
+                    )
+                }
+            };
+            written.map_err(|e| {
                 Error::database(
-                    format!(
-                        "repairing migration {} in table {}",
-                        applied.version, self.table
-                    ),
+                    format!("repairing migration {version} in table {}", self.table),
                     e,
                 )
-            };
-            if applied.state == RowState::Started {
-                backend
-                    .delete_row(&self.table, applied.version)
-                    .map_err(failed)?;
-                changes.push(RepairChange::ClearedStarted {
-                    version: applied.version,
-                    name: applied.name.clone(),
-                });
-                continue;
-            }
-            let mut changed = false;
-            if applied.state == RowState::Reverting {
-                changes.push(RepairChange::RestoredApplied {
-                    version: applied.version,
-                    name: applied.name.clone(),
-                });
-                changed = true;
-            }
-            if applied.name != migration.name() {
-                changes.push(RepairChange::Name {
-                    version: applied.version,
-                    old: applied.name.clone(),
-                    new: migration.name().to_owned(),
-                });
-                changed = true;
-            }
-            if applied.checksum.as_deref() != Some(&*checksum) {
-                changes.push(RepairChange::Checksum {
-                    version: applied.version,
-                    name: migration.name().to_owned(),
-                    old: applied.checksum.clone(),
-                    new: checksum.to_string(),
-                });
-                changed = true;
-            }
-            // The cumulative checksum is derived data: brought up to date silently, it
-            // changes with any reported change to this row or an earlier one.
-            let cumulative = self.cumulative_checksum(applied.version);
-            if changed || applied.cumulative_checksum.as_deref() != Some(cumulative) {
-                backend
-                    .update_row(
-                        &self.table,
-                        &row(self, migration, &checksum, None, RowState::Applied),
-                    )
-                    .map_err(failed)?;
-            }
+            })?;
         }
         session.commit()?;
         drop(session);
         let remaining = self.status_on(&mut *backend)?.problems;
-        Ok(RepairReport { changes, remaining })
+        Ok(RepairReport {
+            changes: plan.changes,
+            remaining,
+        })
     }
 
     /// Drops the tracking table, forgetting which migrations were applied (the schema

@@ -79,6 +79,32 @@ pub enum Problem {
         /// Which direction was interrupted.
         state: RowState,
     },
+    /// A migration started outside a transaction and never completed, yet later
+    /// migrations are applied: nothing can tell whether its work is in the database.
+    DirtyBelowApplied {
+        /// The migration's version.
+        version: u64,
+        /// Its name.
+        name: String,
+        /// Which direction was interrupted.
+        state: RowState,
+        /// The newest applied version.
+        latest_applied: u64,
+    },
+    /// The history's migration at a version differs from the file's in both name and
+    /// checksum: another migration took the same number (two branches each added it),
+    /// which no edit or rename explains.
+    Replaced {
+        /// The version both claim.
+        version: u64,
+        /// The name the history holds.
+        recorded: String,
+        /// The name of the migration at that version now.
+        current: String,
+        /// Where the applied migration is now, if the list holds it under another
+        /// version (same name and checksum).
+        now_at: Option<u64>,
+    },
     /// A pending migration is older than one already applied.
     OutOfOrder {
         /// The pending version.
@@ -151,6 +177,44 @@ impl fmt::Display for Problem {
                      undo by hand what it changed, so that it is not applied at all, then run `terrace repair`"
                 ),
             },
+            Problem::DirtyBelowApplied {
+                version,
+                name,
+                state,
+                latest_applied,
+            } => write!(
+                f,
+                "migration {version} ({name}) is dirty ({}) although migrations up to {latest_applied} \
+                 are applied after it; whether its work is in the database cannot be told, so repair will \
+                 not clear it: finish by hand what it started, then mark it done with \
+                 `UPDATE <tracking table> SET state = 'applied' WHERE version = {version}`",
+                state.as_str()
+            ),
+            Problem::Replaced {
+                version,
+                recorded,
+                current,
+                now_at,
+            } => {
+                write!(
+                    f,
+                    "migration {version} was applied as '{recorded}', but version {version} is now \
+                     '{current}' with other contents: two migrations took number {version}; this is not \
+                     an edit, and repair will not accept it. "
+                )?;
+                match now_at {
+                    Some(moved) => write!(
+                        f,
+                        "'{recorded}' is now version {moved}: give it back version {version} and move \
+                         '{current}' to the next free version"
+                    ),
+                    None => write!(
+                        f,
+                        "restore '{recorded}' as version {version} and move '{current}' to the next \
+                         free version"
+                    ),
+                }
+            }
             Problem::OutOfOrder {
                 version,
                 name,
@@ -227,13 +291,24 @@ pub fn check_history(list: &[Migration], applied: &[AppliedMigration]) -> Vec<Pr
             .ok()
             .map(|at| &list[index[at].1])
     };
+    let latest = applied.iter().map(|r| r.version).max();
     let mut problems = Vec::new();
     for row in applied {
         if row.state != RowState::Applied {
-            problems.push(Problem::Dirty {
-                version: row.version,
-                name: row.name.clone(),
-                state: row.state,
+            problems.push(match latest {
+                Some(latest_applied) if latest_applied > row.version => {
+                    Problem::DirtyBelowApplied {
+                        version: row.version,
+                        name: row.name.clone(),
+                        state: row.state,
+                        latest_applied,
+                    }
+                }
+                _ => Problem::Dirty {
+                    version: row.version,
+                    name: row.name.clone(),
+                    state: row.state,
+                },
             });
         }
         let Some(migration) = find(row.version) else {
@@ -243,26 +318,47 @@ pub fn check_history(list: &[Migration], applied: &[AppliedMigration]) -> Vec<Pr
             });
             continue;
         };
-        if migration.name != row.name {
+        if row.state == RowState::Started {
+            // It never completed: the file may well have been fixed since, and what
+            // it was applied as does not matter once it is cleared.
+            continue;
+        }
+        let renamed = migration.name != row.name;
+        let current = migration.checksum();
+        let edited = row
+            .checksum
+            .as_deref()
+            .is_some_and(|recorded| comparable(recorded, &current) && recorded != current);
+        if renamed && edited {
+            let now_at = list
+                .iter()
+                .find(|m| m.name == row.name && row.checksum.as_deref() == Some(&*m.checksum()))
+                .map(|m| m.version);
+            problems.push(Problem::Replaced {
+                version: row.version,
+                recorded: row.name.clone(),
+                current: migration.name.to_string(),
+                now_at,
+            });
+            continue;
+        }
+        if renamed {
             problems.push(Problem::NameMismatch {
                 version: row.version,
                 recorded: row.name.clone(),
                 current: migration.name.to_string(),
             });
         }
-        if let Some(recorded) = &row.checksum {
-            let current = migration.checksum();
-            if comparable(recorded, &current) && *recorded != current {
-                problems.push(Problem::ChecksumMismatch {
-                    version: row.version,
-                    name: migration.name.to_string(),
-                    recorded: recorded.clone(),
-                    current: current.into_owned(),
-                });
-            }
+        if edited {
+            problems.push(Problem::ChecksumMismatch {
+                version: row.version,
+                name: migration.name.to_string(),
+                recorded: row.checksum.clone().unwrap_or_default(),
+                current: current.into_owned(),
+            });
         }
     }
-    if let Some(latest) = applied.iter().map(|r| r.version).max() {
+    if let Some(latest) = latest {
         let mut applied_versions: Vec<u64> = applied.iter().map(|r| r.version).collect();
         applied_versions.sort_unstable();
         for &(version, i) in index.iter().take_while(|(v, _)| *v < latest) {
@@ -343,28 +439,106 @@ mod tests {
         let good = LIST[0].checksum().into_owned();
         let applied = [
             row(1, "create_a", Some(&good)),
-            row(3, "add_cc", Some("sha256:0000")),
+            row(3, "add_c", Some("sha256:0000")),
             row(4, "add_d", None),
         ];
         let problems = check_history(LIST, &applied);
-        assert_eq!(problems.len(), 4, "{problems:#?}");
+        assert_eq!(problems.len(), 3, "{problems:#?}");
         assert!(matches!(
             problems[0],
-            Problem::NameMismatch { version: 3, .. }
-        ));
-        assert!(matches!(
-            problems[1],
             Problem::ChecksumMismatch { version: 3, .. }
         ));
-        assert!(matches!(problems[2], Problem::Missing { version: 4, .. }));
+        assert!(matches!(problems[1], Problem::Missing { version: 4, .. }));
         assert!(matches!(
-            problems[3],
+            problems[2],
             Problem::OutOfOrder {
                 version: 2,
                 latest_applied: 4,
                 ..
             }
         ));
+
+        let renamed = [row(1, "create_table_a", Some(&good))];
+        assert!(matches!(
+            check_history(LIST, &renamed)[..],
+            [Problem::NameMismatch { version: 1, .. }]
+        ));
+    }
+
+    #[test]
+    fn another_migration_at_the_same_version_is_not_an_edit() {
+        // The database applied `add_tokens` as 2; the folder's 2 is now another
+        // migration, and `add_tokens` was renumbered to 3.
+        let list = [
+            Migration::sql(1, "create_a", "CREATE TABLE a (x);"),
+            Migration::sql(2, "create_invoices", "CREATE TABLE invoices (x);"),
+            Migration::sql(3, "add_tokens", "ALTER TABLE a ADD tokens;"),
+        ];
+        let tokens = list[2].checksum().into_owned();
+        let applied = [
+            row(1, "create_a", Some(&list[0].checksum())),
+            row(2, "add_tokens", Some(&tokens)),
+        ];
+        let problems = check_history(&list, &applied);
+        assert_eq!(
+            problems,
+            [Problem::Replaced {
+                version: 2,
+                recorded: "add_tokens".into(),
+                current: "create_invoices".into(),
+                now_at: Some(3),
+            }]
+        );
+        let message = problems[0].to_string();
+        assert!(!message.contains("`terrace repair`"), "{message}");
+        assert!(
+            message.contains("'add_tokens' is now version 3"),
+            "{message}"
+        );
+
+        // Without a file holding it elsewhere, the advice is to restore it.
+        let problems = check_history(&list[..2], &applied[..]);
+        assert!(matches!(
+            problems[..],
+            [Problem::Replaced {
+                version: 2,
+                now_at: None,
+                ..
+            }]
+        ));
+    }
+
+    #[test]
+    fn a_dirty_row_below_applied_ones_is_not_left_to_repair() {
+        let mut dirty = row(2, "add_b", None);
+        dirty.state = RowState::Started;
+        let problems = check_history(
+            LIST,
+            &[row(1, "create_a", None), dirty, row(3, "add_c", None)],
+        );
+        assert!(matches!(
+            problems[..],
+            [Problem::DirtyBelowApplied {
+                version: 2,
+                latest_applied: 3,
+                ..
+            }]
+        ));
+        assert!(!problems[0].to_string().contains("`terrace repair`"));
+    }
+
+    #[test]
+    fn an_unfinished_row_is_not_called_edited() {
+        let mut dirty = row(3, "add_c", Some("sha256:0000"));
+        dirty.state = RowState::Started;
+        let problems = check_history(
+            LIST,
+            &[row(1, "create_a", None), row(2, "add_b", None), dirty],
+        );
+        assert!(
+            matches!(problems[..], [Problem::Dirty { version: 3, .. }]),
+            "{problems:#?}"
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod failure;
 mod helpers;
 mod legacy;
 mod migrate;
+mod repair;
 mod rollback;
 mod startup;
 mod validation;

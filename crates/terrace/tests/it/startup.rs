@@ -208,7 +208,7 @@ mod on_every_backend {
             "UPDATE schema_migrations SET state = 'started' WHERE version = 2",
         ));
         assert!(
-            matches!(found[..], [Problem::Dirty { version: 2, .. }]),
+            matches!(found[..], [Problem::DirtyBelowApplied { version: 2, .. }]),
             "{found:?}"
         );
     });

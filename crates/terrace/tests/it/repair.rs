@@ -1,0 +1,118 @@
+//! `repair` accepts intended edits and clears interrupted runs, but never makes the
+//! history say something that did not happen.
+
+use crate::backends::{TestDb, backend_test};
+use terrace::{Error, Problem};
+
+fn write_three(db: &TestDb) {
+    db.write(
+        "0001_create_a.sql",
+        "-- migrate:up\nCREATE TABLE a (id INTEGER);",
+    );
+    db.write(
+        "0002_create_b.sql",
+        "-- migrate:up\nCREATE TABLE b (id INTEGER);",
+    );
+    db.write(
+        "0003_create_c.sql",
+        "-- migrate:up\nCREATE TABLE c (id INTEGER);",
+    );
+}
+
+fn history_rows(db: &TestDb) -> Vec<String> {
+    let versions = db.column(
+        "SELECT version, name, state, checksum FROM schema_migrations ORDER BY version",
+        0,
+    );
+    let names = db.column(
+        "SELECT version, name, state, checksum FROM schema_migrations ORDER BY version",
+        1,
+    );
+    let states = db.column(
+        "SELECT version, name, state, checksum FROM schema_migrations ORDER BY version",
+        2,
+    );
+    let checksums = db.column(
+        "SELECT version, name, state, checksum FROM schema_migrations ORDER BY version",
+        3,
+    );
+    (0..versions.len())
+        .map(|i| {
+            format!(
+                "{} {} {} {}",
+                versions[i], names[i], states[i], checksums[i]
+            )
+        })
+        .collect()
+}
+
+backend_test!(a_started_row_below_applied_ones_is_not_cleared, |db| {
+    write_three(db);
+    db.migrations().run(&mut db.connect()).unwrap();
+    db.execute("UPDATE schema_migrations SET state = 'started' WHERE version = 2");
+    let before = history_rows(db);
+
+    let err = db.migrations().repair(&mut db.connect()).unwrap_err();
+    match &err {
+        Error::RepairRefused { problems } => assert!(
+            matches!(
+                problems[..],
+                [Problem::DirtyBelowApplied {
+                    version: 2,
+                    latest_applied: 3,
+                    ..
+                }]
+            ),
+            "{problems:?}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert!(err.to_string().contains("nothing was changed"), "{err}");
+    assert_eq!(history_rows(db), before, "the history is untouched");
+});
+
+backend_test!(
+    another_migration_under_the_same_number_is_not_accepted,
+    |db| {
+        // Two branches each added migration 2; this database ran `add_tokens`.
+        db.write(
+            "0001_create_a.sql",
+            "-- migrate:up\nCREATE TABLE a (id INTEGER);",
+        );
+        db.write(
+            "0002_add_tokens.sql",
+            "-- migrate:up\nCREATE TABLE tokens (id INTEGER);",
+        );
+        db.migrations().run(&mut db.connect()).unwrap();
+        // After the merge, the other branch's migration is 2 and `add_tokens` became 3.
+        std::fs::remove_file(db.scratch.migrations_dir().join("0002_add_tokens.sql")).unwrap();
+        db.write(
+            "0002_create_invoices.sql",
+            "-- migrate:up\nCREATE TABLE invoices (id INTEGER);",
+        );
+        db.write(
+            "0003_add_tokens.sql",
+            "-- migrate:up\nCREATE TABLE tokens (id INTEGER);",
+        );
+        let before = history_rows(db);
+
+        let err = db.migrations().run(&mut db.connect()).unwrap_err();
+        assert!(
+            matches!(&err, Error::Invalid { problems } if matches!(problems[..], [Problem::Replaced { version: 2, now_at: Some(3), .. }])),
+            "{err:?}"
+        );
+        assert!(!err.to_string().contains("terrace repair"), "{err}");
+
+        let err = db.migrations().repair(&mut db.connect()).unwrap_err();
+        assert!(
+            matches!(&err, Error::RepairRefused { problems } if matches!(problems[..], [Problem::Replaced { version: 2, .. }])),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().contains("two migrations took number 2"),
+            "{err}"
+        );
+        assert_eq!(history_rows(db), before, "create_invoices is not recorded");
+        assert!(!db.table_exists("invoices"));
+    }
+);
