@@ -5,6 +5,8 @@
 //! which checks is decided once, in [`plan`](crate::plan) and
 //! the runner, for every backend.
 
+#[cfg(feature = "sqlite")]
+mod lock_file;
 #[cfg(feature = "mysql")]
 mod mysql;
 #[cfg(feature = "postgres")]
@@ -95,8 +97,8 @@ pub trait Backend {
         table: &TableName,
         columns: &[ExtraColumn],
     ) -> BackendResult<Vec<AppliedMigration>>;
-    /// Whether a version has a row.
-    fn has_row(&mut self, table: &TableName, version: u64) -> BackendResult<bool>;
+    /// The state of a version's row, or `None` if it has none.
+    fn row_state(&mut self, table: &TableName, version: u64) -> BackendResult<Option<RowState>>;
     /// Writes a row.
     fn insert_row(&mut self, table: &TableName, row: &NewRow<'_>) -> BackendResult<()>;
     /// Writes several rows; backends that can insert many rows in one statement do.

@@ -11,6 +11,7 @@ use crate::plan::{Direction, Plan, Step};
 use crate::report::{Event, StepReport};
 use crate::schema::Db;
 use crate::session::Session;
+use crate::validate::Problem;
 use std::time::{Duration, Instant};
 use terrace_format::split_statements;
 
@@ -120,14 +121,25 @@ impl<'r, 'o> Executor<'r, 'o> {
     }
 
     /// Whether a concurrent runner already did this step (checked whenever a
-    /// transaction begins after planning, since SQLite holds no lock between them).
+    /// transaction begins after planning). Only a finished step counts as done: a row
+    /// another run left started or reverting is a dirty state, and stops the run.
     fn already_done(&mut self, backend: &mut dyn Backend, step: &Step<'_>) -> Result<bool, Error> {
-        let has_row = backend
-            .has_row(self.table(), step.migration.version())
+        let (version, name) = (step.migration.version(), step.migration.name());
+        let state = backend
+            .row_state(self.table(), version)
             .map_err(|e| Error::database(format!("reading table {}", self.table()), e))?;
-        let done = match step.direction {
-            Direction::Up => has_row,
-            Direction::Down => !has_row,
+        let done = match (step.direction, state) {
+            (Direction::Up, Some(RowState::Applied)) | (Direction::Down, None) => true,
+            (Direction::Up, None) | (Direction::Down, Some(RowState::Applied)) => false,
+            (_, Some(state)) => {
+                return Err(Error::Invalid {
+                    problems: vec![Problem::Dirty {
+                        version,
+                        name: name.to_owned(),
+                        state,
+                    }],
+                });
+            }
         };
         if done {
             (self.observer)(&Event::Skipped {

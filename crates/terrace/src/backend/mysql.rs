@@ -259,10 +259,13 @@ impl Backend for Mysql<'_> {
         Ok(out)
     }
 
-    fn has_row(&mut self, table: &TableName, version: u64) -> BackendResult<bool> {
-        let sql = format!("SELECT 1 FROM {} WHERE version = ?", quote(table.as_str()));
-        let found: Option<i64> = self.exec_first(sql, (version_param(version)?,))?;
-        Ok(found.is_some())
+    fn row_state(&mut self, table: &TableName, version: u64) -> BackendResult<Option<RowState>> {
+        let sql = format!(
+            "SELECT CAST(state AS CHAR) FROM {} WHERE version = ?",
+            quote(table.as_str())
+        );
+        let found: Option<Option<String>> = self.exec_first(sql, (version_param(version)?,))?;
+        Ok(found.map(|state| RowState::parse(state.as_deref().unwrap_or_default())))
     }
 
     fn insert_row(&mut self, table: &TableName, row: &NewRow<'_>) -> BackendResult<()> {

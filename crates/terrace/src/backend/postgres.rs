@@ -266,13 +266,21 @@ impl Backend for Postgres<'_> {
         Ok(out)
     }
 
-    fn has_row(&mut self, table: &TableName, version: u64) -> BackendResult<bool> {
+    fn row_state(&mut self, table: &TableName, version: u64) -> BackendResult<Option<RowState>> {
         let sql = format!(
-            "SELECT EXISTS (SELECT 1 FROM {} WHERE version = $1)",
+            "SELECT state FROM {} WHERE version = $1",
             quote(table.as_str())
         );
-        let row = self.query_one(&sql, &[&version_param(version)?])?;
-        Ok(row.get(0))
+        let rows = self.client.query(&sql, &[&version_param(version)?])?;
+        Ok(rows.first().map(|row| {
+            RowState::parse(
+                row.try_get::<_, Option<String>>(0)
+                    .ok()
+                    .flatten()
+                    .as_deref()
+                    .unwrap_or_default(),
+            )
+        }))
     }
 
     fn insert_row(&mut self, table: &TableName, row: &NewRow<'_>) -> BackendResult<()> {

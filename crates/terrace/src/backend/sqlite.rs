@@ -2,8 +2,11 @@
 //!
 //! The lock is SQLite's own write lock: `BEGIN IMMEDIATE` takes it before the history
 //! is read, and the busy timeout makes other processes wait for it instead of failing
-//! with "database is locked". The journal mode is never touched.
+//! with "database is locked". Since that lock lasts one transaction, a file database
+//! is also locked for the whole run by a lock file beside it (see
+//! [`lock_file`](super::lock_file)). The journal mode is never touched.
 
+use crate::backend::lock_file::{self, LockFile};
 use crate::backend::{
     Backend, BackendResult, Database, NewRow, quote_double as quote, version_param,
 };
@@ -19,6 +22,7 @@ impl Database for Connection {
         Ok(Box::new(Sqlite {
             conn: self,
             saved_busy_timeout: None,
+            lock_file: None,
         }))
     }
 }
@@ -28,6 +32,8 @@ struct Sqlite<'c> {
     conn: &'c Connection,
     /// The connection's busy timeout before [`Backend::lock`] raised it.
     saved_busy_timeout: Option<i64>,
+    /// The run's lock file, held from [`Backend::lock`] to [`Backend::unlock`].
+    lock_file: Option<LockFile>,
 }
 
 /// Splits `schema.table` for the table-valued pragmas, which take them apart.
@@ -86,6 +92,24 @@ impl Backend for Sqlite<'_> {
     }
 
     fn lock(&mut self, _table: &TableName, timeout: Duration) -> BackendResult<()> {
+        if let Some(path) = self.conn.path().filter(|p| !p.is_empty()) {
+            let path = lock_file::path_for(std::path::Path::new(path));
+            match LockFile::acquire(&path, timeout) {
+                Ok(held) => self.lock_file = Some(held),
+                // A folder Terrace may not write to: SQLite itself says whether the
+                // database can be written, and the run is locked by its transactions.
+                Err(err)
+                    if matches!(
+                        err.kind(),
+                        std::io::ErrorKind::PermissionDenied
+                            | std::io::ErrorKind::ReadOnlyFilesystem
+                    ) =>
+                {
+                    tracing::warn!(path = %path.display(), error = %err, "cannot create the lock file; locking by transaction only");
+                }
+                Err(err) => return Err(err.into()),
+            }
+        }
         let current: i64 = self
             .conn
             .pragma_query_value(None, "busy_timeout", |row| row.get(0))?;
@@ -97,6 +121,7 @@ impl Backend for Sqlite<'_> {
     }
 
     fn unlock(&mut self, _table: &TableName) -> BackendResult<()> {
+        self.lock_file = None;
         if let Some(ms) = self.saved_busy_timeout.take() {
             self.conn
                 .busy_timeout(Duration::from_millis(u64::try_from(ms).unwrap_or(0)))?;
@@ -227,12 +252,17 @@ impl Backend for Sqlite<'_> {
         Ok(out)
     }
 
-    fn has_row(&mut self, table: &TableName, version: u64) -> BackendResult<bool> {
-        let sql = format!("SELECT 1 FROM {} WHERE version = ?1", quote(table.as_str()));
-        Ok(self
-            .conn
-            .prepare_cached(&sql)?
-            .exists([version_param(version)?])?)
+    fn row_state(&mut self, table: &TableName, version: u64) -> BackendResult<Option<RowState>> {
+        let sql = format!(
+            "SELECT state FROM {} WHERE version = ?1",
+            quote(table.as_str())
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query([version_param(version)?])?;
+        Ok(match rows.next()? {
+            Some(row) => Some(RowState::parse(&text(row.get_ref(0)?).unwrap_or_default())),
+            None => None,
+        })
     }
 
     fn insert_row(&mut self, table: &TableName, row: &NewRow<'_>) -> BackendResult<()> {

@@ -11,18 +11,31 @@ const RUNNERS: usize = 8;
 /// Migrations that each create a table and log their own execution, so a second
 /// execution would either fail (the table exists) or leave two log rows.
 fn racing_folder(scratch: &Scratch) {
+    racing_folder_with(scratch, |_| false);
+}
+
+/// The racing folder, with the versions `alone` picks run outside a transaction.
+fn racing_folder_with(scratch: &Scratch, alone: impl Fn(u64) -> bool) {
     scratch.write(
         "0001_create_runs.sql",
         "-- migrate:up\nCREATE TABLE runs (version INTEGER NOT NULL);\nINSERT INTO runs VALUES (1);",
     );
     for v in 2..=MIGRATIONS {
+        let marker = if alone(v) {
+            "-- migrate:up transaction:false"
+        } else {
+            "-- migrate:up"
+        };
         scratch.write(
             &format!("{v:04}_create_table_{v}.sql"),
-            &format!(
-                "-- migrate:up\nCREATE TABLE t{v} (id INTEGER);\nINSERT INTO runs VALUES ({v});"
-            ),
+            &format!("{marker}\nCREATE TABLE t{v} (id INTEGER);\nINSERT INTO runs VALUES ({v});"),
         );
     }
+}
+
+/// Every third migration outside a transaction.
+fn some_alone(v: u64) -> bool {
+    v.is_multiple_of(3)
 }
 
 fn assert_each_applied_once(db: &TestDb) {
@@ -36,6 +49,10 @@ fn assert_each_applied_once(db: &TestDb) {
 
 fn race_threads(db: &TestDb, mode: Option<TransactionMode>) {
     racing_folder(&db.scratch);
+    race_threads_on_folder(db, mode);
+}
+
+fn race_threads_on_folder(db: &TestDb, mode: Option<TransactionMode>) {
     let mut migrations = db.migrations();
     if let Some(mode) = mode {
         migrations = migrations.with_transaction_mode(mode);
@@ -69,8 +86,36 @@ backend_test!(eight_threads_racing_in_one_transaction_per_run, |db| {
     race_threads(db, Some(TransactionMode::PerRun));
 });
 
+backend_test!(
+    eight_threads_racing_with_migrations_outside_transactions,
+    |db| {
+        racing_folder_with(&db.scratch, some_alone);
+        race_threads_on_folder(db, None);
+    }
+);
+
+backend_test!(
+    eight_threads_racing_per_migration_with_migrations_outside_transactions,
+    |db| {
+        racing_folder_with(&db.scratch, some_alone);
+        race_threads_on_folder(db, Some(TransactionMode::PerMigration));
+    }
+);
+
 backend_test!(eight_processes_racing_apply_each_migration_once, |db| {
     racing_folder(&db.scratch);
+    race_processes(db);
+});
+
+backend_test!(
+    eight_processes_racing_with_migrations_outside_transactions,
+    |db| {
+        racing_folder_with(&db.scratch, some_alone);
+        race_processes(db);
+    }
+);
+
+fn race_processes(db: &TestDb) {
     let children: Vec<_> = (0..RUNNERS).map(|_| spawn_runner(db, None)).collect();
     let mut total = 0;
     for child in children {
@@ -90,7 +135,7 @@ backend_test!(eight_processes_racing_apply_each_migration_once, |db| {
     }
     assert_eq!(total, MIGRATIONS as usize);
     assert_each_applied_once(db);
-});
+}
 
 /// Run by the processes the tests start; does nothing in a normal test run.
 #[test]
