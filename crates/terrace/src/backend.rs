@@ -61,6 +61,12 @@ pub trait Backend {
     /// Whether one transaction for the whole run is the default (cheap commits matter
     /// more than short locks).
     fn prefers_one_transaction(&self) -> bool;
+    /// Whether a transaction is still open: a migration that ran `COMMIT` or
+    /// `ROLLBACK` itself has ended the one it was given. Backends without
+    /// transactional DDL, whose migrations run outside transactions, need not answer.
+    fn transaction_open(&mut self) -> BackendResult<bool> {
+        Ok(true)
+    }
     /// Takes the session-level migration lock, waiting at most `timeout`. Backends
     /// whose write transactions are the lock (SQLite) only prepare to wait for it.
     fn lock(&mut self, table: &TableName, timeout: Duration) -> BackendResult<()>;

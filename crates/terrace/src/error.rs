@@ -56,6 +56,26 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+    /// A migration ended the transaction it ran in (its SQL or code ran `COMMIT` or
+    /// `ROLLBACK`): what it did before that is committed, it is not recorded, and no
+    /// later migration ran.
+    #[error(
+        "migration {version} ({name}) ended the transaction it runs in (a COMMIT or ROLLBACK of its own): \
+         what it did before that is committed or lost, and it is not recorded as applied; check what it \
+         changed and undo it by hand, then remove its transaction control, or run it outside Terrace's \
+         transaction with `-- migrate:up transaction:false`"
+    )]
+    TransactionEnded {
+        /// Its version.
+        version: u64,
+        /// Its name.
+        name: String,
+        /// The direction it ran in.
+        direction: Direction,
+        /// How the migration failed after ending its transaction, if it did.
+        #[source]
+        source: Option<Box<Error>>,
+    },
     /// A rollback would pass migrations that cannot be reversed; nothing was changed.
     #[error(
         "cannot roll back: {} no down section",

@@ -154,7 +154,25 @@ impl<'r, 'o> Executor<'r, 'o> {
     /// Runs a step and records it, inside the session's transaction.
     fn apply(&mut self, backend: &mut dyn Backend, step: &Step<'r>) -> Result<(), Error> {
         let started = self.start(step);
-        run_body(backend, step, false)?;
+        let outcome = run_body(backend, step, false);
+        // A body that ran COMMIT or ROLLBACK itself left the rest of its work, and its
+        // history row, outside the transaction: say so, whether or not it then failed.
+        let open = backend.transaction_open().map_err(|e| {
+            Error::database("checking that the migration's transaction is still open", e)
+        });
+        if !open.as_ref().is_ok_and(|open| *open) {
+            return Err(match (open, outcome) {
+                (Ok(_), outcome) => Error::TransactionEnded {
+                    version: step.migration.version(),
+                    name: step.migration.name().to_owned(),
+                    direction: step.direction,
+                    source: outcome.err().map(Box::new),
+                },
+                (Err(_), Err(failure)) => failure,
+                (Err(check), Ok(())) => check,
+            });
+        }
+        outcome?;
         let duration = started.elapsed();
         match self.mode {
             TransactionMode::PerRun => self.deferred.push((*step, millis(duration))),
@@ -355,7 +373,12 @@ impl<'r, 'o> Executor<'r, 'o> {
             }
             match self.mode {
                 TransactionMode::PerMigration => {
-                    self.apply(session.backend(), step)?;
+                    if let Err(failure) = self.apply(session.backend(), step) {
+                        if matches!(failure, Error::TransactionEnded { .. }) {
+                            session.forget_transaction();
+                        }
+                        return Err(failure);
+                    }
                     session.commit()?;
                     in_planning_transaction = false;
                 }
@@ -382,10 +405,17 @@ impl<'r, 'o> Executor<'r, 'o> {
                 .release(SAVEPOINT)
                 .map_err(|e| Error::database("releasing a savepoint", e)),
             Err(failure) => {
-                backend
-                    .rollback_to(SAVEPOINT)
-                    .map_err(|e| Error::database("rolling back to a savepoint", e))?;
-                self.commit(session)?;
+                // The failure is what the caller needs to know; a later error in
+                // cleaning up after it is logged, never put in its place.
+                if matches!(failure, Error::TransactionEnded { .. }) {
+                    session.forget_transaction();
+                } else if let Err(e) = backend.rollback_to(SAVEPOINT) {
+                    tracing::error!(error = %e, "rolling back to a savepoint failed");
+                    return Err(failure);
+                }
+                if let Err(e) = self.commit(session) {
+                    tracing::error!(error = %e, "committing the migrations before the failure failed");
+                }
                 Err(failure)
             }
         }

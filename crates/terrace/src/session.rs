@@ -59,6 +59,12 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
+    /// Notes that the transaction was ended by someone else (a migration that ran
+    /// `COMMIT` itself), so that nothing tries to commit or roll it back.
+    pub(crate) fn forget_transaction(&mut self) {
+        self.in_transaction = false;
+    }
+
     pub(crate) fn commit(&mut self) -> Result<(), Error> {
         if self.in_transaction {
             self.backend

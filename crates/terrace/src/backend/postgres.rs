@@ -120,6 +120,21 @@ impl Backend for Postgres<'_> {
         false
     }
 
+    fn transaction_open(&mut self) -> BackendResult<bool> {
+        // A savepoint is refused outside a transaction block, with its own SQLSTATE;
+        // inside one it costs nothing and is released at once.
+        match self
+            .client
+            .batch_execute("SAVEPOINT terrace_open; RELEASE SAVEPOINT terrace_open")
+        {
+            Ok(()) => Ok(true),
+            Err(e) if e.code() == Some(&postgres::error::SqlState::NO_ACTIVE_SQL_TRANSACTION) => {
+                Ok(false)
+            }
+            Err(e) => Err(server_error(e)),
+        }
+    }
+
     fn lock(&mut self, table: &TableName, timeout: Duration) -> BackendResult<()> {
         let key = lock_key(table);
         let deadline = Instant::now() + timeout;
@@ -271,7 +286,7 @@ impl Backend for Postgres<'_> {
             "SELECT state FROM {} WHERE version = $1",
             quote(table.as_str())
         );
-        let rows = self.client.query(&sql, &[&version_param(version)?])?;
+        let rows = self.query(&sql, &[&version_param(version)?])?;
         Ok(rows.first().map(|row| {
             RowState::parse(
                 row.try_get::<_, Option<String>>(0)

@@ -91,6 +91,10 @@ impl Backend for Sqlite<'_> {
         true
     }
 
+    fn transaction_open(&mut self) -> BackendResult<bool> {
+        Ok(!self.conn.is_autocommit())
+    }
+
     fn lock(&mut self, _table: &TableName, timeout: Duration) -> BackendResult<()> {
         if let Some(path) = self.conn.path().filter(|p| !p.is_empty()) {
             let path = lock_file::path_for(std::path::Path::new(path));

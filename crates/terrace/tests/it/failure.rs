@@ -215,3 +215,88 @@ fn a_read_only_database_gets_a_clear_error_and_status_still_works() {
     );
     assert_eq!(scratch.bytes(), before);
 }
+
+#[terrace::migration]
+fn commit_then_fail(db: &mut terrace::Db<'_>) -> terrace::CodeResult {
+    db.execute("CREATE TABLE early (id INTEGER)")?;
+    db.execute("COMMIT")?;
+    db.execute("INSERT INTO nowhere VALUES (1)")
+}
+
+#[terrace::migration]
+fn commit_then_succeed(db: &mut terrace::Db<'_>) -> terrace::CodeResult {
+    db.execute("CREATE TABLE early (id INTEGER)")?;
+    db.execute("COMMIT")?;
+    db.execute("CREATE TABLE late (id INTEGER)")
+}
+
+fn ending_its_transaction(code: terrace::CodeFn) -> terrace::Migrations {
+    terrace::Migrations::from_vec(vec![
+        terrace::Migration::sql(1, "create_projects", "CREATE TABLE projects (id INTEGER);"),
+        terrace::Migration::code(2, "commit_early", code),
+        terrace::Migration::sql(3, "create_later", "CREATE TABLE later (id INTEGER);"),
+    ])
+}
+
+const TRANSACTIONAL_MODES: [TransactionMode; 2] =
+    [TransactionMode::PerRun, TransactionMode::PerMigration];
+
+backend_test!(
+    a_migration_that_ends_its_transaction_and_fails_reports_its_own_error,
+    |db| {
+        if db.kind == Kind::Mysql {
+            return; // every migration runs outside a transaction there
+        }
+        for mode in TRANSACTIONAL_MODES {
+            let migrations = ending_its_transaction(commit_then_fail).with_transaction_mode(mode);
+            let err = migrations.run(&mut db.connect()).unwrap_err();
+            assert!(
+                matches!(err, Error::TransactionEnded { version: 2, .. }),
+                "{mode:?}: {err:?}"
+            );
+            // The migration's own failure, not an error from cleaning up after it.
+            let failure = std::error::Error::source(&err).unwrap();
+            assert!(
+                failure
+                    .to_string()
+                    .starts_with("migration 2 (commit_early) failed"),
+                "{mode:?}: {failure}"
+            );
+            let cause = std::error::Error::source(failure).unwrap().to_string();
+            assert!(cause.contains("nowhere"), "{mode:?}: {cause}");
+            assert_eq!(db.versions(), [1], "{mode:?}: what committed is recorded");
+            assert!(!db.table_exists("later"), "{mode:?}");
+            db.execute("DROP TABLE early; DROP TABLE projects; DROP TABLE schema_migrations");
+        }
+    }
+);
+
+backend_test!(
+    a_migration_that_ends_its_transaction_is_not_recorded_as_applied,
+    |db| {
+        if db.kind == Kind::Mysql {
+            return; // every migration runs outside a transaction there
+        }
+        for mode in TRANSACTIONAL_MODES {
+            let migrations =
+                ending_its_transaction(commit_then_succeed).with_transaction_mode(mode);
+            let err = migrations.run(&mut db.connect()).unwrap_err();
+            assert!(
+                matches!(err, Error::TransactionEnded { version: 2, .. }),
+                "{mode:?}: {err:?}"
+            );
+            assert!(
+                err.to_string().contains("transaction:false"),
+                "{mode:?}: {err}"
+            );
+            assert!(
+                !db.versions().contains(&2),
+                "{mode:?}: not recorded as applied"
+            );
+            assert!(!db.table_exists("later"), "{mode:?}: nothing after it runs");
+            db.execute(
+                "DROP TABLE IF EXISTS early; DROP TABLE IF EXISTS late; DROP TABLE projects; DROP TABLE schema_migrations",
+            );
+        }
+    }
+);
