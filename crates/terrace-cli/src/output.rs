@@ -161,10 +161,32 @@ impl Output {
                 name,
                 direction,
                 duration,
+                committed: true,
             } => format!(
                 "{} {version} {name} {}",
                 self.paint(Style::Good, done_verb(*direction)),
                 self.paint(Style::Dim, &format!("({})", human_duration(*duration)))
+            ),
+            // Not durable until the run's transaction commits: a kill now leaves no
+            // trace of it, so it is not called applied yet.
+            Event::Finished {
+                version,
+                name,
+                direction,
+                duration,
+                committed: false,
+            } => format!(
+                "{} {version} {name} {}",
+                self.paint(Style::Good, ran_verb(*direction)),
+                self.paint(
+                    Style::Dim,
+                    &format!("({}; commits with the run)", human_duration(*duration))
+                )
+            ),
+            Event::Committed { versions } => format!(
+                "{} {}",
+                self.paint(Style::Good, "committed"),
+                version_span(versions)
             ),
             Event::Skipped {
                 version,
@@ -381,6 +403,29 @@ fn progress_bar(step: usize, of: usize, what: &str) -> String {
     format!("[{bar:<WIDTH$}] {step:>width$}/{of}  {what}")
 }
 
+fn ran_verb(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Up => "ran",
+        Direction::Down => "undid",
+    }
+}
+
+/// `3`, `1 to 12` (consecutive, either way), or `1, 4, 7`.
+fn version_span(versions: &[u64]) -> String {
+    let consecutive = versions.windows(2).all(|w| w[0].abs_diff(w[1]) == 1)
+        && versions.windows(3).all(|w| (w[0] < w[1]) == (w[1] < w[2]));
+    match versions {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [first, .., last] if consecutive => format!("{first} to {last}"),
+        _ => versions
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
 fn done_verb(direction: Direction) -> &'static str {
     match direction {
         Direction::Up => "applied",
@@ -515,6 +560,15 @@ struct ErrorDoc {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn version_spans() {
+        assert_eq!(version_span(&[3]), "3");
+        assert_eq!(version_span(&[1, 2, 3]), "1 to 3");
+        assert_eq!(version_span(&[5, 4]), "5 to 4");
+        assert_eq!(version_span(&[1, 4, 7]), "1, 4, 7");
+        assert_eq!(version_span(&[1, 2, 1]), "1, 2, 1");
+    }
 
     fn plain() -> Output {
         Output {

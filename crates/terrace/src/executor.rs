@@ -151,8 +151,9 @@ impl<'r, 'o> Executor<'r, 'o> {
         Ok(done)
     }
 
-    /// Runs a step and records it, inside the session's transaction.
-    fn apply(&mut self, backend: &mut dyn Backend, step: &Step<'r>) -> Result<(), Error> {
+    /// Runs a step and records it, inside the session's transaction, and returns how
+    /// long it ran. In one transaction per run its history is written at commit.
+    fn apply(&mut self, backend: &mut dyn Backend, step: &Step<'r>) -> Result<Duration, Error> {
         let started = self.start(step);
         let outcome = run_body(backend, step, false);
         // A body that ran COMMIT or ROLLBACK itself left the rest of its work, and its
@@ -178,8 +179,7 @@ impl<'r, 'o> Executor<'r, 'o> {
             TransactionMode::PerRun => self.deferred.push((*step, millis(duration))),
             TransactionMode::PerMigration => self.write(backend, step, millis(duration))?,
         }
-        self.finish(step, duration);
-        Ok(())
+        Ok(duration)
     }
 
     /// Writes a completed step's history: its row for an up, no row for a down.
@@ -209,6 +209,10 @@ impl<'r, 'o> Executor<'r, 'o> {
     /// Writes the deferred history, then commits.
     fn commit(&mut self, session: &mut Session<'_>) -> Result<(), Error> {
         let deferred = std::mem::take(&mut self.deferred);
+        let versions: Vec<u64> = deferred
+            .iter()
+            .map(|(step, _)| step.migration.version())
+            .collect();
         let (ups, downs): (Vec<_>, Vec<_>) = deferred
             .into_iter()
             .partition(|(step, _)| step.direction == Direction::Up);
@@ -247,7 +251,13 @@ impl<'r, 'o> Executor<'r, 'o> {
                     )
                 })?;
         }
-        session.commit()
+        session.commit()?;
+        if !versions.is_empty() {
+            (self.observer)(&Event::Committed {
+                versions: &versions,
+            });
+        }
+        Ok(())
     }
 
     /// Runs a step outside any transaction: marked started (or reverting) first, in a
@@ -306,7 +316,7 @@ impl<'r, 'o> Executor<'r, 'o> {
         };
         recorded.map_err(|e| self.record_error(step, e))?;
         session.commit()?;
-        self.finish(step, duration);
+        self.finish(step, duration, true);
         Ok(())
     }
 
@@ -321,7 +331,7 @@ impl<'r, 'o> Executor<'r, 'o> {
         Instant::now()
     }
 
-    fn finish(&mut self, step: &Step<'_>, duration: Duration) {
+    fn finish(&mut self, step: &Step<'_>, duration: Duration, committed: bool) {
         let (version, name) = (step.migration.version(), step.migration.name());
         tracing::info!(
             version,
@@ -335,6 +345,7 @@ impl<'r, 'o> Executor<'r, 'o> {
             name,
             direction: step.direction,
             duration,
+            committed,
         });
         self.steps.push(StepReport {
             version,
@@ -373,13 +384,17 @@ impl<'r, 'o> Executor<'r, 'o> {
             }
             match self.mode {
                 TransactionMode::PerMigration => {
-                    if let Err(failure) = self.apply(session.backend(), step) {
-                        if matches!(failure, Error::TransactionEnded { .. }) {
-                            session.forget_transaction();
+                    let duration = match self.apply(session.backend(), step) {
+                        Ok(duration) => duration,
+                        Err(failure) => {
+                            if matches!(failure, Error::TransactionEnded { .. }) {
+                                session.forget_transaction();
+                            }
+                            return Err(failure);
                         }
-                        return Err(failure);
-                    }
+                    };
                     session.commit()?;
+                    self.finish(step, duration, true);
                     in_planning_transaction = false;
                 }
                 TransactionMode::PerRun => self.apply_in_savepoint(session, step)?,
@@ -401,9 +416,13 @@ impl<'r, 'o> Executor<'r, 'o> {
             .savepoint(SAVEPOINT)
             .map_err(|e| Error::database("setting a savepoint", e))?;
         match self.apply(backend, step) {
-            Ok(()) => backend
-                .release(SAVEPOINT)
-                .map_err(|e| Error::database("releasing a savepoint", e)),
+            Ok(duration) => {
+                backend
+                    .release(SAVEPOINT)
+                    .map_err(|e| Error::database("releasing a savepoint", e))?;
+                self.finish(step, duration, false);
+                Ok(())
+            }
             Err(failure) => {
                 // The failure is what the caller needs to know; a later error in
                 // cleaning up after it is logged, never put in its place.

@@ -23,7 +23,9 @@ pub enum Event<'a> {
         /// How many steps the plan has.
         of: usize,
     },
-    /// A migration completed and was recorded.
+    /// A migration completed. If `committed`, it and its history row are committed;
+    /// otherwise they commit with the run's transaction, announced by
+    /// [`Event::Committed`] (a process killed before then leaves no trace of it).
     Finished {
         /// Its version.
         version: u64,
@@ -33,6 +35,14 @@ pub enum Event<'a> {
         direction: Direction,
         /// How long it ran.
         duration: Duration,
+        /// Whether it is committed already.
+        committed: bool,
+    },
+    /// The run's transaction committed, and with it these migrations, which were
+    /// announced as finished but not yet committed.
+    Committed {
+        /// Their versions, in the order they ran.
+        versions: &'a [u64],
     },
     /// A planned migration was found already done by a concurrent runner.
     Skipped {

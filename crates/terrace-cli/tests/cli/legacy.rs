@@ -59,7 +59,7 @@ fn migrate_applies_the_rest_and_upgrades_the_table() {
     let run = sandbox.run(&["migrate"]);
     run.ok();
     assert!(
-        run.stdout.starts_with("applied 3 add_deleted_at ("),
+        run.stdout.starts_with("ran 3 add_deleted_at (") && run.stdout.contains("\ncommitted 3\n"),
         "{}",
         run.stdout
     );

@@ -8,21 +8,24 @@ fn applies_everything_then_finds_nothing_to_do() {
     let run = sandbox.run(&["migrate"]);
     run.ok();
     let lines: Vec<&str> = run.stdout.lines().collect();
-    assert_eq!(lines.len(), 4, "{}", run.stdout);
+    assert_eq!(lines.len(), 5, "{}", run.stdout);
+    // One transaction for the run on SQLite: each migration ran, and all three are
+    // applied once it commits.
     for (line, expected) in lines.iter().zip([
-        "applied 1 create_projects (",
-        "applied 2 add_base_url (",
-        "applied 3 add_deleted_at (",
+        "ran 1 create_projects (",
+        "ran 2 add_base_url (",
+        "ran 3 add_deleted_at (",
     ]) {
         assert!(
-            line.starts_with(expected) && line.ends_with(" ms)"),
+            line.starts_with(expected) && line.ends_with(" ms; commits with the run)"),
             "{line}"
         );
     }
+    assert_eq!(lines[3], "committed 1 to 3");
     assert!(
-        lines[3].starts_with("applied 3 migrations in "),
+        lines[4].starts_with("applied 3 migrations in "),
         "{}",
-        lines[3]
+        lines[4]
     );
     assert!(run.stderr.is_empty(), "{}", run.stderr);
     assert_eq!(sandbox.recorded(), [1, 2, 3]);
@@ -122,7 +125,7 @@ fn a_failing_migration_names_itself_and_keeps_the_ones_before() {
     let run = sandbox.run(&["migrate"]);
     run.code(1);
     assert!(
-        run.stdout.contains("applied 3 add_deleted_at"),
+        run.stdout.contains("ran 3 add_deleted_at") && run.stdout.contains("committed 1 to 3\n"),
         "{}",
         run.stdout
     );

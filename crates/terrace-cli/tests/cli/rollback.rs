@@ -10,12 +10,13 @@ fn one_step_by_default() {
     run.ok();
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert!(
-        lines[0].starts_with("rolled back 3 add_deleted_at ("),
+        lines[0].starts_with("undid 3 add_deleted_at ("),
         "{}",
         run.stdout
     );
+    assert_eq!(lines[1], "committed 3");
     assert!(
-        lines[1].starts_with("rolled back 1 migration in "),
+        lines[2].starts_with("rolled back 1 migration in "),
         "{}",
         run.stdout
     );
@@ -34,12 +35,9 @@ fn steps_and_to() {
     let run = sandbox.run(&["rollback", "--to", "1"]);
     run.ok();
     assert!(
-        run.stdout.contains("rolled back 3 add_deleted_at"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout.contains("rolled back 2 add_base_url"),
+        run.stdout.contains("undid 3 add_deleted_at")
+            && run.stdout.contains("undid 2 add_base_url")
+            && run.stdout.contains("\ncommitted 3 to 2\n"),
         "{}",
         run.stdout
     );

@@ -68,12 +68,17 @@ backend_test!(run_to_a_version_and_by_steps_with_progress_events, |db| {
             events.push(match event {
                 Event::Started { version, .. } => format!("start {version}"),
                 Event::Finished { version, .. } => format!("done {version}"),
+                Event::Committed { versions } => format!("committed {versions:?}"),
                 other => format!("{other:?}"),
             })
         })
         .unwrap();
     assert_eq!(report.versions(), [1, 2]);
-    assert_eq!(events, ["start 1", "done 1", "start 2", "done 2"]);
+    let mut expected = vec!["start 1", "done 1", "start 2", "done 2"];
+    if db.kind == Kind::Sqlite {
+        expected.push("committed [1, 2]"); // one transaction for the run
+    }
+    assert_eq!(events, expected);
     let status = migrations.status(&mut conn).unwrap();
     assert_eq!((status.applied_count(), status.pending_count()), (2, 1));
     assert_eq!(status.pending[0].name, "create_checks");
@@ -184,3 +189,55 @@ fn postgres_schema_qualified_tracking_table_and_search_path() {
     let unqualified = db.migrations();
     assert!(unqualified.status(&mut conn).unwrap().is_up_to_date());
 }
+
+backend_test!(progress_says_applied_only_once_it_is_committed, |db| {
+    copy_fixture(&db.scratch, "basic");
+    for mode in [TransactionMode::PerRun, TransactionMode::PerMigration] {
+        let mut announced = Vec::new();
+        let mut waiting = Vec::new();
+        db.migrations()
+            .with_transaction_mode(mode)
+            .run_to(
+                &mut db.connect(),
+                Target::Latest,
+                &mut |event| match event {
+                    Event::Finished {
+                        version,
+                        committed: true,
+                        ..
+                    } => {
+                        assert!(
+                            db.versions().contains(version),
+                            "{mode:?}: {version} announced as committed before it was"
+                        );
+                        announced.push(*version);
+                    }
+                    Event::Finished {
+                        version,
+                        committed: false,
+                        ..
+                    } => {
+                        assert!(
+                            !db.versions().contains(version),
+                            "{mode:?}: {version} is said to commit later"
+                        );
+                        waiting.push(*version);
+                    }
+                    Event::Committed { versions } => {
+                        assert_eq!(*versions, &waiting[..], "{mode:?}");
+                        for version in *versions {
+                            assert!(db.versions().contains(version), "{mode:?}: {version}");
+                        }
+                        announced.append(&mut waiting);
+                    }
+                    _ => {}
+                },
+            )
+            .unwrap();
+        assert!(waiting.is_empty(), "{mode:?}: {waiting:?} never committed");
+        assert_eq!(announced, [1, 2, 3], "{mode:?}");
+        db.migrations()
+            .rollback(&mut db.connect(), Target::Version(0))
+            .unwrap();
+    }
+});
