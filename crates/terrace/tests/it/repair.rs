@@ -19,29 +19,18 @@ fn write_three(db: &TestDb) {
     );
 }
 
+/// Every history row as `version name state checksum`.
 fn history_rows(db: &TestDb) -> Vec<String> {
-    let versions = db.column(
-        "SELECT version, name, state, checksum FROM schema_migrations ORDER BY version",
-        0,
-    );
-    let names = db.column(
-        "SELECT version, name, state, checksum FROM schema_migrations ORDER BY version",
-        1,
-    );
-    let states = db.column(
-        "SELECT version, name, state, checksum FROM schema_migrations ORDER BY version",
-        2,
-    );
-    let checksums = db.column(
-        "SELECT version, name, state, checksum FROM schema_migrations ORDER BY version",
-        3,
-    );
-    (0..versions.len())
-        .map(|i| {
-            format!(
-                "{} {} {} {}",
-                versions[i], names[i], states[i], checksums[i]
-            )
+    const SQL: &str =
+        "SELECT version, name, state, checksum FROM schema_migrations ORDER BY version";
+    let columns: Vec<Vec<String>> = (0..4).map(|i| db.column(SQL, i)).collect();
+    (0..columns[0].len())
+        .map(|row| {
+            columns
+                .iter()
+                .map(|column| column[row].as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
         })
         .collect()
 }
