@@ -88,6 +88,50 @@ pub enum Problem {
         /// The newest applied version.
         latest_applied: u64,
     },
+    /// The migrations folder holds no migration, but the history records some: most
+    /// likely the wrong folder.
+    NoMigrations {
+        /// The folder.
+        dir: PathBuf,
+        /// How many migrations the history records.
+        applied: usize,
+    },
+}
+
+/// Something worth saying that does not stop a command: the migrations may not be what
+/// was meant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Warning {
+    /// A file that looks like a migration was not read, such as `0002_add_x.SQL`.
+    IgnoredFile {
+        /// The file.
+        path: PathBuf,
+        /// The name it would be read under.
+        rename_to: String,
+    },
+    /// The migrations folder holds no migration at all.
+    NoMigrations {
+        /// The folder.
+        dir: PathBuf,
+    },
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Warning::IgnoredFile { path, rename_to } => terrace_format::IgnoredFile {
+                path: path.clone(),
+                rename_to: rename_to.clone(),
+            }
+            .fmt(f),
+            Warning::NoMigrations { dir } => write!(
+                f,
+                "{} holds no migration (files named like 0001_create_users.sql)",
+                dir.display()
+            ),
+        }
+    }
 }
 
 impl fmt::Display for Problem {
@@ -160,6 +204,12 @@ impl fmt::Display for Problem {
                 "migration {version} ({name}) is pending but {latest_applied} is already applied; \
                  give it a version after {latest_applied}"
             ),
+            Problem::NoMigrations { dir, applied } => write!(
+                f,
+                "{} holds no migration, but the history records {applied} applied; \
+                 is this the right migrations folder?",
+                dir.display()
+            ),
         }
     }
 }
@@ -227,6 +277,18 @@ pub fn check_history(list: &[Migration], applied: &[AppliedMigration]) -> Vec<Pr
             .ok()
             .map(|at| &list[index[at].1])
     };
+    // A duplicated version is reported by `check_sources` alone: which of its files
+    // the row records is unknown, so comparing the row with either would only add noise.
+    let duplicated = |version: u64| {
+        index
+            .binary_search_by_key(&version, |&(v, _)| v)
+            .is_ok_and(|at| {
+                index.get(at + 1).is_some_and(|&(v, _)| v == version)
+                    || at
+                        .checked_sub(1)
+                        .is_some_and(|before| index[before].0 == version)
+            })
+    };
     let mut problems = Vec::new();
     for row in applied {
         if row.state != RowState::Applied {
@@ -243,6 +305,9 @@ pub fn check_history(list: &[Migration], applied: &[AppliedMigration]) -> Vec<Pr
             });
             continue;
         };
+        if duplicated(row.version) {
+            continue;
+        }
         if migration.name != row.name {
             problems.push(Problem::NameMismatch {
                 version: row.version,
@@ -365,6 +430,40 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn a_duplicated_version_is_not_compared_with_its_row() {
+        let list = [
+            Migration::sql(1, "create_a", "CREATE TABLE a (x);"),
+            Migration::sql(2, "add_b", "ALTER TABLE a ADD b;"),
+            Migration::sql(2, "add_c", "ALTER TABLE a ADD c;"),
+            Migration::sql(2, "add_d", "ALTER TABLE a ADD d;"),
+            Migration::sql(3, "add_e", "ALTER TABLE a ADD e;"),
+        ];
+        let applied = [
+            row(1, "create_a", Some(&list[0].checksum())),
+            row(2, "add_b", Some(&list[1].checksum())),
+            row(3, "add_ee", Some("sha256:0000")),
+        ];
+        let problems = check_history(&list, &applied);
+        assert!(
+            matches!(
+                &problems[..],
+                [
+                    Problem::NameMismatch { version: 3, .. },
+                    Problem::ChecksumMismatch { version: 3, .. }
+                ]
+            ),
+            "{problems:#?}"
+        );
+        let mut dirty = row(2, "add_c", None);
+        dirty.state = RowState::Started;
+        let problems = check_history(&list, &[row(1, "create_a", None), dirty]);
+        assert!(
+            matches!(&problems[..], [Problem::Dirty { version: 2, .. }]),
+            "{problems:#?}"
+        );
     }
 
     #[test]

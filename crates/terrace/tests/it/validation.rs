@@ -339,9 +339,15 @@ fn files_that_look_like_migrations_but_are_ignored_are_warned_about() {
     scratch.write("schema.SQL", "SELECT 1;");
     let migrations = scratch.migrations();
     assert!(migrations.source_problems().is_empty());
-    let warnings: Vec<String> = migrations.warnings().iter().map(|w| w.to_string()).collect();
+    let warnings: Vec<String> = migrations
+        .warnings()
+        .iter()
+        .map(|w| w.to_string())
+        .collect();
     assert_eq!(warnings.len(), 3, "{warnings:#?}");
-    assert!(warnings[0].contains("0004_add_upper.SQL") && warnings[0].contains("0004_add_upper.sql"));
+    assert!(
+        warnings[0].contains("0004_add_upper.SQL") && warnings[0].contains("0004_add_upper.sql")
+    );
     assert!(warnings[1].contains("0005_add_notepad.sql.txt"));
     assert!(warnings[2].contains("0006_add_bare"));
     assert!(matches!(
@@ -356,7 +362,7 @@ fn an_empty_folder_is_a_warning_for_a_new_database_and_a_problem_for_an_old_one(
     scratch.migrations_dir();
     let migrations = scratch.migrations();
     assert!(
-        matches!(&migrations.warnings()[..], [terrace::Warning::NoMigrations { dir }] if *dir == scratch.migrations_dir()),
+        matches!(migrations.warnings(), [terrace::Warning::NoMigrations { dir }] if *dir == scratch.migrations_dir()),
         "{:?}",
         migrations.warnings()
     );
