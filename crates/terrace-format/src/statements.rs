@@ -73,6 +73,9 @@ pub fn split_statements(sql: &str, dialect: Dialect) -> Vec<Statement<'_>> {
 /// assert_eq!(transaction_control(trigger), None);
 /// ```
 pub fn transaction_control(sql: &str) -> Option<Statement<'_>> {
+    if !mentions_transaction_keyword(sql) {
+        return None;
+    }
     let candidates = |dialect| {
         split_statements(sql, dialect)
             .into_iter()
@@ -91,6 +94,45 @@ pub fn transaction_control(sql: &str) -> Option<Statement<'_>> {
         }
     }
     None
+}
+
+/// The first words of the statements [`transaction_control`] looks for.
+const CONTROL_WORDS: [&str; 9] = [
+    "BEGIN",
+    "COMMIT",
+    "END",
+    "ROLLBACK",
+    "ABORT",
+    "SAVEPOINT",
+    "RELEASE",
+    "START",
+    "PREPARE",
+];
+
+/// Whether any word of `sql` is one of [`CONTROL_WORDS`]: a quick scan that spares
+/// most sections the splitting.
+fn mentions_transaction_keyword(sql: &str) -> bool {
+    let bytes = sql.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        if !bytes[at].is_ascii_alphabetic() {
+            at += 1;
+            continue;
+        }
+        let start = at;
+        while at < bytes.len() && bytes[at].is_ascii_alphabetic() {
+            at += 1;
+        }
+        let word = &bytes[start..at];
+        if (3..=9).contains(&word.len())
+            && CONTROL_WORDS
+                .iter()
+                .any(|k| k.as_bytes().eq_ignore_ascii_case(word))
+        {
+            return true;
+        }
+    }
+    false
 }
 
 impl Statement<'_> {
