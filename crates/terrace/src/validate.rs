@@ -278,7 +278,8 @@ pub fn check_history(list: &[Migration], applied: &[AppliedMigration]) -> Vec<Pr
             .map(|at| &list[index[at].1])
     };
     // A duplicated version is reported by `check_sources` alone: which of its files
-    // the row records is unknown, so comparing the row with either would only add noise.
+    // the row records is unknown, so comparing the row with either, or calling either
+    // out of order, would only add noise.
     let duplicated = |version: u64| {
         index
             .binary_search_by_key(&version, |&(v, _)| v)
@@ -331,7 +332,7 @@ pub fn check_history(list: &[Migration], applied: &[AppliedMigration]) -> Vec<Pr
         let mut applied_versions: Vec<u64> = applied.iter().map(|r| r.version).collect();
         applied_versions.sort_unstable();
         for &(version, i) in index.iter().take_while(|(v, _)| *v < latest) {
-            if applied_versions.binary_search(&version).is_err() {
+            if applied_versions.binary_search(&version).is_err() && !duplicated(version) {
                 problems.push(Problem::OutOfOrder {
                     version,
                     name: list[i].name.to_string(),
@@ -457,6 +458,9 @@ mod tests {
             ),
             "{problems:#?}"
         );
+        let pending_twice =
+            check_history(&list, &[row(1, "create_a", None), row(3, "add_e", None)]);
+        assert!(pending_twice.is_empty(), "{pending_twice:#?}");
         let mut dirty = row(2, "add_c", None);
         dirty.state = RowState::Started;
         let problems = check_history(&list, &[row(1, "create_a", None), dirty]);
