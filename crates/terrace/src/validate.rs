@@ -5,6 +5,7 @@
 
 use crate::history::{AppliedMigration, RowState};
 use crate::migration::Migration;
+use crate::plan::Direction;
 use std::fmt;
 use std::path::PathBuf;
 use terrace_format::NameProblem;
@@ -87,6 +88,34 @@ pub enum Problem {
         name: String,
         /// The newest applied version.
         latest_applied: u64,
+    },
+    /// A migration's SQL holds a NUL byte, at which databases stop reading SQL. (In a
+    /// file, this is a [`Problem::File`] naming it.)
+    Nul {
+        /// The migration's version.
+        version: u64,
+        /// Its name.
+        name: String,
+        /// The section: up or down.
+        direction: Direction,
+        /// The line of the section (from 1) holding the first NUL.
+        line: usize,
+    },
+    /// A section run inside a transaction holds a statement that starts, ends or marks
+    /// one, such as `BEGIN` or `COMMIT` (see
+    /// [`transaction_control`](terrace_format::transaction_control)). (In a file, this
+    /// is a [`Problem::File`] naming it.)
+    TransactionControl {
+        /// The migration's version.
+        version: u64,
+        /// Its name.
+        name: String,
+        /// The section: up or down.
+        direction: Direction,
+        /// The line of the section on which the statement starts.
+        line: usize,
+        /// The statement's first line.
+        statement: String,
     },
     /// The migrations folder holds no migration, but the history records some: most
     /// likely the wrong folder.
@@ -204,6 +233,32 @@ impl fmt::Display for Problem {
                 "migration {version} ({name}) is pending but {latest_applied} is already applied; \
                  give it a version after {latest_applied}"
             ),
+            Problem::Nul {
+                version,
+                name,
+                direction,
+                line,
+            } => write!(
+                f,
+                "migration {version} ({name}): line {line} of its {} section: a NUL byte, \
+                 where databases stop reading SQL so that what follows would silently not run; \
+                 remove it",
+                direction.as_str()
+            ),
+            Problem::TransactionControl {
+                version,
+                name,
+                direction,
+                line,
+                statement,
+            } => write!(
+                f,
+                "migration {version} ({name}): line {line} of its {section} section: '{statement}' \
+                 controls the transaction Terrace runs the section in; remove it, or run the \
+                 section outside a transaction ('-- migrate:{section} transaction:false' in a \
+                 file)",
+                section = direction.as_str()
+            ),
             Problem::NoMigrations { dir, applied } => write!(
                 f,
                 "{} holds no migration, but the history records {applied} applied; \
@@ -227,7 +282,10 @@ pub(crate) fn index_by_version(list: &[Migration]) -> Vec<(u64, usize)> {
     index
 }
 
-/// Problems with the migrations themselves: duplicates, gaps, bad names.
+/// Problems with the migrations themselves: duplicates, gaps, bad names, and SQL that
+/// holds a NUL byte or, in a section run inside a transaction, a statement such as
+/// `BEGIN` or `COMMIT`. (Files with those never make it into a list: reading the folder
+/// refuses them, naming the file.)
 pub fn check_sources(list: &[Migration]) -> Vec<Problem> {
     let mut problems = Vec::new();
     for migration in list {
@@ -238,6 +296,7 @@ pub fn check_sources(list: &[Migration]) -> Vec<Problem> {
                 problem,
             });
         }
+        problems.extend(check_sql(migration));
     }
     let index = index_by_version(list);
     let mut expected = 1u64;
@@ -264,6 +323,42 @@ pub fn check_sources(list: &[Migration]) -> Vec<Problem> {
         i += run;
     }
     problems
+}
+
+/// A NUL byte or transaction control in a migration's SQL sections.
+fn check_sql(migration: &Migration) -> impl Iterator<Item = Problem> + '_ {
+    let sections = [
+        (Direction::Up, Some(&migration.up), migration.transactional),
+        (
+            Direction::Down,
+            migration.down.as_ref(),
+            migration.down_transactional,
+        ),
+    ];
+    sections
+        .into_iter()
+        .filter_map(move |(direction, body, transactional)| {
+            let sql = body?.sql()?;
+            let version = migration.version;
+            let name = || migration.name.to_string();
+            if let Some(at) = sql.find('\0') {
+                let line = 1 + sql.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count();
+                return Some(Problem::Nul {
+                    version,
+                    name: name(),
+                    direction,
+                    line,
+                });
+            }
+            let statement = terrace_format::transaction_control(sql).filter(|_| transactional)?;
+            Some(Problem::TransactionControl {
+                version,
+                name: name(),
+                direction,
+                line: statement.line,
+                statement: statement.first_line().to_owned(),
+            })
+        })
 }
 
 /// Problems between the migrations and the history rows (sorted by version): missing
@@ -401,6 +496,56 @@ mod tests {
                 },
                 Problem::Gap { from: 3, to: 4 },
             ]
+        );
+    }
+
+    #[test]
+    fn nul_bytes_and_transaction_control_in_sql_lists() {
+        let list = [
+            Migration::sql(1, "create_a", "CREATE TABLE a (x);\0 DROP TABLE a;"),
+            Migration::sql(2, "create_b", "BEGIN;\nCREATE TABLE b (x);\nCOMMIT;"),
+            Migration::sql(3, "create_c", "CREATE TABLE c (x);")
+                .with_down("DROP TABLE c;\nCOMMIT;"),
+            Migration::sql(4, "create_d", "BEGIN;\nCREATE TABLE d (x);\nCOMMIT;")
+                .without_transaction()
+                .with_down("SELECT 1;\n\0"),
+        ];
+        let problems = check_sources(&list);
+        assert_eq!(
+            problems,
+            [
+                Problem::Nul {
+                    version: 1,
+                    name: "create_a".into(),
+                    direction: Direction::Up,
+                    line: 1
+                },
+                Problem::TransactionControl {
+                    version: 2,
+                    name: "create_b".into(),
+                    direction: Direction::Up,
+                    line: 1,
+                    statement: "BEGIN".into()
+                },
+                Problem::TransactionControl {
+                    version: 3,
+                    name: "create_c".into(),
+                    direction: Direction::Down,
+                    line: 2,
+                    statement: "COMMIT".into()
+                },
+                Problem::Nul {
+                    version: 4,
+                    name: "create_d".into(),
+                    direction: Direction::Down,
+                    line: 2
+                },
+            ]
+        );
+        assert!(
+            problems[2]
+                .to_string()
+                .contains("-- migrate:down transaction:false")
         );
     }
 
