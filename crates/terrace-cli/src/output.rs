@@ -33,6 +33,11 @@
 //! * `completions`: `{"shell": "bash", "script": "…"}`
 //! * any error: `{"error": "message: cause: cause", "hint": "…", "problems": ["…"]}`
 //!   (`hint` and `problems` only when there are some), with exit code 1 or 2.
+//!
+//! Any document, an error's included, also holds `"warnings": ["…"]` when reading the
+//! migrations folder found something worth a warning (a file that looks like a
+//! migration but is not read, a folder with no migration); in text output each warning
+//! is a `warning: …` line on stderr.
 
 use crate::cli::Format;
 use crate::failure;
@@ -81,6 +86,17 @@ pub struct Output {
     bar: bool,
     /// Whether a progress bar is drawn on the current line.
     bar_shown: std::cell::Cell<bool>,
+    /// Warnings kept for the JSON document.
+    warnings: std::cell::RefCell<Vec<String>>,
+}
+
+/// A JSON document with the warnings gathered before it.
+#[derive(Serialize)]
+struct WithWarnings<'a, T> {
+    #[serde(flatten)]
+    document: &'a T,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    warnings: &'a [String],
 }
 
 fn color_wanted(stream_is_terminal: bool) -> bool {
@@ -96,6 +112,7 @@ impl Output {
             error_color: color_wanted(io::stderr().is_terminal()),
             bar: format == Format::Text && io::stdout().is_terminal(),
             bar_shown: std::cell::Cell::new(false),
+            warnings: std::cell::RefCell::default(),
         }
     }
 
@@ -111,10 +128,32 @@ impl Output {
         stdout.flush()
     }
 
-    /// Prints one JSON document on stdout.
+    /// Shows warnings: at once on stderr as `warning: …` lines, or in JSON as the
+    /// `warnings` of the document printed later.
+    pub fn warn(&self, warnings: &[terrace::Warning]) {
+        if self.json {
+            self.warnings
+                .borrow_mut()
+                .extend(warnings.iter().map(ToString::to_string));
+            return;
+        }
+        let label = paint(self.error_color, Style::Warn, "warning:");
+        let text: String = warnings
+            .iter()
+            .map(|warning| format!("{label} {warning}\n"))
+            .collect();
+        let _ = io::stderr().lock().write_all(text.as_bytes());
+    }
+
+    /// Prints one JSON document on stdout, with the warnings gathered so far.
     pub fn json<T: Serialize>(&self, document: &T) -> anyhow::Result<()> {
+        let warnings = self.warnings.borrow();
+        let document = WithWarnings {
+            document,
+            warnings: &warnings,
+        };
         let mut stdout = io::stdout().lock();
-        serde_json::to_writer_pretty(&mut stdout, document)?;
+        serde_json::to_writer_pretty(&mut stdout, &document)?;
         writeln!(stdout)?;
         stdout.flush()?;
         Ok(())
@@ -345,6 +384,7 @@ pub fn clap_error(err: &clap::Error) -> ExitCode {
         error_color: false,
         bar: false,
         bar_shown: std::cell::Cell::new(false),
+        warnings: std::cell::RefCell::default(),
     };
     let _ = output.json(&ErrorDoc {
         error: message,
@@ -577,6 +617,7 @@ mod tests {
             error_color: false,
             bar: false,
             bar_shown: std::cell::Cell::new(false),
+            warnings: std::cell::RefCell::default(),
         }
     }
 

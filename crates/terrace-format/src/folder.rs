@@ -1,14 +1,25 @@
 //! Reading a folder of migration files.
 //!
-//! Every `*.sql` file directly inside the folder is a migration; other files, hidden
-//! files and subfolders are ignored. Every file is read and every problem collected,
-//! so one run reports them all.
+//! Every `*.sql` entry directly inside the folder is a migration; other files, hidden
+//! files and subfolders are ignored. A migration must be a regular file (or a link to
+//! one) of at most [`MAX_FILE_SIZE`] bytes: a FIFO, a device or a socket named like a
+//! migration is a problem, never opened. Every file is read and every problem
+//! collected, so one run reports them all.
+//!
+//! A file that was evidently meant as a migration but is not read (`0002_add_x.SQL`,
+//! `0002_add_x.sql.txt`, `0002_add_x`) is listed in [`Folder::ignored`], so that the
+//! caller can warn about it. Backups such as `0002_add_x.sql.bak` are ignored silently.
 
 use crate::checksum::checksum;
 use crate::name::{NameProblem, parse_file_name};
-use crate::sections::{Sections, SectionsError, parse_sections};
+use crate::sections::{Sections, SectionsError, line_at, parse_sections};
+use crate::statements::transaction_control;
 use std::fmt;
 use std::path::{Path, PathBuf};
+
+/// The largest migration file read: 64 MiB. A larger file is a problem, not read, so
+/// that a mistaken entry cannot exhaust memory.
+pub const MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
 
 /// One well-formed migration file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +47,7 @@ pub struct FileProblem {
 
 /// What is wrong with a migration file.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum FileProblemKind {
     /// The file name is not `NNNN_descriptive_name.sql`.
     Name(NameProblem),
@@ -44,8 +56,30 @@ pub enum FileProblemKind {
         /// Byte offset of the first invalid sequence.
         offset: usize,
     },
+    /// The file holds a NUL byte, at which databases stop reading SQL.
+    Nul {
+        /// The line (from 1) of the first NUL.
+        line: usize,
+    },
     /// The file's markers are wrong.
     Sections(SectionsError),
+    /// A section run inside a transaction holds a statement that starts, ends or marks
+    /// one (`BEGIN`, `COMMIT`, …; see [`transaction_control`]).
+    TransactionControl {
+        /// The line of the file on which the statement starts.
+        line: usize,
+        /// The statement's first line.
+        statement: String,
+        /// `"up"` or `"down"`.
+        section: &'static str,
+    },
+    /// The entry is not a regular file (nor a link to one).
+    NotAFile {
+        /// What it is instead, such as `a FIFO`.
+        kind: &'static str,
+    },
+    /// The file is larger than [`MAX_FILE_SIZE`].
+    TooLarge,
     /// The file could not be read.
     Io(std::io::Error),
 }
@@ -63,24 +97,116 @@ impl fmt::Display for FileProblemKind {
             FileProblemKind::InvalidUtf8 { offset } => {
                 write!(f, "not valid UTF-8 (at byte {offset})")
             }
+            FileProblemKind::Nul { line } => write!(
+                f,
+                "line {line}: a NUL byte, where databases stop reading SQL so that what follows \
+                 would silently not run; remove it"
+            ),
             FileProblemKind::Sections(problem) => problem.fmt(f),
+            FileProblemKind::TransactionControl {
+                line,
+                statement,
+                section,
+            } => write!(
+                f,
+                "line {line}: '{statement}' controls the transaction Terrace runs the {section} \
+                 section in; remove it, or run the section outside a transaction with \
+                 '-- migrate:{section} transaction:false'"
+            ),
+            FileProblemKind::NotAFile { kind } => write!(
+                f,
+                "not a regular file ({kind}): a migration must be a file, or a link to one"
+            ),
+            FileProblemKind::TooLarge => write!(
+                f,
+                "larger than {} MiB, the most Terrace reads from one migration file",
+                MAX_FILE_SIZE / (1024 * 1024)
+            ),
             FileProblemKind::Io(err) => write!(f, "cannot be read: {err}"),
         }
     }
 }
 
-/// The result of reading a folder: the good files, sorted by version, and every
-/// problem found.
+/// A file that looks like a migration but is not read as one, such as
+/// `0002_add_x.SQL`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IgnoredFile {
+    /// The file.
+    pub path: PathBuf,
+    /// The file name it would be read under.
+    pub rename_to: String,
+}
+
+impl fmt::Display for IgnoredFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: looks like a migration but is ignored, as only names ending in '.sql' are read; \
+             rename it to {} if it is one",
+            self.path.display(),
+            self.rename_to
+        )
+    }
+}
+
+/// The result of reading a folder: the good files, sorted by version, every problem
+/// found, and the files that look like migrations but were not read.
 #[derive(Debug, Default)]
 pub struct Folder {
     /// The migration files that parsed, sorted by version (then file name).
     pub files: Vec<MigrationFile>,
     /// The files that did not, sorted by path.
     pub problems: Vec<FileProblem>,
+    /// Files named almost like migrations, which were not read, sorted by path.
+    pub ignored: Vec<IgnoredFile>,
 }
 
 /// Reads one migration file whose name has already been found to end in `.sql`.
+///
+/// Anything but a regular file (or a link to one) is refused without being opened.
 pub fn read_file(path: &Path) -> Result<MigrationFile, FileProblem> {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => read_regular_file(path),
+        Ok(meta) => Err(FileProblem {
+            path: path.to_owned(),
+            kind: FileProblemKind::NotAFile {
+                kind: describe(meta.file_type()),
+            },
+        }),
+        Err(err) => Err(FileProblem {
+            path: path.to_owned(),
+            kind: FileProblemKind::Io(err),
+        }),
+    }
+}
+
+/// What an entry that is not a regular file is, in words.
+fn describe(file_type: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return "a FIFO";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+        if file_type.is_char_device() {
+            return "a character device";
+        }
+        if file_type.is_block_device() {
+            return "a block device";
+        }
+    }
+    if file_type.is_dir() {
+        "a folder"
+    } else {
+        "a special file"
+    }
+}
+
+/// [`read_file`] for a path known to be a regular file (or a link to one).
+fn read_regular_file(path: &Path) -> Result<MigrationFile, FileProblem> {
     let problem = |kind| FileProblem {
         path: path.to_owned(),
         kind,
@@ -92,12 +218,43 @@ pub fn read_file(path: &Path) -> Result<MigrationFile, FileProblem> {
     let (version, name) =
         parse_file_name(file_name).map_err(|p| problem(FileProblemKind::Name(p)))?;
     let bytes = read_bytes(path).map_err(|e| problem(FileProblemKind::Io(e)))?;
+    if bytes.len() as u64 > MAX_FILE_SIZE {
+        return Err(problem(FileProblemKind::TooLarge));
+    }
     let text = String::from_utf8(bytes).map_err(|e| {
         problem(FileProblemKind::InvalidUtf8 {
             offset: e.utf8_error().valid_up_to(),
         })
     })?;
+    if let Some(at) = text.find('\0') {
+        return Err(problem(FileProblemKind::Nul {
+            line: line_at(&text, at),
+        }));
+    }
     let sections = parse_sections(&text).map_err(|e| problem(FileProblemKind::Sections(e)))?;
+    let down = sections
+        .down
+        .as_deref()
+        .filter(|_| sections.down_transactional);
+    let checked = [
+        (
+            "up",
+            Some(sections.up.as_str()),
+            sections.transactional,
+            sections.up_line,
+        ),
+        ("down", down, true, sections.down_line),
+    ];
+    for (section, sql, transactional, first_line) in checked {
+        let found = sql.filter(|_| transactional).and_then(transaction_control);
+        if let Some(statement) = found {
+            return Err(problem(FileProblemKind::TransactionControl {
+                line: first_line + statement.line - 1,
+                statement: statement.first_line().to_owned(),
+                section,
+            }));
+        }
+    }
     Ok(MigrationFile {
         path: path.to_owned(),
         version,
@@ -107,13 +264,14 @@ pub fn read_file(path: &Path) -> Result<MigrationFile, FileProblem> {
     })
 }
 
-/// A file's bytes. Reading through `Take` skips the size query `fs::read` makes: one
-/// system call fewer per file, which adds up over thousands of migrations.
+/// A file's bytes, up to one byte past [`MAX_FILE_SIZE`]. Reading through `Take`
+/// skips the size query `fs::read` makes: one system call fewer per file, which adds up
+/// over thousands of migrations.
 fn read_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let mut bytes = Vec::with_capacity(8 * 1024);
     std::fs::File::open(path)?
-        .take(u64::MAX)
+        .take(MAX_FILE_SIZE + 1)
         .read_to_end(&mut bytes)?;
     Ok(bytes)
 }
@@ -125,14 +283,18 @@ fn read_files(paths: &[PathBuf]) -> Vec<Result<MigrationFile, FileProblem>> {
         .map_or(1, |n| n.get())
         .min(paths.len() / FILES_PER_THREAD);
     if threads <= 1 {
-        return paths.iter().map(|p| read_file(p)).collect();
+        return paths.iter().map(|p| read_regular_file(p)).collect();
     }
     let chunk = paths.len().div_ceil(threads);
     std::thread::scope(|scope| {
         let workers: Vec<_> = paths
             .chunks(chunk)
             .map(|part| {
-                let work = move || part.iter().map(|p| read_file(p)).collect::<Vec<_>>();
+                let work = move || {
+                    part.iter()
+                        .map(|p| read_regular_file(p))
+                        .collect::<Vec<_>>()
+                };
                 (part, std::thread::Builder::new().spawn_scoped(scope, work))
             })
             .collect();
@@ -143,10 +305,59 @@ fn read_files(paths: &[PathBuf]) -> Vec<Result<MigrationFile, FileProblem>> {
                     .join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
                 // No thread to be had: read this part here.
-                Err(_) => part.iter().map(|p| read_file(p)).collect(),
+                Err(_) => part.iter().map(|p| read_regular_file(p)).collect(),
             })
             .collect()
     })
+}
+
+/// What a folder entry named like a migration turned out to be.
+enum Entry {
+    /// A regular file, or a link to one: read it.
+    File,
+    /// A folder, or a link to one: ignore it.
+    Folder,
+}
+
+/// Classifies an entry without opening it: the listing already knows the type of
+/// anything but a link, and a link costs one `stat`.
+fn classify(entry: &std::fs::DirEntry) -> Result<Entry, FileProblemKind> {
+    let file_type = entry.file_type().map_err(FileProblemKind::Io)?;
+    let file_type = if file_type.is_symlink() {
+        std::fs::metadata(entry.path())
+            .map_err(FileProblemKind::Io)?
+            .file_type()
+    } else {
+        file_type
+    };
+    if file_type.is_file() {
+        Ok(Entry::File)
+    } else if file_type.is_dir() {
+        Ok(Entry::Folder)
+    } else {
+        Err(FileProblemKind::NotAFile {
+            kind: describe(file_type),
+        })
+    }
+}
+
+/// The name a file was evidently meant to have, when it looks like a migration that
+/// is not read: a version prefix and `.SQL` in another case, `.sql.txt` (as some
+/// editors save), or no extension at all.
+fn meant_as_migration(file_name: &str) -> Option<String> {
+    let lower = file_name.to_ascii_lowercase();
+    let stem_len = if lower.ends_with(".sql") {
+        file_name.len() - ".sql".len()
+    } else if lower.ends_with(".sql.txt") {
+        file_name.len() - ".sql.txt".len()
+    } else if !file_name.contains('.') {
+        file_name.len()
+    } else {
+        return None;
+    };
+    let stem = &file_name[..stem_len];
+    let digits = stem.bytes().take_while(u8::is_ascii_digit).count();
+    (digits > 0 && stem.as_bytes().get(digits) == Some(&b'_')).then(|| format!("{stem}.sql"))
 }
 
 /// Reads every migration file in `dir`.
@@ -155,19 +366,37 @@ fn read_files(paths: &[PathBuf]) -> Vec<Result<MigrationFile, FileProblem>> {
 /// collected in [`Folder::problems`].
 pub fn read_folder(dir: &Path) -> std::io::Result<Folder> {
     let mut paths = Vec::new();
+    let mut folder = Folder::default();
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let file_name = entry.file_name();
         let lossy = file_name.to_string_lossy();
-        if lossy.starts_with('.') || !lossy.ends_with(".sql") || entry.file_type()?.is_dir() {
+        if lossy.starts_with('.') {
             continue;
         }
-        paths.push(entry.path());
+        if !lossy.ends_with(".sql") {
+            if let Some(rename_to) = meant_as_migration(&lossy)
+                && !matches!(classify(&entry), Ok(Entry::Folder))
+            {
+                folder.ignored.push(IgnoredFile {
+                    path: entry.path(),
+                    rename_to,
+                });
+            }
+            continue;
+        }
+        match classify(&entry) {
+            Ok(Entry::File) => paths.push(entry.path()),
+            Ok(Entry::Folder) => {}
+            Err(kind) => folder.problems.push(FileProblem {
+                path: entry.path(),
+                kind,
+            }),
+        }
     }
     // One folder: comparing the whole paths' bytes orders them by file name, and is
     // far cheaper than `Path`'s component-wise comparison.
     paths.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
-    let mut folder = Folder::default();
     for read in read_files(&paths) {
         match read {
             Ok(file) => folder.files.push(file),
@@ -175,6 +404,12 @@ pub fn read_folder(dir: &Path) -> std::io::Result<Folder> {
         }
     }
     folder.files.sort_by_key(|f| f.version);
+    folder
+        .problems
+        .sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
+    folder
+        .ignored
+        .sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
     Ok(folder)
 }
 
@@ -256,6 +491,103 @@ mod tests {
                 .to_string()
                 .contains("0350_create_table_350.sql")
         );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn nul_bytes_and_transaction_control_are_refused_with_their_line() {
+        let dir = scratch(&[
+            (
+                "0001_create_a.sql",
+                b"-- migrate:up\nCREATE TABLE a (x);\0\nCREATE TABLE b (y);\n",
+            ),
+            (
+                "0002_create_b.sql",
+                b"-- migrate:up\r\n\r\nCREATE TABLE b (y);\r\nCOMMIT;\r\n",
+            ),
+            (
+                "0003_create_c.sql",
+                b"-- migrate:up\nCREATE TABLE c (z);\n-- migrate:down\nBEGIN;\nDROP TABLE c;\nEND;\n",
+            ),
+            (
+                "0004_create_d.sql",
+                b"-- migrate:up transaction:false\nBEGIN;\nCREATE TABLE d (z);\nCOMMIT;\n\
+                  -- migrate:down transaction:false\nBEGIN;\nDROP TABLE d;\nCOMMIT;\n",
+            ),
+        ]);
+        let folder = read_folder(&dir).unwrap();
+        let problems: Vec<_> = folder.problems.iter().map(|p| p.to_string()).collect();
+        assert_eq!(problems.len(), 3, "{problems:#?}");
+        assert!(
+            problems[0].contains("0001_create_a.sql: line 2: a NUL byte"),
+            "{problems:#?}"
+        );
+        assert!(
+            problems[1].contains("0002_create_b.sql: line 4: 'COMMIT'")
+                && problems[1].contains("-- migrate:up transaction:false"),
+            "{problems:#?}"
+        );
+        assert!(
+            problems[2].contains("0003_create_c.sql: line 4: 'BEGIN'")
+                && problems[2].contains("-- migrate:down transaction:false"),
+            "{problems:#?}"
+        );
+        // Outside a transaction, the file's own transaction is its business.
+        assert_eq!(folder.files.len(), 1);
+        assert_eq!(folder.files[0].version, 4);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn names_meant_as_migrations() {
+        for (name, meant) in [
+            ("0002_add_x.SQL", Some("0002_add_x.sql")),
+            ("0002_add_x.Sql", Some("0002_add_x.sql")),
+            ("2_add_x.sql.txt", Some("2_add_x.sql")),
+            ("0002_add_x.SQL.TXT", Some("0002_add_x.sql")),
+            ("0002_add_x", Some("0002_add_x.sql")),
+            ("0002_add_x.sql.bak", None),
+            ("0002_add_x.sql~", None),
+            ("0002_add_x.md", None),
+            ("README", None),
+            ("schema.SQL", None),
+            ("0002-add-x.SQL", None),
+        ] {
+            assert_eq!(meant_as_migration(name).as_deref(), meant, "{name}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn special_files_are_refused_unopened_and_links_to_files_are_read() {
+        let dir = scratch(&[("0001_create_a.sql", b"-- migrate:up\nCREATE TABLE a (x);")]);
+        std::os::unix::fs::symlink("/dev/null", dir.join("0002_add_null.sql")).unwrap();
+        std::os::unix::fs::symlink(dir.join("0001_create_a.sql"), dir.join("0003_add_link.sql"))
+            .unwrap();
+        std::os::unix::fs::symlink(dir.join("sub.sql"), dir.join("0004_add_folder.sql")).unwrap();
+        std::os::unix::fs::symlink(dir.join("absent"), dir.join("0005_add_dangling.sql")).unwrap();
+        std::fs::write(dir.join("0006_add_upper.SQL"), "-- migrate:up\nSELECT 1;").unwrap();
+        let folder = read_folder(&dir).unwrap();
+        let versions: Vec<u64> = folder.files.iter().map(|f| f.version).collect();
+        assert_eq!(versions, [1, 3]);
+        let problems: Vec<_> = folder.problems.iter().map(|p| p.to_string()).collect();
+        assert_eq!(problems.len(), 2, "{problems:#?}");
+        assert!(problems[0].contains("0002_add_null.sql: not a regular file (a character device)"));
+        assert!(problems[1].contains("0005_add_dangling.sql: cannot be read"));
+        assert_eq!(
+            folder.ignored,
+            [IgnoredFile {
+                path: dir.join("0006_add_upper.SQL"),
+                rename_to: "0006_add_upper.sql".into()
+            }]
+        );
+        assert!(matches!(
+            read_file(&dir.join("0002_add_null.sql")),
+            Err(FileProblem {
+                kind: FileProblemKind::NotAFile { .. },
+                ..
+            })
+        ));
         std::fs::remove_dir_all(dir).unwrap();
     }
 

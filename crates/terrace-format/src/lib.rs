@@ -26,7 +26,10 @@ pub mod sections;
 pub mod statements;
 
 pub use checksum::{CHECKSUM_PREFIX, checksum, cumulative_checksum, normalize, unify_line_endings};
-pub use folder::{FileProblem, FileProblemKind, Folder, MigrationFile, read_file, read_folder};
+pub use folder::{
+    FileProblem, FileProblemKind, Folder, IgnoredFile, MAX_FILE_SIZE, MigrationFile, read_file,
+    read_folder,
+};
 pub use name::{NameProblem, check_name, parse_file_name};
 pub use sections::{Sections, SectionsError, parse_sections};
-pub use statements::{Dialect, Statement, split_statements};
+pub use statements::{Dialect, Statement, split_statements, transaction_control};

@@ -11,22 +11,26 @@
 //! direction outside a transaction. Comments and blank lines may precede the up
 //! marker; statements may not, since they would never run.
 
-use crate::checksum::unify_line_endings;
 use std::fmt;
 
 /// The parsed contents of a migration file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sections {
-    /// The up text, with unified line endings and trimmed (see
-    /// [`normalize`](crate::normalize)).
+    /// The up text as written in the file (line endings included), trimmed. Its
+    /// checksum [normalises](crate::normalize) it; what runs is this text.
     pub up: String,
-    /// The down text, normalised; `None` when the file has no down marker or an empty
-    /// down section.
+    /// The down text as written, trimmed; `None` when the file has no down marker or an
+    /// empty down section.
     pub down: Option<String>,
     /// Whether the up section runs inside a transaction (`transaction:false` clears it).
     pub transactional: bool,
     /// Whether the down section runs inside a transaction.
     pub down_transactional: bool,
+    /// The line of the file (from 1) on which the up text starts.
+    pub up_line: usize,
+    /// The line of the file on which the down text starts (meaningful only when there
+    /// is one).
+    pub down_line: usize,
 }
 
 /// Why a migration file's text was refused. Line numbers count from 1.
@@ -143,18 +147,62 @@ fn transactional(options: &str, line: usize) -> Result<bool, SectionsError> {
     Ok(transactional)
 }
 
+/// The lines of `text`, each with the byte offset where it starts and where the next
+/// one starts. A line ends at LF, CRLF or a lone CR, as the checksum's normalisation
+/// counts them, so line numbers agree with it.
+fn lines(text: &str) -> impl Iterator<Item = (&str, usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let Some(end) = bytes[start..]
+            .iter()
+            .position(|&b| b == b'\n' || b == b'\r')
+            .map(|at| start + at)
+        else {
+            done = true;
+            return Some((&text[start..], start, text.len()));
+        };
+        let next = if bytes[end] == b'\r' && bytes.get(end + 1) == Some(&b'\n') {
+            end + 2
+        } else {
+            end + 1
+        };
+        let line = (&text[start..end], start, next);
+        start = next;
+        Some(line)
+    })
+}
+
+/// The line (from 1) on which byte `offset` of `text` lies, counting line ends as
+/// [`lines`] does.
+pub(crate) fn line_at(text: &str, offset: usize) -> usize {
+    let before = &text.as_bytes()[..offset];
+    let breaks = before
+        .iter()
+        .enumerate()
+        .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && before.get(i + 1) != Some(&b'\n')))
+        .count();
+    1 + breaks
+}
+
 /// Splits a migration file into its up and down sections.
+///
+/// The sections hold the file's text exactly as written (only trimmed): line endings
+/// are left alone, so a string literal spanning a line break keeps its CRLF. A leading
+/// byte-order mark is dropped.
 pub fn parse_sections(text: &str) -> Result<Sections, SectionsError> {
-    let text = unify_line_endings(text);
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     // For each marker seen: where its section starts, and whether it is transactional.
     let mut up: Option<(usize, bool)> = None;
     let mut down: Option<bool> = None;
     let mut up_end = text.len();
     let mut down_start = text.len();
-    let mut offset = 0;
-    for (index, line) in text.split('\n').enumerate() {
+    for (index, (line, offset, next)) in lines(text).enumerate() {
         let number = index + 1;
-        let next = offset + line.len() + 1;
         match marker(line) {
             Some(Marker::Up(options)) => {
                 if up.is_some() {
@@ -163,7 +211,7 @@ pub fn parse_sections(text: &str) -> Result<Sections, SectionsError> {
                 if down.is_some() {
                     return Err(SectionsError::DownBeforeUp { line: number });
                 }
-                up = Some((next.min(text.len()), transactional(options, number)?));
+                up = Some((next, transactional(options, number)?));
             }
             Some(Marker::Down(options)) => {
                 if down.is_some() {
@@ -173,7 +221,7 @@ pub fn parse_sections(text: &str) -> Result<Sections, SectionsError> {
                     return Err(SectionsError::DownBeforeUp { line: number });
                 }
                 up_end = offset;
-                down_start = next.min(text.len());
+                down_start = next;
                 down = Some(transactional(options, number)?);
             }
             Some(Marker::Unknown(word)) => {
@@ -189,22 +237,30 @@ pub fn parse_sections(text: &str) -> Result<Sections, SectionsError> {
                 }
             }
         }
-        offset = next;
     }
     let (up_start, up_transactional) = up.ok_or(SectionsError::MissingUp)?;
-    let up_text = text[up_start..up_end.max(up_start)].trim();
+    let (up_text, up_line) = trimmed(text, up_start, up_end.max(up_start));
     if up_text.is_empty() {
         return Err(SectionsError::EmptyUp);
     }
-    let down_text = down
-        .map(|_| text[down_start..].trim())
-        .filter(|body| !body.is_empty());
+    let (down_text, down_line) = trimmed(text, down_start, text.len());
+    let down_text = down.and(Some(down_text)).filter(|body| !body.is_empty());
     Ok(Sections {
         up: up_text.to_owned(),
         down: down_text.map(str::to_owned),
         transactional: up_transactional,
         down_transactional: down.unwrap_or(true),
+        up_line,
+        down_line,
     })
+}
+
+/// `text[start..end]` trimmed, and the line of the file on which what is left starts.
+fn trimmed(text: &str, start: usize, end: usize) -> (&str, usize) {
+    let piece = &text[start..end];
+    let body = piece.trim_start();
+    let at = start + (piece.len() - body.len());
+    (body.trim_end(), line_at(text, at))
 }
 
 #[cfg(test)]
@@ -280,6 +336,38 @@ mod tests {
     }
 
     #[test]
+    fn the_text_is_kept_as_written() {
+        let s = parse_sections(
+            "\u{feff}-- migrate:up\r\nINSERT INTO t VALUES ('a\r\nb');\r\n\r\n-- migrate:down\r\nDELETE FROM t;\r\n",
+        )
+        .unwrap();
+        assert_eq!(s.up, "INSERT INTO t VALUES ('a\r\nb');");
+        assert_eq!(s.down.as_deref(), Some("DELETE FROM t;"));
+        assert_eq!((s.up_line, s.down_line), (2, 6));
+    }
+
+    #[test]
+    fn lone_carriage_returns_end_lines() {
+        let s =
+            parse_sections("-- c\r-- migrate:up\rSELECT 1;\r-- migrate:down\rSELECT 2;").unwrap();
+        assert_eq!(s.up, "SELECT 1;");
+        assert_eq!(s.down.as_deref(), Some("SELECT 2;"));
+        assert_eq!((s.up_line, s.down_line), (3, 5));
+        assert_eq!(
+            parse_sections("-- migrate:up\rx\r-- migrate:up"),
+            Err(SectionsError::DuplicateUp { line: 3 })
+        );
+    }
+
+    #[test]
+    fn section_lines_skip_leading_blank_lines() {
+        let s =
+            parse_sections("-- c\n-- migrate:up\n\n\n  SELECT 1;\n-- migrate:down\n\nSELECT 2;\n")
+                .unwrap();
+        assert_eq!((s.up_line, s.down_line), (5, 8));
+    }
+
+    #[test]
     fn editing_down_keeps_the_up_text() {
         let a = parse_sections(
             "-- migrate:up\nCREATE TABLE a (id INT);\n-- migrate:down\nDROP TABLE a;",
@@ -287,5 +375,10 @@ mod tests {
         .unwrap();
         let b = parse_sections("\u{feff}-- migrate:up\r\nCREATE TABLE a (id INT);\r\n\r\n-- migrate:down\r\nDROP TABLE IF EXISTS a;\r\n").unwrap();
         assert_eq!(a.up, b.up);
+        let crlf =
+            parse_sections("-- migrate:up\r\nCREATE TABLE a (\r\n  id INT\r\n);\r\n").unwrap();
+        let lf = parse_sections("-- migrate:up\nCREATE TABLE a (\n  id INT\n);\n").unwrap();
+        assert_ne!(crlf.up, lf.up);
+        assert_eq!(crate::checksum(&crlf.up), crate::checksum(&lf.up));
     }
 }

@@ -54,6 +54,129 @@ pub fn split_statements(sql: &str, dialect: Dialect) -> Vec<Statement<'_>> {
     .run(sql)
 }
 
+/// The first statement of `sql` that starts, ends or marks a transaction (`BEGIN`,
+/// `START TRANSACTION`, `COMMIT`, `END`, `ROLLBACK`, `ABORT`, `SAVEPOINT`, `RELEASE`,
+/// `PREPARE TRANSACTION`), which has no place in a section Terrace runs inside its own
+/// transaction.
+///
+/// It holds in every dialect: a statement counts only when the split of each dialect
+/// finds it, at the same line, so quoting that only one dialect knows cannot raise a
+/// false alarm. Only a statement's first words count: a `BEGIN` that opens the body of
+/// a trigger, function or procedure is inside a `CREATE` statement, and `END IF` or
+/// `END;` inside it are not statements of their own.
+///
+/// ```
+/// use terrace_format::transaction_control;
+/// let sql = "BEGIN;\nCREATE TABLE a (id INT);\nCOMMIT;";
+/// assert_eq!(transaction_control(sql).map(|s| (s.text, s.line)), Some(("BEGIN", 1)));
+/// let trigger = "CREATE TRIGGER t AFTER INSERT ON a BEGIN DELETE FROM b; END;";
+/// assert_eq!(transaction_control(trigger), None);
+/// ```
+pub fn transaction_control(sql: &str) -> Option<Statement<'_>> {
+    if !mentions_transaction_keyword(sql) {
+        return None;
+    }
+    let candidates = |dialect| {
+        split_statements(sql, dialect)
+            .into_iter()
+            .filter(Statement::controls_transaction)
+    };
+    let mut others: Vec<Vec<Statement<'_>>> = Vec::new();
+    for found in candidates(Dialect::Postgres) {
+        if others.is_empty() {
+            others = [Dialect::Sqlite, Dialect::Mysql]
+                .into_iter()
+                .map(|dialect| candidates(dialect).collect())
+                .collect();
+        }
+        if others.iter().all(|list| list.contains(&found)) {
+            return Some(found);
+        }
+    }
+    None
+}
+
+/// The first words of the statements [`transaction_control`] looks for.
+const CONTROL_WORDS: [&str; 9] = [
+    "BEGIN",
+    "COMMIT",
+    "END",
+    "ROLLBACK",
+    "ABORT",
+    "SAVEPOINT",
+    "RELEASE",
+    "START",
+    "PREPARE",
+];
+
+/// Whether any word of `sql` is one of [`CONTROL_WORDS`]: a quick scan that spares
+/// most sections the splitting.
+fn mentions_transaction_keyword(sql: &str) -> bool {
+    let bytes = sql.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        if !bytes[at].is_ascii_alphabetic() {
+            at += 1;
+            continue;
+        }
+        let start = at;
+        while at < bytes.len() && bytes[at].is_ascii_alphabetic() {
+            at += 1;
+        }
+        let word = &bytes[start..at];
+        if (3..=9).contains(&word.len())
+            && CONTROL_WORDS
+                .iter()
+                .any(|k| k.as_bytes().eq_ignore_ascii_case(word))
+        {
+            return true;
+        }
+    }
+    false
+}
+
+impl Statement<'_> {
+    /// Whether this statement starts, ends or marks a transaction (see
+    /// [`transaction_control`]).
+    pub fn controls_transaction(&self) -> bool {
+        let mut words = leading_words(self.text);
+        let first = words.next().unwrap_or("");
+        let is = |word: &str, keyword: &str| word.eq_ignore_ascii_case(keyword);
+        match first.to_ascii_uppercase().as_str() {
+            "BEGIN" | "COMMIT" | "END" | "ROLLBACK" | "ABORT" | "SAVEPOINT" | "RELEASE" => true,
+            "START" | "PREPARE" => words.next().is_some_and(|w| is(w, "TRANSACTION")),
+            _ => false,
+        }
+    }
+}
+
+/// The words at the start of a statement, skipping comments between them; stops at the
+/// first thing that is neither.
+fn leading_words(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        loop {
+            rest = rest.trim_start();
+            if let Some(after) = rest.strip_prefix("--") {
+                rest = after.split_once('\n').map_or("", |(_, next)| next);
+            } else if let Some(after) = rest.strip_prefix("/*") {
+                rest = after.split_once("*/").map_or("", |(_, next)| next);
+            } else {
+                break;
+            }
+        }
+        let end = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        if end == 0 {
+            return None;
+        }
+        let (word, next) = rest.split_at(end);
+        rest = next;
+        Some(word)
+    })
+}
+
 struct Splitter<'a> {
     sql: &'a [u8],
     dialect: Dialect,
@@ -336,6 +459,69 @@ mod tests {
         assert_eq!(stmts[1].first_line(), "DROP TABLE b");
     }
 
+    fn control(sql: &str) -> Option<(&str, usize)> {
+        transaction_control(sql).map(|s| (s.text, s.line))
+    }
+
+    #[test]
+    fn transaction_control_statements_are_found() {
+        for sql in [
+            "BEGIN",
+            "begin transaction",
+            "BEGIN WORK",
+            "BEGIN IMMEDIATE TRANSACTION",
+            "BEGIN ISOLATION LEVEL SERIALIZABLE",
+            "START TRANSACTION",
+            "start /* a comment */ transaction read write",
+            "COMMIT",
+            "commit work",
+            "COMMIT AND CHAIN",
+            "END",
+            "END TRANSACTION",
+            "ROLLBACK",
+            "ROLLBACK TO SAVEPOINT s",
+            "ROLLBACK TO s",
+            "ABORT",
+            "SAVEPOINT s",
+            "RELEASE SAVEPOINT s",
+            "RELEASE s",
+            "PREPARE TRANSACTION 'x'",
+        ] {
+            let file =
+                format!("CREATE TABLE a (id INT);\n-- why\n{sql};\nCREATE TABLE b (id INT);");
+            assert_eq!(control(&file), Some((sql, 3)), "{sql}");
+        }
+    }
+
+    #[test]
+    fn bodies_and_lookalikes_are_not_transaction_control() {
+        for sql in [
+            "CREATE TRIGGER t AFTER INSERT ON a BEGIN\n  UPDATE b SET n = CASE WHEN 1 THEN 2 ELSE 3 END;\n  DELETE FROM c;\nEND;",
+            "CREATE TRIGGER t AFTER INSERT ON a FOR EACH ROW BEGIN IF NEW.x THEN SET @a = 1; END IF; END;",
+            "CREATE PROCEDURE p() BEGIN START TRANSACTION; COMMIT; END;",
+            "CREATE FUNCTION f() RETURNS trigger AS $$\nBEGIN\n  COMMIT;\nEND;\n$$ LANGUAGE plpgsql;",
+            "DO $$ BEGIN PERFORM 1; END $$;",
+            "INSERT INTO log (msg) VALUES ('BEGIN; COMMIT;');",
+            "-- BEGIN;\n/* COMMIT; */ SELECT 1;",
+            "PREPARE stmt AS SELECT 1;",
+            "SELECT release_lock('x'); SELECT 1 AS commit_count;",
+            "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE;",
+        ] {
+            assert_eq!(control(sql), None, "{sql}");
+        }
+    }
+
+    #[test]
+    fn only_what_every_dialect_splits_alike_counts() {
+        // In MySQL `'a\'` does not end the string, so the `COMMIT` is inside it there.
+        assert_eq!(control("SELECT 'a\\'; COMMIT; SELECT 'b';"), None);
+        // Outside any quoting, every dialect agrees.
+        assert_eq!(
+            control("SELECT 'a'; COMMIT; SELECT 'b';"),
+            Some(("COMMIT", 1))
+        );
+    }
+
     #[test]
     fn unterminated_input_does_not_panic() {
         for sql in [
@@ -344,6 +530,7 @@ mod tests {
             for dialect in [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql] {
                 let _ = split_statements(sql, dialect);
             }
+            let _ = transaction_control(sql);
         }
     }
 }

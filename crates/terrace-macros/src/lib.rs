@@ -42,8 +42,11 @@ pub fn migration(attr: TokenStream, item: TokenStream) -> TokenStream {
     code::expand(item).unwrap_or_else(|message| compile_error(&message))
 }
 
+/// A `compile_error!` invocation. Braces make it valid both where an item is expected
+/// (`#[migration]`) and where an expression is (`embed_migrations!`), so the message is
+/// the only error shown.
 fn compile_error(message: &str) -> TokenStream {
-    format!("::core::compile_error!({});", Literal::string(message))
+    format!("::core::compile_error! {{ {} }}", Literal::string(message))
         .parse()
         .expect("a compile_error! invocation with a string literal is valid Rust")
 }

@@ -64,7 +64,7 @@ pub use report::{
     Status, StepReport,
 };
 pub use schema::Db;
-pub use validate::Problem;
+pub use validate::{Problem, Warning};
 
 pub use terrace_macros::{embed_migrations, migration};
 

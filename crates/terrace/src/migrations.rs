@@ -4,7 +4,7 @@
 use crate::error::Error;
 use crate::history::TableName;
 use crate::migration::Migration;
-use crate::validate::Problem;
+use crate::validate::{Problem, Warning};
 use std::borrow::Cow;
 use std::path::Path;
 use std::sync::OnceLock;
@@ -32,6 +32,8 @@ pub struct Migrations {
     pub(crate) list: Cow<'static, [Migration]>,
     /// Problems found while reading files, reported by every command that validates.
     pub(crate) file_problems: Vec<Problem>,
+    /// What reading the folder found worth a warning.
+    warnings: Vec<Warning>,
     pub(crate) table: TableName,
     pub(crate) mode: Option<TransactionMode>,
     pub(crate) lock_timeout: Duration,
@@ -53,6 +55,7 @@ impl Migrations {
         Migrations {
             list: Cow::Borrowed(list),
             file_problems: Vec::new(),
+            warnings: Vec::new(),
             table: TableName::DEFAULT,
             mode: None,
             lock_timeout: Self::DEFAULT_LOCK_TIMEOUT,
@@ -119,7 +122,12 @@ impl Migrations {
     ///
     /// Fails only if the folder cannot be listed. A malformed file does not stop the
     /// reading: it is kept as a problem that every command reports (with all others)
-    /// before it changes anything.
+    /// before it changes anything. Only regular files (or links to them) of at most
+    /// [`MAX_FILE_SIZE`](terrace_format::MAX_FILE_SIZE) bytes are read; anything else
+    /// named like a migration is such a problem. Files that look like migrations but
+    /// are not read, and a folder with no migration at all, are
+    /// [warnings](Migrations::warnings); an empty folder is a problem when the history
+    /// records applied migrations.
     pub fn from_dir(dir: impl AsRef<Path>) -> Result<Self, Error> {
         let dir = dir.as_ref();
         let folder = terrace_format::read_folder(dir).map_err(|source| Error::ReadFolder {
@@ -133,11 +141,33 @@ impl Migrations {
                 detail: p.kind.to_string(),
                 path: p.path,
             })
+            .collect::<Vec<_>>();
+        let mut warnings: Vec<Warning> = folder
+            .ignored
+            .into_iter()
+            .map(|file| Warning::IgnoredFile {
+                path: file.path,
+                rename_to: file.rename_to,
+            })
             .collect();
+        if folder.files.is_empty() && file_problems.is_empty() {
+            warnings.push(Warning::NoMigrations {
+                dir: dir.to_owned(),
+            });
+        }
         Ok(Migrations {
             file_problems,
+            warnings,
             ..Migrations::from_vec(folder.files.into_iter().map(Migration::from_file).collect())
         })
+    }
+
+    /// What reading the folder found that does not stop a command but may not be what
+    /// was meant: files that look like migrations but were not read
+    /// (`0002_add_x.SQL`), or a folder with no migration at all. Empty for lists not
+    /// read from a folder.
+    pub fn warnings(&self) -> &[Warning] {
+        &self.warnings
     }
 
     /// Uses another tracking table (validated: letters, digits, `_`, optionally

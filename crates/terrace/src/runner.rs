@@ -15,7 +15,7 @@ use crate::report::{
     AppliedStatus, Event, PendingMigration, RepairReport, Report, ResetReport, Status, StepReport,
 };
 use crate::session::Session;
-use crate::validate::{Problem, check_history, index_by_version};
+use crate::validate::{Problem, Warning, check_history, index_by_version};
 use std::time::{Duration, Instant};
 
 /// The tracking table as found.
@@ -90,6 +90,17 @@ impl Migrations {
     /// Every problem: the migrations' own, and theirs against the history.
     fn problems(&self, history: &History) -> Vec<Problem> {
         let mut problems = self.source_problems();
+        if !history.rows.is_empty() {
+            // An empty folder is fine for a new project, but not for a database that
+            // has applied migrations: the folder is most likely the wrong one.
+            problems.extend(self.warnings().iter().filter_map(|warning| match warning {
+                Warning::NoMigrations { dir } => Some(Problem::NoMigrations {
+                    dir: dir.clone(),
+                    applied: history.rows.len(),
+                }),
+                _ => None,
+            }));
+        }
         problems.extend(check_history(&self.list, &history.rows));
         problems
     }

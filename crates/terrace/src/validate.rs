@@ -5,6 +5,7 @@
 
 use crate::history::{AppliedMigration, RowState};
 use crate::migration::Migration;
+use crate::plan::Direction;
 use std::fmt;
 use std::path::PathBuf;
 use terrace_format::NameProblem;
@@ -114,6 +115,78 @@ pub enum Problem {
         /// The newest applied version.
         latest_applied: u64,
     },
+    /// A migration's SQL holds a NUL byte, at which databases stop reading SQL. (In a
+    /// file, this is a [`Problem::File`] naming it.)
+    Nul {
+        /// The migration's version.
+        version: u64,
+        /// Its name.
+        name: String,
+        /// The section: up or down.
+        direction: Direction,
+        /// The line of the section (from 1) holding the first NUL.
+        line: usize,
+    },
+    /// A section run inside a transaction holds a statement that starts, ends or marks
+    /// one, such as `BEGIN` or `COMMIT` (see
+    /// [`transaction_control`](terrace_format::transaction_control)). (In a file, this
+    /// is a [`Problem::File`] naming it.)
+    TransactionControl {
+        /// The migration's version.
+        version: u64,
+        /// Its name.
+        name: String,
+        /// The section: up or down.
+        direction: Direction,
+        /// The line of the section on which the statement starts.
+        line: usize,
+        /// The statement's first line.
+        statement: String,
+    },
+    /// The migrations folder holds no migration, but the history records some: most
+    /// likely the wrong folder.
+    NoMigrations {
+        /// The folder.
+        dir: PathBuf,
+        /// How many migrations the history records.
+        applied: usize,
+    },
+}
+
+/// Something worth saying that does not stop a command: the migrations may not be what
+/// was meant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Warning {
+    /// A file that looks like a migration was not read, such as `0002_add_x.SQL`.
+    IgnoredFile {
+        /// The file.
+        path: PathBuf,
+        /// The name it would be read under.
+        rename_to: String,
+    },
+    /// The migrations folder holds no migration at all.
+    NoMigrations {
+        /// The folder.
+        dir: PathBuf,
+    },
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Warning::IgnoredFile { path, rename_to } => terrace_format::IgnoredFile {
+                path: path.clone(),
+                rename_to: rename_to.clone(),
+            }
+            .fmt(f),
+            Warning::NoMigrations { dir } => write!(
+                f,
+                "{} holds no migration (files named like 0001_create_users.sql)",
+                dir.display()
+            ),
+        }
+    }
 }
 
 impl fmt::Display for Problem {
@@ -224,6 +297,38 @@ impl fmt::Display for Problem {
                 "migration {version} ({name}) is pending but {latest_applied} is already applied; \
                  give it a version after {latest_applied}"
             ),
+            Problem::Nul {
+                version,
+                name,
+                direction,
+                line,
+            } => write!(
+                f,
+                "migration {version} ({name}): line {line} of its {} section: a NUL byte, \
+                 where databases stop reading SQL so that what follows would silently not run; \
+                 remove it",
+                direction.as_str()
+            ),
+            Problem::TransactionControl {
+                version,
+                name,
+                direction,
+                line,
+                statement,
+            } => write!(
+                f,
+                "migration {version} ({name}): line {line} of its {section} section: '{statement}' \
+                 controls the transaction Terrace runs the section in; remove it, or run the \
+                 section outside a transaction ('-- migrate:{section} transaction:false' in a \
+                 file)",
+                section = direction.as_str()
+            ),
+            Problem::NoMigrations { dir, applied } => write!(
+                f,
+                "{} holds no migration, but the history records {applied} applied; \
+                 is this the right migrations folder?",
+                dir.display()
+            ),
         }
     }
 }
@@ -241,7 +346,10 @@ pub(crate) fn index_by_version(list: &[Migration]) -> Vec<(u64, usize)> {
     index
 }
 
-/// Problems with the migrations themselves: duplicates, gaps, bad names.
+/// Problems with the migrations themselves: duplicates, gaps, bad names, and SQL that
+/// holds a NUL byte or, in a section run inside a transaction, a statement such as
+/// `BEGIN` or `COMMIT`. (Files with those never make it into a list: reading the folder
+/// refuses them, naming the file.)
 pub fn check_sources(list: &[Migration]) -> Vec<Problem> {
     let mut problems = Vec::new();
     for migration in list {
@@ -252,6 +360,7 @@ pub fn check_sources(list: &[Migration]) -> Vec<Problem> {
                 problem,
             });
         }
+        problems.extend(check_sql(migration));
     }
     let index = index_by_version(list);
     let mut expected = 1u64;
@@ -280,6 +389,42 @@ pub fn check_sources(list: &[Migration]) -> Vec<Problem> {
     problems
 }
 
+/// A NUL byte or transaction control in a migration's SQL sections.
+fn check_sql(migration: &Migration) -> impl Iterator<Item = Problem> + '_ {
+    let sections = [
+        (Direction::Up, Some(&migration.up), migration.transactional),
+        (
+            Direction::Down,
+            migration.down.as_ref(),
+            migration.down_transactional,
+        ),
+    ];
+    sections
+        .into_iter()
+        .filter_map(move |(direction, body, transactional)| {
+            let sql = body?.sql()?;
+            let version = migration.version;
+            let name = || migration.name.to_string();
+            if let Some(at) = sql.find('\0') {
+                let line = 1 + sql.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count();
+                return Some(Problem::Nul {
+                    version,
+                    name: name(),
+                    direction,
+                    line,
+                });
+            }
+            let statement = terrace_format::transaction_control(sql).filter(|_| transactional)?;
+            Some(Problem::TransactionControl {
+                version,
+                name: name(),
+                direction,
+                line: statement.line,
+                statement: statement.first_line().to_owned(),
+            })
+        })
+}
+
 /// Problems between the migrations and the history rows (sorted by version): missing
 /// migrations, edits, renames, dirty rows, and pending migrations older than applied
 /// ones.
@@ -292,6 +437,19 @@ pub fn check_history(list: &[Migration], applied: &[AppliedMigration]) -> Vec<Pr
             .map(|at| &list[index[at].1])
     };
     let latest = applied.iter().map(|r| r.version).max();
+    // A duplicated version is reported by `check_sources` alone: which of its files
+    // the row records is unknown, so comparing the row with either, or calling either
+    // out of order, would only add noise.
+    let duplicated = |version: u64| {
+        index
+            .binary_search_by_key(&version, |&(v, _)| v)
+            .is_ok_and(|at| {
+                index.get(at + 1).is_some_and(|&(v, _)| v == version)
+                    || at
+                        .checked_sub(1)
+                        .is_some_and(|before| index[before].0 == version)
+            })
+    };
     let mut problems = Vec::new();
     for row in applied {
         if row.state != RowState::Applied {
@@ -318,6 +476,9 @@ pub fn check_history(list: &[Migration], applied: &[AppliedMigration]) -> Vec<Pr
             });
             continue;
         };
+        if duplicated(row.version) {
+            continue;
+        }
         if row.state == RowState::Started {
             // It never completed: the file may well have been fixed since, and what
             // it was applied as does not matter once it is cleared.
@@ -362,7 +523,7 @@ pub fn check_history(list: &[Migration], applied: &[AppliedMigration]) -> Vec<Pr
         let mut applied_versions: Vec<u64> = applied.iter().map(|r| r.version).collect();
         applied_versions.sort_unstable();
         for &(version, i) in index.iter().take_while(|(v, _)| *v < latest) {
-            if applied_versions.binary_search(&version).is_err() {
+            if applied_versions.binary_search(&version).is_err() && !duplicated(version) {
                 problems.push(Problem::OutOfOrder {
                     version,
                     name: list[i].name.to_string(),
@@ -431,6 +592,56 @@ mod tests {
                 },
                 Problem::Gap { from: 3, to: 4 },
             ]
+        );
+    }
+
+    #[test]
+    fn nul_bytes_and_transaction_control_in_sql_lists() {
+        let list = [
+            Migration::sql(1, "create_a", "CREATE TABLE a (x);\0 DROP TABLE a;"),
+            Migration::sql(2, "create_b", "BEGIN;\nCREATE TABLE b (x);\nCOMMIT;"),
+            Migration::sql(3, "create_c", "CREATE TABLE c (x);")
+                .with_down("DROP TABLE c;\nCOMMIT;"),
+            Migration::sql(4, "create_d", "BEGIN;\nCREATE TABLE d (x);\nCOMMIT;")
+                .without_transaction()
+                .with_down("SELECT 1;\n\0"),
+        ];
+        let problems = check_sources(&list);
+        assert_eq!(
+            problems,
+            [
+                Problem::Nul {
+                    version: 1,
+                    name: "create_a".into(),
+                    direction: Direction::Up,
+                    line: 1
+                },
+                Problem::TransactionControl {
+                    version: 2,
+                    name: "create_b".into(),
+                    direction: Direction::Up,
+                    line: 1,
+                    statement: "BEGIN".into()
+                },
+                Problem::TransactionControl {
+                    version: 3,
+                    name: "create_c".into(),
+                    direction: Direction::Down,
+                    line: 2,
+                    statement: "COMMIT".into()
+                },
+                Problem::Nul {
+                    version: 4,
+                    name: "create_d".into(),
+                    direction: Direction::Down,
+                    line: 2
+                },
+            ]
+        );
+        assert!(
+            problems[2]
+                .to_string()
+                .contains("-- migrate:down transaction:false")
         );
     }
 
@@ -537,6 +748,40 @@ mod tests {
         );
         assert!(
             matches!(problems[..], [Problem::Dirty { version: 3, .. }]),
+            "{problems:#?}"
+        );
+    }
+
+    #[test]
+    fn a_duplicated_version_is_not_compared_with_its_row() {
+        let list = [
+            Migration::sql(1, "create_a", "CREATE TABLE a (x);"),
+            Migration::sql(2, "add_b", "ALTER TABLE a ADD b;"),
+            Migration::sql(2, "add_c", "ALTER TABLE a ADD c;"),
+            Migration::sql(2, "add_d", "ALTER TABLE a ADD d;"),
+            Migration::sql(3, "add_e", "ALTER TABLE a ADD e;"),
+        ];
+        let applied = [
+            row(1, "create_a", Some(&list[0].checksum())),
+            row(2, "add_b", Some(&list[1].checksum())),
+            row(3, "add_e", Some("sha256:0000")),
+        ];
+        let problems = check_history(&list, &applied);
+        assert!(
+            matches!(
+                &problems[..],
+                [Problem::ChecksumMismatch { version: 3, .. }]
+            ),
+            "{problems:#?}"
+        );
+        let pending_twice =
+            check_history(&list, &[row(1, "create_a", None), row(3, "add_e", None)]);
+        assert!(pending_twice.is_empty(), "{pending_twice:#?}");
+        let mut dirty = row(2, "add_c", None);
+        dirty.state = RowState::Started;
+        let problems = check_history(&list, &[row(1, "create_a", None), dirty]);
+        assert!(
+            matches!(&problems[..], [Problem::Dirty { version: 2, .. }]),
             "{problems:#?}"
         );
     }

@@ -13,6 +13,7 @@ use terrace::Target;
 pub fn run(args: &MigrateArgs, config: &Config, out: &Output) -> anyhow::Result<ExitCode> {
     let database = config.location()?;
     let migrations = config.migrations()?;
+    out.warn(migrations.warnings());
     let target = args.to.map_or(Target::Latest, Target::Version);
     if args.dry_run {
         let mut conn = database.open(Access::ReadOnly)?;

@@ -27,6 +27,7 @@ struct ChangeDoc {
 pub fn run(config: &Config, out: &Output) -> anyhow::Result<ExitCode> {
     let database = config.location()?;
     let migrations = config.migrations()?;
+    out.warn(migrations.warnings());
     let mut conn = database.open(Access::ReadWrite)?;
     let report = migrations.repair(&mut conn)?;
     let remaining: Vec<String> = report.remaining.iter().map(ToString::to_string).collect();

@@ -13,6 +13,7 @@ use terrace::Target;
 pub fn run(args: &RollbackArgs, config: &Config, out: &Output) -> anyhow::Result<ExitCode> {
     let database = config.location()?;
     let migrations = config.migrations()?;
+    out.warn(migrations.warnings());
     let target = match (args.to, args.steps) {
         (Some(keep), _) => Target::Version(keep),
         (None, steps) => Target::Steps(steps.unwrap_or(1)),

@@ -48,6 +48,7 @@ struct DirtyDoc<'a> {
 pub fn run(args: &StatusArgs, config: &Config, out: &Output) -> anyhow::Result<ExitCode> {
     let database = config.location()?;
     let migrations = config.migrations()?;
+    out.warn(migrations.warnings());
     let mut conn = database.open(Access::ReadOnly)?;
     let status = migrations.status(&mut conn)?;
     if out.is_json() {

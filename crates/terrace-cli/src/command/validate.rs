@@ -23,6 +23,7 @@ pub fn run(config: &Config, out: &Output) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let migrations = config.migrations()?;
+    out.warn(migrations.warnings());
     let database_checked = database.is_some();
     let problems = if let Some(database) = &database {
         let mut conn = database.open(Access::ReadOnly)?;

@@ -87,3 +87,114 @@ fn without_a_database_checks_the_files_alone() {
         run.stderr
     );
 }
+
+#[test]
+fn files_that_look_like_migrations_but_are_ignored_are_warned_about() {
+    let sandbox = Sandbox::three_migrations();
+    sandbox.run(&["migrate"]).ok();
+    sandbox.write(
+        "migrations/0004_add_owner.SQL",
+        "-- migrate:up\nALTER TABLE projects ADD COLUMN owner TEXT;\n",
+    );
+    let run = sandbox.run(&["validate"]);
+    run.ok();
+    assert_eq!(
+        run.stderr,
+        "warning: migrations/0004_add_owner.SQL: looks like a migration but is ignored, as only \
+         names ending in '.sql' are read; rename it to 0004_add_owner.sql if it is one\n"
+    );
+    assert!(
+        run.stdout.starts_with("valid: 3 migrations"),
+        "{}",
+        run.stdout
+    );
+
+    let run = sandbox.run(&["validate", "--format", "json"]);
+    run.ok();
+    assert!(run.stderr.is_empty(), "{}", run.stderr);
+    let doc = run.json();
+    assert_eq!(doc["valid"], true);
+    let warnings = doc["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{doc}");
+    assert!(warnings[0].as_str().unwrap().contains("0004_add_owner.SQL"));
+
+    // Without warnings, the documents stay as they were.
+    std::fs::remove_file(sandbox.path().join("migrations/0004_add_owner.SQL")).unwrap();
+    let doc = sandbox.run(&["validate", "--format", "json"]).json();
+    assert!(doc.get("warnings").is_none(), "{doc}");
+}
+
+#[test]
+fn an_empty_folder_is_a_warning_for_a_new_project() {
+    let sandbox = Sandbox::project();
+    // `migrate` right after `init`: nothing to do, said loudly.
+    let run = sandbox.run(&["migrate"]);
+    run.ok();
+    let warning =
+        "warning: migrations holds no migration (files named like 0001_create_users.sql)\n";
+    assert_eq!(run.stderr, warning);
+    let doc = sandbox.run(&["migrate", "--format", "json"]).json();
+    assert!(doc["warnings"][0].as_str().is_some(), "{doc}");
+
+    let run = sandbox.run(&["validate"]);
+    run.ok();
+    assert_eq!(run.stderr, warning);
+    let run = sandbox.run(&["status"]);
+    run.ok();
+    assert_eq!(run.stderr, warning);
+    let doc = sandbox.run(&["status", "--format", "json"]).json();
+    assert!(
+        doc["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("holds no migration"),
+        "{doc}"
+    );
+}
+
+#[test]
+fn an_empty_folder_is_an_error_for_a_database_with_history() {
+    let sandbox = Sandbox::three_migrations();
+    sandbox.run(&["migrate"]).ok();
+    for name in sandbox.files("migrations") {
+        std::fs::remove_file(sandbox.path().join("migrations").join(name)).unwrap();
+    }
+    let before = sandbox.db_bytes().unwrap();
+    let run = sandbox.run(&["migrate"]);
+    run.code(1);
+    assert!(
+        run.stderr.contains(
+            "migrations holds no migration, but the history records 3 applied; \
+             is this the right migrations folder?"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(sandbox.db_bytes().unwrap(), before);
+    let doc = sandbox.run(&["migrate", "--format", "json"]).json();
+    assert!(
+        doc["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("holds no migration"),
+        "{doc}"
+    );
+    sandbox.run(&["validate"]).code(1);
+}
+
+#[test]
+fn a_nul_byte_is_refused_naming_the_file_and_line() {
+    let sandbox = Sandbox::empty();
+    sandbox.write(
+        "migrations/0001_create_projects.sql",
+        "-- migrate:up\nCREATE TABLE projects (id INTEGER);\n\0DROP TABLE projects;\n",
+    );
+    let run = sandbox.run(&["validate"]);
+    run.code(1);
+    assert!(
+        run.stderr
+            .contains("migrations/0001_create_projects.sql: line 3: a NUL byte"),
+        "{}",
+        run.stderr
+    );
+}

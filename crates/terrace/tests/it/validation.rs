@@ -216,3 +216,216 @@ backend_test!(
         assert!(status.applied[0].checksum_ok && !status.applied[1].checksum_ok);
     }
 );
+
+#[test]
+fn a_nul_byte_is_refused_naming_file_and_line() {
+    let problems = refused_without_change(|s| {
+        s.write(
+            "0003_create_checks.sql",
+            "-- migrate:up\nCREATE TABLE checks (id INTEGER);\0\nCREATE TABLE never (id INTEGER);\n",
+        );
+    });
+    let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+    assert_eq!(problems.len(), 1, "{text:#?}");
+    assert!(
+        text[0].contains("0003_create_checks.sql")
+            && text[0].contains("line 2")
+            && text[0].contains("NUL"),
+        "{text:#?}"
+    );
+}
+
+#[test]
+fn a_duplicated_applied_version_is_reported_once_without_history_noise() {
+    let problems = refused_without_change(|s| {
+        s.write(
+            "0002_add_other_url.sql",
+            "-- migrate:up\nALTER TABLE projects ADD COLUMN other_url TEXT;\n",
+        );
+    });
+    assert!(
+        matches!(&problems[..], [Problem::DuplicateVersion { version: 2, names }] if names.len() == 2),
+        "{problems:#?}"
+    );
+}
+
+/// Runs `read` on another thread and fails if it does not return within a minute.
+#[cfg(unix)]
+fn within_a_minute<T: Send + 'static>(read: impl FnOnce() -> T + Send + 'static) -> T {
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = send.send(read());
+    });
+    receive
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("reading the folder must not hang")
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_named_like_a_migration_is_refused_not_read() {
+    let scratch = Scratch::new();
+    copy_fixture(&scratch, "basic");
+    let fifo = scratch.migrations_dir().join("0004_add_fifo.sql");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let dir = scratch.migrations_dir();
+    let migrations = within_a_minute(move || terrace::Migrations::from_dir(dir).unwrap());
+    let problems = migrations.source_problems();
+    assert!(
+        matches!(&problems[..], [Problem::File { path, detail }]
+            if path.ends_with("0004_add_fifo.sql") && detail.contains("not a regular file")),
+        "{problems:#?}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_link_to_a_device_is_refused_and_a_link_to_a_file_is_read() {
+    let scratch = Scratch::new();
+    copy_fixture(&scratch, "basic");
+    let dir = scratch.migrations_dir();
+    std::os::unix::fs::symlink("/dev/zero", dir.join("0005_add_zeros.sql")).unwrap();
+    std::fs::rename(
+        dir.join("0003_create_checks.sql"),
+        scratch.dir.path().join("elsewhere.sql"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        scratch.dir.path().join("elsewhere.sql"),
+        dir.join("0003_create_checks.sql"),
+    )
+    .unwrap();
+    let migrations = within_a_minute(move || terrace::Migrations::from_dir(dir).unwrap());
+    let versions: Vec<u64> = migrations.list().iter().map(|m| m.version()).collect();
+    assert_eq!(versions, [1, 2, 3]);
+    let problems = migrations.source_problems();
+    assert!(
+        matches!(&problems[..], [Problem::File { path, detail }]
+            if path.ends_with("0005_add_zeros.sql") && detail.contains("not a regular file")),
+        "{problems:#?}"
+    );
+}
+
+#[test]
+fn a_file_over_the_size_limit_is_refused() {
+    let scratch = Scratch::new();
+    copy_fixture(&scratch, "basic");
+    let path = scratch.migrations_dir().join("0004_add_huge.sql");
+    let file = std::fs::File::create(&path).unwrap();
+    // A sparse file: no disk space is used for its zeros.
+    file.set_len(terrace::format::MAX_FILE_SIZE + 1).unwrap();
+    let problems = scratch.migrations().source_problems();
+    assert!(
+        matches!(&problems[..], [Problem::File { path, detail }]
+            if path.ends_with("0004_add_huge.sql") && detail.contains("64 MiB")),
+        "{problems:#?}"
+    );
+}
+
+#[test]
+fn files_that_look_like_migrations_but_are_ignored_are_warned_about() {
+    let scratch = Scratch::new();
+    copy_fixture(&scratch, "basic");
+    scratch.write("0004_add_upper.SQL", "-- migrate:up\nSELECT 1;");
+    scratch.write("0005_add_notepad.sql.txt", "-- migrate:up\nSELECT 1;");
+    scratch.write("0006_add_bare", "-- migrate:up\nSELECT 1;");
+    // Backups and notes are ignored silently.
+    scratch.write("0003_create_checks.sql.bak", "-- migrate:up\nSELECT 1;");
+    scratch.write("README.md", "notes");
+    scratch.write("schema.SQL", "SELECT 1;");
+    let migrations = scratch.migrations();
+    assert!(migrations.source_problems().is_empty());
+    let warnings: Vec<String> = migrations
+        .warnings()
+        .iter()
+        .map(|w| w.to_string())
+        .collect();
+    assert_eq!(warnings.len(), 3, "{warnings:#?}");
+    assert!(
+        warnings[0].contains("0004_add_upper.SQL") && warnings[0].contains("0004_add_upper.sql")
+    );
+    assert!(warnings[1].contains("0005_add_notepad.sql.txt"));
+    assert!(warnings[2].contains("0006_add_bare"));
+    assert!(matches!(
+        migrations.warnings()[0],
+        terrace::Warning::IgnoredFile { .. }
+    ));
+}
+
+#[test]
+fn an_empty_folder_is_a_warning_for_a_new_database_and_a_problem_for_an_old_one() {
+    let scratch = Scratch::new();
+    scratch.migrations_dir();
+    let migrations = scratch.migrations();
+    assert!(
+        matches!(migrations.warnings(), [terrace::Warning::NoMigrations { dir }] if *dir == scratch.migrations_dir()),
+        "{:?}",
+        migrations.warnings()
+    );
+    // A brand-new project: nothing to do, nothing wrong.
+    migrations.run(&mut scratch.open()).unwrap();
+    migrations.validate(&mut scratch.open()).unwrap();
+
+    // A database with history, pointed at an empty folder.
+    copy_fixture(&scratch, "basic");
+    scratch.migrations().run(&mut scratch.open()).unwrap();
+    for entry in std::fs::read_dir(scratch.migrations_dir()).unwrap() {
+        std::fs::remove_file(entry.unwrap().path()).unwrap();
+    }
+    let before = scratch.bytes();
+    let problems = match scratch.migrations().run(&mut scratch.open()) {
+        Err(Error::Invalid { problems }) => problems,
+        other => panic!("expected a validation error, got {other:?}"),
+    };
+    assert!(
+        matches!(&problems[0], Problem::NoMigrations { dir, applied: 3 } if *dir == scratch.migrations_dir()),
+        "{problems:#?}"
+    );
+    assert!(problems[0].to_string().contains("migrations"));
+    assert_eq!(scratch.bytes(), before);
+}
+
+backend_test!(a_crlf_file_is_executed_as_written, |db| {
+    db.write(
+        "0001_create_notes.sql",
+        "-- migrate:up\r\nCREATE TABLE notes (body VARCHAR(40));\r\nINSERT INTO notes (body) VALUES ('line1\r\nline2');\r\n",
+    );
+    let migrations = db.migrations();
+    migrations.run(&mut db.connect()).unwrap();
+    assert_eq!(db.strings("SELECT body FROM notes"), ["line1\r\nline2"]);
+    // The checksum still ignores line endings.
+    let lf = terrace::Migration::sql(
+        1,
+        "create_notes",
+        "CREATE TABLE notes (body VARCHAR(40));\nINSERT INTO notes (body) VALUES ('line1\nline2');",
+    );
+    assert_eq!(migrations.list()[0].checksum(), lf.checksum());
+});
+
+backend_test!(
+    a_file_that_begins_and_commits_its_own_transaction_is_refused,
+    |db| {
+        db.write(
+            "0001_create_a.sql",
+            "-- migrate:up\nBEGIN;\nCREATE TABLE a (id INTEGER);\nCOMMIT;\n",
+        );
+        let problems = match db.migrations().run(&mut db.connect()) {
+            Err(Error::Invalid { problems }) => problems,
+            other => panic!("expected a validation error, got {other:?}"),
+        };
+        let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        assert_eq!(problems.len(), 1, "{text:#?}");
+        assert!(
+            text[0].contains("0001_create_a.sql")
+                && text[0].contains("line 2")
+                && text[0].contains("BEGIN")
+                && text[0].contains("transaction:false"),
+            "{text:#?}"
+        );
+        assert!(db.tables().is_empty(), "{:?}", db.tables());
+    }
+);
