@@ -24,16 +24,11 @@ pub struct Location {
 /// Where the database a setting names is; a usage error for a URL this build cannot
 /// open. Commands call it before anything else, so a bad URL is reported first.
 pub fn locate(setting: &DatabaseSetting, wait: Duration) -> Result<Location, Failure> {
-    let parse = |url: &str| DatabaseUrl::parse(url).map_err(|e| Failure::usage(e.to_string()));
-    let mut url = parse(&setting.url)?;
-    if let Some(path) = url.sqlite_path()
-        && path.is_relative()
-        && path != Path::new(":memory:")
-        && !setting.base.as_os_str().is_empty()
-    {
-        url = parse(&format!("sqlite:{}", setting.base.join(path).display()))?;
-    }
-    Ok(Location { url, wait })
+    let url = DatabaseUrl::parse(&setting.url).map_err(|e| Failure::usage(e.to_string()))?;
+    Ok(Location {
+        url: url.relative_to(&setting.base),
+        wait,
+    })
 }
 
 impl Location {
@@ -106,6 +101,17 @@ mod tests {
         assert_eq!(path("data/app.db", ""), Path::new("data/app.db"));
         assert_eq!(path("/abs/app.db", "/project"), Path::new("/abs/app.db"));
         assert_eq!(path("sqlite::memory:", "/project"), Path::new(":memory:"));
+        let url = locate(
+            &setting("sqlite:data/app.db?mode=rw", "/project"),
+            Duration::ZERO,
+        )
+        .unwrap()
+        .url;
+        assert_eq!(url.to_string(), "sqlite:/project/data/app.db?mode=rw");
+        assert_eq!(
+            url.sqlite_path().unwrap(),
+            Path::new("/project/data/app.db")
+        );
     }
 
     #[test]
