@@ -153,7 +153,8 @@ fn find_file(cwd: &Path) -> anyhow::Result<Option<ConfigFile>> {
     let text = std::fs::read_to_string(&path)
         .map_err(|e| Failure::usage(format!("cannot read {}", shown.display())).caused_by(e))?;
     let settings = parse(&text).map_err(|e| {
-        Failure::usage(format!("invalid settings in {}", shown.display())).caused_by(e)
+        Failure::usage(format!("invalid settings in {}", shown.display()))
+            .caused_by(parse_problem(&text, &e))
     })?;
     Ok(Some(ConfigFile {
         base: folder.strip_prefix(cwd).unwrap_or(folder).to_owned(),
@@ -164,6 +165,27 @@ fn find_file(cwd: &Path) -> anyhow::Result<Option<ConfigFile>> {
 
 fn parse(text: &str) -> Result<FileSettings, toml::de::Error> {
     toml::from_str(text)
+}
+
+/// A parse error as `line L, column C: message`. The parser's own rendering quotes the
+/// offending line, which may hold a password: never shown, and any password of the file
+/// that the message quotes is hidden.
+fn parse_problem(text: &str, error: &toml::de::Error) -> String {
+    let message = error.message().trim_end();
+    let problem = match error.span() {
+        Some(span) => {
+            let before = text.get(..span.start).unwrap_or(text);
+            let line = before.matches('\n').count() + 1;
+            let column = before
+                .rsplit('\n')
+                .next()
+                .map_or(0, |start| start.chars().count())
+                + 1;
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message.to_owned(),
+    };
+    terrace::connection::redact_using(&problem, &[text])
 }
 
 /// Applies the precedence: flag, then environment, then file, then default.

@@ -298,9 +298,9 @@ impl DatabaseUrl {
                     }
                     "postgres" | "postgresql" | "mysql" | "mariadb" => {
                         let (scheme, form) = if lower.starts_with("postgres") {
-                            (Scheme::Postgres, "postgres://USER:PASSWORD@HOST/DB")
+                            (Scheme::Postgres, "postgres://USER@HOST/DB")
                         } else {
-                            (Scheme::Mysql, "mysql://USER:PASSWORD@HOST/DB")
+                            (Scheme::Mysql, "mysql://USER@HOST/DB")
                         };
                         if !rest.starts_with("//") {
                             return Err(unsupported(format!(
@@ -392,8 +392,8 @@ const MEMORY: &str = ":memory:";
 
 /// Why a `key=value` string is refused.
 const KEY_VALUE: &str = "this looks like a key=value connection string, not a URL or a file \
-                         path; write postgres://USER:PASSWORD@HOST/DB, \
-                         mysql://USER:PASSWORD@HOST/DB or sqlite:PATH";
+                         path; write postgres://USER@HOST/DB, \
+                         mysql://USER@HOST/DB or sqlite:PATH";
 
 /// Whether a path is more likely a `key=value` connection string: a `=` and white
 /// space before any `?`, or (for a bare path, with no scheme) a leading `word=`.
