@@ -8,8 +8,10 @@
 
 use crate::config::DatabaseSetting;
 use crate::failure::Failure;
+use crate::output::Output;
 use std::path::Path;
 use std::time::Duration;
+use terrace::connection::redact;
 use terrace::{ConnectOptions, Connection, DatabaseUrl};
 
 pub use terrace::Access;
@@ -37,6 +39,27 @@ impl Location {
         self.url
             .sqlite_path()
             .is_some_and(|path| path != Path::new(":memory:") && !path.exists())
+    }
+
+    /// Opens the database for a command that only reads (`status`, `validate`,
+    /// `history`, dry runs). A SQLite file that does not exist yet reads as the new,
+    /// empty database it would be: an in-memory one, so that nothing is created, with
+    /// a note saying so.
+    pub fn open_read_only(&self, out: &Output) -> anyhow::Result<Connection> {
+        if !self.is_missing_file() {
+            return self.open(Access::ReadOnly);
+        }
+        let path = self.url.sqlite_path().unwrap_or_default();
+        out.note(&format!(
+            "database file {} does not exist yet; nothing applied (`terrace migrate` creates it)",
+            redact(&path.to_string_lossy())
+        ));
+        let empty = DatabaseUrl::parse("sqlite::memory:")?;
+        let options = ConnectOptions {
+            wait: Duration::ZERO,
+            access: Access::ReadOnly,
+        };
+        Ok(Connection::open(&empty, &options)?)
     }
 
     /// Opens the database for `access`, waiting up to `--wait` for a server that is

@@ -121,6 +121,13 @@ impl Output {
         Ok(())
     }
 
+    /// Prints a note about the results on stderr, as `note: …`, in either format: it
+    /// is not part of a JSON document.
+    pub fn note(&self, text: &str) {
+        let label = paint(self.error_color, Style::Bold, "note:");
+        let _ = writeln!(io::stderr().lock(), "{label} {text}");
+    }
+
     /// `text` in `style`, if colour is on for stdout.
     pub fn paint(&self, style: Style, text: &str) -> String {
         paint(self.color, style, text)
