@@ -72,9 +72,10 @@ impl Location {
         Connection::open(&self.url, &options).map_err(|err| {
             let cause = std::error::Error::source(&err).map(ToString::to_string);
             if self.url.sqlite_path().is_some() {
-                // A missing file or folder: the library's own sentence says it all.
+                // A missing file or folder, a directory, a read-only URL: the library's
+                // own sentence says it all.
                 let failure = Failure::refused(cause.unwrap_or_else(|| err.to_string()));
-                return if access == Access::Create {
+                return if access == Access::Create || !self.is_missing_file() {
                     failure.into()
                 } else {
                     failure

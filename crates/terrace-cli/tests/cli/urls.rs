@@ -266,6 +266,7 @@ fn a_folder_named_as_the_database_says_so() {
             "{}",
             run.stderr
         );
+        assert!(!run.stderr.contains("hint:"), "{}", run.stderr);
     }
 }
 
