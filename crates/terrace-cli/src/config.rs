@@ -401,4 +401,18 @@ mod tests {
         assert!(parse("# only a comment\n").is_ok());
         assert!(parse("lock_timeout = -1").is_err());
     }
+
+    #[test]
+    fn parse_problems_name_the_line_and_hide_passwords() {
+        let text = "dir = \"sql\"\npassword = \"hunter2\"\n";
+        let problem = parse_problem(text, &parse(text).unwrap_err());
+        assert!(
+            problem.starts_with("line 2, column 1: unknown field `password`"),
+            "{problem}"
+        );
+        let text = "dir = \"sql\"\nprotected = \"postgres://app:hunter2@db/app\"\n";
+        let problem = parse_problem(text, &parse(text).unwrap_err());
+        assert!(problem.starts_with("line 2, column 13: "), "{problem}");
+        assert!(!problem.contains("hunter2"), "{problem}");
+    }
 }

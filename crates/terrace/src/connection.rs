@@ -433,7 +433,7 @@ struct SqliteTarget {
 }
 
 /// The parameters a SQLite URL accepts, for messages.
-const SQLITE_PARAMETERS: &str = "mode=ro|rw|rwc|memory, cache=shared|private";
+const SQLITE_PARAMETERS: &str = "mode=ro|rw|rwc|memory and cache=shared|private";
 
 impl SqliteTarget {
     /// Splits `PATH?key=value&…` (the part after `sqlite:` or `sqlite://`), refusing an
@@ -458,10 +458,8 @@ impl SqliteTarget {
             if value.is_empty() {
                 return Err(format!("the SQLite parameter '{key}' has no value"));
             }
-            let bad_value = || {
-                format!(
-                    "'{value}' is not a value of the SQLite parameter '{key}' ({SQLITE_PARAMETERS})"
-                )
+            let bad_value = |values: &str| {
+                format!("'{value}' is not a value of the SQLite parameter '{key}': use {values}")
             };
             let repeated = match key.as_str() {
                 "mode" => {
@@ -470,7 +468,7 @@ impl SqliteTarget {
                         "rw" => SqliteMode::ReadWrite,
                         "rwc" => SqliteMode::Create,
                         "memory" => SqliteMode::Memory,
-                        _ => return Err(bad_value()),
+                        _ => return Err(bad_value("ro, rw, rwc or memory")),
                     };
                     target.mode.replace(mode).is_some()
                 }
@@ -478,13 +476,13 @@ impl SqliteTarget {
                     let shared = match value.to_ascii_lowercase().as_str() {
                         "shared" => true,
                         "private" => false,
-                        _ => return Err(bad_value()),
+                        _ => return Err(bad_value("shared or private")),
                     };
                     target.shared_cache.replace(shared).is_some()
                 }
                 _ => {
                     return Err(format!(
-                        "unknown SQLite parameter '{key}' (supported: {SQLITE_PARAMETERS})"
+                        "unknown SQLite parameter '{key}': the parameters are {SQLITE_PARAMETERS}"
                     ));
                 }
             };
