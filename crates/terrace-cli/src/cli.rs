@@ -11,7 +11,7 @@ use std::path::PathBuf;
     name = "terrace",
     version,
     after_help = "Settings come from the flags, then the environment (DATABASE_URL, TERRACE_DIR, \
-                  TERRACE_TABLE), then terrace.toml in the current folder or a parent folder.\n\
+                  TERRACE_TABLE, TERRACE_LOCK_TIMEOUT), then terrace.toml in the current folder or a parent folder.\n\
                   Exit codes: 0 success, 1 a migration, validation or database error, 2 a usage error."
 )]
 pub struct Cli {
@@ -46,6 +46,11 @@ pub struct Global {
     /// seconds (one that is still starting)
     #[arg(long, global = true, value_name = "SECONDS", default_value_t = 0)]
     pub wait: u64,
+
+    /// Give up after this many seconds when another run holds the migration lock
+    /// [default: $TERRACE_LOCK_TIMEOUT, then `lock_timeout` in terrace.toml, then 300]
+    #[arg(long, global = true, value_name = "SECONDS")]
+    pub lock_timeout: Option<u64>,
 
     /// Output format: text for people, or one JSON document for scripts
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]

@@ -8,6 +8,7 @@
 //! | folder     | `--dir`      | `TERRACE_DIR`   | `dir`        | `migrations`        |
 //! | table      | `--table`    | `TERRACE_TABLE` | `table`      | `schema_migrations` |
 //! | protected  |              |                 | `protected`  | `false`             |
+//! | lock wait  | `--lock-timeout` | `TERRACE_LOCK_TIMEOUT` | `lock_timeout` | 300 seconds |
 //!
 //! Relative paths in `terrace.toml` (the folder, and a SQLite file) are relative to the
 //! file's own folder, so every command finds the same files from any subfolder.
@@ -29,6 +30,10 @@ pub const DIR_ENV: &str = "TERRACE_DIR";
 /// The environment variable naming the tracking table.
 pub const TABLE_ENV: &str = "TERRACE_TABLE";
 
+/// The environment variable setting how long to wait for the migration lock, in
+/// seconds.
+pub const LOCK_TIMEOUT_ENV: &str = "TERRACE_LOCK_TIMEOUT";
+
 /// The migrations folder unless told otherwise.
 pub const DEFAULT_DIR: &str = "migrations";
 
@@ -40,6 +45,7 @@ struct FileSettings {
     dir: Option<PathBuf>,
     table: Option<String>,
     protected: Option<bool>,
+    lock_timeout: Option<u64>,
 }
 
 /// A `terrace.toml` that was found and read.
@@ -99,6 +105,9 @@ pub struct Config {
     pub protected: bool,
     /// How long to retry a server that refuses connections.
     pub wait: std::time::Duration,
+    /// How long to wait for another run's migration lock (`None`: the library's
+    /// default).
+    pub lock_timeout: Option<std::time::Duration>,
     /// The configuration file used, if any.
     pub file: Option<PathBuf>,
 }
@@ -113,7 +122,7 @@ impl Config {
     pub fn load(global: &Global) -> anyhow::Result<Config> {
         let cwd = std::env::current_dir().context("cannot read the current folder")?;
         let file = find_file(&cwd)?;
-        Ok(resolve(global, &env, file))
+        Ok(resolve(global, &env, file)?)
     }
 
     /// The database, or a usage error saying how to name one.
@@ -133,13 +142,22 @@ impl Config {
 
     /// The migrations in the configured folder, tracked in the configured table.
     pub fn migrations(&self) -> anyhow::Result<terrace::Migrations> {
-        Ok(terrace::Migrations::from_dir(&self.dir)?.with_table(&self.table)?)
+        let migrations = terrace::Migrations::from_dir(&self.dir)?.with_table(&self.table)?;
+        Ok(self.with_lock_timeout(migrations))
     }
 
     /// An empty list tracked in the configured table, for commands that work on the
     /// tracking table alone (`history`, `reset`) and so need no migrations folder.
     pub fn table_only(&self) -> anyhow::Result<terrace::Migrations> {
-        Ok(terrace::Migrations::from_vec(Vec::new()).with_table(&self.table)?)
+        let migrations = terrace::Migrations::from_vec(Vec::new()).with_table(&self.table)?;
+        Ok(self.with_lock_timeout(migrations))
+    }
+
+    fn with_lock_timeout(&self, migrations: terrace::Migrations) -> terrace::Migrations {
+        match self.lock_timeout {
+            Some(timeout) => migrations.with_lock_timeout(timeout),
+            None => migrations,
+        }
     }
 }
 
@@ -153,7 +171,8 @@ fn find_file(cwd: &Path) -> anyhow::Result<Option<ConfigFile>> {
     let text = std::fs::read_to_string(&path)
         .map_err(|e| Failure::usage(format!("cannot read {}", shown.display())).caused_by(e))?;
     let settings = parse(&text).map_err(|e| {
-        Failure::usage(format!("invalid settings in {}", shown.display())).caused_by(e)
+        Failure::usage(format!("invalid settings in {}", shown.display()))
+            .caused_by(parse_problem(&text, &e))
     })?;
     Ok(Some(ConfigFile {
         base: folder.strip_prefix(cwd).unwrap_or(folder).to_owned(),
@@ -166,12 +185,34 @@ fn parse(text: &str) -> Result<FileSettings, toml::de::Error> {
     toml::from_str(text)
 }
 
-/// Applies the precedence: flag, then environment, then file, then default.
+/// A parse error as `line L, column C: message`. The parser's own rendering quotes the
+/// offending line, which may hold a password: never shown, and any password of the file
+/// that the message quotes is hidden.
+fn parse_problem(text: &str, error: &toml::de::Error) -> String {
+    let message = error.message().trim_end();
+    let problem = match error.span() {
+        Some(span) => {
+            let before = text.get(..span.start).unwrap_or(text);
+            let line = before.matches('\n').count() + 1;
+            let column = before
+                .rsplit('\n')
+                .next()
+                .map_or(0, |start| start.chars().count())
+                + 1;
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message.to_owned(),
+    };
+    terrace::connection::redact_using(&problem, &[text])
+}
+
+/// Applies the precedence: flag, then environment, then file, then default. A malformed
+/// environment variable is a usage error.
 fn resolve(
     global: &Global,
     env: &dyn Fn(&str) -> Option<String>,
     file: Option<ConfigFile>,
-) -> Config {
+) -> Result<Config, Failure> {
     let (settings, base, path) = match file {
         Some(file) => (file.settings, file.base, Some(file.path)),
         None => (FileSettings::default(), PathBuf::new(), None),
@@ -219,20 +260,32 @@ fn resolve(
         .or(settings.table)
         .unwrap_or_else(|| terrace::TableName::DEFAULT.to_string());
 
-    Config {
+    let lock_timeout = match (global.lock_timeout, env(LOCK_TIMEOUT_ENV)) {
+        (Some(seconds), _) => Some(seconds),
+        (None, Some(text)) => Some(text.trim().parse::<u64>().map_err(|_| {
+            Failure::usage(format!(
+                "invalid {LOCK_TIMEOUT_ENV} '{text}': expected a whole number of seconds"
+            ))
+        })?),
+        (None, None) => settings.lock_timeout,
+    };
+
+    Ok(Config {
         database,
         dir,
         table,
         protected: settings.protected.unwrap_or(false),
         wait: std::time::Duration::from_secs(global.wait),
+        lock_timeout: lock_timeout.map(std::time::Duration::from_secs),
         file: path,
-    }
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::cli::Format;
+    use std::time::Duration;
 
     fn global() -> Global {
         Global {
@@ -240,6 +293,7 @@ mod tests {
             dir: None,
             table: None,
             wait: 0,
+            lock_timeout: None,
             format: Format::Text,
         }
     }
@@ -257,25 +311,28 @@ mod tests {
     }
 
     fn full_env(name: &str) -> Option<String> {
+        if name == LOCK_TIMEOUT_ENV {
+            return Some("45".to_owned());
+        }
         Some(format!("env-{name}"))
     }
 
-    const FULL_FILE: &str =
-        "database = \"sqlite:file.db\"\ndir = \"sql\"\ntable = \"file_table\"\nprotected = true\n";
+    const FULL_FILE: &str = "database = \"sqlite:file.db\"\ndir = \"sql\"\ntable = \"file_table\"\nprotected = true\nlock_timeout = 30\n";
 
     #[test]
     fn defaults_without_anything() {
-        let config = resolve(&global(), &no_env, None);
+        let config = resolve(&global(), &no_env, None).unwrap();
         assert_eq!(config.database, None);
         assert_eq!(config.dir, Path::new("migrations"));
         assert_eq!(config.table, "schema_migrations");
         assert!(!config.protected);
         assert_eq!(config.file, None);
+        assert_eq!(config.lock_timeout, None);
     }
 
     #[test]
     fn the_file_beats_the_defaults_and_its_paths_are_relative_to_it() {
-        let config = resolve(&global(), &no_env, file("/project", FULL_FILE));
+        let config = resolve(&global(), &no_env, file("/project", FULL_FILE)).unwrap();
         let database = config.database.unwrap();
         assert_eq!(database.url, "sqlite:file.db");
         assert_eq!(database.base, Path::new("/project"));
@@ -286,19 +343,20 @@ mod tests {
         assert_eq!(config.dir, Path::new("/project/sql"));
         assert_eq!(config.table, "file_table");
         assert!(config.protected);
+        assert_eq!(config.lock_timeout, Some(Duration::from_secs(30)));
     }
 
     #[test]
     fn a_file_in_the_current_folder_keeps_paths_short() {
-        let config = resolve(&global(), &no_env, file("", "dir = \"sql\""));
+        let config = resolve(&global(), &no_env, file("", "dir = \"sql\"")).unwrap();
         assert_eq!(config.dir, Path::new("sql"));
-        let config = resolve(&global(), &no_env, file("", "dir = \"\""));
+        let config = resolve(&global(), &no_env, file("", "dir = \"\"")).unwrap();
         assert_eq!(config.dir, Path::new("."));
     }
 
     #[test]
     fn the_environment_beats_the_file() {
-        let config = resolve(&global(), &full_env, file("/project", FULL_FILE));
+        let config = resolve(&global(), &full_env, file("/project", FULL_FILE)).unwrap();
         let database = config.database.unwrap();
         assert_eq!(database.url, "env-DATABASE_URL");
         assert_eq!(database.origin, Origin::Env("DATABASE_URL"));
@@ -306,6 +364,13 @@ mod tests {
         assert_eq!(config.dir, Path::new("env-TERRACE_DIR"));
         assert_eq!(config.table, "env-TERRACE_TABLE");
         assert!(config.protected, "only the file can say protected");
+        assert_eq!(config.lock_timeout, Some(Duration::from_secs(45)));
+        let bad_env = |name: &str| (name == LOCK_TIMEOUT_ENV).then(|| "soon".to_owned());
+        let err = resolve(&global(), &bad_env, None).unwrap_err();
+        assert!(
+            err.to_string().contains("TERRACE_LOCK_TIMEOUT 'soon'"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -315,9 +380,10 @@ mod tests {
             dir: Some("flag_dir".into()),
             table: Some("flag_table".into()),
             wait: 0,
+            lock_timeout: Some(7),
             format: Format::Text,
         };
-        let config = resolve(&flags, &full_env, file("/project", FULL_FILE));
+        let config = resolve(&flags, &full_env, file("/project", FULL_FILE)).unwrap();
         let database = config.database.unwrap();
         assert_eq!(
             (database.url.as_str(), database.origin),
@@ -325,6 +391,7 @@ mod tests {
         );
         assert_eq!(config.dir, Path::new("flag_dir"));
         assert_eq!(config.table, "flag_table");
+        assert_eq!(config.lock_timeout, Some(Duration::from_secs(7)));
     }
 
     #[test]
@@ -332,5 +399,20 @@ mod tests {
         assert!(parse("databse = \"x\"").is_err());
         assert!(parse("protected = \"yes\"").is_err());
         assert!(parse("# only a comment\n").is_ok());
+        assert!(parse("lock_timeout = -1").is_err());
+    }
+
+    #[test]
+    fn parse_problems_name_the_line_and_hide_passwords() {
+        let text = "dir = \"sql\"\npassword = \"hunter2\"\n";
+        let problem = parse_problem(text, &parse(text).unwrap_err());
+        assert!(
+            problem.starts_with("line 2, column 1: unknown field `password`"),
+            "{problem}"
+        );
+        let text = "dir = \"sql\"\nprotected = \"postgres://app:hunter2@db/app\"\n";
+        let problem = parse_problem(text, &parse(text).unwrap_err());
+        assert!(problem.starts_with("line 2, column 13: "), "{problem}");
+        assert!(!problem.contains("hunter2"), "{problem}");
     }
 }

@@ -8,8 +8,10 @@
 
 use crate::config::DatabaseSetting;
 use crate::failure::Failure;
+use crate::output::Output;
 use std::path::Path;
 use std::time::Duration;
+use terrace::connection::redact;
 use terrace::{ConnectOptions, Connection, DatabaseUrl};
 
 pub use terrace::Access;
@@ -24,16 +26,11 @@ pub struct Location {
 /// Where the database a setting names is; a usage error for a URL this build cannot
 /// open. Commands call it before anything else, so a bad URL is reported first.
 pub fn locate(setting: &DatabaseSetting, wait: Duration) -> Result<Location, Failure> {
-    let parse = |url: &str| DatabaseUrl::parse(url).map_err(|e| Failure::usage(e.to_string()));
-    let mut url = parse(&setting.url)?;
-    if let Some(path) = url.sqlite_path()
-        && path.is_relative()
-        && path != Path::new(":memory:")
-        && !setting.base.as_os_str().is_empty()
-    {
-        url = parse(&format!("sqlite:{}", setting.base.join(path).display()))?;
-    }
-    Ok(Location { url, wait })
+    let url = DatabaseUrl::parse(&setting.url).map_err(|e| Failure::usage(e.to_string()))?;
+    Ok(Location {
+        url: url.relative_to(&setting.base),
+        wait,
+    })
 }
 
 impl Location {
@@ -42,6 +39,27 @@ impl Location {
         self.url
             .sqlite_path()
             .is_some_and(|path| path != Path::new(":memory:") && !path.exists())
+    }
+
+    /// Opens the database for a command that only reads (`status`, `validate`,
+    /// `history`, dry runs). A SQLite file that does not exist yet reads as the new,
+    /// empty database it would be: an in-memory one, so that nothing is created, with
+    /// a note saying so.
+    pub fn open_read_only(&self, out: &Output) -> anyhow::Result<Connection> {
+        if !self.is_missing_file() {
+            return self.open(Access::ReadOnly);
+        }
+        let path = self.url.sqlite_path().unwrap_or_default();
+        out.note(&format!(
+            "database file {} does not exist yet; nothing applied (`terrace migrate` creates it)",
+            redact(&path.to_string_lossy())
+        ));
+        let empty = DatabaseUrl::parse("sqlite::memory:")?;
+        let options = ConnectOptions {
+            wait: Duration::ZERO,
+            access: Access::ReadOnly,
+        };
+        Ok(Connection::open(&empty, &options)?)
     }
 
     /// Opens the database for `access`, waiting up to `--wait` for a server that is
@@ -54,9 +72,10 @@ impl Location {
         Connection::open(&self.url, &options).map_err(|err| {
             let cause = std::error::Error::source(&err).map(ToString::to_string);
             if self.url.sqlite_path().is_some() {
-                // A missing file or folder: the library's own sentence says it all.
+                // A missing file or folder, a directory, a read-only URL: the library's
+                // own sentence says it all.
                 let failure = Failure::refused(cause.unwrap_or_else(|| err.to_string()));
-                return if access == Access::Create {
+                return if access == Access::Create || !self.is_missing_file() {
                     failure.into()
                 } else {
                     failure
@@ -106,6 +125,17 @@ mod tests {
         assert_eq!(path("data/app.db", ""), Path::new("data/app.db"));
         assert_eq!(path("/abs/app.db", "/project"), Path::new("/abs/app.db"));
         assert_eq!(path("sqlite::memory:", "/project"), Path::new(":memory:"));
+        let url = locate(
+            &setting("sqlite:data/app.db?mode=rw", "/project"),
+            Duration::ZERO,
+        )
+        .unwrap()
+        .url;
+        assert_eq!(url.to_string(), "sqlite:/project/data/app.db?mode=rw");
+        assert_eq!(
+            url.sqlite_path().unwrap(),
+            Path::new("/project/data/app.db")
+        );
     }
 
     #[test]

@@ -47,6 +47,7 @@ use std::fmt::Write as _;
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
+use terrace::connection::redact_using;
 use terrace::{Direction, Event, Plan, Report};
 
 /// A text style, shown only where colour is on.
@@ -157,6 +158,13 @@ impl Output {
         writeln!(stdout)?;
         stdout.flush()?;
         Ok(())
+    }
+
+    /// Prints a note about the results on stderr, as `note: …`, in either format: it
+    /// is not part of a JSON document.
+    pub fn note(&self, text: &str) {
+        let label = paint(self.error_color, Style::Bold, "note:");
+        let _ = writeln!(io::stderr().lock(), "{label} {text}");
     }
 
     /// `text` in `style`, if colour is on for stdout.
@@ -318,10 +326,14 @@ impl Output {
     }
 
     /// Prints an error: on stderr as `error: …`, `  caused by: …` lines and a hint; or,
-    /// in JSON, as one document on stdout.
+    /// in JSON, as one document on stdout. Any password the user typed (in an argument
+    /// or `DATABASE_URL`) or that a message quotes is hidden, whatever the message.
     pub fn error(&self, err: &anyhow::Error) {
-        let hint = failure::hint(err);
-        let chain: Vec<String> = dedup_chain(err);
+        let typed = user_input();
+        let typed: Vec<&str> = typed.iter().map(String::as_str).collect();
+        let hide = |text: &str| redact_using(text, &typed);
+        let hint = failure::hint(err).map(|hint| hide(&hint));
+        let chain: Vec<String> = dedup_chain(err).iter().map(|m| hide(m)).collect();
         if self.json {
             let problems = err
                 .chain()
@@ -329,7 +341,7 @@ impl Output {
                     Some(
                         terrace::Error::Invalid { problems }
                         | terrace::Error::RepairRefused { problems },
-                    ) => Some(problems.iter().map(ToString::to_string).collect()),
+                    ) => Some(problems.iter().map(|p| hide(&p.to_string())).collect()),
                     _ => None,
                 })
                 .unwrap_or_default();
@@ -359,7 +371,8 @@ impl Output {
 
 /// Prints a parsing error (or the help or version, which clap reports the same way) and
 /// returns its exit code. With `--format json` among the arguments an error is one JSON
-/// document on stdout, as for every other error.
+/// document on stdout, as for every other error. clap quotes the arguments it refuses,
+/// so any password in them is hidden first.
 pub fn clap_error(err: &clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     let code = ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2));
@@ -367,8 +380,21 @@ pub fn clap_error(err: &clap::Error) -> ExitCode {
         err.kind(),
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
     );
-    if informational || !json_requested(std::env::args_os()) {
+    if informational {
         let _ = err.print();
+        return code;
+    }
+    let typed = user_input();
+    let typed: Vec<&str> = typed.iter().map(String::as_str).collect();
+    if !json_requested(std::env::args_os()) {
+        let rendered = if color_wanted(io::stderr().is_terminal()) {
+            err.render().ansi().to_string()
+        } else {
+            err.render().to_string()
+        };
+        let _ = io::stderr()
+            .lock()
+            .write_all(redact_using(&rendered, &typed).as_bytes());
         return code;
     }
     let message = if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
@@ -376,7 +402,7 @@ pub fn clap_error(err: &clap::Error) -> ExitCode {
     } else {
         let rendered = err.render().to_string();
         let first = rendered.lines().next().unwrap_or_default();
-        first.strip_prefix("error: ").unwrap_or(first).to_owned()
+        redact_using(first.strip_prefix("error: ").unwrap_or(first), &typed)
     };
     let output = Output {
         json: true,
@@ -392,6 +418,15 @@ pub fn clap_error(err: &clap::Error) -> ExitCode {
         problems: Vec::new(),
     });
     code
+}
+
+/// What the user typed that may hold a password: the arguments and `DATABASE_URL`.
+fn user_input() -> Vec<String> {
+    std::env::args_os()
+        .skip(1)
+        .map(|arg| arg.to_string_lossy().into_owned())
+        .chain(crate::config::env(crate::config::DATABASE_ENV))
+        .collect()
 }
 
 fn json_requested(args: impl Iterator<Item = OsString>) -> bool {

@@ -11,7 +11,7 @@ use crate::error::Error;
 use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// The kind of database a URL names.
@@ -53,8 +53,11 @@ impl Scheme {
 /// A parsed database URL. Its `Display` hides any password.
 #[derive(Clone, PartialEq, Eq)]
 pub struct DatabaseUrl {
+    /// The URL as written, with its scheme in lower case.
     raw: String,
     scheme: Scheme,
+    /// The file and parameters of a SQLite URL.
+    sqlite: Option<SqliteTarget>,
 }
 
 impl fmt::Debug for DatabaseUrl {
@@ -75,12 +78,14 @@ impl fmt::Display for DatabaseUrl {
 const SECRET_KEYS: &[&str] = &["password", "passwd", "pwd", "pass", "sslpassword"];
 
 /// The text with every password replaced by `***`: the one in
-/// `scheme://user:password@host`, and the value of a `password=` parameter.
+/// `scheme://user:password@host` (or `scheme:user:password@host`), and the value of a
+/// `password=` parameter (`password = 'quoted'` too).
 ///
 /// ```
 /// use terrace::connection::redact;
 /// assert_eq!(redact("postgres://app:s3cret@db:5432/app"), "postgres://app:***@db:5432/app");
 /// assert_eq!(redact("mysql://db/app?password=s3cret&ssl=1"), "mysql://db/app?password=***&ssl=1");
+/// assert_eq!(redact("host=db password = 's3 cret'"), "host=db password = '***'");
 /// ```
 pub fn redact(text: &str) -> Cow<'_, str> {
     let secrets = secret_ranges(text);
@@ -98,37 +103,44 @@ pub fn redact(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// Where the secrets in a text are, in order and without overlap: the password of
-/// `scheme://user:password@host` (even an empty one) and the non-empty value of each
-/// `password=`-like parameter.
-fn secret_ranges(text: &str) -> Vec<Range<usize>> {
-    let mut ranges = Vec::new();
-    if let Some(start) = text.find("://").map(|i| i + 3) {
-        // The last `@` ends the credentials; a password may itself hold `/`, `?` or `@`
-        // unescaped, so hide too much rather than too little.
-        if let Some(at) = text[start..].rfind('@').map(|i| start + i)
-            && let Some(colon) = text[start..at].find(':').map(|i| start + i)
-        {
-            ranges.push(colon + 1..at);
+/// The text with every password hidden: each password found in `sources` (what a user
+/// typed: a URL, the arguments, a settings file) wherever it appears in `text`, then
+/// those [`redact`] finds in `text` itself. For messages that may quote user input in
+/// pieces, such as a driver's or a parser's.
+///
+/// ```
+/// use terrace::connection::redact_using;
+/// let typed = "postgres://app:s3cret@db/app";
+/// assert_eq!(redact_using("password s3cret refused", &[typed]), "password *** refused");
+/// ```
+pub fn redact_using(text: &str, sources: &[&str]) -> String {
+    let mut text = text.to_owned();
+    for source in sources {
+        for secret in secret_ranges(source) {
+            let secret = &source[secret];
+            if !secret.is_empty() {
+                text = text.replace(secret, "***");
+            }
         }
     }
-    let lower = text.to_ascii_lowercase();
-    for key in SECRET_KEYS {
-        let pattern = format!("{key}=");
-        for (at, _) in lower.match_indices(&pattern) {
-            let starts_parameter =
-                at == 0 || matches!(lower.as_bytes()[at - 1], b'?' | b'&' | b';' | b' ' | b'\t');
-            if !starts_parameter {
-                continue;
-            }
-            let value = at + pattern.len();
-            let end = lower[value..]
-                .find(['&', ';', ' ', '\t', '#'])
-                .map_or(lower.len(), |i| value + i);
-            if end > value {
-                ranges.push(value..end);
-            }
-        }
+    redact(&text).into_owned()
+}
+
+/// Where the secrets in a text are, in order and without overlap, found line by line:
+/// the password of `scheme://user:password@host` (even an empty one) or of
+/// `scheme:user:password@host`, and the non-empty value of each `password=`-like
+/// parameter.
+fn secret_ranges(text: &str) -> Vec<Range<usize>> {
+    let mut ranges = Vec::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let content = line.trim_end_matches(['\n', '\r']);
+        ranges.extend(
+            line_secrets(content)
+                .into_iter()
+                .map(|r| offset + r.start..offset + r.end),
+        );
+        offset += line.len();
     }
     ranges.sort_unstable_by_key(|r| (r.start, r.end));
     let mut disjoint: Vec<Range<usize>> = Vec::with_capacity(ranges.len());
@@ -139,6 +151,101 @@ fn secret_ranges(text: &str) -> Vec<Range<usize>> {
         }
     }
     disjoint
+}
+
+fn is_scheme_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')
+}
+
+/// The secrets of one line, possibly overlapping.
+fn line_secrets(line: &str) -> Vec<Range<usize>> {
+    let mut ranges = Vec::new();
+    // `scheme://user:password@host`: the last `@` before the next URL (or the line's
+    // end) ends the credentials; a password may itself hold `/`, `?` or `@` unescaped,
+    // so hide too much rather than too little.
+    let starts: Vec<usize> = line.match_indices("://").map(|(i, _)| i + 3).collect();
+    for (n, &start) in starts.iter().enumerate() {
+        let end = starts.get(n + 1).map_or(line.len(), |next| next - 3);
+        if let Some(at) = line[start..end].rfind('@').map(|i| start + i)
+            && let Some(colon) = line[start..at].find(':').map(|i| start + i)
+        {
+            ranges.push(colon + 1..at);
+        }
+    }
+    // `scheme:user:password@host`, without the slashes: within one word.
+    for (colon, _) in line.match_indices(':') {
+        let scheme_start = line[..colon]
+            .char_indices()
+            .rev()
+            .find(|&(_, c)| !is_scheme_char(c))
+            .map_or(0, |(i, c)| i + c.len_utf8());
+        let scheme = &line[scheme_start..colon];
+        let rest = &line[colon + 1..];
+        if scheme.len() < 2
+            || !scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            || rest.starts_with("//")
+        {
+            continue;
+        }
+        let word = rest
+            .find(|c: char| c.is_whitespace() || matches!(c, '\'' | '"' | '`'))
+            .map_or(rest, |end| &rest[..end]);
+        if let Some(at) = word.rfind('@')
+            && let Some(inner) = word[..at].find(':')
+        {
+            ranges.push(colon + 1 + inner + 1..colon + 1 + at);
+        }
+    }
+    // `password=value`, `password = 'quoted value'`.
+    let lower = line.to_ascii_lowercase();
+    for key in SECRET_KEYS {
+        for (at, _) in lower.match_indices(key) {
+            let starts_key = lower[..at]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !c.is_ascii_alphanumeric());
+            let after_key = lower[at + key.len()..].trim_start_matches([' ', '\t']);
+            let Some(after_equals) = after_key.strip_prefix('=') else {
+                continue;
+            };
+            if !starts_key {
+                continue;
+            }
+            let value = after_equals.trim_start_matches([' ', '\t']);
+            let value_start = line.len() - value.len();
+            let range = match value.chars().next() {
+                Some(quote @ ('\'' | '"')) => {
+                    let inner = &value[1..];
+                    let mut end = inner.len();
+                    let mut escaped = false;
+                    for (i, c) in inner.char_indices() {
+                        match c {
+                            _ if escaped => escaped = false,
+                            '\\' => escaped = true,
+                            c if c == quote => {
+                                end = i;
+                                break;
+                            }
+                            _ => {}
+                        }
+                    }
+                    value_start + 1..value_start + 1 + end
+                }
+                _ => {
+                    let end = value
+                        .find(|c: char| {
+                            c.is_whitespace() || matches!(c, '&' | ';' | '#' | '\'' | '"' | '`')
+                        })
+                        .unwrap_or(value.len());
+                    value_start..value_start + end
+                }
+            };
+            if !range.is_empty() {
+                ranges.push(range);
+            }
+        }
+    }
+    ranges
 }
 
 /// Splits `scheme:rest` when the text starts with a URL scheme (two or more
@@ -153,9 +260,12 @@ fn split_scheme(url: &str) -> Option<(&str, &str)> {
 }
 
 impl DatabaseUrl {
-    /// Parses a URL: `sqlite:PATH`, `sqlite://PATH` or a bare path; `postgres://…`
-    /// (or `postgresql://`); `mysql://…` (or `mariadb://`). A scheme no compiled-in
-    /// backend handles is an error naming the supported ones.
+    /// Parses a URL: `sqlite:PATH`, `sqlite://PATH` or a bare path, with optional
+    /// `?mode=ro|rw|rwc|memory&cache=shared|private`; `postgres://…` (or
+    /// `postgresql://`); `mysql://…` (or `mariadb://`). Schemes are case-insensitive. A
+    /// scheme no compiled-in backend handles, a server URL without `//`, a `key=value`
+    /// connection string and an unknown SQLite parameter are errors (naming the
+    /// supported forms, never showing a password).
     pub fn parse(url: &str) -> Result<Self, Error> {
         let url = url.trim();
         let unsupported = |reason: String| Error::UnsupportedUrl {
@@ -163,23 +273,46 @@ impl DatabaseUrl {
             reason,
             supported: Scheme::compiled_in(),
         };
-        let scheme = match split_scheme(url) {
-            None => Scheme::Sqlite,
-            Some((scheme, rest)) => match scheme.to_ascii_lowercase().as_str() {
-                "sqlite" | "sqlite3" => {
-                    if rest.trim_start_matches('/').is_empty() {
-                        return Err(unsupported("the URL names no file".to_owned()));
-                    }
-                    Scheme::Sqlite
-                }
-                "postgres" | "postgresql" => Scheme::Postgres,
-                "mysql" | "mariadb" => Scheme::Mysql,
-                other => return Err(unsupported(format!("unknown scheme '{other}:'"))),
-            },
-        };
         if url.is_empty() {
             return Err(unsupported("the database URL is empty".to_owned()));
         }
+        let (scheme, raw, sqlite) = match split_scheme(url) {
+            None => {
+                if looks_like_key_value(url, true) {
+                    return Err(unsupported(KEY_VALUE.to_owned()));
+                }
+                let target = SqliteTarget::parse(url).map_err(unsupported)?;
+                (Scheme::Sqlite, url.to_owned(), Some(target))
+            }
+            Some((scheme, rest)) => {
+                let lower = scheme.to_ascii_lowercase();
+                let raw = format!("{lower}:{rest}");
+                match lower.as_str() {
+                    "sqlite" | "sqlite3" => {
+                        let path = rest.strip_prefix("//").unwrap_or(rest);
+                        if looks_like_key_value(path, false) {
+                            return Err(unsupported(KEY_VALUE.to_owned()));
+                        }
+                        let target = SqliteTarget::parse(path).map_err(unsupported)?;
+                        (Scheme::Sqlite, raw, Some(target))
+                    }
+                    "postgres" | "postgresql" | "mysql" | "mariadb" => {
+                        let (scheme, form) = if lower.starts_with("postgres") {
+                            (Scheme::Postgres, "postgres://USER@HOST/DB")
+                        } else {
+                            (Scheme::Mysql, "mysql://USER@HOST/DB")
+                        };
+                        if !rest.starts_with("//") {
+                            return Err(unsupported(format!(
+                                "'{lower}:' must be followed by '//': {form}"
+                            )));
+                        }
+                        (scheme, raw, None)
+                    }
+                    other => return Err(unsupported(format!("unknown scheme '{other}:'"))),
+                }
+            }
+        };
         if !Scheme::compiled_in()
             .iter()
             .any(|s| s.starts_with(scheme.feature()))
@@ -191,8 +324,9 @@ impl DatabaseUrl {
             )));
         }
         Ok(DatabaseUrl {
-            raw: url.to_owned(),
+            raw,
             scheme,
+            sqlite,
         })
     }
 
@@ -201,16 +335,44 @@ impl DatabaseUrl {
         self.scheme
     }
 
-    /// The file of a SQLite URL (`:memory:` for an in-memory database).
+    /// The file of a SQLite URL, without its parameters (`:memory:` for an in-memory
+    /// database).
     pub fn sqlite_path(&self) -> Option<PathBuf> {
-        if self.scheme != Scheme::Sqlite {
-            return None;
-        }
-        let path = match split_scheme(&self.raw) {
-            Some((_, rest)) => rest.strip_prefix("//").unwrap_or(rest),
-            None => &self.raw,
+        let target = self.sqlite.as_ref()?;
+        Some(if target.mode == Some(SqliteMode::Memory) {
+            PathBuf::from(MEMORY)
+        } else {
+            target.path.clone()
+        })
+    }
+
+    /// The same URL with a relative SQLite file taken relative to `base` (a
+    /// configuration file's folder); any other URL as it is.
+    pub fn relative_to(&self, base: &Path) -> DatabaseUrl {
+        let Some(target) = &self.sqlite else {
+            return self.clone();
         };
-        Some(PathBuf::from(path))
+        let path = &target.path;
+        if path.is_absolute()
+            || path == Path::new(MEMORY)
+            || target.mode == Some(SqliteMode::Memory)
+            || base.as_os_str().is_empty()
+        {
+            return self.clone();
+        }
+        let path = base.join(path);
+        let query = target
+            .query
+            .as_deref()
+            .map_or_else(String::new, |q| format!("?{q}"));
+        DatabaseUrl {
+            raw: format!("sqlite:{}{query}", path.display()),
+            scheme: Scheme::Sqlite,
+            sqlite: Some(SqliteTarget {
+                path,
+                ..target.clone()
+            }),
+        }
     }
 
     /// The URL with the password in it, for the driver.
@@ -220,14 +382,118 @@ impl DatabaseUrl {
     }
 
     /// Removes the passwords from a driver's message, in case the driver quoted them.
-    fn scrub(&self, mut message: String) -> String {
-        for secret in secret_ranges(&self.raw) {
-            let secret = &self.raw[secret];
-            if !secret.is_empty() {
-                message = message.replace(secret, "***");
+    fn scrub(&self, message: String) -> String {
+        redact_using(&message, &[&self.raw])
+    }
+}
+
+/// The in-memory SQLite database's name.
+const MEMORY: &str = ":memory:";
+
+/// Why a `key=value` string is refused.
+const KEY_VALUE: &str = "this looks like a key=value connection string, not a URL or a file \
+                         path; write postgres://USER@HOST/DB, \
+                         mysql://USER@HOST/DB or sqlite:PATH";
+
+/// Whether a path is more likely a `key=value` connection string: a `=` and white
+/// space before any `?`, or (for a bare path, with no scheme) a leading `word=`.
+fn looks_like_key_value(path: &str, bare: bool) -> bool {
+    let before_query = path.split('?').next().unwrap_or(path);
+    if before_query.contains('=') && before_query.contains(char::is_whitespace) {
+        return true;
+    }
+    let key_len = before_query
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(before_query.len());
+    bare && key_len > 0 && before_query[key_len..].trim_start().starts_with('=')
+}
+
+/// How a SQLite URL's `mode` parameter opens the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SqliteMode {
+    /// `ro`: read-only; a command that writes is refused.
+    ReadOnly,
+    /// `rw`: the file must exist.
+    ReadWrite,
+    /// `rwc`: the file is created by commands that migrate (the default).
+    Create,
+    /// `memory`: a private in-memory database, whatever the path.
+    Memory,
+}
+
+/// The file of a SQLite URL and its parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct SqliteTarget {
+    path: PathBuf,
+    /// The query string as written, without its `?`.
+    query: Option<String>,
+    mode: Option<SqliteMode>,
+    /// `cache=shared` (true) or `cache=private` (false).
+    shared_cache: Option<bool>,
+}
+
+/// The parameters a SQLite URL accepts, for messages.
+const SQLITE_PARAMETERS: &str = "mode=ro|rw|rwc|memory and cache=shared|private";
+
+impl SqliteTarget {
+    /// Splits `PATH?key=value&…` (the part after `sqlite:` or `sqlite://`), refusing an
+    /// unknown, repeated or valueless parameter.
+    fn parse(text: &str) -> Result<Self, String> {
+        let (path, query) = match text.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (text, None),
+        };
+        let mut target = SqliteTarget {
+            path: PathBuf::from(path),
+            query: query.map(str::to_owned),
+            mode: None,
+            shared_cache: None,
+        };
+        for parameter in query.unwrap_or_default().split('&') {
+            if parameter.is_empty() {
+                continue;
+            }
+            let (key, value) = parameter.split_once('=').unwrap_or((parameter, ""));
+            let key = key.to_ascii_lowercase();
+            if value.is_empty() {
+                return Err(format!("the SQLite parameter '{key}' has no value"));
+            }
+            let bad_value = |values: &str| {
+                format!("'{value}' is not a value of the SQLite parameter '{key}': use {values}")
+            };
+            let repeated = match key.as_str() {
+                "mode" => {
+                    let mode = match value.to_ascii_lowercase().as_str() {
+                        "ro" => SqliteMode::ReadOnly,
+                        "rw" => SqliteMode::ReadWrite,
+                        "rwc" => SqliteMode::Create,
+                        "memory" => SqliteMode::Memory,
+                        _ => return Err(bad_value("ro, rw, rwc or memory")),
+                    };
+                    target.mode.replace(mode).is_some()
+                }
+                "cache" => {
+                    let shared = match value.to_ascii_lowercase().as_str() {
+                        "shared" => true,
+                        "private" => false,
+                        _ => return Err(bad_value("shared or private")),
+                    };
+                    target.shared_cache.replace(shared).is_some()
+                }
+                _ => {
+                    return Err(format!(
+                        "unknown SQLite parameter '{key}': the parameters are {SQLITE_PARAMETERS}"
+                    ));
+                }
+            };
+            if repeated {
+                return Err(format!("the SQLite parameter '{key}' is given twice"));
             }
         }
-        redact(&message).into_owned()
+        if path.trim_start_matches('/').is_empty() && target.mode != Some(SqliteMode::Memory) {
+            return Err("the URL names no file".to_owned());
+        }
+        Ok(target)
     }
 }
 
@@ -313,10 +579,7 @@ impl Connection {
     fn open_once(url: &DatabaseUrl, options: &ConnectOptions) -> Result<Self, Retry> {
         match url.scheme() {
             #[cfg(feature = "sqlite")]
-            Scheme::Sqlite => {
-                let path = url.sqlite_path().unwrap_or_default();
-                open_sqlite(&path, options.access).map(Connection::Sqlite)
-            }
+            Scheme::Sqlite => open_sqlite(url, options.access).map(Connection::Sqlite),
             #[cfg(feature = "postgres")]
             Scheme::Postgres => {
                 let retry = |e: postgres::Error| {
@@ -390,13 +653,34 @@ enum Retry {
 }
 
 #[cfg(feature = "sqlite")]
-fn open_sqlite(path: &std::path::Path, access: Access) -> Result<rusqlite::Connection, Retry> {
+fn open_sqlite(url: &DatabaseUrl, access: Access) -> Result<rusqlite::Connection, Retry> {
     use rusqlite::OpenFlags;
+    let Some(target) = &url.sqlite else {
+        return Err(Retry::Never("the URL names no SQLite file".to_owned()));
+    };
+    let path = url.sqlite_path().unwrap_or_default();
     let shown = redact(&path.to_string_lossy()).into_owned();
     if path.as_os_str().is_empty() {
         return Err(Retry::Never("the URL names no SQLite file".to_owned()));
     }
-    if path != std::path::Path::new(":memory:") {
+    // The URL's `mode` narrows what the command may do, never widens it: a reading
+    // command opens read-only whatever the mode says.
+    let access = match (target.mode, access) {
+        (Some(SqliteMode::ReadOnly), Access::ReadWrite | Access::Create) => {
+            return Err(Retry::Never(
+                "the URL opens the database read-only (mode=ro), and this command writes to it"
+                    .to_owned(),
+            ));
+        }
+        (Some(SqliteMode::ReadWrite), Access::Create) => Access::ReadWrite,
+        (_, access) => access,
+    };
+    if path != Path::new(MEMORY) {
+        if path.is_dir() {
+            return Err(Retry::Never(format!(
+                "{shown} is a directory, not a SQLite database file"
+            )));
+        }
         match access {
             Access::ReadOnly | Access::ReadWrite if !path.exists() => {
                 return Err(Retry::Never(format!(
@@ -416,13 +700,18 @@ fn open_sqlite(path: &std::path::Path, access: Access) -> Result<rusqlite::Conne
             _ => {}
         }
     }
-    let flags = OpenFlags::SQLITE_OPEN_NO_MUTEX
+    let mut flags = OpenFlags::SQLITE_OPEN_NO_MUTEX
         | match access {
             Access::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY,
             Access::ReadWrite => OpenFlags::SQLITE_OPEN_READ_WRITE,
             Access::Create => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
         };
-    let conn = rusqlite::Connection::open_with_flags(path, flags)
+    match target.shared_cache {
+        Some(true) => flags |= OpenFlags::SQLITE_OPEN_SHARED_CACHE,
+        Some(false) => flags |= OpenFlags::SQLITE_OPEN_PRIVATE_CACHE,
+        None => {}
+    }
+    let conn = rusqlite::Connection::open_with_flags(&path, flags)
         .map_err(|e| Retry::Never(e.to_string()))?;
     conn.busy_timeout(Duration::from_secs(10))
         .map_err(|e| Retry::Never(e.to_string()))?;
@@ -469,6 +758,31 @@ mod tests {
         assert_eq!(redact("postgres://app@host/db"), "postgres://app@host/db");
         assert_eq!(redact("sqlite:data/app.db"), "sqlite:data/app.db");
         assert_eq!(redact("compass=north"), "compass=north");
+        assert_eq!(
+            redact("error: unexpected argument 'postgres:app:hunter2@db/app' found"),
+            "error: unexpected argument 'postgres:app:***@db/app' found"
+        );
+        assert_eq!(
+            redact("host = db password = 'hunter 2' dbname = app"),
+            "host = db password = '***' dbname = app"
+        );
+        assert_eq!(
+            redact("2 | password = \"hunter\\\"2\"\n3 | db_password=x"),
+            "2 | password = \"***\"\n3 | db_password=***"
+        );
+        assert_eq!(
+            redact("'postgres://a:one@h/x' or 'mysql://b:two@h/y'"),
+            "'postgres://a:***@h/x' or 'mysql://b:***@h/y'"
+        );
+        assert_eq!(redact("at 12:30:45 user@host"), "at 12:30:45 user@host");
+        assert_eq!(
+            redact("postgres://app@host:5432/db"),
+            "postgres://app@host:5432/db"
+        );
+        assert_eq!(
+            redact("password_file=x passwords=y"),
+            "password_file=x passwords=y"
+        );
     }
 
     #[test]
@@ -476,6 +790,7 @@ mod tests {
         let url = DatabaseUrl {
             raw: "postgres://app:hunter2@db/app?password=other".to_owned(),
             scheme: Scheme::Postgres,
+            sqlite: None,
         };
         assert_eq!(
             url.scrub("could not use hunter2 or other".to_owned()),

@@ -2,7 +2,6 @@
 //! migrations folder. Writes nothing.
 
 use crate::config::Config;
-use crate::connect::Access;
 use crate::output::{Cell, Output, Style};
 use serde::Serialize;
 use std::process::ExitCode;
@@ -28,7 +27,7 @@ struct RowDoc<'a> {
 pub fn run(config: &Config, out: &Output) -> anyhow::Result<ExitCode> {
     let database = config.location()?;
     let tracking = config.table_only()?;
-    let mut conn = database.open(Access::ReadOnly)?;
+    let mut conn = database.open_read_only(out)?;
     // The rows are the status's applied list; with no migrations given, its problems
     // (every row "missing") mean nothing here and are not shown.
     let status = tracking.status(&mut conn)?;

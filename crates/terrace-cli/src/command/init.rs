@@ -76,7 +76,8 @@ fn template(dir: &Path, database: Option<&str>) -> String {
     };
     format!(
         "# Terrace settings. Every key is optional: a command-line flag wins over the
-# environment (DATABASE_URL, TERRACE_DIR, TERRACE_TABLE), which wins over this file.
+# environment (DATABASE_URL, TERRACE_DIR, TERRACE_TABLE, TERRACE_LOCK_TIMEOUT), which
+# wins over this file.
 # Relative paths are relative to the folder holding this file.
 
 # The database: sqlite:PATH, sqlite://PATH, or a file path.
@@ -87,6 +88,9 @@ dir = {dir}
 
 # The table that records which migrations are applied.
 # table = \"schema_migrations\"
+
+# How many seconds a run waits for another run's migration lock before giving up.
+# lock_timeout = 300
 
 # true makes `terrace reset` refuse, whatever the flags: set it for any database whose
 # history must never be dropped.

@@ -1,6 +1,7 @@
 //! `terrace migrate [--to V] [--dry-run]` (alias `up`): applies pending migrations,
 //! printing a line as each finishes, or — as a dry run — prints what would run with its
-//! SQL and changes nothing (the database is opened read-only, and must exist).
+//! SQL and changes nothing (the database is opened read-only; a SQLite file that does not
+//! exist yet is shown as the empty database it would be, and is not created).
 
 use crate::cli::MigrateArgs;
 use crate::config::Config;
@@ -16,7 +17,7 @@ pub fn run(args: &MigrateArgs, config: &Config, out: &Output) -> anyhow::Result<
     out.warn(migrations.warnings());
     let target = args.to.map_or(Target::Latest, Target::Version);
     if args.dry_run {
-        let mut conn = database.open(Access::ReadOnly)?;
+        let mut conn = database.open_read_only(out)?;
         let plan = migrations.plan(&mut conn, target)?;
         out.plan(&plan)?;
         return Ok(ExitCode::SUCCESS);

@@ -19,7 +19,7 @@ pub fn run(args: &RollbackArgs, config: &Config, out: &Output) -> anyhow::Result
         (None, steps) => Target::Steps(steps.unwrap_or(1)),
     };
     if args.dry_run {
-        let mut conn = database.open(Access::ReadOnly)?;
+        let mut conn = database.open_read_only(out)?;
         let plan = migrations.plan_rollback(&mut conn, target)?;
         out.plan(&plan)?;
         return Ok(ExitCode::SUCCESS);

@@ -3,7 +3,6 @@
 
 use crate::cli::StatusArgs;
 use crate::config::Config;
-use crate::connect::Access;
 use crate::output::{Cell, Output, Style, plural};
 use serde::Serialize;
 use std::process::ExitCode;
@@ -49,7 +48,7 @@ pub fn run(args: &StatusArgs, config: &Config, out: &Output) -> anyhow::Result<E
     let database = config.location()?;
     let migrations = config.migrations()?;
     out.warn(migrations.warnings());
-    let mut conn = database.open(Access::ReadOnly)?;
+    let mut conn = database.open_read_only(out)?;
     let status = migrations.status(&mut conn)?;
     if out.is_json() {
         out.json(&document(&status))?;

@@ -3,7 +3,6 @@
 //! 1 when anything is wrong. With no database configured, checks the files alone.
 
 use crate::config::Config;
-use crate::connect::Access;
 use crate::output::{Output, Style, plural};
 use serde::Serialize;
 use std::process::ExitCode;
@@ -26,7 +25,7 @@ pub fn run(config: &Config, out: &Output) -> anyhow::Result<ExitCode> {
     out.warn(migrations.warnings());
     let database_checked = database.is_some();
     let problems = if let Some(database) = &database {
-        let mut conn = database.open(Access::ReadOnly)?;
+        let mut conn = database.open_read_only(out)?;
         match migrations.validate(&mut conn) {
             Ok(()) => Vec::new(),
             Err(terrace::Error::Invalid { problems }) => problems,

@@ -45,7 +45,7 @@ fn refusal_messages() {
             "postgres://app:secret@127.0.0.1:9/app",
             "status",
         ],
-        vec!["--database", "nowhere.db", "status"],
+        vec!["--database", "nowhere.db", "rollback"],
         vec!["--dir", "nowhere", "status"],
         vec!["baseline", "3"],
         vec!["rollback", "--to", "9"],

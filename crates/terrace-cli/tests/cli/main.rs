@@ -16,6 +16,7 @@ mod json;
 mod legacy;
 mod migrate;
 mod new;
+mod preview;
 mod repair;
 mod reset;
 mod rollback;

@@ -102,19 +102,6 @@ fn dry_run_prints_the_sql_and_leaves_the_file_byte_identical() {
 }
 
 #[test]
-fn dry_run_does_not_create_a_missing_database() {
-    let sandbox = Sandbox::three_migrations();
-    let run = sandbox.run(&["migrate", "--dry-run"]);
-    run.code(1);
-    assert!(
-        run.stderr.contains("database file app.db does not exist"),
-        "{}",
-        run.stderr
-    );
-    assert_eq!(sandbox.db_bytes(), None);
-}
-
-#[test]
 fn a_failing_migration_names_itself_and_keeps_the_ones_before() {
     let sandbox = Sandbox::three_migrations();
     sandbox.migration(

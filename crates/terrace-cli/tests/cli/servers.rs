@@ -52,7 +52,13 @@ impl ScratchDatabase {
             );
             return None;
         };
-        let name = format!("terrace_cli_test_{}_{}", std::process::id(), var.len());
+        // One per test: several tests of a process may use the same server at once.
+        static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let name = format!(
+            "terrace_cli_test_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
         let quoted = if server.starts_with("mysql") {
             format!("`{name}`")
         } else {
@@ -148,4 +154,38 @@ fn autoaudit_on_postgres() {
 #[test]
 fn autoaudit_on_mysql() {
     autoaudit_through_the_cli("TERRACE_TEST_MYSQL_URL");
+}
+
+#[test]
+fn a_held_lock_on_mysql_fails_after_the_lock_timeout() {
+    use mysql::prelude::Queryable;
+    let Some(db) = ScratchDatabase::new("TERRACE_TEST_MYSQL_URL") else {
+        return;
+    };
+    // The lock another run would hold: the backend's name for the tracking table.
+    let Connection::Mysql(mut holder) = connect(&db.url) else {
+        unreachable!("a MySQL URL");
+    };
+    let got: Option<i64> = holder
+        .query_first("SELECT GET_LOCK(CONCAT('terrace:', DATABASE(), '.schema_migrations'), 0)")
+        .unwrap();
+    assert_eq!(got, Some(1));
+
+    let sandbox = Sandbox::three_migrations();
+    let started = std::time::Instant::now();
+    let run = sandbox.run(&["--database", &db.url, "--lock-timeout", "1", "migrate"]);
+    run.code(1);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        run.stderr.contains("held the migration lock"),
+        "{}",
+        run.stderr
+    );
+
+    drop(holder);
+    sandbox.run(&["--database", &db.url, "migrate"]).ok();
 }

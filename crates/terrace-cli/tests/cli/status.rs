@@ -114,20 +114,6 @@ fn an_edited_migration_is_shown_and_fails_the_check() {
 }
 
 #[test]
-fn a_missing_database_is_an_error_and_is_not_created() {
-    let sandbox = Sandbox::three_migrations();
-    let run = sandbox.run(&["status"]);
-    run.code(1);
-    assert!(
-        run.stderr
-            .starts_with("error: the database file app.db does not exist\n"),
-        "{}",
-        run.stderr
-    );
-    assert_eq!(sandbox.db_bytes(), None);
-}
-
-#[test]
 fn an_empty_database_has_everything_pending_and_gets_no_table() {
     let sandbox = Sandbox::three_migrations();
     std::fs::write(sandbox.db_path(), b"").unwrap();

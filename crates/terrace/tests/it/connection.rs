@@ -123,3 +123,143 @@ backend_test!(a_read_only_connection_cannot_write, |db| {
     );
     assert!(db.versions().is_empty());
 });
+
+/// The scheme in upper case, the rest as it is (`POSTGRES://…`, `SQLITE:/tmp/…`).
+fn upper_scheme(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => format!("{}://{rest}", scheme.to_ascii_uppercase()),
+        None => format!("SQLITE:{url}"),
+    }
+}
+
+backend_test!(schemes_are_case_insensitive, |db| {
+    let url = DatabaseUrl::parse(&upper_scheme(&db.url)).unwrap();
+    assert!(
+        !url.to_string().starts_with("POSTGRES") && !url.to_string().starts_with("MYSQL"),
+        "{url}"
+    );
+    let mut conn = Connection::open(&url, &ConnectOptions::default()).unwrap();
+    crate::support::copy_fixture(&db.scratch, "basic");
+    db.migrations().run(&mut conn).unwrap();
+    assert_eq!(db.versions(), [1, 2, 3]);
+});
+
+#[test]
+fn a_server_url_without_slashes_is_refused_without_its_password() {
+    for url in [
+        "postgres:deploy:hunter2@db.internal/app",
+        "MySQL:root:hunter2@db.internal/app",
+    ] {
+        let err = DatabaseUrl::parse(url).unwrap_err();
+        let text = err.to_string();
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(text.contains("://"), "it shows the expected form: {text}");
+    }
+    assert_eq!(
+        terrace::connection::redact("postgres:deploy:hunter2@db.internal/app"),
+        "postgres:deploy:***@db.internal/app"
+    );
+}
+
+#[test]
+fn a_key_value_connection_string_is_refused_without_its_password() {
+    let dir = tempfile::tempdir().unwrap();
+    for text in [
+        "host=127.0.0.1 user=app password=hunter2 dbname=app",
+        "host = 127.0.0.1 password = 'hunter2' dbname = app",
+        "dbname=app",
+        "sqlite:host=db password=hunter2",
+    ] {
+        let err = DatabaseUrl::parse(text).unwrap_err();
+        let message = err.to_string();
+        assert!(!message.contains("hunter2"), "{message}");
+        assert!(message.contains("key=value"), "{message}");
+    }
+    // Nothing was created anywhere, with or without a scheme.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn sqlite_query_parameters_are_parsed_never_part_of_the_file_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.db");
+    let url = DatabaseUrl::parse(&format!("sqlite:{}?mode=rwc", path.display())).unwrap();
+    assert_eq!(url.sqlite_path().unwrap(), path);
+    Connection::open(&url, &ConnectOptions::default()).unwrap();
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["x.db"]);
+
+    // mode=rw: the file must exist, even for a command that would create it.
+    let absent = dir.path().join("absent.db");
+    let url = DatabaseUrl::parse(&format!("sqlite://{}?mode=rw", absent.display())).unwrap();
+    let err = Connection::open(&url, &ConnectOptions::default())
+        .err()
+        .unwrap();
+    let chain = format!("{err}: {}", std::error::Error::source(&err).unwrap());
+    assert!(chain.contains("does not exist"), "{chain}");
+    assert!(!absent.exists());
+
+    // mode=ro: a writing command is refused at once, a reading one works.
+    let url = DatabaseUrl::parse(&format!("sqlite:{}?mode=ro", path.display())).unwrap();
+    let err = Connection::open(&url, &ConnectOptions::default())
+        .err()
+        .unwrap();
+    let chain = format!("{err}: {}", std::error::Error::source(&err).unwrap());
+    assert!(chain.contains("mode=ro"), "{chain}");
+    let read_only = ConnectOptions {
+        wait: Duration::ZERO,
+        access: Access::ReadOnly,
+    };
+    Connection::open(&url, &read_only).unwrap();
+
+    // mode=memory: nothing on disk.
+    let memory = dir.path().join("memory.db");
+    let url = DatabaseUrl::parse(&format!("sqlite:{}?mode=memory", memory.display())).unwrap();
+    let Connection::Sqlite(conn) = Connection::open(&url, &ConnectOptions::default()).unwrap()
+    else {
+        panic!("a SQLite connection");
+    };
+    conn.execute_batch("CREATE TABLE t (x INTEGER)").unwrap();
+    assert!(!memory.exists());
+
+    // cache=shared|private is accepted.
+    DatabaseUrl::parse("sqlite:app.db?cache=shared&mode=rwc").unwrap();
+}
+
+#[test]
+fn unknown_or_bad_sqlite_parameters_are_refused_by_name() {
+    for (url, expected) in [
+        ("sqlite:app.db?journal=wal", "journal"),
+        ("sqlite:app.db?mode=rwx", "rwx"),
+        ("sqlite:app.db?mode", "mode"),
+        ("sqlite:app.db?mode=ro&mode=rw", "mode"),
+        ("app.db?password=hunter2", "password"),
+    ] {
+        let err = DatabaseUrl::parse(url).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains(expected), "{url}: {text}");
+        assert!(!text.contains("hunter2"), "{text}");
+    }
+}
+
+#[test]
+fn a_sqlite_path_that_is_a_folder_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = DatabaseUrl::parse(&format!("sqlite:{}", dir.path().display())).unwrap();
+    for access in [Access::ReadOnly, Access::ReadWrite, Access::Create] {
+        let err = Connection::open(
+            &url,
+            &ConnectOptions {
+                wait: Duration::ZERO,
+                access,
+            },
+        )
+        .err()
+        .unwrap();
+        let chain = format!("{err}: {}", std::error::Error::source(&err).unwrap());
+        assert!(chain.contains("is a directory"), "{access:?}: {chain}");
+    }
+}
