@@ -250,7 +250,13 @@ pub fn check_history(list: &[Migration], applied: &[AppliedMigration]) -> Vec<Pr
                 current: migration.name.to_string(),
             });
         }
-        if let Some(recorded) = &row.checksum {
+        // A started row never finished applying: its file may have been fixed since,
+        // and that is no edit of an applied migration.
+        if let Some(recorded) = row
+            .checksum
+            .as_ref()
+            .filter(|_| row.state != RowState::Started)
+        {
             let current = migration.checksum();
             if comparable(recorded, &current) && *recorded != current {
                 problems.push(Problem::ChecksumMismatch {
@@ -387,5 +393,19 @@ mod tests {
             }]
         ));
         assert!(problems[0].to_string().contains("terrace repair"));
+    }
+
+    #[test]
+    fn a_started_row_is_dirty_but_not_edited() {
+        let mut started = row(1, "create_a", Some("sha256:0000"));
+        started.state = RowState::Started;
+        let problems = check_history(LIST, &[started.clone()]);
+        assert!(
+            matches!(problems[..], [Problem::Dirty { version: 1, .. }]),
+            "{problems:?}"
+        );
+        // An interrupted rollback was applied: an edit since then is one.
+        started.state = RowState::Reverting;
+        assert_eq!(check_history(LIST, &[started]).len(), 2);
     }
 }
