@@ -3,11 +3,15 @@
 //! DDL commits implicitly, so every migration is marked started in the history before
 //! it runs and completed after: an interruption leaves a dirty row that `status`
 //! reports and `repair` clears. The lock is `GET_LOCK`, a named session lock.
+//! `applied_at` is a `DATETIME(6)`: a `TIMESTAMP` ends in January 2038, so tables made
+//! with one are upgraded in place before they are next written.
 
-use crate::backend::{Backend, BackendResult, Database, NewRow, version_param};
+use crate::backend::{Backend, BackendResult, Database, LockTimedOut, NewRow, version_param};
 use crate::error::BoxError;
 use crate::error::Error;
-use crate::history::{AppliedMigration, ExtraColumn, RowState, TableName};
+use crate::history::{
+    AppliedMigration, ExtraColumn, RowState, StoredRow, TableName, stored_version,
+};
 use mysql::prelude::FromRow;
 use mysql::prelude::Queryable;
 use mysql::{Conn, Params, Row};
@@ -82,16 +86,19 @@ fn split(table: &str) -> (Option<&str>, &str) {
 }
 
 /// A history row as the driver reads it: version, name, applied_at, checksum,
-/// execution_ms, state, cumulative_checksum.
+/// execution_ms, state, cumulative_checksum; every column may be `NULL`.
 type HistoryRow = (
-    i64,
-    String,
+    Option<i64>,
+    Option<String>,
     Option<String>,
     Option<String>,
     Option<i64>,
-    String,
+    Option<String>,
     Option<String>,
 );
+
+/// The type of `applied_at`, and its default.
+const APPLIED_AT: &str = "DATETIME(6) NULL DEFAULT CURRENT_TIMESTAMP(6)";
 
 fn column_type(column: ExtraColumn) -> &'static str {
     match column {
@@ -127,19 +134,25 @@ impl Backend for Mysql<'_> {
         )?;
         match got.flatten() {
             Some(1) => Ok(()),
-            _ => Err(format!(
-                "another runner held the migration lock for {table} for more than {seconds}s"
-            )
-            .into()),
+            Some(0) => Err(Box::new(LockTimedOut)),
+            _ => Err(format!("GET_LOCK failed for the migration lock on table {table}").into()),
         }
     }
 
     fn unlock(&mut self, table: &TableName) -> BackendResult<()> {
-        self.exec_drop(
+        let released: Option<Option<i64>> = self.exec_first(
             format!("SELECT RELEASE_LOCK({LOCK_NAME})"),
             (table.schema(), table.table()),
         )?;
-        Ok(())
+        match released.flatten() {
+            Some(1) => Ok(()),
+            _ => Err(format!(
+                "the lock was no longer held: a statement of the run released it \
+                 (RELEASE_ALL_LOCKS, RELEASE_LOCK) or changed the current database (USE), so the \
+                 run was not protected from another runner after that; check the history of table {table}"
+            )
+            .into()),
+        }
     }
 
     fn begin(&mut self) -> BackendResult<()> {
@@ -201,7 +214,7 @@ impl Backend for Mysql<'_> {
             "CREATE TABLE {} (
                 version BIGINT PRIMARY KEY,
                 name VARCHAR(255) NOT NULL,
-                applied_at TIMESTAMP NULL DEFAULT CURRENT_TIMESTAMP,
+                applied_at {APPLIED_AT},
                 checksum VARCHAR(100),
                 execution_ms BIGINT,
                 state VARCHAR(16) NOT NULL DEFAULT 'applied',
@@ -209,6 +222,23 @@ impl Backend for Mysql<'_> {
             )",
             quote(table.as_str())
         ))
+    }
+
+    fn upgrade_history(&mut self, table: &TableName) -> BackendResult<()> {
+        let (schema, name) = split(table.as_str());
+        let kind: Option<String> = self.exec_first(
+            "SELECT CAST(data_type AS CHAR) FROM information_schema.columns \
+             WHERE table_schema = COALESCE(?, DATABASE()) AND table_name = ? AND column_name = 'applied_at'",
+            (schema, name),
+        )?;
+        if kind.is_some_and(|kind| kind.eq_ignore_ascii_case("timestamp")) {
+            self.run(format!(
+                "ALTER TABLE {} MODIFY applied_at {APPLIED_AT}",
+                quote(table.as_str())
+            ))?;
+            tracing::info!(table = %table, "applied_at upgraded from TIMESTAMP to DATETIME(6)");
+        }
+        Ok(())
     }
 
     fn add_history_column(&mut self, table: &TableName, column: ExtraColumn) -> BackendResult<()> {
@@ -246,15 +276,16 @@ impl Backend for Mysql<'_> {
         for row in rows {
             let (version, name, applied_at, checksum, execution_ms, state, cumulative_checksum): HistoryRow =
                 mysql::from_row_opt(row)?;
-            out.push(AppliedMigration {
-                version: u64::try_from(version)?,
+            let read = StoredRow {
+                version,
                 name,
                 applied_at,
                 checksum,
                 execution_ms,
-                state: RowState::parse(&state),
+                state,
                 cumulative_checksum,
-            });
+            };
+            out.push(read.into_row(table)?);
         }
         Ok(out)
     }
@@ -267,11 +298,17 @@ impl Backend for Mysql<'_> {
             "SELECT version, CAST(cumulative_checksum AS CHAR), CAST(state AS CHAR) FROM {} ORDER BY version DESC LIMIT 1",
             quote(table.as_str())
         );
-        let row: Option<(i64, Option<String>, String)> = self.exec_first(sql, ())?;
-        row.map(|(version, cumulative, state)| {
-            Ok((u64::try_from(version)?, cumulative, RowState::parse(&state)))
-        })
-        .transpose()
+        let row: Option<Row> = self.exec_first(sql, ())?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let (version, cumulative, state): (Option<i64>, Option<String>, Option<String>) =
+            mysql::from_row_opt(row)?;
+        Ok(Some((
+            stored_version(table, version)?,
+            cumulative,
+            RowState::from_column(state.as_deref()),
+        )))
     }
 
     fn has_row(&mut self, table: &TableName, version: u64) -> BackendResult<bool> {

@@ -5,10 +5,12 @@
 //! with "database is locked". The journal mode is never touched.
 
 use crate::backend::{
-    Backend, BackendResult, Database, NewRow, quote_double as quote, version_param,
+    Backend, BackendResult, Database, LockTimedOut, NewRow, quote_double as quote, version_param,
 };
 use crate::error::Error;
-use crate::history::{AppliedMigration, ExtraColumn, RowState, TableName};
+use crate::history::{
+    AppliedMigration, ExtraColumn, RowState, StoredRow, TableName, stored_version,
+};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, params};
 use std::time::Duration;
@@ -105,7 +107,14 @@ impl Backend for Sqlite<'_> {
     }
 
     fn begin(&mut self) -> BackendResult<()> {
-        Ok(self.conn.execute_batch("BEGIN IMMEDIATE")?)
+        // BEGIN IMMEDIATE takes the write lock: busy after the busy timeout means
+        // another connection held it all that time.
+        match self.conn.execute_batch("BEGIN IMMEDIATE") {
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {
+                Err(Box::new(LockTimedOut))
+            }
+            other => Ok(other?),
+        }
     }
 
     fn commit(&mut self) -> BackendResult<()> {
@@ -213,16 +222,16 @@ impl Backend for Sqlite<'_> {
         let mut rows = stmt.query([])?;
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
-            let version: i64 = row.get(0)?;
-            out.push(AppliedMigration {
-                version: u64::try_from(version)?,
-                name: text(row.get_ref(1)?).unwrap_or_default(),
+            let read = StoredRow {
+                version: row.get(0)?,
+                name: text(row.get_ref(1)?),
                 applied_at: text(row.get_ref(2)?),
                 checksum: text(row.get_ref(3)?),
                 execution_ms: row.get(4)?,
-                state: RowState::parse(&text(row.get_ref(5)?).unwrap_or_default()),
+                state: text(row.get_ref(5)?),
                 cumulative_checksum: text(row.get_ref(6)?),
-            });
+            };
+            out.push(read.into_row(table)?);
         }
         Ok(out)
     }
@@ -240,11 +249,10 @@ impl Backend for Sqlite<'_> {
         let Some(row) = rows.next()? else {
             return Ok(None);
         };
-        let version: i64 = row.get(0)?;
         Ok(Some((
-            u64::try_from(version)?,
+            stored_version(table, row.get(0)?)?,
             text(row.get_ref(1)?),
-            RowState::parse(&text(row.get_ref(2)?).unwrap_or_default()),
+            RowState::from_column(text(row.get_ref(2)?).as_deref()),
         )))
     }
 
