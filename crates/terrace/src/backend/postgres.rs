@@ -5,12 +5,13 @@
 //! connection that runs the migrations; the runner's session releases it on every
 //! path.
 //!
-//! An unqualified tracking table lives in the connection's current schema, resolved
-//! once (`current_schema()`) before anything runs: every statement Terrace writes and
-//! the lock key use the qualified name, so a migration that changes the `search_path`
-//! (as `pg_dump` output does) cannot hide the table, and `schema_migrations` and
-//! `public.schema_migrations` are one table with one lock. Other names (those a code
-//! migration asks about) resolve through the `search_path` as usual.
+//! An unqualified tracking table is resolved to its schema once, before anything
+//! runs: where the `search_path` finds it, or, if it finds none, `current_schema()`,
+//! where creating it puts it. Every statement Terrace writes and the lock key use the
+//! qualified name, so a migration that changes the `search_path` (as `pg_dump` output
+//! does) cannot hide the table, and `schema_migrations` and `public.schema_migrations`
+//! are one table with one lock. Other names (those a code migration asks about)
+//! resolve through the `search_path` as usual.
 
 use crate::backend::{
     Backend, BackendResult, Database, LockTimedOut, NewRow, quote_double as quote, version_param,
@@ -92,13 +93,22 @@ fn quote_part(part: &str) -> String {
 
 impl Postgres<'_> {
     /// The tracking table's name, schema-qualified and quoted: as written when it
-    /// names its schema, otherwise in the current schema, resolved once.
+    /// names its schema, otherwise resolved once, before anything runs, through the
+    /// connection's `search_path`: the schema where it finds the table, or, when it
+    /// finds none, the current schema, where creating the table puts it.
     fn history(&mut self, table: &TableName) -> BackendResult<String> {
         let schema = match (table.schema(), &self.schema) {
             (Some(schema), _) => schema.to_owned(),
             (None, Some(schema)) => schema.clone(),
             (None, None) => {
-                let row = self.query_one("SELECT current_schema()::text", &[])?;
+                // Where the search path finds the table now, or, if it finds none, where
+                // creating it would put it.
+                let row = self.query_one(
+                    "SELECT COALESCE((SELECT n.nspname::text FROM pg_catalog.pg_class c \
+                     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                     WHERE c.oid = to_regclass($1)), current_schema()::text)",
+                    &[&quote_part(table.table())],
+                )?;
                 let schema: Option<String> = row.try_get(0)?;
                 let schema = schema.ok_or_else(|| {
                     format!(

@@ -39,6 +39,39 @@ fn postgres_a_pg_dump_preamble_does_not_hide_the_tracking_table() {
 }
 
 #[test]
+fn postgres_an_unqualified_table_is_where_the_search_path_finds_it() {
+    let Some(db) = TestDb::new(Kind::Postgres) else {
+        return;
+    };
+    db.write(
+        "0001_create_projects.sql",
+        "-- migrate:up\nCREATE TABLE projects (id integer);",
+    );
+    let migrations = db.migrations();
+    migrations.run(&mut db.connect()).unwrap();
+    // Later connections search a schema of their own first: the history is still the
+    // one in public, found and written there.
+    let database = db.strings("SELECT current_database()").remove(0);
+    db.execute(&format!(
+        "CREATE SCHEMA app; ALTER DATABASE \"{database}\" SET search_path = app, public"
+    ));
+    db.write(
+        "0002_create_accounts.sql",
+        "-- migrate:up\nCREATE TABLE accounts (id integer);",
+    );
+    let migrations = db.migrations();
+    assert_eq!(migrations.run(&mut db.connect()).unwrap().versions(), [2]);
+    assert_eq!(
+        db.strings("SELECT table_schema::text || '.' || table_name::text FROM information_schema.tables WHERE table_name IN ('schema_migrations', 'accounts') ORDER BY 1"),
+        ["app.accounts", "public.schema_migrations"]
+    );
+    assert_eq!(
+        db.strings("SELECT version FROM public.schema_migrations ORDER BY version"),
+        ["1", "2"]
+    );
+}
+
+#[test]
 fn mysql_applied_at_survives_2038_and_old_tables_are_upgraded_in_place() {
     let Some(db) = TestDb::new(Kind::Mysql) else {
         return;
