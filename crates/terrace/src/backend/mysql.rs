@@ -3,6 +3,8 @@
 //! DDL commits implicitly, so every migration is marked started in the history before
 //! it runs and completed after: an interruption leaves a dirty row that `status`
 //! reports and `repair` clears. The lock is `GET_LOCK`, a named session lock.
+//! An unqualified tracking table is in the connection's current database, resolved once
+//! before anything runs, so a migration's `USE` moves neither the history nor the lock.
 //! `applied_at` is a `DATETIME(6)`: a `TIMESTAMP` ends in January 2038, so tables made
 //! with one are upgraded in place before they are next written.
 
@@ -20,12 +22,17 @@ use terrace_format::Dialect;
 
 impl Database for Conn {
     fn backend(&mut self) -> Result<Box<dyn Backend + '_>, Error> {
-        Ok(Box::new(Mysql { conn: self }))
+        Ok(Box::new(Mysql {
+            conn: self,
+            database: None,
+        }))
     }
 }
 
 struct Mysql<'c> {
     conn: &'c mut Conn,
+    /// The current database when first needed: where an unqualified tracking table is.
+    database: Option<String>,
 }
 
 /// The server's own message as the error's text, without the driver's wrapping.
@@ -37,6 +44,30 @@ fn server_error(e: mysql::Error) -> BoxError {
 }
 
 impl Mysql<'_> {
+    /// The tracking table's database: as written, or the connection's current one,
+    /// resolved once before anything runs, so that a migration changing it (`USE`)
+    /// cannot move the history or the lock.
+    fn database(&mut self, table: &TableName) -> BackendResult<String> {
+        if let Some(database) = table.schema().or(self.database.as_deref()) {
+            return Ok(database.to_owned());
+        }
+        let current: Option<Option<String>> = self.exec_first("SELECT DATABASE()", ())?;
+        let database = current.flatten().ok_or_else(|| {
+            format!(
+                "table {table} has no database: the connection has none selected; name one in \
+                 the URL, or qualify the table name (database.table)"
+            )
+        })?;
+        self.database = Some(database.clone());
+        Ok(database)
+    }
+
+    /// The tracking table's name, qualified by its database and quoted.
+    fn history(&mut self, table: &TableName) -> BackendResult<String> {
+        let database = self.database(table)?;
+        Ok(format!("{}.{}", quote(&database), quote(table.table())))
+    }
+
     fn run(&mut self, sql: impl AsRef<str>) -> BackendResult<()> {
         self.conn.query_drop(sql).map_err(server_error)
     }
@@ -128,9 +159,10 @@ impl Backend for Mysql<'_> {
 
     fn lock(&mut self, table: &TableName, timeout: Duration) -> BackendResult<()> {
         let seconds = timeout.as_secs().max(1);
+        let database = self.database(table)?;
         let got: Option<Option<i64>> = self.exec_first(
             format!("SELECT GET_LOCK({LOCK_NAME}, ?)"),
-            (table.schema(), table.table(), seconds),
+            (database, table.table(), seconds),
         )?;
         match got.flatten() {
             Some(1) => Ok(()),
@@ -140,9 +172,10 @@ impl Backend for Mysql<'_> {
     }
 
     fn unlock(&mut self, table: &TableName) -> BackendResult<()> {
+        let database = self.database(table)?;
         let released: Option<Option<i64>> = self.exec_first(
             format!("SELECT RELEASE_LOCK({LOCK_NAME})"),
-            (table.schema(), table.table()),
+            (database, table.table()),
         )?;
         match released.flatten() {
             Some(1) => Ok(()),
@@ -199,6 +232,16 @@ impl Backend for Mysql<'_> {
         Ok((!columns.is_empty()).then_some(columns))
     }
 
+    fn history_columns(&mut self, table: &TableName) -> BackendResult<Option<Vec<String>>> {
+        let database = self.database(table)?;
+        let columns: Vec<String> = self.exec_all(
+            "SELECT CAST(column_name AS CHAR) FROM information_schema.columns \
+             WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+            (database, table.table()),
+        )?;
+        Ok((!columns.is_empty()).then_some(columns))
+    }
+
     fn has_index(&mut self, table: &str, index: &str) -> BackendResult<bool> {
         let (schema, table) = split(table);
         let found: Option<i64> = self.exec_first(
@@ -210,8 +253,9 @@ impl Backend for Mysql<'_> {
     }
 
     fn create_history(&mut self, table: &TableName) -> BackendResult<()> {
+        let relation = self.history(table)?;
         self.run(format!(
-            "CREATE TABLE {} (
+            "CREATE TABLE {relation} (
                 version BIGINT PRIMARY KEY,
                 name VARCHAR(255) NOT NULL,
                 applied_at {APPLIED_AT},
@@ -219,22 +263,21 @@ impl Backend for Mysql<'_> {
                 execution_ms BIGINT,
                 state VARCHAR(16) NOT NULL DEFAULT 'applied',
                 cumulative_checksum VARCHAR(100)
-            )",
-            quote(table.as_str())
+            )"
         ))
     }
 
     fn upgrade_history(&mut self, table: &TableName) -> BackendResult<()> {
-        let (schema, name) = split(table.as_str());
+        let database = self.database(table)?;
         let kind: Option<String> = self.exec_first(
             "SELECT CAST(data_type AS CHAR) FROM information_schema.columns \
-             WHERE table_schema = COALESCE(?, DATABASE()) AND table_name = ? AND column_name = 'applied_at'",
-            (schema, name),
+             WHERE table_schema = ? AND table_name = ? AND column_name = 'applied_at'",
+            (database, table.table()),
         )?;
         if kind.is_some_and(|kind| kind.eq_ignore_ascii_case("timestamp")) {
+            let relation = self.history(table)?;
             self.run(format!(
-                "ALTER TABLE {} MODIFY applied_at {APPLIED_AT}",
-                quote(table.as_str())
+                "ALTER TABLE {relation} MODIFY applied_at {APPLIED_AT}"
             ))?;
             tracing::info!(table = %table, "applied_at upgraded from TIMESTAMP to DATETIME(6)");
         }
@@ -242,9 +285,9 @@ impl Backend for Mysql<'_> {
     }
 
     fn add_history_column(&mut self, table: &TableName, column: ExtraColumn) -> BackendResult<()> {
+        let relation = self.history(table)?;
         self.run(format!(
-            "ALTER TABLE {} ADD COLUMN {} {}",
-            quote(table.as_str()),
+            "ALTER TABLE {relation} ADD COLUMN {} {}",
             column.name(),
             column_type(column)
         ))
@@ -269,7 +312,7 @@ impl Backend for Mysql<'_> {
             pick(ExtraColumn::ExecutionMs, "NULL"),
             pick(ExtraColumn::State, "'applied'"),
             pick(ExtraColumn::Cumulative, "NULL"),
-            quote(table.as_str())
+            self.history(table)?
         );
         let rows: Vec<Row> = self.conn.query(sql).map_err(server_error)?;
         let mut out = Vec::with_capacity(rows.len());
@@ -296,7 +339,7 @@ impl Backend for Mysql<'_> {
     ) -> BackendResult<Option<(u64, Option<String>, RowState)>> {
         let sql = format!(
             "SELECT version, CAST(cumulative_checksum AS CHAR), CAST(state AS CHAR) FROM {} ORDER BY version DESC LIMIT 1",
-            quote(table.as_str())
+            self.history(table)?
         );
         let row: Option<Row> = self.exec_first(sql, ())?;
         let Some(row) = row else {
@@ -312,7 +355,7 @@ impl Backend for Mysql<'_> {
     }
 
     fn has_row(&mut self, table: &TableName, version: u64) -> BackendResult<bool> {
-        let sql = format!("SELECT 1 FROM {} WHERE version = ?", quote(table.as_str()));
+        let sql = format!("SELECT 1 FROM {} WHERE version = ?", self.history(table)?);
         let found: Option<i64> = self.exec_first(sql, (version_param(version)?,))?;
         Ok(found.is_some())
     }
@@ -321,7 +364,7 @@ impl Backend for Mysql<'_> {
         let sql = format!(
             "INSERT INTO {} (version, name, checksum, execution_ms, state, cumulative_checksum) \
              VALUES (?, ?, ?, ?, ?, ?)",
-            quote(table.as_str())
+            self.history(table)?
         );
         self.exec_drop(
             sql,
@@ -341,7 +384,7 @@ impl Backend for Mysql<'_> {
         let sql = format!(
             "UPDATE {} SET name = ?, checksum = ?, execution_ms = COALESCE(?, execution_ms), state = ?, \
              cumulative_checksum = ? WHERE version = ?",
-            quote(table.as_str())
+            self.history(table)?
         );
         self.exec_drop(
             sql,
@@ -358,12 +401,13 @@ impl Backend for Mysql<'_> {
     }
 
     fn delete_row(&mut self, table: &TableName, version: u64) -> BackendResult<()> {
-        let sql = format!("DELETE FROM {} WHERE version = ?", quote(table.as_str()));
+        let sql = format!("DELETE FROM {} WHERE version = ?", self.history(table)?);
         self.exec_drop(sql, (version_param(version)?,))?;
         Ok(())
     }
 
     fn drop_history(&mut self, table: &TableName) -> BackendResult<()> {
-        self.run(format!("DROP TABLE {}", quote(table.as_str())))
+        let relation = self.history(table)?;
+        self.run(format!("DROP TABLE {relation}"))
     }
 }

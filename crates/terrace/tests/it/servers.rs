@@ -124,3 +124,23 @@ fn mysql_applied_at_survives_2038_and_old_tables_are_upgraded_in_place() {
     fresh.run(&mut db.connect()).unwrap();
     assert_eq!(applied_at_type("fresh_history"), ["datetime(6)"]);
 }
+
+#[test]
+fn mysql_a_migration_changing_the_database_does_not_move_the_history() {
+    let Some(db) = TestDb::new(Kind::Mysql) else {
+        return;
+    };
+    db.write(
+        "0001_create_projects.sql",
+        "-- migrate:up\nCREATE TABLE projects (id INTEGER);\nUSE information_schema;",
+    );
+    db.write("0002_check_tables.sql", "-- migrate:up\nSELECT 1;");
+    let migrations = db.migrations();
+    let mut conn = db.connect();
+    assert_eq!(migrations.run(&mut conn).unwrap().versions(), [1, 2]);
+    assert_eq!(db.versions(), [1, 2]);
+    assert_eq!(
+        db.strings("SELECT state FROM schema_migrations ORDER BY version"),
+        ["applied", "applied"]
+    );
+}
