@@ -39,9 +39,10 @@ pub struct NewRow<'a> {
 
 /// The error of [`Backend::lock`] (or, where the write transaction is the lock, of
 /// [`Backend::begin`]) when another run held the lock for the whole timeout; the
-/// session turns it into [`Error::LockTimeout`].
-#[derive(Debug)]
-pub(crate) struct LockTimedOut;
+/// session turns it into [`Error::LockTimeout`]. A backend of another crate returns it
+/// the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockTimedOut;
 
 impl std::fmt::Display for LockTimedOut {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
