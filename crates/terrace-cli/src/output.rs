@@ -438,12 +438,20 @@ fn json_requested(args: impl Iterator<Item = OsString>) -> bool {
 }
 
 /// The error's messages, outermost first, without a cause that only repeats the one
-/// before it (drivers often wrap an error in one that displays the same).
+/// before it (drivers often wrap an error in one that displays the same, or, like
+/// PostgreSQL's server errors, the same lines in another layout).
 fn dedup_chain(err: &anyhow::Error) -> Vec<String> {
     let mut chain: Vec<String> = Vec::new();
     for cause in err.chain() {
         let message = cause.to_string();
-        if chain.last().is_none_or(|last| *last != message) {
+        let repeats = |last: &String| {
+            let last = last.to_lowercase();
+            message
+                .to_lowercase()
+                .lines()
+                .all(|line| last.contains(line.trim()))
+        };
+        if !chain.last().is_some_and(repeats) {
             chain.push(message);
         }
     }
@@ -714,5 +722,17 @@ mod tests {
             .context("disk full")
             .context("cannot write");
         assert_eq!(dedup_chain(&err), ["cannot write", "disk full"]);
+        let err = anyhow::Error::new(std::io::Error::other(
+            "ERROR: relation \"x\" does not exist\nDETAIL: none",
+        ))
+        .context("ERROR: relation \"x\" does not exist (SQLSTATE 42P01); detail: none")
+        .context("migration 1 (x) failed");
+        assert_eq!(
+            dedup_chain(&err),
+            [
+                "migration 1 (x) failed",
+                "ERROR: relation \"x\" does not exist (SQLSTATE 42P01); detail: none"
+            ]
+        );
     }
 }

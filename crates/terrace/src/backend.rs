@@ -39,6 +39,21 @@ pub struct NewRow<'a> {
     pub cumulative_checksum: &'a str,
 }
 
+/// The error of [`Backend::lock`] (or, where the write transaction is the lock, of
+/// [`Backend::begin`]) when another run held the lock for the whole timeout; the
+/// session turns it into [`Error::LockTimeout`]. A backend of another crate returns it
+/// the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockTimedOut;
+
+impl std::fmt::Display for LockTimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("another run held the migration lock for the whole lock timeout")
+    }
+}
+
+impl std::error::Error for LockTimedOut {}
+
 /// A database Terrace can migrate. Implemented for `rusqlite::Connection` (and, with
 /// their features, for the PostgreSQL and MySQL clients).
 pub trait Database {
@@ -69,8 +84,10 @@ pub trait Backend {
     }
     /// Takes the session-level migration lock, waiting at most `timeout`. Backends
     /// whose write transactions are the lock (SQLite) only prepare to wait for it.
+    /// Not obtaining it in time is a [`LockTimedOut`] error (from
+    /// [`begin`](Backend::begin), where the transaction is the lock).
     fn lock(&mut self, table: &TableName, timeout: Duration) -> BackendResult<()>;
-    /// Releases what [`lock`](Backend::lock) took.
+    /// Releases what [`lock`](Backend::lock) took; an error if it was no longer held.
     fn unlock(&mut self, table: &TableName) -> BackendResult<()>;
     /// Begins a write transaction, taking the database's write lock where it has one.
     fn begin(&mut self) -> BackendResult<()>;
@@ -91,8 +108,21 @@ pub trait Backend {
     fn quote(&self, identifier: &str) -> String;
     /// The column names of a table, or `None` if it does not exist.
     fn columns(&mut self, table: &str) -> BackendResult<Option<Vec<String>>>;
+    /// The tracking table's column names, or `None` if it does not exist: the
+    /// [`columns`](Backend::columns) of the table every other verb taking a
+    /// [`TableName`] works on.
+    fn history_columns(&mut self, table: &TableName) -> BackendResult<Option<Vec<String>>> {
+        self.columns(table.as_str())
+    }
     /// Whether an index of this name exists on the table.
     fn has_index(&mut self, table: &str, index: &str) -> BackendResult<bool>;
+    /// Brings an existing tracking table's column types up to date, in place (MySQL: a
+    /// `TIMESTAMP` `applied_at`, which ends in 2038, becomes `DATETIME(6)`). Called
+    /// where missing columns are added: only before the table is written.
+    fn upgrade_history(&mut self, table: &TableName) -> BackendResult<()> {
+        let _ = table;
+        Ok(())
+    }
     /// Creates the tracking table in its current shape.
     fn create_history(&mut self, table: &TableName) -> BackendResult<()>;
     /// Adds a column to an older tracking table.

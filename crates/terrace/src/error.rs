@@ -2,14 +2,21 @@
 
 use crate::plan::Direction;
 use crate::validate::Problem;
+use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// A boxed error from a database driver or a code migration.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Everything that can go wrong. Match on the variant; the fields name the version,
 /// migration, file or statement at fault.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Debug` prints the message and its causes, one `caused by:` line each, so that a
+/// `main` returning this error prints something a person can read. The causes are the
+/// drivers' own errors: a PostgreSQL server error's chain holds its
+/// `postgres::error::DbError` (with the SQLSTATE), a MySQL one its `mysql::MySqlError`.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The migrations folder could not be read.
@@ -37,7 +44,7 @@ pub enum Error {
     /// the migrations before it stay applied and none after it ran.
     #[error(
         "migration {version} ({name}) failed{}",
-        render_statement(*direction, statement.as_deref(), *line),
+        render_statement(*direction, statement.as_deref(), *line, *position, *dirty),
     )]
     MigrationFailed {
         /// Its version.
@@ -50,6 +57,10 @@ pub enum Error {
         statement: Option<String>,
         /// The line of the failing statement within its section.
         line: Option<usize>,
+        /// The failing statement's number in its section (from 1) and how many
+        /// statements the section holds (`None` for a code migration). Outside a
+        /// transaction, the statements before it ran and stay.
+        position: Option<(usize, usize)>,
         /// Whether the failure left the migration dirty (it ran outside a transaction).
         dirty: bool,
         /// The database's or the code migration's error.
@@ -75,6 +86,39 @@ pub enum Error {
         /// How the migration failed after ending its transaction, if it did.
         #[source]
         source: Option<Box<Error>>,
+    },
+    /// A migration ran completely outside a transaction, but writing that to the history
+    /// failed: its row still says it started (or, for a rollback, reverting). Nothing
+    /// is to be undone; the history is to be brought in line with what ran.
+    #[error("{}", render_not_recorded(*version, name, *direction, table))]
+    NotRecorded {
+        /// Its version.
+        version: u64,
+        /// Its name.
+        name: String,
+        /// Whether it was applied or rolled back.
+        direction: Direction,
+        /// The tracking table.
+        table: String,
+        /// Why the history write failed.
+        #[source]
+        source: BoxError,
+    },
+    /// Another run held the migration lock for longer than the lock timeout. Taking it
+    /// is the first thing a writing command does, so nothing was changed — unless it
+    /// was a later transaction of a run that commits migration by migration that
+    /// waited (on SQLite, for another writer), where those committed before stay
+    /// applied.
+    #[error(
+        "another run held the migration lock on table {table} for more than {}: \
+         try again when it has finished, or raise the lock timeout",
+        render_duration(*waited)
+    )]
+    LockTimeout {
+        /// The tracking table whose lock was asked for.
+        table: String,
+        /// How long this run waited (the lock timeout).
+        waited: Duration,
     },
     /// A rollback would pass migrations that cannot be reversed; nothing was changed.
     #[error(
@@ -191,15 +235,81 @@ fn render_refusal(problems: &[Problem]) -> String {
     render_list("repair refused, nothing was changed:".to_owned(), problems)
 }
 
-fn render_statement(direction: Direction, statement: Option<&str>, line: Option<usize>) -> String {
+impl fmt::Debug for Error {
+    /// The message, then each cause on a line of its own.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self}")?;
+        let mut cause = std::error::Error::source(self);
+        while let Some(error) = cause {
+            write!(f, "\ncaused by: {error}")?;
+            cause = error.source();
+        }
+        Ok(())
+    }
+}
+
+fn render_statement(
+    direction: Direction,
+    statement: Option<&str>,
+    line: Option<usize>,
+    position: Option<(usize, usize)>,
+    dirty: bool,
+) -> String {
     let section = direction.as_str();
+    // Outside a transaction what ran before the failure stays: say how much that is.
+    let before = match position {
+        Some((number, of)) if dirty => {
+            let ran = match number {
+                0 | 1 => "no statement before it ran".to_owned(),
+                2 => "statement 1 ran".to_owned(),
+                n => format!("statements 1..{} ran", n - 1),
+            };
+            format!(" at statement {number} of {of} ({ran}),")
+        }
+        _ => String::new(),
+    };
     match (statement, line) {
         (Some(statement), Some(line)) => {
-            format!(" at line {line} of its {section} section: {statement}")
+            format!("{before} at line {line} of its {section} section: {statement}")
         }
-        (Some(statement), None) => format!(" in its {section} section: {statement}"),
-        _ if direction == Direction::Down => " while rolling back".to_owned(),
-        _ => String::new(),
+        (Some(statement), None) => format!("{before} in its {section} section: {statement}"),
+        _ => {
+            let mut text = match direction {
+                Direction::Down => " while rolling back".to_owned(),
+                Direction::Up => String::new(),
+            };
+            if dirty {
+                text.push_str(
+                    " outside a transaction: what it changed before it failed was not undone",
+                );
+            }
+            text
+        }
+    }
+}
+
+fn render_not_recorded(version: u64, name: &str, direction: Direction, table: &str) -> String {
+    match direction {
+        Direction::Up => format!(
+            "migration {version} ({name}) ran completely, but recording it in table {table} failed, \
+             so its row still says it started; nothing is to be undone: mark it applied with \
+             `UPDATE {table} SET state = 'applied' WHERE version = {version}` \
+             (`terrace repair` would count it as not applied and run it again)"
+        ),
+        Direction::Down => format!(
+            "migration {version} ({name}) was rolled back completely, but removing its row from \
+             table {table} failed, so the row still says reverting; nothing is to be redone: \
+             remove it with `DELETE FROM {table} WHERE version = {version}` \
+             (`terrace repair` would count it as applied again)"
+        ),
+    }
+}
+
+fn render_duration(duration: Duration) -> String {
+    if duration.subsec_millis() == 0 {
+        format!("{}s", duration.as_secs())
+    } else {
+        format!("{:.1}s", duration.as_secs_f64())
     }
 }
 

@@ -22,20 +22,26 @@ fn run_body(
     dirty_on_failure: bool,
 ) -> Result<(), Error> {
     let migration = step.migration;
-    let failed = |statement: Option<(String, usize)>, source| Error::MigrationFailed {
-        version: migration.version(),
-        name: migration.name().to_owned(),
-        direction: step.direction,
-        line: statement.as_ref().map(|s| s.1),
-        statement: statement.map(|s| s.0),
-        dirty: dirty_on_failure,
-        source,
-    };
+    // The failing statement: its first line, its line and its number of how many.
+    let failed =
+        |statement: Option<(String, usize, (usize, usize))>, source| Error::MigrationFailed {
+            version: migration.version(),
+            name: migration.name().to_owned(),
+            direction: step.direction,
+            line: statement.as_ref().map(|s| s.1),
+            position: statement.as_ref().map(|s| s.2),
+            statement: statement.map(|s| s.0),
+            dirty: dirty_on_failure,
+            source,
+        };
     match step.body() {
         Body::Sql(sql) => {
-            for statement in split_statements(sql, backend.dialect()) {
+            let statements = split_statements(sql, backend.dialect());
+            let count = statements.len();
+            for (index, statement) in statements.iter().enumerate() {
                 backend.execute(statement.text).map_err(|e| {
-                    failed(Some((statement.first_line().to_owned(), statement.line)), e)
+                    let first_line = statement.first_line().to_owned();
+                    failed(Some((first_line, statement.line, (index + 1, count))), e)
                 })?;
             }
             Ok(())
@@ -298,7 +304,23 @@ impl<'r, 'o> Executor<'r, 'o> {
         run_body(session.backend(), step, true)?;
         let duration = started.elapsed();
 
-        session.begin()?;
+        // The body ran completely: a failure from here on leaves nothing to undo, only
+        // the history to bring in line, and says so.
+        let not_recorded = |e: Error| {
+            let source: crate::error::BoxError = match e {
+                Error::Database { source, .. } => source,
+                Error::LockTimeout { .. } => Box::new(crate::backend::LockTimedOut),
+                other => return other,
+            };
+            Error::NotRecorded {
+                version: step.migration.version(),
+                name: step.migration.name().to_owned(),
+                direction: step.direction,
+                table: self.table().to_string(),
+                source,
+            }
+        };
+        session.begin().map_err(not_recorded)?;
         let recorded = match step.direction {
             Direction::Up => session.backend().update_row(
                 self.table(),
@@ -314,8 +336,8 @@ impl<'r, 'o> Executor<'r, 'o> {
                 .backend()
                 .delete_row(self.table(), step.migration.version()),
         };
-        recorded.map_err(|e| self.record_error(step, e))?;
-        session.commit()?;
+        recorded.map_err(|e| not_recorded(self.record_error(step, e)))?;
+        session.commit().map_err(not_recorded)?;
         self.finish(step, duration, true);
         Ok(())
     }

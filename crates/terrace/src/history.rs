@@ -89,6 +89,57 @@ impl RowState {
             _ => RowState::Started,
         }
     }
+
+    /// Reads the `state` column as every backend does: `NULL` (a hand-made row, or a
+    /// table whose column allows it) counts as applied, like a row of a table without
+    /// the column; any other value as [`parse`](RowState::parse) reads it.
+    pub(crate) fn from_column(value: Option<&str>) -> Self {
+        value.map_or(RowState::Applied, RowState::parse)
+    }
+}
+
+/// A history row's columns as a backend read them, before they are checked.
+pub(crate) struct StoredRow {
+    pub(crate) version: Option<i64>,
+    pub(crate) name: Option<String>,
+    pub(crate) applied_at: Option<String>,
+    pub(crate) checksum: Option<String>,
+    pub(crate) execution_ms: Option<i64>,
+    pub(crate) state: Option<String>,
+    pub(crate) cumulative_checksum: Option<String>,
+}
+
+impl StoredRow {
+    /// The row, read the same way on every backend: a `NULL` state counts as applied
+    /// ([`RowState::from_column`]); a row without a version or a name, which no
+    /// migration could have written, is an error naming it and the table.
+    pub(crate) fn into_row(self, table: &TableName) -> Result<AppliedMigration, String> {
+        let version = stored_version(table, self.version)?;
+        let Some(name) = self.name else {
+            return Err(format!(
+                "the row of version {version} in table {table} has no name (NULL): \
+                 set it to the name of migration {version}"
+            ));
+        };
+        Ok(AppliedMigration {
+            version,
+            name,
+            applied_at: self.applied_at,
+            checksum: self.checksum,
+            execution_ms: self.execution_ms,
+            state: RowState::from_column(self.state.as_deref()),
+            cumulative_checksum: self.cumulative_checksum,
+        })
+    }
+}
+
+/// A stored version, which must be present and not negative.
+pub(crate) fn stored_version(table: &TableName, version: Option<i64>) -> Result<u64, String> {
+    match version {
+        None => Err(format!("a row of table {table} has no version (NULL)")),
+        Some(v) => u64::try_from(v)
+            .map_err(|_| format!("a row of table {table} has the negative version {v}")),
+    }
 }
 
 /// One row of the tracking table.
@@ -276,6 +327,33 @@ mod tests {
             shape(&["id", "title"]),
             TableShape::Unknown { .. }
         ));
+    }
+
+    #[test]
+    fn stored_rows_are_read_the_same_everywhere() {
+        let table = TableName::DEFAULT;
+        let stored = |version, name: Option<&str>, state: Option<&str>| StoredRow {
+            version,
+            name: name.map(str::to_owned),
+            applied_at: None,
+            checksum: None,
+            execution_ms: None,
+            state: state.map(str::to_owned),
+            cumulative_checksum: None,
+        };
+        let read = stored(Some(1), Some("a"), None).into_row(&table).unwrap();
+        assert_eq!(read.state, RowState::Applied, "NULL state: applied");
+        let read = stored(Some(1), Some("a"), Some("reverting"))
+            .into_row(&table)
+            .unwrap();
+        assert_eq!(read.state, RowState::Reverting);
+        let err = stored(Some(3), None, None).into_row(&table).unwrap_err();
+        assert!(
+            err.contains("version 3") && err.contains("table schema_migrations"),
+            "{err}"
+        );
+        assert!(stored(None, Some("a"), None).into_row(&table).is_err());
+        assert!(stored(Some(-1), Some("a"), None).into_row(&table).is_err());
     }
 
     #[test]

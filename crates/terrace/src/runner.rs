@@ -29,7 +29,7 @@ struct History {
 /// Reads the tracking table without changing anything; refuses another tool's table.
 fn read_history(backend: &mut dyn Backend, table: &TableName) -> Result<History, Error> {
     let columns = backend
-        .columns(table.as_str())
+        .history_columns(table)
         .map_err(|e| Error::database(format!("inspecting table {table}"), e))?;
     match classify(columns.as_deref()) {
         TableShape::Absent => Ok(History {
@@ -74,6 +74,9 @@ fn ensure_history(
             .create_history(table)
             .map_err(|e| Error::database(format!("creating table {table}"), e));
     }
+    backend
+        .upgrade_history(table)
+        .map_err(|e| Error::database(format!("upgrading table {table}"), e))?;
     for &column in &history.missing {
         backend.add_history_column(table, column).map_err(|e| {
             Error::database(
@@ -166,7 +169,7 @@ impl Migrations {
             ensure_history(session.backend(), &self.table, &history)?;
             executor.execute(&mut session, &plan)?;
         }
-        session.commit()?;
+        session.close()?;
         Ok(Report {
             direction,
             steps: executor.into_steps(),
@@ -329,7 +332,7 @@ impl Migrations {
                 duration: Duration::ZERO,
             });
         }
-        session.commit()?;
+        session.close()?;
         Ok(Report {
             direction: Direction::Up,
             steps,
@@ -379,8 +382,7 @@ impl Migrations {
                 )
             })?;
         }
-        session.commit()?;
-        drop(session);
+        session.close()?;
         let remaining = self.status_on(&mut *backend)?.problems;
         Ok(RepairReport {
             changes: plan.changes,
@@ -400,7 +402,7 @@ impl Migrations {
                 .drop_history(&self.table)
                 .map_err(|e| Error::database(format!("dropping table {}", self.table), e))?;
         }
-        session.commit()?;
+        session.close()?;
         Ok(ResetReport {
             dropped: history.exists,
             rows: history.rows.len(),

@@ -1,8 +1,9 @@
 //! A backend borrowed for one command, holding the lock and the open transaction as
-//! RAII state: dropping it — on success, on `?`, on panic — rolls back an open
-//! transaction and releases the lock.
+//! RAII state. A command that succeeds ends it with [`Session::close`], which commits
+//! and releases the lock and reports either failing; dropping it instead — on `?`, on
+//! panic — rolls back an open transaction and releases the lock, logging what fails.
 
-use crate::backend::Backend;
+use crate::backend::{Backend, BackendResult, LockTimedOut};
 use crate::error::Error;
 use crate::history::TableName;
 use std::time::Duration;
@@ -11,6 +12,8 @@ pub(crate) struct Session<'a> {
     backend: &'a mut (dyn Backend + 'a),
     /// The table whose lock is held, if one is.
     locked: Option<TableName>,
+    /// How long taking the lock (or, on SQLite, beginning) may wait.
+    timeout: Duration,
     in_transaction: bool,
 }
 
@@ -20,6 +23,7 @@ impl<'a> Session<'a> {
         Session {
             backend,
             locked: None,
+            timeout: Duration::ZERO,
             in_transaction: false,
         }
     }
@@ -31,12 +35,12 @@ impl<'a> Session<'a> {
         table: &TableName,
         timeout: Duration,
     ) -> Result<Self, Error> {
-        backend
-            .lock(table, timeout)
-            .map_err(|e| Error::database("taking the migration lock", e))?;
+        let locked = backend.lock(table, timeout);
+        lock_error(locked, table, timeout, "taking the migration lock")?;
         let mut session = Session {
             backend,
             locked: Some(table.clone()),
+            timeout,
             in_transaction: false,
         };
         session.begin()?;
@@ -52,9 +56,11 @@ impl<'a> Session<'a> {
     }
 
     pub(crate) fn begin(&mut self) -> Result<(), Error> {
-        self.backend
-            .begin()
-            .map_err(|e| Error::database("beginning a transaction", e))?;
+        let begun = self.backend.begin();
+        match &self.locked {
+            Some(table) => lock_error(begun, table, self.timeout, "beginning a transaction")?,
+            None => begun.map_err(|e| Error::database("beginning a transaction", e))?,
+        }
         self.in_transaction = true;
         Ok(())
     }
@@ -74,6 +80,44 @@ impl<'a> Session<'a> {
         }
         Ok(())
     }
+
+    /// Ends a command that succeeded: commits what is open, then releases the lock.
+    /// A lock that cannot be released, or was no longer held, is an error: the
+    /// command's work is committed, but the run was not protected throughout.
+    pub(crate) fn close(mut self) -> Result<(), Error> {
+        self.commit()?;
+        if let Some(table) = self.locked.take() {
+            self.backend.unlock(&table).map_err(|e| {
+                Error::database(
+                    format!(
+                        "releasing the migration lock on table {table} (what the command did is committed)"
+                    ),
+                    e,
+                )
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// A backend's result for taking the lock: not obtaining it in time is
+/// [`Error::LockTimeout`] on every backend, anything else a database error.
+fn lock_error(
+    result: BackendResult<()>,
+    table: &TableName,
+    timeout: Duration,
+    action: &str,
+) -> Result<(), Error> {
+    result.map_err(|e| {
+        if e.is::<LockTimedOut>() {
+            Error::LockTimeout {
+                table: table.to_string(),
+                waited: timeout,
+            }
+        } else {
+            Error::database(action, e)
+        }
+    })
 }
 
 impl Drop for Session<'_> {

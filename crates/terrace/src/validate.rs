@@ -807,4 +807,18 @@ mod tests {
         ));
         assert!(problems[0].to_string().contains("terrace repair"));
     }
+
+    #[test]
+    fn a_started_row_is_dirty_but_not_edited() {
+        let mut started = row(1, "create_a", Some("sha256:0000"));
+        started.state = RowState::Started;
+        let problems = check_history(LIST, &[started.clone()]);
+        assert!(
+            matches!(problems[..], [Problem::Dirty { version: 1, .. }]),
+            "{problems:?}"
+        );
+        // An interrupted rollback was applied: an edit since then is one.
+        started.state = RowState::Reverting;
+        assert_eq!(check_history(LIST, &[started]).len(), 2);
+    }
 }

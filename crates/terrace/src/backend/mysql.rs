@@ -3,11 +3,15 @@
 //! DDL commits implicitly, so every migration is marked started in the history before
 //! it runs and completed after: an interruption leaves a dirty row that `status`
 //! reports and `repair` clears. The lock is `GET_LOCK`, a named session lock.
+//! An unqualified tracking table is in the connection's current database, resolved once
+//! before anything runs, so a migration's `USE` moves neither the history nor the lock.
+//! `applied_at` is a `DATETIME(6)`: a `TIMESTAMP` ends in January 2038, so tables made
+//! with one are upgraded in place before they are next written.
 
-use crate::backend::{Backend, BackendResult, Database, NewRow, version_param};
+use crate::backend::{Backend, BackendResult, Database, LockTimedOut, NewRow, version_param};
 use crate::error::BoxError;
 use crate::error::Error;
-use crate::history::{AppliedMigration, ExtraColumn, RowState, TableName};
+use crate::history::{AppliedMigration, ExtraColumn, RowState, StoredRow, TableName};
 use mysql::prelude::FromRow;
 use mysql::prelude::Queryable;
 use mysql::{Conn, Params, Row};
@@ -16,12 +20,17 @@ use terrace_format::Dialect;
 
 impl Database for Conn {
     fn backend(&mut self) -> Result<Box<dyn Backend + '_>, Error> {
-        Ok(Box::new(Mysql { conn: self }))
+        Ok(Box::new(Mysql {
+            conn: self,
+            database: None,
+        }))
     }
 }
 
 struct Mysql<'c> {
     conn: &'c mut Conn,
+    /// The current database when first needed: where an unqualified tracking table is.
+    database: Option<String>,
 }
 
 /// The server's own message as the error's text, without the driver's wrapping.
@@ -33,6 +42,30 @@ fn server_error(e: mysql::Error) -> BoxError {
 }
 
 impl Mysql<'_> {
+    /// The tracking table's database: as written, or the connection's current one,
+    /// resolved once before anything runs, so that a migration changing it (`USE`)
+    /// cannot move the history or the lock.
+    fn database(&mut self, table: &TableName) -> BackendResult<String> {
+        if let Some(database) = table.schema().or(self.database.as_deref()) {
+            return Ok(database.to_owned());
+        }
+        let current: Option<Option<String>> = self.exec_first("SELECT DATABASE()", ())?;
+        let database = current.flatten().ok_or_else(|| {
+            format!(
+                "table {table} has no database: the connection has none selected; name one in \
+                 the URL, or qualify the table name (database.table)"
+            )
+        })?;
+        self.database = Some(database.clone());
+        Ok(database)
+    }
+
+    /// The tracking table's name, qualified by its database and quoted.
+    fn history(&mut self, table: &TableName) -> BackendResult<String> {
+        let database = self.database(table)?;
+        Ok(format!("{}.{}", quote(&database), quote(table.table())))
+    }
+
     fn run(&mut self, sql: impl AsRef<str>) -> BackendResult<()> {
         self.conn.query_drop(sql).map_err(server_error)
     }
@@ -82,16 +115,19 @@ fn split(table: &str) -> (Option<&str>, &str) {
 }
 
 /// A history row as the driver reads it: version, name, applied_at, checksum,
-/// execution_ms, state, cumulative_checksum.
+/// execution_ms, state, cumulative_checksum; every column may be `NULL`.
 type HistoryRow = (
-    i64,
-    String,
+    Option<i64>,
+    Option<String>,
     Option<String>,
     Option<String>,
     Option<i64>,
-    String,
+    Option<String>,
     Option<String>,
 );
+
+/// The type of `applied_at`, and its default.
+const APPLIED_AT: &str = "DATETIME(6) NULL DEFAULT CURRENT_TIMESTAMP(6)";
 
 fn column_type(column: ExtraColumn) -> &'static str {
     match column {
@@ -121,25 +157,33 @@ impl Backend for Mysql<'_> {
 
     fn lock(&mut self, table: &TableName, timeout: Duration) -> BackendResult<()> {
         let seconds = timeout.as_secs().max(1);
+        let database = self.database(table)?;
         let got: Option<Option<i64>> = self.exec_first(
             format!("SELECT GET_LOCK({LOCK_NAME}, ?)"),
-            (table.schema(), table.table(), seconds),
+            (database, table.table(), seconds),
         )?;
         match got.flatten() {
             Some(1) => Ok(()),
-            _ => Err(format!(
-                "another runner held the migration lock for {table} for more than {seconds}s"
-            )
-            .into()),
+            Some(0) => Err(Box::new(LockTimedOut)),
+            _ => Err(format!("GET_LOCK failed for the migration lock on table {table}").into()),
         }
     }
 
     fn unlock(&mut self, table: &TableName) -> BackendResult<()> {
-        self.exec_drop(
+        let database = self.database(table)?;
+        let released: Option<Option<i64>> = self.exec_first(
             format!("SELECT RELEASE_LOCK({LOCK_NAME})"),
-            (table.schema(), table.table()),
+            (database, table.table()),
         )?;
-        Ok(())
+        match released.flatten() {
+            Some(1) => Ok(()),
+            _ => Err(format!(
+                "the lock was no longer held: a statement of the run released it \
+                 (RELEASE_ALL_LOCKS, RELEASE_LOCK) or changed the current database (USE), so the \
+                 run was not protected from another runner after that; check the history of table {table}"
+            )
+            .into()),
+        }
     }
 
     fn begin(&mut self) -> BackendResult<()> {
@@ -186,6 +230,16 @@ impl Backend for Mysql<'_> {
         Ok((!columns.is_empty()).then_some(columns))
     }
 
+    fn history_columns(&mut self, table: &TableName) -> BackendResult<Option<Vec<String>>> {
+        let database = self.database(table)?;
+        let columns: Vec<String> = self.exec_all(
+            "SELECT CAST(column_name AS CHAR) FROM information_schema.columns \
+             WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+            (database, table.table()),
+        )?;
+        Ok((!columns.is_empty()).then_some(columns))
+    }
+
     fn has_index(&mut self, table: &str, index: &str) -> BackendResult<bool> {
         let (schema, table) = split(table);
         let found: Option<i64> = self.exec_first(
@@ -197,24 +251,41 @@ impl Backend for Mysql<'_> {
     }
 
     fn create_history(&mut self, table: &TableName) -> BackendResult<()> {
+        let relation = self.history(table)?;
         self.run(format!(
-            "CREATE TABLE {} (
+            "CREATE TABLE {relation} (
                 version BIGINT PRIMARY KEY,
                 name VARCHAR(255) NOT NULL,
-                applied_at TIMESTAMP NULL DEFAULT CURRENT_TIMESTAMP,
+                applied_at {APPLIED_AT},
                 checksum VARCHAR(100),
                 execution_ms BIGINT,
                 state VARCHAR(16) NOT NULL DEFAULT 'applied',
                 cumulative_checksum VARCHAR(100)
-            )",
-            quote(table.as_str())
+            )"
         ))
     }
 
+    fn upgrade_history(&mut self, table: &TableName) -> BackendResult<()> {
+        let database = self.database(table)?;
+        let kind: Option<String> = self.exec_first(
+            "SELECT CAST(data_type AS CHAR) FROM information_schema.columns \
+             WHERE table_schema = ? AND table_name = ? AND column_name = 'applied_at'",
+            (database, table.table()),
+        )?;
+        if kind.is_some_and(|kind| kind.eq_ignore_ascii_case("timestamp")) {
+            let relation = self.history(table)?;
+            self.run(format!(
+                "ALTER TABLE {relation} MODIFY applied_at {APPLIED_AT}"
+            ))?;
+            tracing::info!(table = %table, "applied_at upgraded from TIMESTAMP to DATETIME(6)");
+        }
+        Ok(())
+    }
+
     fn add_history_column(&mut self, table: &TableName, column: ExtraColumn) -> BackendResult<()> {
+        let relation = self.history(table)?;
         self.run(format!(
-            "ALTER TABLE {} ADD COLUMN {} {}",
-            quote(table.as_str()),
+            "ALTER TABLE {relation} ADD COLUMN {} {}",
             column.name(),
             column_type(column)
         ))
@@ -239,22 +310,23 @@ impl Backend for Mysql<'_> {
             pick(ExtraColumn::ExecutionMs, "NULL"),
             pick(ExtraColumn::State, "'applied'"),
             pick(ExtraColumn::Cumulative, "NULL"),
-            quote(table.as_str())
+            self.history(table)?
         );
         let rows: Vec<Row> = self.conn.query(sql).map_err(server_error)?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let (version, name, applied_at, checksum, execution_ms, state, cumulative_checksum): HistoryRow =
                 mysql::from_row_opt(row)?;
-            out.push(AppliedMigration {
-                version: u64::try_from(version)?,
+            let read = StoredRow {
+                version,
                 name,
                 applied_at,
                 checksum,
                 execution_ms,
-                state: RowState::parse(&state),
+                state,
                 cumulative_checksum,
-            });
+            };
+            out.push(read.into_row(table)?);
         }
         Ok(out)
     }
@@ -262,17 +334,17 @@ impl Backend for Mysql<'_> {
     fn row_state(&mut self, table: &TableName, version: u64) -> BackendResult<Option<RowState>> {
         let sql = format!(
             "SELECT CAST(state AS CHAR) FROM {} WHERE version = ?",
-            quote(table.as_str())
+            self.history(table)?
         );
         let found: Option<Option<String>> = self.exec_first(sql, (version_param(version)?,))?;
-        Ok(found.map(|state| RowState::parse(state.as_deref().unwrap_or_default())))
+        Ok(found.map(|state| RowState::from_column(state.as_deref())))
     }
 
     fn insert_row(&mut self, table: &TableName, row: &NewRow<'_>) -> BackendResult<()> {
         let sql = format!(
             "INSERT INTO {} (version, name, checksum, execution_ms, state, cumulative_checksum) \
              VALUES (?, ?, ?, ?, ?, ?)",
-            quote(table.as_str())
+            self.history(table)?
         );
         self.exec_drop(
             sql,
@@ -292,7 +364,7 @@ impl Backend for Mysql<'_> {
         let sql = format!(
             "UPDATE {} SET name = ?, checksum = ?, execution_ms = COALESCE(?, execution_ms), state = ?, \
              cumulative_checksum = ? WHERE version = ?",
-            quote(table.as_str())
+            self.history(table)?
         );
         self.exec_drop(
             sql,
@@ -309,12 +381,13 @@ impl Backend for Mysql<'_> {
     }
 
     fn delete_row(&mut self, table: &TableName, version: u64) -> BackendResult<()> {
-        let sql = format!("DELETE FROM {} WHERE version = ?", quote(table.as_str()));
+        let sql = format!("DELETE FROM {} WHERE version = ?", self.history(table)?);
         self.exec_drop(sql, (version_param(version)?,))?;
         Ok(())
     }
 
     fn drop_history(&mut self, table: &TableName) -> BackendResult<()> {
-        self.run(format!("DROP TABLE {}", quote(table.as_str())))
+        let relation = self.history(table)?;
+        self.run(format!("DROP TABLE {relation}"))
     }
 }

@@ -3,14 +3,22 @@
 //! DDL is transactional, so each migration commits with its history row. The lock is a
 //! session advisory lock, keyed by the tracking table's name and taken on the
 //! connection that runs the migrations; the runner's session releases it on every
-//! path. Unqualified names resolve through the connection's `search_path`.
+//! path.
+//!
+//! An unqualified tracking table is resolved to its schema once, before anything
+//! runs: where the `search_path` finds it, or, if it finds none, `current_schema()`,
+//! where creating it puts it. Every statement Terrace writes and the lock key use the
+//! qualified name, so a migration that changes the `search_path` (as `pg_dump` output
+//! does) cannot hide the table, and `schema_migrations` and `public.schema_migrations`
+//! are one table with one lock. Other names (those a code migration asks about)
+//! resolve through the `search_path` as usual.
 
 use crate::backend::{
-    Backend, BackendResult, Database, NewRow, quote_double as quote, version_param,
+    Backend, BackendResult, Database, LockTimedOut, NewRow, quote_double as quote, version_param,
 };
 use crate::error::BoxError;
 use crate::error::Error;
-use crate::history::{AppliedMigration, ExtraColumn, RowState, TableName};
+use crate::history::{AppliedMigration, ExtraColumn, RowState, StoredRow, TableName};
 use postgres::types::ToSql;
 use postgres::{Client, Row};
 use std::time::{Duration, Instant};
@@ -18,16 +26,43 @@ use terrace_format::Dialect;
 
 impl Database for Client {
     fn backend(&mut self) -> Result<Box<dyn Backend + '_>, Error> {
-        Ok(Box::new(Postgres { client: self }))
+        Ok(Box::new(Postgres {
+            client: self,
+            schema: None,
+        }))
     }
 }
 
 struct Postgres<'c> {
     client: &'c mut Client,
+    /// The current schema when first needed: where an unqualified tracking table is.
+    schema: Option<String>,
 }
 
-/// The server's message (with its detail and hint) as the error's text: the driver's
-/// own `Display` says only "db error".
+/// A server error: its text is the server's message with its SQLSTATE, detail and
+/// hint (the driver's own `Display` says only "db error"), and its source is the
+/// driver's [`DbError`](postgres::error::DbError), for programs that match on the
+/// SQLSTATE.
+#[derive(Debug)]
+struct ServerError {
+    text: String,
+    error: postgres::Error,
+}
+
+impl std::fmt::Display for ServerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::error::Error for ServerError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        // The driver's error only says "db error" around the `DbError`: skip it.
+        std::error::Error::source(&self.error)
+    }
+}
+
+/// The driver's error, with the server's message as its text when there is one.
 fn server_error(e: postgres::Error) -> BoxError {
     match e.as_db_error() {
         Some(db) => {
@@ -43,13 +78,68 @@ fn server_error(e: postgres::Error) -> BoxError {
             if let Some(hint) = db.hint() {
                 text.push_str(&format!("; hint: {hint}"));
             }
-            text.into()
+            Box::new(ServerError { text, error: e })
         }
         None => Box::new(e),
     }
 }
 
+/// One identifier, double-quoted, dots and all.
+fn quote_part(part: &str) -> String {
+    format!("\"{}\"", part.replace('"', "\"\""))
+}
+
 impl Postgres<'_> {
+    /// The tracking table's name, schema-qualified and quoted: as written when it
+    /// names its schema, otherwise resolved once, before anything runs, through the
+    /// connection's `search_path`: the schema where it finds the table, or, when it
+    /// finds none, the current schema, where creating the table puts it.
+    fn history(&mut self, table: &TableName) -> BackendResult<String> {
+        let schema = match (table.schema(), &self.schema) {
+            (Some(schema), _) => schema.to_owned(),
+            (None, Some(schema)) => schema.clone(),
+            (None, None) => {
+                // Where the search path finds the table now, or, if it finds none, where
+                // creating it would put it.
+                let row = self.query_one(
+                    "SELECT COALESCE((SELECT n.nspname::text FROM pg_catalog.pg_class c \
+                     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                     WHERE c.oid = to_regclass($1)), current_schema()::text)",
+                    &[&quote_part(table.table())],
+                )?;
+                let schema: Option<String> = row.try_get(0)?;
+                let schema = schema.ok_or_else(|| {
+                    format!(
+                        "table {table} has no schema: the connection's search_path names no schema \
+                         that exists; set the search_path, or qualify the table name (schema.table)"
+                    )
+                })?;
+                self.schema = Some(schema.clone());
+                schema
+            }
+        };
+        Ok(format!(
+            "{}.{}",
+            quote_part(&schema),
+            quote_part(table.table())
+        ))
+    }
+
+    /// The columns of a relation named by its quoted text.
+    fn columns_of(&mut self, relation: &str) -> BackendResult<Option<Vec<String>>> {
+        let rows = self.query(
+            "SELECT a.attname::text FROM pg_catalog.pg_attribute a \
+             WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped \
+             ORDER BY a.attnum",
+            &[&relation],
+        )?;
+        let columns = rows
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<Vec<String>, _>>()?;
+        Ok((!columns.is_empty()).then_some(columns))
+    }
+
     fn batch(&mut self, sql: &str) -> BackendResult<()> {
         self.client.batch_execute(sql).map_err(server_error)
     }
@@ -83,11 +173,12 @@ impl Postgres<'_> {
     }
 }
 
-/// The advisory lock key of a tracking table: a stable 64-bit hash of its name.
-fn lock_key(table: &TableName) -> i64 {
+/// The advisory lock key of a tracking table: a stable 64-bit hash of its qualified,
+/// quoted name.
+fn lock_key(qualified: &str) -> i64 {
     // FNV-1a: stable across releases and platforms, unlike std's hasher.
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in b"terrace:".iter().chain(table.as_str().as_bytes()) {
+    for byte in b"terrace:".iter().chain(qualified.as_bytes()) {
         hash ^= u64::from(*byte);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
@@ -136,20 +227,16 @@ impl Backend for Postgres<'_> {
     }
 
     fn lock(&mut self, table: &TableName, timeout: Duration) -> BackendResult<()> {
-        let key = lock_key(table);
+        let key = lock_key(&self.history(table)?);
         let deadline = Instant::now() + timeout;
         let mut pause = Duration::from_millis(20);
         loop {
             let row = self.query_one("SELECT pg_try_advisory_lock($1)", &[&key])?;
-            if row.get::<_, bool>(0) {
+            if row.try_get::<_, bool>(0)? {
                 return Ok(());
             }
             if Instant::now() >= deadline {
-                return Err(format!(
-                    "another runner held the migration lock for {table} for more than {}s",
-                    timeout.as_secs()
-                )
-                .into());
+                return Err(Box::new(LockTimedOut));
             }
             std::thread::sleep(pause);
             pause = (pause * 2).min(Duration::from_millis(500));
@@ -157,8 +244,18 @@ impl Backend for Postgres<'_> {
     }
 
     fn unlock(&mut self, table: &TableName) -> BackendResult<()> {
-        self.exec("SELECT pg_advisory_unlock($1)", &[&lock_key(table)])?;
-        Ok(())
+        let key = lock_key(&self.history(table)?);
+        let row = self.query_one("SELECT pg_advisory_unlock($1)", &[&key])?;
+        if row.try_get::<_, bool>(0)? {
+            Ok(())
+        } else {
+            Err(format!(
+                "the lock was no longer held: a statement of the run released it \
+                 (pg_advisory_unlock_all, DISCARD ALL), so the run was not protected from another runner \
+                 after that; check the history of table {table}"
+            )
+            .into())
+        }
     }
 
     fn begin(&mut self) -> BackendResult<()> {
@@ -196,14 +293,12 @@ impl Backend for Postgres<'_> {
     }
 
     fn columns(&mut self, table: &str) -> BackendResult<Option<Vec<String>>> {
-        let rows = self.query(
-            "SELECT a.attname::text FROM pg_catalog.pg_attribute a \
-             WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped \
-             ORDER BY a.attnum",
-            &[&quote(table)],
-        )?;
-        let columns: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
-        Ok((!columns.is_empty()).then_some(columns))
+        self.columns_of(&quote(table))
+    }
+
+    fn history_columns(&mut self, table: &TableName) -> BackendResult<Option<Vec<String>>> {
+        let relation = self.history(table)?;
+        self.columns_of(&relation)
     }
 
     fn has_index(&mut self, table: &str, index: &str) -> BackendResult<bool> {
@@ -213,15 +308,16 @@ impl Backend for Postgres<'_> {
              WHERE i.indrelid = to_regclass($1) AND c.relname = $2)",
             &[&quote(table), &index],
         )?;
-        Ok(row.get(0))
+        Ok(row.try_get(0)?)
     }
 
     fn create_history(&mut self, table: &TableName) -> BackendResult<()> {
         if let Some(schema) = table.schema() {
             self.batch(&format!("CREATE SCHEMA IF NOT EXISTS {}", quote(schema)))?;
         }
+        let relation = self.history(table)?;
         self.batch(&format!(
-            "CREATE TABLE {} (
+            "CREATE TABLE {relation} (
                 version BIGINT PRIMARY KEY,
                 name TEXT NOT NULL,
                 applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
@@ -229,15 +325,14 @@ impl Backend for Postgres<'_> {
                 execution_ms BIGINT,
                 state TEXT NOT NULL DEFAULT 'applied',
                 cumulative_checksum TEXT
-            )",
-            quote(table.as_str())
+            )"
         ))
     }
 
     fn add_history_column(&mut self, table: &TableName, column: ExtraColumn) -> BackendResult<()> {
+        let relation = self.history(table)?;
         self.batch(&format!(
-            "ALTER TABLE {} ADD COLUMN {} {}",
-            quote(table.as_str()),
+            "ALTER TABLE {relation} ADD COLUMN {} {}",
             column.name(),
             column_type(column)
         ))
@@ -262,47 +357,43 @@ impl Backend for Postgres<'_> {
             pick(ExtraColumn::ExecutionMs, "NULL"),
             pick(ExtraColumn::State, "'applied'"),
             pick(ExtraColumn::Cumulative, "NULL"),
-            quote(table.as_str())
+            self.history(table)?
         );
         let mut out = Vec::new();
         for row in self.query(&sql, &[])? {
-            let version: i64 = row.get(0);
-            let state: String = row.get(5);
-            out.push(AppliedMigration {
-                version: u64::try_from(version)?,
-                name: row.get(1),
-                applied_at: row.get(2),
-                checksum: row.get(3),
-                execution_ms: row.get(4),
-                state: RowState::parse(&state),
-                cumulative_checksum: row.get(6),
-            });
+            let read = StoredRow {
+                version: row.try_get(0)?,
+                name: row.try_get(1)?,
+                applied_at: row.try_get(2)?,
+                checksum: row.try_get(3)?,
+                execution_ms: row.try_get(4)?,
+                state: row.try_get(5)?,
+                cumulative_checksum: row.try_get(6)?,
+            };
+            out.push(read.into_row(table)?);
         }
         Ok(out)
     }
 
     fn row_state(&mut self, table: &TableName, version: u64) -> BackendResult<Option<RowState>> {
         let sql = format!(
-            "SELECT state FROM {} WHERE version = $1",
-            quote(table.as_str())
+            "SELECT state::text FROM {} WHERE version = $1",
+            self.history(table)?
         );
         let rows = self.query(&sql, &[&version_param(version)?])?;
-        Ok(rows.first().map(|row| {
-            RowState::parse(
-                row.try_get::<_, Option<String>>(0)
-                    .ok()
-                    .flatten()
-                    .as_deref()
-                    .unwrap_or_default(),
-            )
-        }))
+        match rows.first() {
+            Some(row) => Ok(Some(RowState::from_column(
+                row.try_get::<_, Option<String>>(0)?.as_deref(),
+            ))),
+            None => Ok(None),
+        }
     }
 
     fn insert_row(&mut self, table: &TableName, row: &NewRow<'_>) -> BackendResult<()> {
         let sql = format!(
             "INSERT INTO {} (version, name, checksum, execution_ms, state, cumulative_checksum) \
              VALUES ($1, $2, $3, $4, $5, $6)",
-            quote(table.as_str())
+            self.history(table)?
         );
         self.write_row(&sql, row)
     }
@@ -311,18 +402,19 @@ impl Backend for Postgres<'_> {
         let sql = format!(
             "UPDATE {} SET name = $2, checksum = $3, execution_ms = COALESCE($4, execution_ms), state = $5, \
              cumulative_checksum = $6 WHERE version = $1",
-            quote(table.as_str())
+            self.history(table)?
         );
         self.write_row(&sql, row)
     }
 
     fn delete_row(&mut self, table: &TableName, version: u64) -> BackendResult<()> {
-        let sql = format!("DELETE FROM {} WHERE version = $1", quote(table.as_str()));
+        let sql = format!("DELETE FROM {} WHERE version = $1", self.history(table)?);
         self.exec(&sql, &[&version_param(version)?])?;
         Ok(())
     }
 
     fn drop_history(&mut self, table: &TableName) -> BackendResult<()> {
-        self.batch(&format!("DROP TABLE {}", quote(table.as_str())))
+        let relation = self.history(table)?;
+        self.batch(&format!("DROP TABLE {relation}"))
     }
 }

@@ -8,10 +8,10 @@
 
 use crate::backend::lock_file::{self, LockFile};
 use crate::backend::{
-    Backend, BackendResult, Database, NewRow, quote_double as quote, version_param,
+    Backend, BackendResult, Database, LockTimedOut, NewRow, quote_double as quote, version_param,
 };
 use crate::error::Error;
-use crate::history::{AppliedMigration, ExtraColumn, RowState, TableName};
+use crate::history::{AppliedMigration, ExtraColumn, RowState, StoredRow, TableName};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, params};
 use std::time::Duration;
@@ -111,6 +111,9 @@ impl Backend for Sqlite<'_> {
                 {
                     tracing::warn!(path = %path.display(), error = %err, "cannot create the lock file; locking by transaction only");
                 }
+                Err(err) if err.kind() == std::io::ErrorKind::TimedOut => {
+                    return Err(Box::new(LockTimedOut));
+                }
                 Err(err) => return Err(err.into()),
             }
         }
@@ -134,7 +137,14 @@ impl Backend for Sqlite<'_> {
     }
 
     fn begin(&mut self) -> BackendResult<()> {
-        Ok(self.conn.execute_batch("BEGIN IMMEDIATE")?)
+        // BEGIN IMMEDIATE takes the write lock: busy after the busy timeout means
+        // another connection held it all that time.
+        match self.conn.execute_batch("BEGIN IMMEDIATE") {
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {
+                Err(Box::new(LockTimedOut))
+            }
+            other => Ok(other?),
+        }
     }
 
     fn commit(&mut self) -> BackendResult<()> {
@@ -242,16 +252,16 @@ impl Backend for Sqlite<'_> {
         let mut rows = stmt.query([])?;
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
-            let version: i64 = row.get(0)?;
-            out.push(AppliedMigration {
-                version: u64::try_from(version)?,
-                name: text(row.get_ref(1)?).unwrap_or_default(),
+            let read = StoredRow {
+                version: row.get(0)?,
+                name: text(row.get_ref(1)?),
                 applied_at: text(row.get_ref(2)?),
                 checksum: text(row.get_ref(3)?),
                 execution_ms: row.get(4)?,
-                state: RowState::parse(&text(row.get_ref(5)?).unwrap_or_default()),
+                state: text(row.get_ref(5)?),
                 cumulative_checksum: text(row.get_ref(6)?),
-            });
+            };
+            out.push(read.into_row(table)?);
         }
         Ok(out)
     }
@@ -264,7 +274,7 @@ impl Backend for Sqlite<'_> {
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let mut rows = stmt.query([version_param(version)?])?;
         Ok(match rows.next()? {
-            Some(row) => Some(RowState::parse(&text(row.get_ref(0)?).unwrap_or_default())),
+            Some(row) => Some(RowState::from_column(text(row.get_ref(0)?).as_deref())),
             None => None,
         })
     }

@@ -1,5 +1,6 @@
 //! baseline, repair of adopted rows, reset of the history.
 
+use crate::backends::backend_test;
 use crate::support::{Scratch, copy_fixture, recorded_versions, table_exists};
 use terrace::{Error, Target};
 
@@ -43,25 +44,25 @@ fn baseline_to_an_unknown_version_changes_nothing() {
     assert_eq!(scratch.bytes(), before);
 }
 
-#[test]
-fn repair_records_checksums_for_adopted_rows() {
-    let scratch = Scratch::new();
-    copy_fixture(&scratch, "basic");
-    let mut conn = scratch.open();
-    conn.execute_batch(
-        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP);
+backend_test!(repair_records_checksums_for_adopted_rows, |db| {
+    copy_fixture(&db.scratch, "basic");
+    db.execute(
+        "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name VARCHAR(255) NOT NULL, applied_at TIMESTAMP NULL DEFAULT CURRENT_TIMESTAMP);
          INSERT INTO schema_migrations (version, name) VALUES (1, 'create_projects');",
-    )
-    .unwrap();
-    let report = scratch.migrations().repair(&mut conn).unwrap();
+    );
+    let report = db.migrations().repair(&mut db.connect()).unwrap();
     assert_eq!(report.changes.len(), 1);
     assert_eq!(
         report.changes[0].to_string(),
         "migration 1 (create_projects): recorded its checksum (none was recorded)"
     );
-    let second = scratch.migrations().repair(&mut conn).unwrap();
+    let second = db.migrations().repair(&mut db.connect()).unwrap();
     assert!(second.changes.is_empty(), "repair is idempotent");
-}
+    assert_eq!(
+        db.strings("SELECT state FROM schema_migrations"),
+        ["applied"]
+    );
+});
 
 #[test]
 fn reset_drops_only_the_history() {

@@ -204,3 +204,40 @@ fn mysql_lock_names_are_per_database() {
         MIGRATIONS as usize
     );
 }
+
+#[test]
+fn postgres_runners_naming_the_table_either_way_share_one_lock() {
+    use crate::backends::Kind;
+    let Some(db) = TestDb::new(Kind::Postgres) else {
+        return;
+    };
+    racing_folder(&db.scratch);
+    let spellings = ["schema_migrations", "public.schema_migrations"];
+    let applied: Vec<usize> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..RUNNERS)
+            .map(|i| {
+                let migrations = db
+                    .migrations()
+                    .with_table(spellings[i % 2])
+                    .unwrap()
+                    .with_transaction_mode(TransactionMode::PerMigration);
+                let db = &db;
+                s.spawn(move || migrations.run(&mut db.connect()).map(|r| r.count()))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .expect("runner thread")
+                    .expect("every runner succeeds")
+            })
+            .collect()
+    });
+    assert_eq!(
+        applied.iter().sum::<usize>(),
+        MIGRATIONS as usize,
+        "{applied:?}"
+    );
+    assert_each_applied_once(&db);
+}

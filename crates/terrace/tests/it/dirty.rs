@@ -1,6 +1,7 @@
 //! Migrations outside a transaction: marked started first, so a failure or a crash
 //! leaves an explicit dirty state that run refuses and repair clears.
 
+use crate::backends::backend_test;
 use crate::support::{Scratch, recorded_versions, table_exists};
 use terrace::{Error, Problem, RepairChange, RowState};
 
@@ -127,3 +128,44 @@ fn non_transactional_migrations_that_succeed_are_recorded_with_their_timing() {
     );
     assert_eq!(recorded_versions(&conn), [1]);
 }
+
+backend_test!(a_dirty_row_fixed_in_its_file_is_not_called_edited, |db| {
+    db.write(
+        "0001_create_projects.sql",
+        "-- migrate:up\nCREATE TABLE projects (id INTEGER);",
+    );
+    db.write(
+        "0002_create_audit.sql",
+        "-- migrate:up transaction:false\nCREATE TABLE audit (id INTEGER);\nINSERT INTO nowhere VALUES (1);",
+    );
+    let err = db.migrations().run(&mut db.connect()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::MigrationFailed {
+                version: 2,
+                dirty: true,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains("failed at statement 2 of 2 (statement 1 ran)"),
+        "{message}"
+    );
+    // The operator fixes the file first: the row is dirty, not edited.
+    db.write(
+        "0002_create_audit.sql",
+        "-- migrate:up transaction:false\nCREATE TABLE audit (id INTEGER);",
+    );
+    let status = db.migrations().status(&mut db.connect()).unwrap();
+    assert!(
+        matches!(status.problems[..], [Problem::Dirty { version: 2, .. }]),
+        "{:?}",
+        status.problems
+    );
+    let refused = db.migrations().run(&mut db.connect()).unwrap_err();
+    assert!(!refused.to_string().contains("edited"), "{refused}");
+});

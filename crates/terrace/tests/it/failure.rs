@@ -33,8 +33,10 @@ backend_test!(
                 direction,
                 statement,
                 line,
+                position,
                 dirty,
                 source,
+                ..
             } => {
                 assert_eq!(
                     (*version, name.as_str(), *direction),
@@ -45,6 +47,7 @@ backend_test!(
                     Some("INSERT INTO no_such_table VALUES (1)")
                 );
                 assert_eq!(*line, Some(4));
+                assert_eq!(*position, Some((3, 4)), "statement 3 of 4");
                 assert_eq!(*dirty, !transactional);
                 let message = source.to_string().to_lowercase();
                 assert!(
@@ -61,7 +64,16 @@ backend_test!(
         );
         assert!(db.table_exists("projects"), "migration 1 stays applied");
         assert!(!db.table_exists("later"), "nothing after the failure runs");
+        assert_eq!(
+            message.contains("failed at statement 3 of 4 (statements 1..2 ran)"),
+            !transactional,
+            "{message}"
+        );
         if transactional {
+            assert!(
+                message.contains("failed at line 4 of its up section: INSERT INTO no_such_table"),
+                "{message}"
+            );
             assert!(
                 !db.table_exists("audit"),
                 "the failing migration's first statement is undone"

@@ -60,7 +60,7 @@ fn pending_migrations_take_the_full_run() {
     with_write_lock_held(&scratch, || {
         let err = quick(&EMBEDDED).run(&mut scratch.open()).unwrap_err();
         assert!(
-            matches!(err, Error::Database { .. }),
+            matches!(err, Error::LockTimeout { .. }),
             "it waited for the lock: {err:?}"
         );
     });
