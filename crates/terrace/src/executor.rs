@@ -37,12 +37,12 @@ fn run_body(
                     failed(Some((statement.first_line().to_owned(), statement.line)), e)
                 })?;
             }
-            Ok(())
         }
         Body::Code(code) => code
             .call(&mut Db::new(backend))
-            .map_err(|e| failed(None, e)),
+            .map_err(|e| failed(None, e))?,
     }
+    backend.check_migration().map_err(|e| failed(None, e))
 }
 
 /// The history row of a migration, as the list has it now.

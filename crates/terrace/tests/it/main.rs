@@ -13,6 +13,7 @@ mod dirty;
 mod dry_run;
 mod embedded;
 mod failure;
+mod foreign_keys;
 mod helpers;
 mod legacy;
 mod migrate;
