@@ -16,6 +16,7 @@ mod failure;
 mod foreign_keys;
 mod helpers;
 mod legacy;
+mod lock_timeout;
 mod migrate;
 mod rollback;
 mod startup;
