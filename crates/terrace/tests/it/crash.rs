@@ -133,7 +133,7 @@ backend_test!(killed_runners_leave_each_migration_all_or_nothing, |db| {
 fn a_killed_sqlite_run_in_one_transaction_leaves_the_file_as_before() {
     let mut kills = 0;
     for round in 0..12 {
-        let db = TestDb::new(Kind::Sqlite).unwrap();
+        let db = TestDb::new(Kind::Sqlite);
         many_migrations(&db, 300);
         let empty = schema(&db.scratch.open());
         let mut child = spawn_runner(&db, Some("per-run"));
