@@ -55,6 +55,18 @@ struct Held {
     /// The foreign key violations present before the command, which no migration is
     /// blamed for; `None` when enforcement was off and nothing is checked.
     known_violations: Option<HashSet<Violation>>,
+    /// Whether the schema may hold a foreign key: one was there before the command, a
+    /// statement since mentioned `REFERENCES`, or a code migration was given the
+    /// connection. Until then there is nothing to check, and the check costs nothing.
+    foreign_keys_present: bool,
+}
+
+/// Whether SQL text mentions `REFERENCES`, in any case: the only way to declare a
+/// foreign key.
+fn mentions_references(sql: &str) -> bool {
+    sql.as_bytes()
+        .windows(b"references".len())
+        .any(|w| w.eq_ignore_ascii_case(b"references"))
 }
 
 /// A row of `PRAGMA foreign_key_check`: the table, the row's rowid (`None` in a
@@ -253,12 +265,24 @@ impl Backend for Sqlite<'_> {
             busy_timeout_ms,
             foreign_keys,
             known_violations: None,
+            foreign_keys_present: false,
         });
         if foreign_keys {
-            let known = violations(self.conn)?.into_iter().collect();
+            let present = self
+                .conn
+                .prepare_cached(
+                    "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND sql LIKE '%references%'",
+                )?
+                .exists([])?;
+            let known = if present {
+                violations(self.conn)?.into_iter().collect()
+            } else {
+                HashSet::new()
+            };
             self.conn.pragma_update(None, "foreign_keys", false)?;
             if let Some(held) = self.held.as_mut() {
                 held.known_violations = Some(known);
+                held.foreign_keys_present = present;
             }
         }
         Ok(())
@@ -303,13 +327,23 @@ impl Backend for Sqlite<'_> {
     }
 
     fn execute(&mut self, sql: &str) -> BackendResult<()> {
+        if let Some(held) = self.held.as_mut()
+            && held.known_violations.is_some()
+            && !held.foreign_keys_present
+        {
+            held.foreign_keys_present = mentions_references(sql);
+        }
         Ok(self.conn.execute_batch(sql)?)
     }
 
     fn check_migration(&mut self) -> BackendResult<()> {
-        match self.held.as_ref().and_then(|h| h.known_violations.as_ref()) {
-            Some(known) => self.check_foreign_keys(known),
-            None => Ok(()),
+        match &self.held {
+            Some(Held {
+                known_violations: Some(known),
+                foreign_keys_present: true,
+                ..
+            }) => self.check_foreign_keys(known),
+            _ => Ok(()),
         }
     }
 
@@ -486,6 +520,10 @@ impl Backend for Sqlite<'_> {
     }
 
     fn sqlite(&mut self) -> Option<&rusqlite::Connection> {
+        // What a code migration does with the connection is not seen: check after it.
+        if let Some(held) = self.held.as_mut() {
+            held.foreign_keys_present = true;
+        }
         Some(self.conn)
     }
 }

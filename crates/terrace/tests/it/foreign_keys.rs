@@ -197,3 +197,37 @@ fn with_enforcement_off_the_caller_gets_no_check() {
     assert_eq!(children(&conn), [(10, 1), (11, 99)]);
     assert_eq!(foreign_keys(&conn), 0);
 }
+
+#[terrace::migration]
+fn dangling_through_the_connection(db: &mut terrace::Db<'_>) -> terrace::CodeResult {
+    let conn = db.sqlite().expect("the SQLite connection");
+    conn.execute_batch(
+        "CREATE TABLE owner (id INTEGER PRIMARY KEY);
+         CREATE TABLE pet (id INTEGER PRIMARY KEY, owner_id INTEGER REFERENCES owner (id));
+         INSERT INTO pet VALUES (1, 7);",
+    )?;
+    Ok(())
+}
+
+#[test]
+fn a_code_migration_using_the_connection_is_checked_too() {
+    // No foreign key exists before the run, and the SQL the runner sees names none:
+    // the code migration declares one on the connection itself.
+    let scratch = Scratch::new();
+    let mut conn = scratch.open();
+    let migrations = Migrations::from_vec(vec![
+        terrace::Migration::sql(1, "create_notes", "CREATE TABLE notes (id INTEGER);"),
+        terrace::Migration::code(2, "dangling_pet", dangling_through_the_connection),
+    ]);
+    let err = migrations.run(&mut conn).unwrap_err();
+    let Error::MigrationFailed {
+        version, source, ..
+    } = &err
+    else {
+        panic!("{err:?}");
+    };
+    assert_eq!(*version, 2);
+    assert!(source.to_string().contains("table pet rowid 1"), "{source}");
+    assert!(!crate::support::table_exists(&conn, "pet"));
+    assert_eq!(crate::support::recorded_versions(&conn), [1]);
+}
