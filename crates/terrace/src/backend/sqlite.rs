@@ -255,9 +255,12 @@ impl Backend for Sqlite<'_> {
         let busy_timeout_ms: i64 = self
             .conn
             .pragma_query_value(None, "busy_timeout", |row| row.get(0))?;
-        let foreign_keys: bool = self
-            .conn
-            .pragma_query_value(None, "foreign_keys", |row| row.get(0))?;
+        // Inside the caller's own transaction the pragma cannot change (and BEGIN will
+        // fail): leave it alone.
+        let foreign_keys: bool = self.conn.is_autocommit()
+            && self
+                .conn
+                .pragma_query_value(None, "foreign_keys", |row| row.get(0))?;
         // Held from here on, so that an error below still restores (on drop).
         self.held = Some(Held {
             timeout,
