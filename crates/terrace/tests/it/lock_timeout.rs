@@ -102,6 +102,10 @@ fn a_writer_holding_the_lock_makes_the_run_give_up_after_the_lock_timeout() {
         "{text}"
     );
     assert_eq!(busy_timeout(&conn), 8000);
+    let foreign_keys: i64 = conn
+        .pragma_query_value(None, "foreign_keys", |r| r.get(0))
+        .unwrap();
+    assert_eq!(foreign_keys, 1, "enforcement is back on after the timeout");
 
     writer.execute_batch("COMMIT").unwrap();
     assert_eq!(migrations.run(&mut conn).unwrap().count(), 2);
