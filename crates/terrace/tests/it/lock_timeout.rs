@@ -141,3 +141,23 @@ fn the_wait_for_the_write_lock_and_the_wait_for_readers_share_one_timeout() {
     );
     assert_eq!(busy_timeout(&conn), 0);
 }
+
+#[test]
+fn in_wal_mode_a_reader_does_not_hold_up_the_commit() {
+    let scratch = Scratch::new();
+    let migrations = folder(&scratch);
+    let mut conn = scratch.open();
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "wal", |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    conn.execute_batch("CREATE TABLE app (id INTEGER)").unwrap();
+    let reader = scratch.open();
+    reader
+        .execute_batch("BEGIN; SELECT count(*) FROM app;")
+        .unwrap();
+    let began = Instant::now();
+    assert_eq!(migrations.run(&mut conn).unwrap().count(), 2);
+    assert!(began.elapsed() < TIMEOUT, "{:?}", began.elapsed());
+    drop(reader);
+}
