@@ -104,6 +104,13 @@ pub trait Backend {
     fn rollback_to(&mut self, name: &str) -> BackendResult<()>;
     /// Executes one SQL statement, discarding any rows.
     fn execute(&mut self, sql: &str) -> BackendResult<()>;
+    /// Checks what the database could not check while a migration's body ran, after the
+    /// body and before the migration commits or its savepoint is released; an error
+    /// fails the migration. SQLite checks its foreign keys here: their enforcement is
+    /// off while a writing command runs, so that a migration can rebuild a table.
+    fn check_migration(&mut self) -> BackendResult<()> {
+        Ok(())
+    }
     /// Quotes an identifier (each part of a `schema.table` name separately).
     fn quote(&self, identifier: &str) -> String;
     /// The column names of a table, or `None` if it does not exist.

@@ -715,6 +715,73 @@ fn open_sqlite(url: &DatabaseUrl, access: Access) -> Result<rusqlite::Connection
         .map_err(|e| Retry::Never(e.to_string()))?;
     conn.busy_timeout(Duration::from_secs(10))
         .map_err(|e| Retry::Never(e.to_string()))?;
+    match access {
+        Access::ReadOnly => recover_for_reading(&path, conn, &shown),
+        Access::ReadWrite | Access::Create => Ok(conn),
+    }
+}
+
+/// A read-only connection to a SQLite file that it can read, once SQLite has rolled
+/// back what a process that stopped in the middle of a write transaction left in the
+/// file's journal.
+///
+/// A read-only connection cannot undo that transaction, and every read fails with
+/// "attempt to write a readonly database" while the journal is there. SQLite's own
+/// recovery restores the file as it was before the transaction — what any connection
+/// with write access does on its first read — so the file is opened once with write
+/// access (never created) and read, then opened read-only again. Where even that is
+/// refused (a read-only file or folder), the error says what happened and what to run.
+#[cfg(feature = "sqlite")]
+fn recover_for_reading(
+    path: &std::path::Path,
+    conn: rusqlite::Connection,
+    shown: &str,
+) -> Result<rusqlite::Connection, Retry> {
+    use rusqlite::OpenFlags;
+    use rusqlite::ffi::{SQLITE_READONLY_RECOVERY, SQLITE_READONLY_ROLLBACK};
+    let needs_recovery = |e: &rusqlite::Error| {
+        matches!(e, rusqlite::Error::SqliteFailure(failure, _)
+            if matches!(failure.extended_code, SQLITE_READONLY_ROLLBACK | SQLITE_READONLY_RECOVERY))
+    };
+    let read = |conn: &rusqlite::Connection| {
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
+    };
+    match read(&conn) {
+        Ok(()) => return Ok(conn),
+        Err(e) if needs_recovery(&e) => {}
+        Err(e) => return Err(Retry::Never(e.to_string())),
+    }
+    drop(conn);
+    let recovered = rusqlite::Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .and_then(|writer| {
+        writer.busy_timeout(Duration::from_secs(10))?;
+        read(&writer)
+    });
+    if let Err(e) = recovered {
+        return Err(Retry::Never(format!(
+            "the database file {shown} holds an unfinished transaction (a hot journal, \
+             {shown}-journal, or write-ahead log): a process stopped in the middle of \
+             writing it, and SQLite must roll it back before the file can be read, which \
+             needs write access to the file and its folder ({e}); open it once as a user \
+             who can write both (any SQLite connection with write access rolls it back, \
+             for example `sqlite3 {shown} 'PRAGMA quick_check'`), then try again"
+        )));
+    }
+    tracing::warn!(
+        database = %shown,
+        "rolled back the transaction a stopped process left unfinished in the database"
+    );
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| Retry::Never(e.to_string()))?;
+    conn.busy_timeout(Duration::from_secs(10))
+        .map_err(|e| Retry::Never(e.to_string()))?;
+    read(&conn).map_err(|e| Retry::Never(e.to_string()))?;
     Ok(conn)
 }
 

@@ -44,12 +44,12 @@ fn run_body(
                     failed(Some((first_line, statement.line, (index + 1, count))), e)
                 })?;
             }
-            Ok(())
         }
         Body::Code(code) => code
             .call(&mut Db::new(backend))
-            .map_err(|e| failed(None, e)),
+            .map_err(|e| failed(None, e))?,
     }
+    backend.check_migration().map_err(|e| failed(None, e))
 }
 
 /// The history row of a migration, as the list has it now.

@@ -2,9 +2,18 @@
 //!
 //! The lock is SQLite's own write lock: `BEGIN IMMEDIATE` takes it before the history
 //! is read, and the busy timeout makes other processes wait for it instead of failing
-//! with "database is locked". Since that lock lasts one transaction, a file database
-//! is also locked for the whole run by a lock file beside it (see
-//! [`lock_file`](super::lock_file)). The journal mode is never touched.
+//! with "database is locked". The lock timeout bounds the whole command's waiting: each
+//! `BEGIN IMMEDIATE` and `COMMIT` (which, in rollback-journal mode, waits for readers to
+//! leave) may wait only for what is left of it. Since SQLite's write lock lasts one
+//! transaction, a file database is also locked for the whole command by a lock file
+//! beside it (see [`lock_file`](super::lock_file)). The journal mode is never touched.
+//!
+//! Foreign key enforcement is switched off for a writing command, before its first
+//! transaction (SQLite ignores the pragma inside one), so that a migration can rebuild
+//! a table the way SQLite documents it without `ON DELETE` actions firing when the old
+//! table is dropped. If it was on, `PRAGMA foreign_key_check` runs after each migration
+//! and fails it for any violation that was not there before the command. The caller's
+//! settings come back when the command ends, on every path.
 
 use crate::backend::lock_file::{self, LockFile};
 use crate::backend::{
@@ -13,16 +22,17 @@ use crate::backend::{
 use crate::error::Error;
 use crate::history::{AppliedMigration, ExtraColumn, RowState, StoredRow, TableName};
 use rusqlite::types::ValueRef;
-use rusqlite::{Connection, params};
-use std::time::Duration;
+use rusqlite::{Connection, ErrorCode, params};
+use std::collections::HashSet;
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
 use terrace_format::Dialect;
 
 impl Database for Connection {
     fn backend(&mut self) -> Result<Box<dyn Backend + '_>, Error> {
         Ok(Box::new(Sqlite {
             conn: self,
-            saved_busy_timeout: None,
-            lock_file: None,
+            held: None,
         }))
     }
 }
@@ -30,10 +40,68 @@ impl Database for Connection {
 /// The SQLite backend over a borrowed connection.
 struct Sqlite<'c> {
     conn: &'c Connection,
-    /// The connection's busy timeout before [`Backend::lock`] raised it.
-    saved_busy_timeout: Option<i64>,
-    /// The run's lock file, held from [`Backend::lock`] to [`Backend::unlock`].
-    lock_file: Option<LockFile>,
+    /// While a writing command holds the lock: what it changed on the connection and
+    /// how much longer it may wait.
+    held: Option<Held>,
+}
+
+/// The state of a writing command, from [`Backend::lock`] to [`Backend::unlock`].
+struct Held {
+    /// The lock timeout.
+    timeout: Duration,
+    /// What is left of it for waiting on the database's locks.
+    budget: Duration,
+    /// The connection's busy timeout before the command, in milliseconds.
+    busy_timeout_ms: i64,
+    /// Whether foreign keys were enforced before the command.
+    foreign_keys: bool,
+    /// The foreign key violations present before the command, which no migration is
+    /// blamed for; `None` when enforcement was off and nothing is checked.
+    known_violations: Option<HashSet<Violation>>,
+    /// Whether the schema may hold a foreign key: one was there before the command, a
+    /// statement since mentioned `REFERENCES`, or a code migration was given the
+    /// connection. Until then there is nothing to check, and the check costs nothing.
+    foreign_keys_present: bool,
+    /// The lock file, held until the command ends (`None` for a database in memory,
+    /// or a folder Terrace may not write to).
+    _lock_file: Option<LockFile>,
+}
+
+/// Whether SQL text mentions `REFERENCES`, in any case: the only way to declare a
+/// foreign key.
+fn mentions_references(sql: &str) -> bool {
+    sql.as_bytes()
+        .windows(b"references".len())
+        .any(|w| w.eq_ignore_ascii_case(b"references"))
+}
+
+/// A row of `PRAGMA foreign_key_check`: the table, the row's rowid (`None` in a
+/// `WITHOUT ROWID` table), the parent table and the foreign key's id.
+type Violation = (String, Option<i64>, String, i64);
+
+/// Every foreign key violation in the database.
+fn violations(conn: &Connection) -> rusqlite::Result<Vec<Violation>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT \"table\", rowid, parent, fkid FROM pragma_foreign_key_check")?;
+    stmt.query_map([], |row| {
+        Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+    })?
+    .collect()
+}
+
+/// A duration as people write it: `300s`, `1.5s`, `250ms`.
+fn show(duration: Duration) -> String {
+    if duration.subsec_millis() == 0 {
+        format!("{}s", duration.as_secs())
+    } else if duration < Duration::from_secs(1) {
+        format!("{}ms", duration.as_millis())
+    } else {
+        format!("{:.1}s", duration.as_secs_f64())
+    }
+}
+
+fn busy(error: &rusqlite::Error) -> bool {
+    error.sqlite_error_code() == Some(ErrorCode::DatabaseBusy)
 }
 
 /// Splits `schema.table` for the table-valued pragmas, which take them apart.
@@ -60,6 +128,100 @@ fn text(value: ValueRef<'_>) -> Option<String> {
 }
 
 impl Sqlite<'_> {
+    /// Runs `BEGIN IMMEDIATE` or `COMMIT`, waiting for the database's locks at most for
+    /// what is left of the lock timeout, and counts the time against it.
+    fn waiting(&mut self, sql: &str) -> BackendResult<()> {
+        let conn = self.conn;
+        let Some(held) = self.held.as_mut() else {
+            return Ok(conn.execute_batch(sql)?);
+        };
+        conn.busy_timeout(held.budget)?;
+        let began = Instant::now();
+        let result = conn.execute_batch(sql);
+        held.budget = held.budget.saturating_sub(began.elapsed());
+        match result {
+            Ok(()) => Ok(()),
+            Err(e) if busy(&e) && sql == "COMMIT" => Err(format!(
+                "the database stayed busy: the commit waits for every reader of the file to \
+                 finish (rollback-journal mode), and another connection kept reading past the \
+                 lock timeout of {}; nothing was committed",
+                show(held.timeout)
+            )
+            .into()),
+            // BEGIN IMMEDIATE takes the write lock: busy for the rest of the lock
+            // timeout means another connection held it all that time.
+            Err(e) if busy(&e) => Err(Box::new(LockTimedOut)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Gives the connection its own busy timeout and foreign key setting back.
+    fn restore(&mut self) -> BackendResult<()> {
+        let Some(held) = self.held.take() else {
+            return Ok(());
+        };
+        self.conn.busy_timeout(Duration::from_millis(
+            u64::try_from(held.busy_timeout_ms).unwrap_or(0),
+        ))?;
+        if held.foreign_keys {
+            if !self.conn.is_autocommit() {
+                return Err(
+                    "cannot switch foreign key enforcement back on: a transaction \
+                            is still open on the connection"
+                        .into(),
+                );
+            }
+            self.conn.pragma_update(None, "foreign_keys", true)?;
+        }
+        Ok(())
+    }
+
+    /// A migration's new foreign key violations, as an error naming the first few.
+    fn check_foreign_keys(&self, known: &HashSet<Violation>) -> BackendResult<()> {
+        const SHOWN: usize = 5;
+        let mut new = Vec::new();
+        let mut count = 0usize;
+        for violation in violations(self.conn)? {
+            if !known.contains(&violation) {
+                count += 1;
+                if new.len() < SHOWN {
+                    new.push(violation);
+                }
+            }
+        }
+        if count == 0 {
+            return Ok(());
+        }
+        let mut message = format!(
+            "it left {count} row{} whose foreign key points to no row:",
+            if count == 1 { "" } else { "s" }
+        );
+        for (table, rowid, parent, fkid) in &new {
+            let columns: Option<String> = self
+                .conn
+                .query_row(
+                    "SELECT group_concat(\"from\", ', ') FROM pragma_foreign_key_list(?1) WHERE id = ?2",
+                    params![table, fkid],
+                    |row| row.get(0),
+                )
+                .unwrap_or(None);
+            let row = rowid.map_or_else(|| "a row".to_owned(), |id| format!("rowid {id}"));
+            let _ = write!(message, " table {table} {row}");
+            if let Some(columns) = columns {
+                let _ = write!(message, " ({columns})");
+            }
+            let _ = write!(message, " references a missing row of {parent};");
+        }
+        if count > new.len() {
+            let _ = write!(message, " and {} more;", count - new.len());
+        }
+        message.push_str(
+            " foreign keys are not enforced while migrations run, so that tables can be \
+             rebuilt, and are checked with PRAGMA foreign_key_check after each migration",
+        );
+        Err(message.into())
+    }
+
     /// Runs an insert or update whose parameters ?1 to ?6 are a row's fields.
     fn write_row(&mut self, sql: &str, row: &NewRow<'_>) -> BackendResult<()> {
         self.conn.prepare_cached(sql)?.execute(params![
@@ -96,59 +258,83 @@ impl Backend for Sqlite<'_> {
     }
 
     fn lock(&mut self, _table: &TableName, timeout: Duration) -> BackendResult<()> {
-        if let Some(path) = self.conn.path().filter(|p| !p.is_empty()) {
-            let path = lock_file::path_for(std::path::Path::new(path));
-            match LockFile::acquire(&path, timeout) {
-                Ok(held) => self.lock_file = Some(held),
-                // A folder Terrace may not write to: SQLite itself says whether the
-                // database can be written, and the run is locked by its transactions.
-                Err(err)
-                    if matches!(
-                        err.kind(),
-                        std::io::ErrorKind::PermissionDenied
-                            | std::io::ErrorKind::ReadOnlyFilesystem
-                    ) =>
-                {
-                    tracing::warn!(path = %path.display(), error = %err, "cannot create the lock file; locking by transaction only");
+        self.restore()?;
+        let began = Instant::now();
+        let lock_file = match self.conn.path().filter(|p| !p.is_empty()) {
+            Some(path) => {
+                let path = lock_file::path_for(std::path::Path::new(path));
+                match LockFile::acquire(&path, timeout) {
+                    Ok(held) => Some(held),
+                    // A folder Terrace may not write to: SQLite itself says whether the
+                    // database can be written, and the run is locked by its transactions.
+                    Err(err)
+                        if matches!(
+                            err.kind(),
+                            std::io::ErrorKind::PermissionDenied
+                                | std::io::ErrorKind::ReadOnlyFilesystem
+                        ) =>
+                    {
+                        tracing::warn!(path = %path.display(), error = %err, "cannot create the lock file; locking by transaction only");
+                        None
+                    }
+                    Err(err) if err.kind() == std::io::ErrorKind::TimedOut => {
+                        return Err(Box::new(LockTimedOut));
+                    }
+                    Err(err) => return Err(err.into()),
                 }
-                Err(err) if err.kind() == std::io::ErrorKind::TimedOut => {
-                    return Err(Box::new(LockTimedOut));
-                }
-                Err(err) => return Err(err.into()),
             }
-        }
-        let current: i64 = self
+            None => None,
+        };
+        let busy_timeout_ms: i64 = self
             .conn
             .pragma_query_value(None, "busy_timeout", |row| row.get(0))?;
-        if u128::try_from(current).unwrap_or(0) < timeout.as_millis() {
-            self.saved_busy_timeout = Some(current);
-            self.conn.busy_timeout(timeout)?;
+        // Inside the caller's own transaction the pragma cannot change (and BEGIN will
+        // fail): leave it alone.
+        let foreign_keys: bool = self.conn.is_autocommit()
+            && self
+                .conn
+                .pragma_query_value(None, "foreign_keys", |row| row.get(0))?;
+        // Held from here on, so that an error below still restores (on drop).
+        self.held = Some(Held {
+            timeout,
+            budget: timeout.saturating_sub(began.elapsed()),
+            busy_timeout_ms,
+            foreign_keys,
+            known_violations: None,
+            foreign_keys_present: false,
+            _lock_file: lock_file,
+        });
+        if foreign_keys {
+            let present = self
+                .conn
+                .prepare_cached(
+                    "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND sql LIKE '%references%'",
+                )?
+                .exists([])?;
+            let known = if present {
+                violations(self.conn)?.into_iter().collect()
+            } else {
+                HashSet::new()
+            };
+            self.conn.pragma_update(None, "foreign_keys", false)?;
+            if let Some(held) = self.held.as_mut() {
+                held.known_violations = Some(known);
+                held.foreign_keys_present = present;
+            }
         }
         Ok(())
     }
 
     fn unlock(&mut self, _table: &TableName) -> BackendResult<()> {
-        self.lock_file = None;
-        if let Some(ms) = self.saved_busy_timeout.take() {
-            self.conn
-                .busy_timeout(Duration::from_millis(u64::try_from(ms).unwrap_or(0)))?;
-        }
-        Ok(())
+        self.restore()
     }
 
     fn begin(&mut self) -> BackendResult<()> {
-        // BEGIN IMMEDIATE takes the write lock: busy after the busy timeout means
-        // another connection held it all that time.
-        match self.conn.execute_batch("BEGIN IMMEDIATE") {
-            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {
-                Err(Box::new(LockTimedOut))
-            }
-            other => Ok(other?),
-        }
+        self.waiting("BEGIN IMMEDIATE")
     }
 
     fn commit(&mut self) -> BackendResult<()> {
-        Ok(self.conn.execute_batch("COMMIT")?)
+        self.waiting("COMMIT")
     }
 
     fn rollback(&mut self) -> BackendResult<()> {
@@ -178,7 +364,24 @@ impl Backend for Sqlite<'_> {
     }
 
     fn execute(&mut self, sql: &str) -> BackendResult<()> {
+        if let Some(held) = self.held.as_mut()
+            && held.known_violations.is_some()
+            && !held.foreign_keys_present
+        {
+            held.foreign_keys_present = mentions_references(sql);
+        }
         Ok(self.conn.execute_batch(sql)?)
+    }
+
+    fn check_migration(&mut self) -> BackendResult<()> {
+        match &self.held {
+            Some(Held {
+                known_violations: Some(known),
+                foreign_keys_present: true,
+                ..
+            }) => self.check_foreign_keys(known),
+            _ => Ok(()),
+        }
     }
 
     fn quote(&self, identifier: &str) -> String {
@@ -338,6 +541,18 @@ impl Backend for Sqlite<'_> {
     }
 
     fn sqlite(&mut self) -> Option<&rusqlite::Connection> {
+        // What a code migration does with the connection is not seen: check after it.
+        if let Some(held) = self.held.as_mut() {
+            held.foreign_keys_present = true;
+        }
         Some(self.conn)
+    }
+}
+
+impl Drop for Sqlite<'_> {
+    fn drop(&mut self) {
+        if let Err(err) = self.restore() {
+            tracing::warn!(error = %err, "restoring the connection's settings failed");
+        }
     }
 }

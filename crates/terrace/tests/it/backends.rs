@@ -2,14 +2,19 @@
 //!
 //! `backend_test!(name, |db| { … })` makes `name::sqlite`, `name::postgres` and
 //! `name::mysql`. The servers come from `TERRACE_TEST_POSTGRES_URL` and
-//! `TERRACE_TEST_MYSQL_URL`; without one, its tests are skipped with a note on stderr,
-//! unless `CI` is set (to anything but `false` or `0`), where that fails them. A server
-//! that is configured but unreachable fails its tests everywhere.
+//! `TERRACE_TEST_MYSQL_URL`, read when the tests are built (by `build.rs`) and when
+//! they run: a server whose variable was not set at build time has its tests marked
+//! ignored, so the run reports them as skipped, not passed; under CI (the `CI`
+//! variable set to anything but `false` or `0`) `servers_are_configured_under_ci`
+//! fails instead. A server that is configured but unreachable fails its tests.
+//!
+//! Scratch databases are named `terrace_test_<host>_<pid>_<n>`, `<host>` a short hash
+//! of this machine's identity, so that the sweep of leftovers only ever drops
+//! databases made on this host by test processes that no longer run.
 
 use crate::support::Scratch;
-use std::io::Write;
-use std::sync::Once;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Once, OnceLock};
 use terrace::{ConnectOptions, Connection, DatabaseUrl};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,8 +81,55 @@ fn admin_execute(url: &str, sql: &str) {
     }
 }
 
-/// Drops scratch databases left by test processes that no longer run.
+/// A short hash of this machine's identity (its machine id and host name), the same in
+/// every test process on it and different on another host sharing the server.
+fn host_id() -> &'static str {
+    static HOST: OnceLock<String> = OnceLock::new();
+    HOST.get_or_init(|| {
+        let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
+        let identity = format!(
+            "{}\n{}\n{}",
+            read("/etc/machine-id"),
+            read("/proc/sys/kernel/hostname"),
+            std::env::var("HOSTNAME").unwrap_or_default()
+        );
+        // FNV-1a, stable across Rust releases unlike std's hasher.
+        let mut hash: u32 = 0x811c_9dc5;
+        for byte in identity.bytes() {
+            hash ^= u32::from(byte);
+            hash = hash.wrapping_mul(0x0100_0193);
+        }
+        format!("{hash:08x}")
+    })
+}
+
+/// The prefix of the scratch databases this host makes.
+fn host_prefix() -> String {
+    format!("{PREFIX}{}_", host_id())
+}
+
+/// Which of a server's database names are scratch databases made on this host by a
+/// test process that no longer runs. Names from other hosts (or another naming) are
+/// never stale here: their processes are not in this machine's `/proc`.
+fn stale(names: &[String], running: impl Fn(&str) -> bool) -> Vec<&str> {
+    let prefix = host_prefix();
+    names
+        .iter()
+        .filter_map(|name| {
+            let pid = name.strip_prefix(&prefix)?.split('_').next()?;
+            let numeric = !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit());
+            (numeric && !running(pid)).then_some(name.as_str())
+        })
+        .collect()
+}
+
+/// Drops the scratch databases this host's test processes left behind (where `/proc`
+/// tells which processes run).
 fn sweep(kind: Kind, url: &str) {
+    let proc = std::path::Path::new("/proc");
+    if !proc.join("self").exists() {
+        return;
+    }
     let names: Vec<String> = match admin(url) {
         Connection::Postgres(mut client) => client
             .query("SELECT datname::text FROM pg_database WHERE datname LIKE 'terrace_test_%'", &[])
@@ -90,12 +142,24 @@ fn sweep(kind: Kind, url: &str) {
         }
         _ => unreachable!(),
     };
-    for name in names {
-        let pid = name[PREFIX.len()..].split('_').next().unwrap_or("");
-        if !std::path::Path::new("/proc").join(pid).exists() {
-            admin_execute(url, &drop_sql(kind, &name));
-        }
+    for name in stale(&names, |pid| proc.join(pid).exists()) {
+        admin_execute(url, &drop_sql(kind, name));
     }
+}
+
+#[test]
+fn the_sweep_drops_only_this_hosts_leftovers() {
+    let mine = host_prefix();
+    let names: Vec<String> = [
+        format!("{mine}123_0"),            // this host, process gone
+        format!("{mine}456_1"),            // this host, process running
+        format!("{PREFIX}0badbeef_123_0"), // another host
+        format!("{PREFIX}123_0"),          // the old naming, host unknown
+        "app_production".to_owned(),
+    ]
+    .into();
+    assert_ne!(host_id(), "0badbeef");
+    assert_eq!(stale(&names, |pid| pid == "456"), [names[0].as_str()]);
 }
 
 fn drop_sql(kind: Kind, name: &str) -> String {
@@ -110,16 +174,22 @@ pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
 
-/// Says once per process that a server's tests are skipped. Written to the process's
-/// stderr directly: the test harness captures `eprintln!` of passing tests.
-fn skip_note(var: &'static str) {
-    static NOTED: std::sync::Mutex<Vec<&str>> = std::sync::Mutex::new(Vec::new());
-    let mut noted = NOTED.lock().unwrap_or_else(|e| e.into_inner());
-    if !noted.contains(&var) {
-        noted.push(var);
-        let _ = writeln!(
-            std::io::stderr(),
-            "note: {var} is not set, so its server's tests are skipped (set it to run them)"
+#[test]
+fn servers_are_configured_under_ci() {
+    if !in_ci() {
+        return;
+    }
+    for (var, built_with_it) in [
+        (env_var(Kind::Postgres), cfg!(terrace_test_postgres)),
+        (env_var(Kind::Mysql), cfg!(terrace_test_mysql)),
+    ] {
+        assert!(
+            std::env::var_os(var).is_some_and(|v| !v.is_empty()),
+            "{var} is not set: CI must test against the real server"
+        );
+        assert!(
+            built_with_it,
+            "{var} was not set when the tests were built, so its server's tests are ignored"
         );
     }
 }
@@ -129,27 +199,22 @@ static SWEEP_MYSQL: Once = Once::new();
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 impl TestDb {
-    /// A fresh scratch database, or `None` (with a note) when the server is not
-    /// configured outside CI.
-    pub fn new(kind: Kind) -> Option<TestDb> {
+    /// A fresh scratch database. A server test runs only when its URL was set at
+    /// build time (otherwise it is ignored), so a URL missing now is a failure.
+    pub fn new(kind: Kind) -> TestDb {
         let scratch = Scratch::new();
         if kind == Kind::Sqlite {
-            return Some(TestDb {
+            return TestDb {
                 kind,
                 url: scratch.db_path().to_string_lossy().into_owned(),
                 server: None,
                 scratch,
-            });
+            };
         }
         let var = env_var(kind);
-        let Ok(server) = std::env::var(var) else {
-            assert!(
-                !in_ci(),
-                "{var} is not set: CI must test against the real server"
-            );
-            skip_note(var);
-            return None;
-        };
+        let server = std::env::var(var).unwrap_or_else(|_| {
+            panic!("{var} is not set: set it to the server's URL to run this test")
+        });
         let once = if kind == Kind::Postgres {
             &SWEEP_POSTGRES
         } else {
@@ -157,7 +222,8 @@ impl TestDb {
         };
         once.call_once(|| sweep(kind, &server));
         let name = format!(
-            "{PREFIX}{}_{}",
+            "{}{}_{}",
+            host_prefix(),
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
         );
@@ -171,12 +237,12 @@ impl TestDb {
                 }
             ),
         );
-        Some(TestDb {
+        TestDb {
             kind,
             url: with_database(&server, &name),
             server: Some((server, name)),
             scratch,
-        })
+        }
     }
 
     pub fn connect(&self) -> Connection {
@@ -344,14 +410,13 @@ impl Drop for TestDb {
     }
 }
 
-/// Runs `test` on a scratch database of `kind`, if that backend is available.
+/// Runs `test` on a scratch database of `kind`.
 pub fn with(kind: Kind, test: impl FnOnce(&TestDb)) {
-    if let Some(db) = TestDb::new(kind) {
-        test(&db);
-    }
+    test(&TestDb::new(kind));
 }
 
 /// Defines a test run on every backend: `name::sqlite`, `name::postgres`, `name::mysql`.
+/// A server's test is ignored when its URL was not set at build time.
 macro_rules! backend_test {
     ($(#[$meta:meta])* $name:ident, |$db:ident| $body:block) => {
         $(#[$meta])*
@@ -368,11 +433,19 @@ macro_rules! backend_test {
             }
 
             #[test]
+            #[cfg_attr(
+                not(terrace_test_postgres),
+                ignore = "TERRACE_TEST_POSTGRES_URL was not set when the tests were built"
+            )]
             fn postgres() {
                 with(Kind::Postgres, body);
             }
 
             #[test]
+            #[cfg_attr(
+                not(terrace_test_mysql),
+                ignore = "TERRACE_TEST_MYSQL_URL was not set when the tests were built"
+            )]
             fn mysql() {
                 with(Kind::Mysql, body);
             }

@@ -4,6 +4,7 @@
 use crate::backends::{Kind, TestDb, backend_test};
 use crate::concurrency::spawn_runner;
 use crate::support::schema;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 fn many_migrations(db: &TestDb, count: u64) {
@@ -129,29 +130,71 @@ backend_test!(killed_runners_leave_each_migration_all_or_nothing, |db| {
     assert_eq!(check(db, count), (count as usize, vec![]));
 });
 
+/// Whether a rollback journal is hot: SQLite writes its header's magic number only
+/// once the journal is synced, before the first page of the database file changes.
+fn is_hot(journal: &Path) -> bool {
+    use std::io::Read;
+    let mut magic = [0; 8];
+    std::fs::File::open(journal).is_ok_and(|mut file| file.read_exact(&mut magic).is_ok())
+        && magic != [0; 8]
+}
+
 #[test]
 fn a_killed_sqlite_run_in_one_transaction_leaves_the_file_as_before() {
     let mut kills = 0;
+    let mut hot = 0;
     for round in 0..12 {
-        let db = TestDb::new(Kind::Sqlite).unwrap();
+        let db = TestDb::new(Kind::Sqlite);
         many_migrations(&db, 300);
         let empty = schema(&db.scratch.open());
+        let journal = PathBuf::from(format!("{}-journal", db.scratch.db_path().display()));
         let mut child = spawn_runner(&db, Some("per-run"));
-        std::thread::sleep(Duration::from_millis(2 + pseudo_random(round, 40)));
+        // Wait until the run's transaction writes (in odd rounds: until its pages
+        // began to spill into the file, making the journal hot), then kill it a
+        // moment later.
+        let started = |journal: &Path| match round % 2 {
+            0 => journal.exists(),
+            _ => is_hot(journal),
+        };
+        while !started(&journal) && child.try_wait().unwrap().is_none() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        std::thread::sleep(Duration::from_millis(pseudo_random(round, 40)));
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap();
             kills += 1;
         }
         child.wait().unwrap();
+        hot += usize::from(is_hot(&journal));
+        // What an operator runs first, on a read-only connection: a hot journal must
+        // be rolled back before the file can be read.
+        let mut read_only = terrace::Connection::open(
+            &terrace::DatabaseUrl::parse(&db.url).unwrap(),
+            &terrace::ConnectOptions {
+                wait: Duration::ZERO,
+                access: terrace::connection::Access::ReadOnly,
+            },
+        )
+        .unwrap();
+        let status = db.migrations().status(&mut read_only).unwrap();
+        drop(read_only);
         let (applied, _) = check(&db, 300);
         assert!(
             applied == 0 || applied == 300,
             "one transaction applies all or nothing: {applied}"
         );
+        assert_eq!(
+            status.applied.len(),
+            applied,
+            "status reads the file as it is"
+        );
         if applied == 0 {
             assert_eq!(schema(&db.scratch.open()), empty);
         }
     }
-    eprintln!("crash test, sqlite per-run: {kills} of 12 runners killed mid-run");
+    eprintln!(
+        "crash test, sqlite per-run: {kills} of 12 runners killed mid-run, {hot} leaving a hot journal"
+    );
     assert!(kills >= 3, "only {kills} runners were killed mid-run");
+    assert!(hot >= 3, "only {hot} killed runners left a hot journal");
 }

@@ -167,17 +167,23 @@ fn lose_the_lock(db: &TestDb, release_all: &str) {
 }
 
 #[test]
+#[cfg_attr(
+    not(terrace_test_postgres),
+    ignore = "TERRACE_TEST_POSTGRES_URL was not set when the tests were built"
+)]
 fn postgres_a_failed_unlock_is_an_error() {
-    if let Some(db) = TestDb::new(Kind::Postgres) {
-        lose_the_lock(&db, "SELECT pg_advisory_unlock_all();");
-    }
+    let db = TestDb::new(Kind::Postgres);
+    lose_the_lock(&db, "SELECT pg_advisory_unlock_all();");
 }
 
 #[test]
+#[cfg_attr(
+    not(terrace_test_mysql),
+    ignore = "TERRACE_TEST_MYSQL_URL was not set when the tests were built"
+)]
 fn mysql_a_failed_unlock_is_an_error() {
-    if let Some(db) = TestDb::new(Kind::Mysql) {
-        lose_the_lock(&db, "SELECT RELEASE_ALL_LOCKS();");
-    }
+    let db = TestDb::new(Kind::Mysql);
+    lose_the_lock(&db, "SELECT RELEASE_ALL_LOCKS();");
 }
 
 /// The error of a migration inserting into a table that does not exist.
@@ -200,10 +206,12 @@ fn causes(err: &Error) -> impl Iterator<Item = &(dyn std::error::Error + 'static
 }
 
 #[test]
+#[cfg_attr(
+    not(terrace_test_postgres),
+    ignore = "TERRACE_TEST_POSTGRES_URL was not set when the tests were built"
+)]
 fn postgres_errors_keep_their_sqlstate_through_the_source_chain() {
-    let Some(db) = TestDb::new(Kind::Postgres) else {
-        return;
-    };
+    let db = TestDb::new(Kind::Postgres);
     let err = failing_insert(&db);
     let server = causes(&err)
         .find_map(|e| e.downcast_ref::<postgres::error::DbError>())
@@ -213,10 +221,12 @@ fn postgres_errors_keep_their_sqlstate_through_the_source_chain() {
 }
 
 #[test]
+#[cfg_attr(
+    not(terrace_test_mysql),
+    ignore = "TERRACE_TEST_MYSQL_URL was not set when the tests were built"
+)]
 fn mysql_errors_keep_their_code_through_the_source_chain() {
-    let Some(db) = TestDb::new(Kind::Mysql) else {
-        return;
-    };
+    let db = TestDb::new(Kind::Mysql);
     let err = failing_insert(&db);
     let server = causes(&err)
         .find_map(|e| e.downcast_ref::<mysql::MySqlError>())

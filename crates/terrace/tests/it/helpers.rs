@@ -23,8 +23,11 @@ fn add_token_tracking(db: &mut terrace::Db<'_>) -> terrace::CodeResult {
     assert!(!db.create_index_if_missing("idx_checks_tokens", "checks", &["input_tokens"])?);
     assert!(db.has_index("checks", "idx_checks_tokens")?);
     let conn = db.sqlite().expect("the SQLite connection");
-    conn.execute("UPDATE checks SET input_tokens = ?1", [7])?;
-    let _ = added;
+    // 7 when this migration added the column, 8 when it found it already there.
+    conn.execute(
+        "UPDATE checks SET input_tokens = ?1",
+        [if added { 7 } else { 8 }],
+    )?;
     Ok(())
 }
 
@@ -82,4 +85,8 @@ fn a_code_migration_meeting_a_column_added_by_hand_still_succeeds() {
         columns(&conn, "checks"),
         ["id", "input_tokens", "output_tokens"]
     );
+    let tokens: i64 = conn
+        .query_row("SELECT input_tokens FROM checks", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(tokens, 8, "the migration found the column already there");
 }

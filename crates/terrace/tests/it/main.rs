@@ -1,6 +1,7 @@
 //! Integration tests of the terrace library on SQLite files. One module per capability.
 #![expect(clippy::unwrap_used, reason = "a test fails loudly on any setup error")]
 
+mod after_crash;
 mod backends;
 mod support;
 
@@ -14,8 +15,10 @@ mod dry_run;
 mod embedded;
 mod errors;
 mod failure;
+mod foreign_keys;
 mod helpers;
 mod legacy;
+mod lock_timeout;
 mod migrate;
 mod repair;
 mod rollback;

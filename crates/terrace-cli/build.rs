@@ -1,0 +1,19 @@
+//! Tells the integration tests which database servers they were built to test.
+//!
+//! A test of a server whose URL (`TERRACE_TEST_POSTGRES_URL`, `TERRACE_TEST_MYSQL_URL`)
+//! is not set when the tests are built is marked ignored, with the reason, so the test
+//! run counts it as skipped instead of passing it without running it. The `terrace`
+//! program itself reads none of this.
+
+fn main() {
+    for (var, cfg) in [
+        ("TERRACE_TEST_POSTGRES_URL", "terrace_test_postgres"),
+        ("TERRACE_TEST_MYSQL_URL", "terrace_test_mysql"),
+    ] {
+        println!("cargo::rustc-check-cfg=cfg({cfg})");
+        println!("cargo::rerun-if-env-changed={var}");
+        if std::env::var_os(var).is_some_and(|url| !url.is_empty()) {
+            println!("cargo::rustc-cfg={cfg}");
+        }
+    }
+}
