@@ -137,6 +137,10 @@ fn library_hint(error: &terrace::Error) -> Option<String> {
             "baseline only adopts a database with no history; see `terrace history`"
         }
         terrace::Error::UnknownTarget { .. } => "see `terrace status` for the versions there are",
+        terrace::Error::LockTimeout { .. } => {
+            "wait for the other run to finish, or wait longer with --lock-timeout SECONDS \
+             (TERRACE_LOCK_TIMEOUT, or `lock_timeout` in terrace.toml)"
+        }
         _ => return None,
     };
     Some(hint.to_owned())
