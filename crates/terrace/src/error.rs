@@ -72,9 +72,10 @@ pub enum Error {
     /// later migration ran.
     #[error(
         "migration {version} ({name}) ended the transaction it runs in (a COMMIT or ROLLBACK of its own): \
-         what it did before that is committed or lost, and it is not recorded as applied; check what it \
+         what it did before that is committed or lost{}, and it is not recorded as applied; check what it \
          changed and undo it by hand, then remove its transaction control, or run it outside Terrace's \
-         transaction with `-- migrate:up transaction:false`"
+         transaction with `-- migrate:up transaction:false`",
+        render_earlier(earlier)
     )]
     TransactionEnded {
         /// Its version.
@@ -86,6 +87,9 @@ pub enum Error {
         /// How the migration failed after ending its transaction, if it did.
         #[source]
         source: Option<Box<Error>>,
+        /// The migrations before it in the same transaction (one transaction per run),
+        /// whose work and history rows shared its fate: committed or lost with it.
+        earlier: Vec<u64>,
     },
     /// A migration ran completely outside a transaction, but writing that to the history
     /// failed: its row still says it started (or, for a rollback, reverting). Nothing
@@ -110,7 +114,8 @@ pub enum Error {
     /// waited (on SQLite, for another writer), where those committed before stay
     /// applied.
     #[error(
-        "another run held the migration lock on table {table} for more than {}: \
+        "the migration lock on table {table} was not free within the lock timeout of {}: another run \
+         held it (or, on SQLite, another connection writing to the database held its write lock); \
          try again when it has finished, or raise the lock timeout",
         render_duration(*waited)
     )]
@@ -229,6 +234,21 @@ fn render_list(mut out: String, problems: &[Problem]) -> String {
         out.push_str(&problem.to_string());
     }
     out
+}
+
+fn render_earlier(earlier: &[u64]) -> String {
+    match earlier {
+        [] => String::new(),
+        [one] => format!(" (so is migration {one}, run before it in the same transaction)"),
+        _ => format!(
+            " (so are migrations {}, run before it in the same transaction)",
+            earlier
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
 }
 
 fn render_refusal(problems: &[Problem]) -> String {

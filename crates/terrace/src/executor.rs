@@ -85,6 +85,9 @@ pub(crate) struct Executor<'r, 'o> {
     /// the same, and the inserts run back to back instead of each being prepared anew
     /// after the schema change its migration made.
     deferred: Vec<(Step<'r>, i64)>,
+    /// In one transaction per run, the versions finished since the last commit, for
+    /// [`Event::Committed`].
+    uncommitted: Vec<u64>,
     /// The step being run (from 1) and the plan's length, for progress events.
     position: (usize, usize),
 }
@@ -101,6 +104,7 @@ impl<'r, 'o> Executor<'r, 'o> {
             observer,
             steps: Vec::new(),
             deferred: Vec::new(),
+            uncommitted: Vec::new(),
             position: (0, 0),
         }
     }
@@ -174,6 +178,7 @@ impl<'r, 'o> Executor<'r, 'o> {
                     name: step.migration.name().to_owned(),
                     direction: step.direction,
                     source: outcome.err().map(Box::new),
+                    earlier: Vec::new(),
                 },
                 (Err(_), Err(failure)) => failure,
                 (Err(check), Ok(())) => check,
@@ -214,16 +219,25 @@ impl<'r, 'o> Executor<'r, 'o> {
 
     /// Writes the deferred history, then commits.
     fn commit(&mut self, session: &mut Session<'_>) -> Result<(), Error> {
+        self.flush(session.backend())?;
+        session.commit()?;
+        let versions = std::mem::take(&mut self.uncommitted);
+        if !versions.is_empty() {
+            (self.observer)(&Event::Committed {
+                versions: &versions,
+            });
+        }
+        Ok(())
+    }
+
+    /// Writes the deferred history rows, inside the open transaction.
+    fn flush(&mut self, backend: &mut dyn Backend) -> Result<(), Error> {
         let deferred = std::mem::take(&mut self.deferred);
-        let versions: Vec<u64> = deferred
-            .iter()
-            .map(|(step, _)| step.migration.version())
-            .collect();
         let (ups, downs): (Vec<_>, Vec<_>) = deferred
             .into_iter()
             .partition(|(step, _)| step.direction == Direction::Up);
         for (step, execution_ms) in downs {
-            self.write(session.backend(), &step, execution_ms)?;
+            self.write(backend, &step, execution_ms)?;
         }
         if !ups.is_empty() {
             let checksums: Vec<_> = ups
@@ -243,25 +257,16 @@ impl<'r, 'o> Executor<'r, 'o> {
                     )
                 })
                 .collect();
-            session
-                .backend()
-                .insert_rows(self.table(), &rows)
-                .map_err(|e| {
-                    Error::database(
-                        format!(
-                            "recording {} migrations in table {}",
-                            rows.len(),
-                            self.table()
-                        ),
-                        e,
-                    )
-                })?;
-        }
-        session.commit()?;
-        if !versions.is_empty() {
-            (self.observer)(&Event::Committed {
-                versions: &versions,
-            });
+            backend.insert_rows(self.table(), &rows).map_err(|e| {
+                Error::database(
+                    format!(
+                        "recording {} migrations in table {}",
+                        rows.len(),
+                        self.table()
+                    ),
+                    e,
+                )
+            })?;
         }
         Ok(())
     }
@@ -434,6 +439,12 @@ impl<'r, 'o> Executor<'r, 'o> {
     ) -> Result<(), Error> {
         const SAVEPOINT: &str = "terrace_step";
         let backend = session.backend();
+        if matches!(step.body(), Body::Code(_)) {
+            // Code can end the transaction (validation keeps transaction control out
+            // of SQL): the rows of the migrations before it go in first, so that they
+            // share the fate of those migrations' work whatever the code does.
+            self.flush(backend)?;
+        }
         backend
             .savepoint(SAVEPOINT)
             .map_err(|e| Error::database("setting a savepoint", e))?;
@@ -443,14 +454,33 @@ impl<'r, 'o> Executor<'r, 'o> {
                     .release(SAVEPOINT)
                     .map_err(|e| Error::database("releasing a savepoint", e))?;
                 self.finish(step, duration, false);
+                self.uncommitted.push(step.migration.version());
                 Ok(())
+            }
+            Err(Error::TransactionEnded {
+                version,
+                name,
+                direction,
+                source,
+                ..
+            }) => {
+                // Whether the migrations before it in this transaction were committed
+                // or rolled back with it cannot be told: nothing more is written
+                // outside a transaction, and the error names them.
+                session.forget_transaction();
+                self.deferred.clear();
+                Err(Error::TransactionEnded {
+                    version,
+                    name,
+                    direction,
+                    source,
+                    earlier: std::mem::take(&mut self.uncommitted),
+                })
             }
             Err(failure) => {
                 // The failure is what the caller needs to know; a later error in
                 // cleaning up after it is logged, never put in its place.
-                if matches!(failure, Error::TransactionEnded { .. }) {
-                    session.forget_transaction();
-                } else if let Err(e) = backend.rollback_to(SAVEPOINT) {
+                if let Err(e) = backend.rollback_to(SAVEPOINT) {
                     tracing::error!(error = %e, "rolling back to a savepoint failed");
                     return Err(failure);
                 }

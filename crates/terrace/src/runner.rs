@@ -262,7 +262,7 @@ impl Migrations {
         let problems = self.problems(&history);
         let unverified = |version: u64| {
             problems.iter().any(|p| {
-                matches!(p, Problem::ChecksumMismatch { version: v, .. } | Problem::Missing { version: v, .. } if *v == version)
+                matches!(p, Problem::ChecksumMismatch { version: v, .. } | Problem::Missing { version: v, .. } | Problem::Replaced { version: v, .. } if *v == version)
             })
         };
         let applied = history

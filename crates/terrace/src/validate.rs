@@ -490,10 +490,22 @@ pub fn check_history(list: &[Migration], applied: &[AppliedMigration]) -> Vec<Pr
             .checksum
             .as_deref()
             .is_some_and(|recorded| comparable(recorded, &current) && recorded != current);
-        if renamed && edited {
+        // Without a comparable checksum, a recorded name that another migration of the
+        // list carries is evidence enough that the number was taken by another.
+        let named_elsewhere = renamed
+            && list
+                .iter()
+                .any(|m| m.name == row.name && m.version != row.version);
+        if renamed && (edited || named_elsewhere) {
             let now_at = list
                 .iter()
-                .find(|m| m.name == row.name && row.checksum.as_deref() == Some(&*m.checksum()))
+                .find(|m| {
+                    m.name == row.name
+                        && row
+                            .checksum
+                            .as_deref()
+                            .is_none_or(|recorded| recorded == m.checksum())
+                })
                 .map(|m| m.version);
             problems.push(Problem::Replaced {
                 version: row.version,
@@ -716,6 +728,31 @@ mod tests {
                 now_at: None,
                 ..
             }]
+        ));
+    }
+
+    #[test]
+    fn an_adopted_row_whose_name_moved_to_another_version_is_not_a_rename() {
+        // Rows adopted from the origin's table carry no checksum.
+        let list = [
+            Migration::sql(1, "create_a", "CREATE TABLE a (x);"),
+            Migration::sql(2, "create_invoices", "CREATE TABLE invoices (x);"),
+            Migration::sql(3, "add_tokens", "ALTER TABLE a ADD tokens;"),
+        ];
+        let applied = [row(1, "create_a", None), row(2, "add_tokens", None)];
+        assert!(matches!(
+            check_history(&list, &applied)[..],
+            [Problem::Replaced {
+                version: 2,
+                now_at: Some(3),
+                ..
+            }]
+        ));
+        // A name no other migration carries is still a plain rename.
+        let applied = [row(1, "create_a", None), row(2, "create_bills", None)];
+        assert!(matches!(
+            check_history(&list, &applied)[..],
+            [Problem::NameMismatch { version: 2, .. }]
         ));
     }
 

@@ -76,7 +76,7 @@ fn a_held_lock_fails_after_the_lock_timeout() {
     // timeout.
     assert!(elapsed < Duration::from_secs(4), "{elapsed:?}");
     assert!(
-        stderr.contains("another run held the migration lock")
+        stderr.contains("was not free within the lock timeout of 1s: another run held it")
             && stderr.contains("hint: wait for the other run to finish"),
         "{stderr}"
     );

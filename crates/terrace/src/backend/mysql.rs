@@ -179,8 +179,8 @@ impl Backend for Mysql<'_> {
             Some(1) => Ok(()),
             _ => Err(format!(
                 "the lock was no longer held: a statement of the run released it \
-                 (RELEASE_ALL_LOCKS, RELEASE_LOCK) or changed the current database (USE), so the \
-                 run was not protected from another runner after that; check the history of table {table}"
+                 (RELEASE_ALL_LOCKS, RELEASE_LOCK), or the connection was reset, so the run was \
+                 not protected from another runner after that; check the history of table {table}"
             )
             .into()),
         }

@@ -236,6 +236,13 @@ fn commit_then_fail(db: &mut terrace::Db<'_>) -> terrace::CodeResult {
 }
 
 #[terrace::migration]
+fn roll_back_then_fail(db: &mut terrace::Db<'_>) -> terrace::CodeResult {
+    db.execute("CREATE TABLE early (id INTEGER)")?;
+    db.execute("ROLLBACK")?;
+    db.execute("INSERT INTO nowhere VALUES (1)")
+}
+
+#[terrace::migration]
 fn commit_then_succeed(db: &mut terrace::Db<'_>) -> terrace::CodeResult {
     db.execute("CREATE TABLE early (id INTEGER)")?;
     db.execute("COMMIT")?;
@@ -308,6 +315,39 @@ backend_test!(
             assert!(!db.table_exists("later"), "{mode:?}: nothing after it runs");
             db.execute(
                 "DROP TABLE IF EXISTS early; DROP TABLE IF EXISTS late; DROP TABLE projects; DROP TABLE schema_migrations",
+            );
+        }
+    }
+);
+
+backend_test!(
+    a_migration_that_rolls_back_its_transaction_leaves_the_history_true,
+    |db| {
+        if db.kind == Kind::Mysql {
+            return; // every migration runs outside a transaction there
+        }
+        for mode in TRANSACTIONAL_MODES {
+            let migrations =
+                ending_its_transaction(roll_back_then_fail).with_transaction_mode(mode);
+            let err = migrations.run(&mut db.connect()).unwrap_err();
+            assert!(
+                matches!(err, Error::TransactionEnded { version: 2, .. }),
+                "{mode:?}: {err:?}"
+            );
+            // Migration 1 is recorded exactly when its work is there: in one
+            // transaction per run the ROLLBACK took both, otherwise neither.
+            assert_eq!(
+                db.versions().contains(&1),
+                db.table_exists("projects"),
+                "{mode:?}: {:?}",
+                db.versions()
+            );
+            if mode == TransactionMode::PerRun {
+                assert!(err.to_string().contains("so is migration 1"), "{err}");
+            }
+            assert!(!db.versions().contains(&2), "{mode:?}");
+            db.execute(
+                "DROP TABLE IF EXISTS early; DROP TABLE IF EXISTS projects; DROP TABLE IF EXISTS schema_migrations",
             );
         }
     }

@@ -99,7 +99,7 @@ fn a_writer_holding_the_lock_makes_the_run_give_up_after_the_lock_timeout() {
     );
     assert!(
         matches!(err, terrace::Error::LockTimeout { .. })
-            && text.contains("another run held the migration lock"),
+            && text.contains("another connection writing to the database held its write lock"),
         "{text}"
     );
     assert_eq!(busy_timeout(&conn), 8000);
