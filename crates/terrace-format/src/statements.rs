@@ -115,12 +115,13 @@ fn mentions_transaction_keyword(sql: &str) -> bool {
     let bytes = sql.as_bytes();
     let mut at = 0;
     while at < bytes.len() {
-        if !bytes[at].is_ascii_alphabetic() {
+        if !is_word_byte(bytes[at]) {
             at += 1;
             continue;
         }
+        // Whole identifiers: `start_date` or `commit_sha` mention no keyword.
         let start = at;
-        while at < bytes.len() && bytes[at].is_ascii_alphabetic() {
+        while at < bytes.len() && is_word_byte(bytes[at]) {
             at += 1;
         }
         let word = &bytes[start..at];
@@ -142,9 +143,16 @@ impl Statement<'_> {
         let mut words = leading_words(self.text);
         let first = words.next().unwrap_or("");
         let is = |word: &str, keyword: &str| word.eq_ignore_ascii_case(keyword);
+        let second = words.next();
+        let second_is =
+            |keywords: &[&str]| second.is_some_and(|w| keywords.iter().any(|k| is(w, k)));
         match first.to_ascii_uppercase().as_str() {
-            "BEGIN" | "COMMIT" | "END" | "ROLLBACK" | "ABORT" | "SAVEPOINT" | "RELEASE" => true,
-            "START" | "PREPARE" => words.next().is_some_and(|w| is(w, "TRANSACTION")),
+            // MariaDB's anonymous compound statement, and the ends of blocks a splitter
+            // left open: code, not transaction control.
+            "BEGIN" => !second_is(&["NOT"]),
+            "END" => !second_is(&["IF", "LOOP", "WHILE", "REPEAT", "CASE", "FOR"]),
+            "COMMIT" | "ROLLBACK" | "ABORT" | "SAVEPOINT" | "RELEASE" => true,
+            "START" | "PREPARE" => second_is(&["TRANSACTION"]),
             _ => false,
         }
     }
@@ -190,6 +198,7 @@ impl Splitter<'_> {
 
     fn run<'s>(mut self, text: &'s str) -> Vec<Statement<'s>> {
         let mut out = Vec::new();
+        let mut lines = Lines::new();
         // Where the current statement's first code (not comment) byte is.
         let mut code_start: Option<usize> = None;
         // Words seen at the top level of the current statement, upper-cased, while they
@@ -198,6 +207,7 @@ impl Splitter<'_> {
         let mut compound = false;
         let mut depth = 0usize;
         let mut last_word_was_end = false;
+        let mut first_word_begin = false;
         while let Some(byte) = self.peek(0) {
             match byte {
                 b'-' if self.peek(1) == Some(b'-') => self.skip_line(),
@@ -230,12 +240,13 @@ impl Splitter<'_> {
                 }
                 b';' if depth == 0 => {
                     if let Some(code) = code_start.take() {
-                        out.push(statement(text, code, self.pos));
+                        out.push(lines.statement(text, code, self.pos));
                     }
                     self.pos += 1;
                     leading_words = 0;
                     compound = false;
                     last_word_was_end = false;
+                    first_word_begin = false;
                 }
                 b if is_word_byte(b) && !b.is_ascii_digit() => {
                     let word_start = self.pos;
@@ -246,6 +257,18 @@ impl Splitter<'_> {
                     let word = &self.sql[word_start..self.pos];
                     if leading_words < 8 {
                         leading_words += 1;
+                        if leading_words == 1 {
+                            first_word_begin = word.eq_ignore_ascii_case(b"BEGIN");
+                        } else if leading_words == 2
+                            && first_word_begin
+                            && self.dialect == Dialect::Mysql
+                            && word.eq_ignore_ascii_case(b"NOT")
+                        {
+                            // MariaDB's `BEGIN NOT ATOMIC … END`: a block from its
+                            // first word.
+                            compound = true;
+                            depth += 1;
+                        }
                         if leading_words > 1
                             && ["TRIGGER", "PROCEDURE", "FUNCTION", "EVENT"]
                                 .iter()
@@ -284,7 +307,7 @@ impl Splitter<'_> {
             }
         }
         if let Some(code) = code_start {
-            out.push(statement(text, code, self.sql.len()));
+            out.push(lines.statement(text, code, self.sql.len()));
         }
         out
     }
@@ -363,15 +386,33 @@ fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
 }
 
-fn statement(text: &str, start: usize, end: usize) -> Statement<'_> {
-    let piece = &text[start..end];
-    let line = 1 + text.as_bytes()[..start]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count();
-    Statement {
-        text: piece.trim(),
-        line,
+/// Line numbers for statements found in order: each count starts where the last one
+/// ended, so numbering every statement of a text reads it once.
+struct Lines {
+    counted_to: usize,
+    line: usize,
+}
+
+impl Lines {
+    fn new() -> Self {
+        Lines {
+            counted_to: 0,
+            line: 1,
+        }
+    }
+
+    fn statement<'t>(&mut self, text: &'t str, start: usize, end: usize) -> Statement<'t> {
+        if start > self.counted_to {
+            self.line += text.as_bytes()[self.counted_to..start]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count();
+            self.counted_to = start;
+        }
+        Statement {
+            text: text[start..end].trim(),
+            line: self.line,
+        }
     }
 }
 
@@ -506,9 +547,22 @@ mod tests {
             "PREPARE stmt AS SELECT 1;",
             "SELECT release_lock('x'); SELECT 1 AS commit_count;",
             "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE;",
+            // MariaDB's anonymous block, and a MySQL trigger whose body is one IF.
+            "BEGIN NOT ATOMIC\n  IF 1 THEN ALTER TABLE a ADD b INT; END IF;\nEND;",
+            "CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW IF NEW.x IS NULL THEN SET NEW.x = 0; END IF;",
+            "CREATE TABLE t (start_date DATE, end_time TIME, begin_at INT, commit_sha TEXT);",
         ] {
             assert_eq!(control(sql), None, "{sql}");
         }
+    }
+
+    #[test]
+    fn splitting_is_linear_in_the_number_of_statements() {
+        // Each statement's line was counted from the start of the text: quadratic.
+        let sql = "INSERT INTO t (start_date) VALUES ('2024-01-01');\n".repeat(50_000);
+        let statements = split_statements(&sql, Dialect::Postgres);
+        assert_eq!(statements.len(), 50_000);
+        assert_eq!(statements[49_999].line, 50_000);
     }
 
     #[test]

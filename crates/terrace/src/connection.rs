@@ -196,6 +196,19 @@ fn line_secrets(line: &str) -> Vec<Range<usize>> {
             ranges.push(colon + 1 + inner + 1..colon + 1 + at);
         }
     }
+    // `user:password@host` in any word, whatever comes before it (a mistyped scheme
+    // such as `postgres//` or `p:`): the text between the last `:` and the last `@`.
+    let mut word_start = 0;
+    for word in line.split(|c: char| c.is_whitespace() || matches!(c, '\'' | '"' | '`')) {
+        if let Some(at) = word.rfind('@')
+            && let Some(colon) = word[..at].rfind(':')
+            && colon + 1 < at
+            && !word[colon + 1..].starts_with("//")
+        {
+            ranges.push(word_start + colon + 1..word_start + at);
+        }
+        word_start += word.len() + 1;
+    }
     // `password=value`, `password = 'quoted value'`.
     let lower = line.to_ascii_lowercase();
     for key in SECRET_KEYS {
@@ -280,6 +293,9 @@ impl DatabaseUrl {
             None => {
                 if looks_like_key_value(url, true) {
                     return Err(unsupported(KEY_VALUE.to_owned()));
+                }
+                if looks_like_server_url(url) {
+                    return Err(unsupported(SERVER_URL.to_owned()));
                 }
                 let target = SqliteTarget::parse(url).map_err(unsupported)?;
                 (Scheme::Sqlite, url.to_owned(), Some(target))
@@ -394,6 +410,27 @@ const MEMORY: &str = ":memory:";
 const KEY_VALUE: &str = "this looks like a key=value connection string, not a URL or a file \
                          path; write postgres://USER@HOST/DB, \
                          mysql://USER@HOST/DB or sqlite:PATH";
+
+/// Why a path that looks like a mistyped server URL is refused.
+const SERVER_URL: &str = "this looks like a server URL with a password (USER:PASSWORD@HOST), \
+                          not a file path; write postgres://USER:PASSWORD@HOST/DB or \
+                          mysql://USER:PASSWORD@HOST/DB";
+
+/// Whether a bare path is more likely a server URL typed wrong (`postgres//…`,
+/// `p:user:pw@host`): a part between slashes holding `:` and then `@`, or a server
+/// scheme followed by `//` without its colon.
+fn looks_like_server_url(path: &str) -> bool {
+    let before_query = path.split('?').next().unwrap_or(path);
+    let credentials = before_query.split(['/', '\\']).any(|part| {
+        part.find(':')
+            .is_some_and(|colon| part[colon..].contains('@'))
+    });
+    let lower = before_query.to_ascii_lowercase();
+    let scheme_without_colon = ["postgres//", "postgresql//", "mysql//", "mariadb//"]
+        .iter()
+        .any(|prefix| lower.starts_with(prefix));
+    credentials || scheme_without_colon
+}
 
 /// Whether a path is more likely a `key=value` connection string: a `=` and white
 /// space before any `?`, or (for a bare path, with no scheme) a leading `word=`.
@@ -558,11 +595,12 @@ impl Connection {
     /// Opens the database a URL names, retrying for up to `options.wait` while a server
     /// refuses connections.
     pub fn open(url: &DatabaseUrl, options: &ConnectOptions) -> Result<Self, Error> {
-        let deadline = Instant::now() + options.wait;
+        // A wait too long to add to the clock is a wait without end.
+        let deadline = Instant::now().checked_add(options.wait);
         loop {
             match Self::open_once(url, options) {
                 Ok(conn) => return Ok(conn),
-                Err(Retry::Now(message)) if Instant::now() < deadline => {
+                Err(Retry::Now(message)) if deadline.is_none_or(|d| Instant::now() < d) => {
                     tracing::info!(url = %url, error = %url.scrub(message), "database not reachable yet, retrying");
                     std::thread::sleep(Duration::from_millis(250));
                 }

@@ -48,6 +48,10 @@ impl Migrations {
     /// How long to wait for another runner's lock unless told otherwise.
     pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(300);
 
+    /// The longest lock timeout: 24 days, just under the longest wait SQLite's busy
+    /// timeout can express.
+    pub const MAX_LOCK_TIMEOUT: Duration = Duration::from_secs(24 * 24 * 60 * 60);
+
     /// A static list, in any order (it is validated when run). In a `static`, build it
     /// with [`migrations!`](macro@crate::migrations), or pass a list that is itself a
     /// `static` or `const`.
@@ -183,9 +187,15 @@ impl Migrations {
         self
     }
 
-    /// How long to wait for another runner to release the migration lock.
+    /// How long to wait for another runner to release the migration lock, at most
+    /// [`MAX_LOCK_TIMEOUT`](Migrations::MAX_LOCK_TIMEOUT) (a longer one is taken as
+    /// that).
     pub const fn with_lock_timeout(mut self, timeout: Duration) -> Self {
-        self.lock_timeout = timeout;
+        self.lock_timeout = if timeout.as_secs() > Self::MAX_LOCK_TIMEOUT.as_secs() {
+            Self::MAX_LOCK_TIMEOUT
+        } else {
+            timeout
+        };
         self
     }
 

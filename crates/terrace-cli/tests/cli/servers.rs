@@ -198,11 +198,7 @@ fn a_held_lock_on_mysql_fails_after_the_lock_timeout() {
         "{:?}",
         started.elapsed()
     );
-    assert!(
-        run.stderr.contains("another run held it"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("another run held it"), "{}", run.stderr);
 
     drop(holder);
     sandbox.run(&["--database", &db.url, "migrate"]).ok();

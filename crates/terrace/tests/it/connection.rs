@@ -183,6 +183,29 @@ fn a_key_value_connection_string_is_refused_without_its_password() {
 }
 
 #[test]
+fn a_mistyped_server_url_is_refused_not_taken_as_a_file_without_its_password() {
+    for text in [
+        "postgres//app:hunter2@db/app",
+        "p:app:hunter2@db",
+        "MYSQL//root@db/app",
+        "data/app:hunter2@db.sqlite",
+    ] {
+        let err = DatabaseUrl::parse(text).unwrap_err();
+        let message = err.to_string();
+        assert!(!message.contains("hunter2"), "{message}");
+        assert!(message.contains("server URL"), "{message}");
+        assert!(
+            !terrace::connection::redact(text).contains("hunter2"),
+            "{text}"
+        );
+    }
+    // Paths with a colon or an `@` alone are paths.
+    for text in ["data/app.db", "backup@2024/app.db", "c:/data/app.db"] {
+        assert!(DatabaseUrl::parse(text).is_ok(), "{text}");
+    }
+}
+
+#[test]
 fn sqlite_query_parameters_are_parsed_never_part_of_the_file_name() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("x.db");

@@ -162,3 +162,19 @@ fn in_wal_mode_a_reader_does_not_hold_up_the_commit() {
     assert!(began.elapsed() < TIMEOUT, "{:?}", began.elapsed());
     drop(reader);
 }
+
+#[test]
+fn a_lock_timeout_too_long_for_the_clock_is_taken_as_the_longest_one() {
+    let scratch = Scratch::new();
+    let migrations = folder(&scratch).with_lock_timeout(Duration::MAX);
+    assert_eq!(migrations.run(&mut scratch.open()).unwrap().count(), 2);
+    let mut conn = terrace::Connection::open(
+        &terrace::DatabaseUrl::parse(&scratch.db_path().to_string_lossy()).unwrap(),
+        &terrace::ConnectOptions {
+            wait: Duration::MAX,
+            ..terrace::ConnectOptions::default()
+        },
+    )
+    .unwrap();
+    assert!(migrations.status(&mut conn).unwrap().is_up_to_date());
+}
