@@ -54,6 +54,19 @@ impl std::fmt::Display for LockTimedOut {
 
 impl std::error::Error for LockTimedOut {}
 
+/// The columns of a history row the quick start-up check compares, as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowKey<'a> {
+    /// `version`.
+    pub version: Option<i64>,
+    /// `name`.
+    pub name: Option<&'a str>,
+    /// `checksum`.
+    pub checksum: Option<&'a str>,
+    /// `state`.
+    pub state: Option<&'a str>,
+}
+
 /// A database Terrace can migrate. Implemented for `rusqlite::Connection` (and, with
 /// their features, for the PostgreSQL and MySQL clients).
 pub trait Database {
@@ -134,6 +147,27 @@ pub trait Backend {
     fn create_history(&mut self, table: &TableName) -> BackendResult<()>;
     /// Adds a column to an older tracking table.
     fn add_history_column(&mut self, table: &TableName, column: ExtraColumn) -> BackendResult<()>;
+    /// Calls `visit` with each row's key columns, oldest first, until it returns
+    /// `false`: the quick start-up check compares them with the list without copying.
+    /// A table lacking one of the columns is an error.
+    fn visit_history(
+        &mut self,
+        table: &TableName,
+        visit: &mut dyn FnMut(RowKey<'_>) -> bool,
+    ) -> BackendResult<()> {
+        for row in self.read_history(table, &ExtraColumn::ALL)? {
+            let key = RowKey {
+                version: i64::try_from(row.version).ok(),
+                name: Some(&row.name),
+                checksum: row.checksum.as_deref(),
+                state: Some(row.state.as_str()),
+            };
+            if !visit(key) {
+                break;
+            }
+        }
+        Ok(())
+    }
     /// Every row, oldest first. Tables lacking newer columns read as `NULL` / applied.
     fn read_history(
         &mut self,

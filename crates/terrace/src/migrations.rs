@@ -42,6 +42,9 @@ pub struct Migrations {
     precomputed_cumulative: Option<&'static [(u64, &'static str)]>,
     /// Every version's cumulative checksum, in version order, computed on first use.
     cumulative: OnceLock<Vec<(u64, String)>>,
+    /// Whether [`source_problems`](Migrations::source_problems) is empty, found on
+    /// first use: the list does not change.
+    sources_valid: OnceLock<bool>,
 }
 
 impl Migrations {
@@ -65,6 +68,7 @@ impl Migrations {
             lock_timeout: Self::DEFAULT_LOCK_TIMEOUT,
             precomputed_cumulative: None,
             cumulative: OnceLock::new(),
+            sources_valid: OnceLock::new(),
         }
     }
 
@@ -207,6 +211,14 @@ impl Migrations {
     /// The tracking table.
     pub fn table(&self) -> &TableName {
         &self.table
+    }
+
+    /// Whether [`source_problems`](Migrations::source_problems) is empty, worked out
+    /// once.
+    pub(crate) fn sources_valid(&self) -> bool {
+        *self
+            .sources_valid
+            .get_or_init(|| self.source_problems().is_empty())
     }
 
     /// Every problem found without a database: unreadable files, duplicate versions,

@@ -187,16 +187,31 @@ impl Migrations {
     /// older table that lacks a column), a problem, a pending migration — proves
     /// nothing, and the full run follows, under the lock.
     fn proven_up_to_date(&self, backend: &mut dyn Backend) -> bool {
-        if !self.file_problems.is_empty() || self.list.is_empty() {
+        if self.list.is_empty() || !self.sources_valid() {
             return false;
         }
-        let Ok(rows) = backend.read_history(&self.table, &ExtraColumn::ALL) else {
-            return false;
-        };
-        rows.len() == self.list.len()
-            && rows.windows(2).all(|w| w[0].version < w[1].version)
-            && self.source_problems().is_empty()
-            && check_history(&self.list, &rows).is_empty()
+        // Row by row, the history must be the list exactly: the same versions in the
+        // same order (the sources are valid: 1 to N), names and checksums, and every
+        // row applied. That is stricter than validation (which also accepts, say, a
+        // checksum of another algorithm), never looser: whatever it does not prove
+        // goes to the full run.
+        let order = index_by_version(&self.list);
+        let mut next = 0;
+        let mut equal = true;
+        let read = backend.visit_history(&self.table, &mut |row| {
+            let Some(&(version, at)) = order.get(next) else {
+                equal = false;
+                return false;
+            };
+            let migration = &self.list[at];
+            next += 1;
+            equal = row.version.and_then(|v| u64::try_from(v).ok()) == Some(version)
+                && row.name == Some(migration.name())
+                && row.checksum == Some(&*migration.checksum())
+                && RowState::from_column(row.state) == RowState::Applied;
+            equal
+        });
+        read.is_ok() && equal && next == order.len()
     }
 
     /// Rolls back applied migrations, newest first, running their down sections.

@@ -17,7 +17,8 @@
 
 use crate::backend::lock_file::{self, LockFile};
 use crate::backend::{
-    Backend, BackendResult, Database, LockTimedOut, NewRow, quote_double as quote, version_param,
+    Backend, BackendResult, Database, LockTimedOut, NewRow, RowKey, quote_double as quote,
+    version_param,
 };
 use crate::error::Error;
 use crate::history::{AppliedMigration, ExtraColumn, RowState, StoredRow, TableName};
@@ -429,6 +430,37 @@ impl Backend for Sqlite<'_> {
             column.name(),
             column_type(column)
         ))?)
+    }
+
+    fn visit_history(
+        &mut self,
+        table: &TableName,
+        visit: &mut dyn FnMut(RowKey<'_>) -> bool,
+    ) -> BackendResult<()> {
+        let sql = format!(
+            "SELECT version, name, checksum, state FROM {} ORDER BY version",
+            quote(table.as_str())
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut rows = stmt.query([])?;
+        fn text(value: ValueRef<'_>) -> Option<&str> {
+            match value {
+                ValueRef::Text(t) => std::str::from_utf8(t).ok(),
+                _ => None,
+            }
+        }
+        while let Some(row) = rows.next()? {
+            let key = RowKey {
+                version: row.get(0)?,
+                name: text(row.get_ref(1)?),
+                checksum: text(row.get_ref(2)?),
+                state: text(row.get_ref(3)?),
+            };
+            if !visit(key) {
+                break;
+            }
+        }
+        Ok(())
     }
 
     fn read_history(
