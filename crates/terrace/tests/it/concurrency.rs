@@ -3,7 +3,7 @@
 use crate::backends::{Kind, TestDb, backend_test};
 use std::process::Command;
 use std::sync::Barrier;
-use terrace::TransactionMode;
+use terrace::{Migrations, TransactionMode};
 
 const MIGRATIONS: u64 = 12;
 const RUNNERS: usize = 8;
@@ -72,11 +72,19 @@ fn race_threads_on_folder(db: &TestDb, mode: Option<TransactionMode>) {
     if let Some(mode) = mode {
         migrations = migrations.with_transaction_mode(mode);
     }
+    race(db, |_| migrations.clone(), &format!("{mode:?}"));
+}
+
+/// Starts `RUNNERS` threads together, runner `i` running `runner(i)`, and checks that
+/// every migration was applied once, by one of them.
+fn race(db: &TestDb, runner: impl Fn(usize) -> Migrations + Sync, what: &str) {
     let start = Barrier::new(RUNNERS);
     let applied: Vec<usize> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..RUNNERS)
-            .map(|_| {
-                s.spawn(|| {
+            .map(|i| {
+                let (start, runner) = (&start, &runner);
+                s.spawn(move || {
+                    let migrations = runner(i);
                     let mut conn = db.connect();
                     start.wait();
                     migrations.run(&mut conn).map(|r| r.count())
@@ -95,7 +103,7 @@ fn race_threads_on_folder(db: &TestDb, mode: Option<TransactionMode>) {
     assert_eq!(
         applied.iter().sum::<usize>(),
         MIGRATIONS as usize,
-        "{mode:?}: {applied:?}"
+        "{what}: {applied:?}"
     );
     assert_each_applied_once(db);
 }
@@ -238,31 +246,14 @@ fn postgres_runners_naming_the_table_either_way_share_one_lock() {
     let db = TestDb::new(Kind::Postgres);
     racing_folder(&db);
     let spellings = ["schema_migrations", "public.schema_migrations"];
-    let applied: Vec<usize> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..RUNNERS)
-            .map(|i| {
-                let migrations = db
-                    .migrations()
-                    .with_table(spellings[i % 2])
-                    .unwrap()
-                    .with_transaction_mode(TransactionMode::PerMigration);
-                let db = &db;
-                s.spawn(move || migrations.run(&mut db.connect()).map(|r| r.count()))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .expect("runner thread")
-                    .expect("every runner succeeds")
-            })
-            .collect()
-    });
-    assert_eq!(
-        applied.iter().sum::<usize>(),
-        MIGRATIONS as usize,
-        "{applied:?}"
+    race(
+        &db,
+        |i| {
+            db.migrations()
+                .with_table(spellings[i % 2])
+                .unwrap()
+                .with_transaction_mode(TransactionMode::PerMigration)
+        },
+        "both spellings",
     );
-    assert_each_applied_once(&db);
 }
