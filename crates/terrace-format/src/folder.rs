@@ -12,6 +12,7 @@
 
 use crate::checksum::checksum;
 use crate::name::{NameProblem, parse_file_name};
+use crate::scan::client_command;
 use crate::sections::{Sections, SectionsError, line_at, parse_sections};
 use crate::statements::transaction_control;
 use std::fmt;
@@ -73,6 +74,17 @@ pub enum FileProblemKind {
         /// `"up"` or `"down"`.
         section: &'static str,
     },
+    /// A section holds a line for a database's command-line client, not its server: a
+    /// psql meta-command such as `\connect` or `\restrict`, or a mysql `DELIMITER`
+    /// line (see [`client_command`]).
+    ClientCommand {
+        /// The line of the file on which it stands.
+        line: usize,
+        /// The line, trimmed.
+        command: String,
+        /// What to do about it.
+        fix: &'static str,
+    },
     /// The entry is not a regular file (nor a link to one).
     NotAFile {
         /// What it is instead, such as `a FIFO`.
@@ -112,6 +124,11 @@ impl fmt::Display for FileProblemKind {
                 "line {line}: '{statement}' controls the transaction Terrace runs the {section} \
                  section in; remove it, or run the section outside a transaction with \
                  '-- migrate:{section} transaction:false'"
+            ),
+            FileProblemKind::ClientCommand { line, command, fix } => write!(
+                f,
+                "line {line}: '{command}' is a command of the database's command-line client \
+                 (psql or mysql), not SQL, and the server would refuse it; {fix}"
             ),
             FileProblemKind::NotAFile { kind } => write!(
                 f,
@@ -232,6 +249,19 @@ fn read_regular_file(path: &Path) -> Result<MigrationFile, FileProblem> {
         }));
     }
     let sections = parse_sections(&text).map_err(|e| problem(FileProblemKind::Sections(e)))?;
+    let sections_text = [
+        (Some(sections.up.as_str()), sections.up_line),
+        (sections.down.as_deref(), sections.down_line),
+    ];
+    for (sql, first_line) in sections_text {
+        if let Some(command) = sql.and_then(client_command) {
+            return Err(problem(FileProblemKind::ClientCommand {
+                line: first_line + command.line - 1,
+                command: command.text.to_owned(),
+                fix: command.fix(),
+            }));
+        }
+    }
     let down = sections
         .down
         .as_deref()
@@ -535,6 +565,41 @@ mod tests {
         // Outside a transaction, the file's own transaction is its business.
         assert_eq!(folder.files.len(), 1);
         assert_eq!(folder.files[0].version, 4);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn client_commands_are_refused_with_their_line() {
+        let dir = scratch(&[
+            (
+                "0001_create_a.sql",
+                b"-- migrate:up\n\\restrict 6P3XkQ\nCREATE TABLE a (x);\n\\unrestrict 6P3XkQ\n",
+            ),
+            (
+                "0002_create_p.sql",
+                b"-- migrate:up\nSELECT 1;\n-- migrate:down\n\nDELIMITER $$\nDROP PROCEDURE p$$\nDELIMITER ;\n",
+            ),
+            (
+                "0003_create_f.sql",
+                b"-- migrate:up transaction:false\nCREATE FUNCTION f() RETURNS text AS $$\n\\x\n$$ LANGUAGE sql;\n",
+            ),
+        ]);
+        let folder = read_folder(&dir).unwrap();
+        let problems: Vec<_> = folder.problems.iter().map(|p| p.to_string()).collect();
+        assert_eq!(problems.len(), 2, "{problems:#?}");
+        assert!(
+            problems[0].contains("0001_create_a.sql: line 2: '\\restrict 6P3XkQ' is a command")
+                && problems[0].contains("remove the line"),
+            "{problems:#?}"
+        );
+        assert!(
+            problems[1].contains("0002_create_p.sql: line 5: 'DELIMITER $$' is a command")
+                && problems[1].contains("end each statement with ';'"),
+            "{problems:#?}"
+        );
+        // A backslash line inside a function body is the body's business.
+        assert_eq!(folder.files.len(), 1);
+        assert_eq!(folder.files[0].version, 3);
         std::fs::remove_dir_all(dir).unwrap();
     }
 

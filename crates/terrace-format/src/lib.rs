@@ -9,7 +9,9 @@
 //! * it holds an up section after `-- migrate:up` and an optional down section after
 //!   `-- migrate:down` ([`sections`]);
 //! * its checksum is the SHA-256 of the normalised up text ([`checksum`](mod@checksum));
-//! * its SQL is split into statements for execution and error reports ([`statements`]).
+//! * its SQL is split into statements for execution and error reports ([`statements`]);
+//! * lines for a database's command-line client rather than its server (psql
+//!   meta-commands, `DELIMITER`) are refused ([`scan`]).
 //!
 //! ```
 //! let text = "-- migrate:up\nALTER TABLE projects ADD COLUMN base_url TEXT;\n\
@@ -22,6 +24,7 @@
 pub mod checksum;
 pub mod folder;
 pub mod name;
+pub mod scan;
 pub mod sections;
 pub mod statements;
 
@@ -31,5 +34,6 @@ pub use folder::{
     read_folder,
 };
 pub use name::{NameProblem, check_name, parse_file_name};
+pub use scan::{ClientCommand, client_command};
 pub use sections::{Sections, SectionsError, parse_sections};
 pub use statements::{Dialect, Statement, split_statements, transaction_control};

@@ -10,6 +10,11 @@
 //! `-- migrate:up transaction:false` (or the same option on the down marker) runs that
 //! direction outside a transaction. Comments and blank lines may precede the up
 //! marker; statements may not, since they would never run.
+//!
+//! A marker is a line of its own, wherever it stands: a `-- migrate:down` line inside
+//! a multi-line string literal or block comment still ends the up section. Where the up
+//! section then leaves a literal or comment open (in every dialect's reading), the file
+//! is refused, naming both lines, rather than split inside the literal.
 
 use std::fmt;
 
@@ -74,6 +79,17 @@ pub enum SectionsError {
         /// The option as written.
         option: String,
     },
+    /// The `-- migrate:down` line stands inside a string literal, quoted name or block
+    /// comment that the up section leaves open, in every dialect's reading: it was most
+    /// likely meant as text, not as the marker.
+    MarkerInside {
+        /// Line of the marker.
+        line: usize,
+        /// Line on which the literal or comment opens.
+        opened: usize,
+        /// What is open, such as `a string literal`.
+        what: &'static str,
+    },
 }
 
 impl fmt::Display for SectionsError {
@@ -104,6 +120,13 @@ impl fmt::Display for SectionsError {
             SectionsError::UnknownOption { line, option } => write!(
                 f,
                 "line {line}: unknown option '{option}' (expected transaction:false or transaction:true)"
+            ),
+            SectionsError::MarkerInside { line, opened, what } => write!(
+                f,
+                "line {line}: the '-- migrate:down' marker is inside {what} opened at line {opened}, \
+                 which the up section leaves unclosed; close it before the marker, or, if the line \
+                 is part of its text, write that text another way (a marker line counts wherever \
+                 it stands)"
             ),
         }
     }
@@ -239,6 +262,16 @@ pub fn parse_sections(text: &str) -> Result<Sections, SectionsError> {
         }
     }
     let (up_start, up_transactional) = up.ok_or(SectionsError::MissingUp)?;
+    if let (Some(_), Some((open, at))) = (
+        down,
+        crate::scan::open_at_end(&text[up_start..up_end.max(up_start)]),
+    ) {
+        return Err(SectionsError::MarkerInside {
+            line: line_at(text, up_end),
+            opened: line_at(text, up_start + at),
+            what: open.describe(),
+        });
+    }
     let (up_text, up_line) = trimmed(text, up_start, up_end.max(up_start));
     if up_text.is_empty() {
         return Err(SectionsError::EmptyUp);
@@ -365,6 +398,44 @@ mod tests {
             parse_sections("-- c\n-- migrate:up\n\n\n  SELECT 1;\n-- migrate:down\n\nSELECT 2;\n")
                 .unwrap();
         assert_eq!((s.up_line, s.down_line), (5, 8));
+    }
+
+    #[test]
+    fn a_down_marker_inside_a_literal_or_comment_is_refused() {
+        assert_eq!(
+            parse_sections(
+                "-- migrate:up\nCREATE TABLE t (a TEXT);\nINSERT INTO t VALUES ('first\n-- migrate:down\nsecond');\n"
+            ),
+            Err(SectionsError::MarkerInside {
+                line: 4,
+                opened: 3,
+                what: "a string literal"
+            })
+        );
+        let err = parse_sections("-- migrate:up\nSELECT 1;\n/* notes\n-- migrate:down\n*/\n")
+            .unwrap_err();
+        assert_eq!(
+            err,
+            SectionsError::MarkerInside {
+                line: 4,
+                opened: 3,
+                what: "a block comment"
+            }
+        );
+        assert!(
+            err.to_string().starts_with(
+                "line 4: the '-- migrate:down' marker is inside a block comment opened at line 3"
+            ),
+            "{err}"
+        );
+        // Closed in some dialect's reading: the marker stands.
+        for text in [
+            "-- migrate:up\nSELECT 'a\\';\n-- migrate:down\nSELECT 1;",
+            "-- migrate:up\nSELECT $$ a\n-- migrate:down\nSELECT 1;",
+            "-- migrate:up\nSELECT 1; -- it's\n-- migrate:down\nSELECT 2;",
+        ] {
+            assert!(parse_sections(text).is_ok(), "{text}");
+        }
     }
 
     #[test]

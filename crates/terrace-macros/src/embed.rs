@@ -68,6 +68,12 @@ pub(crate) fn expand(input: TokenStream) -> Result<TokenStream, String> {
         }
         let _ = write!(
             code,
+            ".with_file_lines({}, {})",
+            Literal::usize_unsuffixed(file.sections.up_line),
+            Literal::usize_unsuffixed(file.sections.down_line)
+        );
+        let _ = write!(
+            code,
             ".with_precomputed_checksum({}),",
             Literal::string(&file.checksum)
         );

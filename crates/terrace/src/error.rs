@@ -55,7 +55,9 @@ pub enum Error {
         direction: Direction,
         /// The first line of the failing statement (`None` for a code migration).
         statement: Option<String>,
-        /// The line of the failing statement within its section.
+        /// The line of the failing statement: a line of the migration's file when it
+        /// was read from one (at run time or by `embed_migrations!`), otherwise of its
+        /// section's text.
         line: Option<usize>,
         /// The failing statement's number in its section (from 1) and how many
         /// statements the section holds (`None` for a code migration). Outside a
@@ -290,7 +292,7 @@ fn render_statement(
     };
     match (statement, line) {
         (Some(statement), Some(line)) => {
-            format!("{before} at line {line} of its {section} section: {statement}")
+            format!("{before} at line {line}, in its {section} section: {statement}")
         }
         (Some(statement), None) => format!("{before} in its {section} section: {statement}"),
         _ => {

@@ -41,7 +41,11 @@ fn run_body(
             for (index, statement) in statements.iter().enumerate() {
                 backend.execute(statement.text).map_err(|e| {
                     let first_line = statement.first_line().to_owned();
-                    failed(Some((first_line, statement.line, (index + 1, count))), e)
+                    // A line of the file, for a migration read from one.
+                    let line = migration
+                        .file_line(step.direction)
+                        .map_or(statement.line, |start| start + statement.line - 1);
+                    failed(Some((first_line, line, (index + 1, count))), e)
                 })?;
             }
         }

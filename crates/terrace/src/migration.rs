@@ -88,6 +88,9 @@ pub struct Migration {
     pub(crate) checksum: Option<Cow<'static, str>>,
     pub(crate) transactional: bool,
     pub(crate) down_transactional: bool,
+    /// For a migration read from a file: the lines of the file on which its up and
+    /// down texts start, so that errors name lines of the file.
+    pub(crate) file_lines: Option<(usize, usize)>,
 }
 
 impl Migration {
@@ -101,6 +104,7 @@ impl Migration {
             checksum: None,
             transactional: true,
             down_transactional: true,
+            file_lines: None,
         }
     }
 
@@ -115,6 +119,7 @@ impl Migration {
             checksum: Some(Cow::Borrowed(up.checksum)),
             transactional: true,
             down_transactional: true,
+            file_lines: None,
         }
     }
 
@@ -161,6 +166,27 @@ impl Migration {
         self
     }
 
+    /// Marks a migration as read from a file whose up and down texts start on these
+    /// lines, so that a failing statement is named by its line of the file (set by
+    /// [`embed_migrations!`]).
+    ///
+    /// [`embed_migrations!`]: crate::embed_migrations
+    #[doc(hidden)]
+    pub const fn with_file_lines(mut self, up: usize, down: usize) -> Self {
+        self.file_lines = Some((up, down));
+        self
+    }
+
+    /// The line of its file on which a section starts, for a migration read from a
+    /// file.
+    pub(crate) fn file_line(&self, direction: crate::plan::Direction) -> Option<usize> {
+        let (up, down) = self.file_lines?;
+        Some(match direction {
+            crate::plan::Direction::Up => up,
+            crate::plan::Direction::Down => down,
+        })
+    }
+
     pub(crate) fn from_file(file: terrace_format::MigrationFile) -> Self {
         let sections = file.sections;
         Migration {
@@ -171,6 +197,7 @@ impl Migration {
             checksum: Some(Cow::Owned(file.checksum)),
             transactional: sections.transactional,
             down_transactional: sections.down_transactional,
+            file_lines: Some((sections.up_line, sections.down_line)),
         }
     }
 

@@ -143,6 +143,22 @@ pub enum Problem {
         /// The statement's first line.
         statement: String,
     },
+    /// A section holds a line for a database's command-line client, not its server: a
+    /// psql meta-command (a line starting with `\`) or a mysql `DELIMITER` line (see
+    /// [`client_command`](terrace_format::client_command)). (In a file, this is a
+    /// [`Problem::File`] naming it.)
+    ClientCommand {
+        /// The migration's version.
+        version: u64,
+        /// Its name.
+        name: String,
+        /// The section: up or down.
+        direction: Direction,
+        /// The line of the section on which it stands.
+        line: usize,
+        /// The line, trimmed.
+        command: String,
+    },
     /// The migrations folder holds no migration, but the history records some: most
     /// likely the wrong folder.
     NoMigrations {
@@ -323,6 +339,24 @@ impl fmt::Display for Problem {
                  file)",
                 section = direction.as_str()
             ),
+            Problem::ClientCommand {
+                version,
+                name,
+                direction,
+                line,
+                command,
+            } => write!(
+                f,
+                "migration {version} ({name}): line {line} of its {} section: '{command}' is a \
+                 command of the database's command-line client (psql or mysql), not SQL, and the \
+                 server would refuse it; {}",
+                direction.as_str(),
+                terrace_format::ClientCommand {
+                    text: command,
+                    line: *line
+                }
+                .fix()
+            ),
             Problem::NoMigrations { dir, applied } => write!(
                 f,
                 "{} holds no migration, but the history records {applied} applied; \
@@ -347,8 +381,8 @@ pub(crate) fn index_by_version(list: &[Migration]) -> Vec<(u64, usize)> {
 }
 
 /// Problems with the migrations themselves: duplicates, gaps, bad names, and SQL that
-/// holds a NUL byte or, in a section run inside a transaction, a statement such as
-/// `BEGIN` or `COMMIT`. (Files with those never make it into a list: reading the folder
+/// holds a NUL byte, a client command (`\connect`, `DELIMITER`) or, in a section run
+/// inside a transaction, a statement such as `BEGIN` or `COMMIT`. (Files with those never make it into a list: reading the folder
 /// refuses them, naming the file.)
 pub fn check_sources(list: &[Migration]) -> Vec<Problem> {
     let mut problems = Vec::new();
@@ -394,7 +428,7 @@ pub fn check_sources(list: &[Migration]) -> Vec<Problem> {
     problems
 }
 
-/// A NUL byte or transaction control in a migration's SQL sections.
+/// A NUL byte, a client command or transaction control in a migration's SQL sections.
 fn check_sql(migration: &Migration) -> impl Iterator<Item = Problem> + '_ {
     let sections = [
         (Direction::Up, Some(&migration.up), migration.transactional),
@@ -417,6 +451,15 @@ fn check_sql(migration: &Migration) -> impl Iterator<Item = Problem> + '_ {
                     name: name(),
                     direction,
                     line,
+                });
+            }
+            if let Some(command) = terrace_format::client_command(sql) {
+                return Some(Problem::ClientCommand {
+                    version,
+                    name: name(),
+                    direction,
+                    line: command.line,
+                    command: command.text.to_owned(),
                 });
             }
             let statement = terrace_format::transaction_control(sql).filter(|_| transactional)?;

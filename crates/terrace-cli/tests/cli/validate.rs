@@ -198,3 +198,41 @@ fn a_nul_byte_is_refused_naming_the_file_and_line() {
         run.stderr
     );
 }
+
+#[test]
+fn a_psql_meta_command_is_refused_naming_the_file_line_and_fix() {
+    let sandbox = Sandbox::empty();
+    sandbox.write(
+        "migrations/0001_create_projects.sql",
+        "-- migrate:up\n--\n-- PostgreSQL database dump\n--\n\n\\restrict 6P3XkQ\n\nCREATE TABLE projects (id INTEGER);\n",
+    );
+    let run = sandbox.run(&["validate"]);
+    run.code(1);
+    assert!(
+        run.stderr.contains(
+            "migrations/0001_create_projects.sql: line 6: '\\restrict 6P3XkQ' is a command of the \
+             database's command-line client"
+        ) && run.stderr.contains("remove the line"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_down_marker_inside_a_string_literal_is_refused() {
+    let sandbox = Sandbox::empty();
+    sandbox.write(
+        "migrations/0001_create_projects.sql",
+        "-- migrate:up\nCREATE TABLE projects (note TEXT DEFAULT 'a\n-- migrate:down\nb');\n",
+    );
+    let run = sandbox.run(&["validate"]);
+    run.code(1);
+    assert!(
+        run.stderr.contains(
+            "migrations/0001_create_projects.sql: line 3: the '-- migrate:down' marker is inside \
+             a string literal opened at line 2"
+        ),
+        "{}",
+        run.stderr
+    );
+}

@@ -42,3 +42,21 @@ fn a_database_migrated_from_files_validates_against_the_embedded_list() {
     assert_eq!(WITH_CODE.run(&mut conn).unwrap().versions(), [4]);
     assert_eq!(recorded_versions(&conn), [1, 2, 3, 4]);
 }
+
+#[test]
+fn an_embedded_migration_names_a_failing_statement_by_its_line_of_the_file() {
+    let scratch = Scratch::new();
+    let mut conn = scratch.open();
+    EMBEDDED
+        .run_to(&mut conn, terrace::Target::Version(1), &mut |_| {})
+        .unwrap();
+    conn.execute_batch("DROP TABLE projects;").unwrap();
+    let at_run_time = Migrations::from_dir(fixtures("basic")).unwrap();
+    for list in [&EMBEDDED, &at_run_time] {
+        match list.rollback(&mut conn, terrace::Target::Steps(1)) {
+            // The down section starts on line 7 of 0001_create_projects.sql.
+            Err(terrace::Error::MigrationFailed { line, .. }) => assert_eq!(line, Some(7)),
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -46,7 +46,7 @@ backend_test!(
                     statement.as_deref(),
                     Some("INSERT INTO no_such_table VALUES (1)")
                 );
-                assert_eq!(*line, Some(4));
+                assert_eq!(*line, Some(5), "the line of the file");
                 assert_eq!(*position, Some((3, 4)), "statement 3 of 4");
                 assert_eq!(*dirty, !transactional);
                 let message = source.to_string().to_lowercase();
@@ -71,7 +71,7 @@ backend_test!(
         );
         if transactional {
             assert!(
-                message.contains("failed at line 4 of its up section: INSERT INTO no_such_table"),
+                message.contains("failed at line 5, in its up section: INSERT INTO no_such_table"),
                 "{message}"
             );
             assert!(
@@ -352,3 +352,17 @@ backend_test!(
         }
     }
 );
+
+#[test]
+fn a_list_built_in_code_reports_the_line_of_its_section() {
+    let scratch = Scratch::new();
+    let migrations = terrace::Migrations::from_vec(vec![terrace::Migration::sql(
+        1,
+        "create_audit",
+        "CREATE TABLE audit (id INTEGER);\n\nINSERT INTO no_such_table VALUES (1);",
+    )]);
+    match migrations.run(&mut scratch.open()).unwrap_err() {
+        Error::MigrationFailed { line, .. } => assert_eq!(line, Some(3)),
+        other => panic!("{other:?}"),
+    }
+}

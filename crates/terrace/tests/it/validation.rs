@@ -429,3 +429,85 @@ backend_test!(
         assert!(db.tables().is_empty(), "{:?}", db.tables());
     }
 );
+
+backend_test!(client_commands_are_refused_naming_file_and_line, |db| {
+    // What pg_dump writes around a plain dump, and a mysql routine file.
+    db.write(
+        "0001_create_a.sql",
+        "-- migrate:up\n\\restrict 6P3XkQ\nCREATE TABLE a (id INTEGER);\n\\unrestrict 6P3XkQ\n",
+    );
+    db.write(
+            "0002_create_b.sql",
+            "-- migrate:up\nCREATE TABLE b (id INTEGER);\n\nDELIMITER //\nCREATE TABLE c (id INTEGER)//\nDELIMITER ;\n",
+        );
+    let problems = match db.migrations().run(&mut db.connect()) {
+        Err(Error::Invalid { problems }) => problems,
+        other => panic!("expected a validation error, got {other:?}"),
+    };
+    let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+    assert_eq!(problems.len(), 2, "{text:#?}");
+    assert!(
+        text[0].contains("0001_create_a.sql: line 2: '\\restrict 6P3XkQ'")
+            && text[0].contains("remove the line"),
+        "{text:#?}"
+    );
+    assert!(
+        text[1].contains("0002_create_b.sql: line 4: 'DELIMITER //'")
+            && text[1].contains("end each statement with ';'"),
+        "{text:#?}"
+    );
+    assert!(db.tables().is_empty(), "{:?}", db.tables());
+});
+
+#[test]
+fn client_commands_in_a_list_built_in_code_are_refused() {
+    let scratch = Scratch::new();
+    let list = vec![
+        terrace::Migration::sql(
+            1,
+            "create_a",
+            "CREATE TABLE a (id INTEGER);\n\\connect other\n",
+        ),
+        terrace::Migration::sql(2, "create_b", "CREATE TABLE b (id INTEGER);")
+            .with_down("DELIMITER $$\nDROP TABLE b$$\n"),
+    ];
+    let migrations = terrace::Migrations::from_vec(list);
+    let problems = match migrations.run(&mut scratch.open()) {
+        Err(Error::Invalid { problems }) => problems,
+        other => panic!("expected a validation error, got {other:?}"),
+    };
+    let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+    assert_eq!(problems.len(), 2, "{text:#?}");
+    assert!(
+        text[0].contains("migration 1 (create_a): line 2 of its up section: '\\connect other'"),
+        "{text:#?}"
+    );
+    assert!(
+        text[1].contains("migration 2 (create_b): line 1 of its down section: 'DELIMITER $$'"),
+        "{text:#?}"
+    );
+    assert!(matches!(
+        problems[0],
+        Problem::ClientCommand {
+            version: 1,
+            line: 2,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn a_down_marker_inside_a_string_literal_is_refused_naming_both_lines() {
+    let problems = refused_without_change(|s| {
+        s.write(
+            "0003_create_checks.sql",
+            "-- migrate:up\nCREATE TABLE checks (body TEXT);\nINSERT INTO checks VALUES ('first\n-- migrate:down\nsecond');\n",
+        );
+    });
+    let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+    assert_eq!(problems.len(), 1, "{text:#?}");
+    assert!(
+        text[0].contains("0003_create_checks.sql: line 4: the '-- migrate:down' marker is inside a string literal opened at line 3"),
+        "{text:#?}"
+    );
+}
