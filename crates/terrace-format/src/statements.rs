@@ -678,6 +678,8 @@ struct Mysql {
     after_character: bool,
     /// After `BEGIN NOT`: `ATOMIC` keeps the statement start.
     not_atomic: bool,
+    /// In a `REPEAT`'s `UNTIL` condition, which its `END` follows.
+    until: bool,
 }
 
 /// Words that start a statement, ending a routine's header.
@@ -887,6 +889,11 @@ impl Mysql {
             return;
         }
         let top = self.blocks.last().copied();
+        if is(word, "UNTIL") && top == Some(B::Repeat) {
+            self.until = true;
+            self.statement_start = false;
+            return;
+        }
         if self.statement_start {
             let opened = if is(word, "BEGIN") {
                 Some(B::Begin)
@@ -928,11 +935,18 @@ impl Mysql {
                 return;
             }
         }
-        self.statement_start = false;
+        let at_start = std::mem::replace(&mut self.statement_start, false);
         self.routine_header = false;
         if is(word, "END") {
-            self.blocks.pop();
-            self.after_end = true;
+            // A block's `END` stands where a statement could (after a `;` or its
+            // opener); a `CASE` expression's anywhere. Elsewhere `end` is a name, as in
+            // `SELECT start, end FROM event`.
+            // `REPEAT`'s comes after its `UNTIL` condition.
+            if at_start || top == Some(B::CaseExpression) || self.until {
+                self.blocks.pop();
+                self.after_end = true;
+                self.until = false;
+            }
         } else if is(word, "CASE") {
             self.blocks.push(B::CaseExpression);
         } else if is(word, "BEGIN") && self.handler {
@@ -1234,6 +1248,10 @@ mod tests {
             "BEGIN NOT ATOMIC\n  FOR i IN 1..3 DO INSERT INTO a VALUES (i); END FOR;\n  IF 1 THEN SELECT 1; END IF;\nEND",
             "IF @a THEN SELECT 1; END IF",
             "CREATE EVENT e ON SCHEDULE EVERY 1 DAY DO BEGIN DELETE FROM a; DELETE FROM b; END",
+            "CREATE TRIGGER t BEFORE INSERT ON event FOR EACH ROW BEGIN\n  SET NEW.span = (SELECT MAX(end) FROM event) - NEW.start;\n  INSERT INTO log SELECT start, end FROM event;\nEND",
+            "CREATE PROCEDURE p() BEGIN\n  DECLARE done INT DEFAULT 0;\n  DECLARE c CURSOR FOR SELECT id FROM a;\n  DECLARE CONTINUE HANDLER FOR NOT FOUND SET done = 1;\n  OPEN c;\n  read_loop: LOOP\n    FETCH c INTO @x;\n    IF done THEN LEAVE read_loop; END IF;\n  END LOOP;\n  CLOSE c;\nEND",
+            "CREATE FUNCTION f() RETURNS INT BEGIN RETURN (SELECT CASE WHEN 1 THEN 2 END); END",
+            "CREATE PROCEDURE p() BEGIN END",
         ] {
             let file = format!("{sql};\nSELECT 9;");
             assert_eq!(texts(&file, Dialect::Mysql), [sql, "SELECT 9"], "{sql}");
@@ -1243,6 +1261,7 @@ mod tests {
             "CREATE FUNCTION f(n INT) RETURNS INT DETERMINISTIC RETURN IF(n > 0, 1, 2)",
             "CREATE PROCEDURE p() SELECT REPEAT('x', 3), IF(1, 2, 3)",
             "CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW SET NEW.x = IF(NEW.x, 1, 2)",
+            "CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW SET NEW.x = CASE WHEN NEW.x THEN 1 END",
             "CREATE TABLE IF NOT EXISTS event (begin INT)",
             "DROP PROCEDURE IF EXISTS p",
         ] {
