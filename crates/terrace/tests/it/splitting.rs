@@ -36,6 +36,9 @@ backend_test!(block_keywords_used_as_names_open_and_close_nothing, |db| {
              CREATE TRIGGER event_span BEFORE INSERT ON event FOR EACH ROW BEGIN\n\
              \x20 SET NEW.span = NEW.end - NEW.start;\n\
              END;\n\
+             CREATE PROCEDURE spans() BEGIN\n\
+             \x20 SELECT start, end FROM event;\n\
+             END;\n\
              INSERT INTO event (id, start, end) VALUES (1, 2, 7);"
         }
         Kind::Postgres => {
