@@ -7,7 +7,8 @@
 //! splits where each database's own client would:
 //!
 //! - SQLite, as `sqlite3_complete`: only `CREATE [TEMP] TRIGGER` has a body, and only
-//!   `; END ;` closes it, so `NEW.end` inside it is a name.
+//!   `; END ;` closes it, so `NEW.end` inside it is a name. (A `;` before the body's
+//!   `BEGIN`, an error in SQLite, ends the statement.)
 //! - PostgreSQL, as psql: a `;` inside parentheses (a rule's `DO ALSO ( … ; … )`) or
 //!   inside the `BEGIN ATOMIC … END` body of `CREATE [OR REPLACE] FUNCTION` or
 //!   `PROCEDURE` does not split; dollar-quoted bodies are literals. `begin` elsewhere
@@ -481,7 +482,7 @@ fn is_any(word: &[u8], keywords: &[&str]) -> bool {
 /// and routines whose inner `;` do not, each dialect as its own client reads them.
 enum Blocks {
     /// SQLite's `sqlite3_complete`: only a trigger has a body, and only `; END ;`
-    /// closes it.
+    /// closes it (once its `BEGIN` is read).
     Sqlite(SqliteState),
     /// psql: parentheses, and `BEGIN … END` in `CREATE [OR REPLACE] FUNCTION` or
     /// `PROCEDURE` (SQL-standard bodies; dollar-quoted ones are literals).
@@ -500,6 +501,11 @@ enum SqliteState {
     Create,
     /// Any other statement.
     Normal,
+    /// A trigger before its `BEGIN`. (`sqlite3_complete` reads on to `; END ;` from
+    /// `CREATE TRIGGER`, but a `;` before the body is an error in SQLite: ending the
+    /// statement there lets the error name it, and keeps the rest of a file written
+    /// for another database, with triggers that have no `BEGIN`, readable.)
+    TriggerHeader,
     /// Inside a trigger's body.
     Trigger,
     /// A `;` inside a trigger's body.
@@ -574,8 +580,10 @@ fn sqlite_step(state: SqliteState, token: Token<'_>) -> SqliteState {
         Start | Explain if create => Create,
         Explain if !keyword => Explain,
         Create if temp => Create,
-        Create if trigger => Trigger,
+        Create if trigger => TriggerHeader,
         Start | Explain | Create | Normal => Normal,
+        TriggerHeader if is(word, "BEGIN") => Trigger,
+        TriggerHeader => TriggerHeader,
         TriggerSemi if end => TriggerEnd,
         Trigger | TriggerSemi | TriggerEnd => Trigger,
     }
@@ -1139,6 +1147,27 @@ mod tests {
         let statements = split_statements(&sql, Dialect::Postgres);
         assert_eq!(statements.len(), 50_000);
         assert_eq!(statements[49_999].line, 50_000);
+    }
+
+    #[test]
+    fn transaction_control_after_a_trigger_without_a_body_is_found() {
+        // A trigger with no `BEGIN` (PostgreSQL's, or MySQL's one-statement body) ends
+        // at its `;` in SQLite's split too: there it could only be an error.
+        for trigger in [
+            "CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW EXECUTE FUNCTION f();",
+            "CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW SET NEW.x = 1;",
+        ] {
+            let sql = format!("{trigger}\nCOMMIT;");
+            assert_eq!(control(&sql), Some(("COMMIT", 2)), "{sql}");
+        }
+        assert_eq!(
+            texts(
+                "CREATE TRIGGER t AFTER INSERT ON a FOR EACH ROW EXECUTE FUNCTION f(); SELECT 1;",
+                Dialect::Sqlite
+            )
+            .len(),
+            2
+        );
     }
 
     #[test]
