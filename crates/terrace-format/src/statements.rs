@@ -1212,6 +1212,12 @@ mod tests {
         // A routine body inside one is kept whole.
         let sql = "/*!50003 CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW BEGIN SET NEW.x = 1; SET NEW.y = 2; END */;\nSELECT 1;";
         assert_eq!(texts(sql, Dialect::Mysql).len(), 2);
+        // As mysqldump writes a trigger (its `DELIMITER ;;` lines left out).
+        let dumped = "/*!50003 CREATE*/ /*!50017 DEFINER=`root`@`localhost`*/ /*!50003 TRIGGER `t` BEFORE INSERT ON `a` FOR EACH ROW BEGIN\n  SET NEW.x = 1;\n  SET NEW.y = 2;\nEND */";
+        assert_eq!(
+            texts(&format!("{dumped};;\nSELECT 1;"), Dialect::Mysql),
+            [dumped, "SELECT 1"]
+        );
     }
 
     #[test]

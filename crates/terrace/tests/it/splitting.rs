@@ -91,10 +91,15 @@ fn mysql_executable_comments_reach_the_server() {
              /*!40014 SET FOREIGN_KEY_CHECKS=0 */;\n\
              /*!50001 CREATE TABLE audit (id INT PRIMARY KEY) */;\n\
              /*M!100100 CREATE TABLE maria (id INT) */;\n\
-             /*!40014 SET FOREIGN_KEY_CHECKS=1 */;",
+             /*!40014 SET FOREIGN_KEY_CHECKS=1 */;\n\
+             /*!50003 CREATE*/ /*!50003 TRIGGER `audit_fill` BEFORE INSERT ON `audit` FOR EACH ROW BEGIN\n\
+             \x20 SET NEW.id = NEW.id + 1;\n\
+             \x20 SET NEW.id = NEW.id * 10;\n\
+             END */;\n\
+             INSERT INTO audit VALUES (1);",
         );
-        assert!(db.table_exists("audit"));
         assert!(db.table_exists("maria"));
+        assert_eq!(db.strings("SELECT id FROM audit"), ["20"]);
     });
 }
 
