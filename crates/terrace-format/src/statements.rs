@@ -3,11 +3,33 @@
 //! Terrace runs a migration one statement at a time so that a failure can name the
 //! statement at fault, and because some drivers take one statement per call. The
 //! splitter knows each dialect's quoting and comments, PostgreSQL dollar quotes, and
-//! `BEGIN … END` bodies of triggers and routines, whose inner `;` do not end the
-//! statement.
+//! the bodies of triggers and routines, whose inner `;` do not end the statement. It
+//! splits where each database's own client would:
 //!
-//! Limits: MySQL client-side `DELIMITER` lines are not understood (they are a feature of
-//! the `mysql` shell, not of the server); write routine bodies without them.
+//! - SQLite, as `sqlite3_complete`: only `CREATE [TEMP] TRIGGER` has a body, and only
+//!   `; END ;` closes it, so `NEW.end` inside it is a name. (A `;` before the body's
+//!   `BEGIN`, an error in SQLite, ends the statement.)
+//! - PostgreSQL, as psql: a `;` inside parentheses (a rule's `DO ALSO ( … ; … )`) or
+//!   inside the `BEGIN ATOMIC … END` body of `CREATE [OR REPLACE] FUNCTION` or
+//!   `PROCEDURE` does not split; dollar-quoted bodies are literals. `begin` elsewhere
+//!   (a column's name) opens nothing.
+//! - MySQL and MariaDB, as the `mysql` client after the `DELIMITER` dance: the body of
+//!   a trigger (after `FOR EACH ROW`), routine (after its parameters and
+//!   characteristics) or event (after `DO`), and MariaDB's compound statements outside
+//!   them (`BEGIN NOT ATOMIC`, `IF`, `CASE`, `LOOP`, `WHILE`, `REPEAT`, `FOR`), are
+//!   kept whole. Blocks open only where a statement can start (`BEGIN`, `IF`, `CASE`,
+//!   `LOOP`, `WHILE`, `REPEAT`, `FOR`, after a `label:`), a `CASE` expression anywhere,
+//!   and `END` closes one; a word after `.` is always a name. `/*! … */` and
+//!   `/*M! … */` are code the server runs, not comments, and `--` starts a comment only
+//!   before whitespace or the end (`a--1` is `a - -1`).
+//!
+//! Every character Rust counts as whitespace (a vertical tab, a no-break space,
+//! U+2028 …) separates tokens, and a piece holding only whitespace and comments is no
+//! statement. Splitting reads the text once.
+//!
+//! MySQL client-side `DELIMITER` lines and psql meta-commands are not SQL: reading a
+//! file refuses them (see [`client_command`](crate::client_command)) before anything
+//! is split.
 
 /// The SQL dialect whose lexical rules apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,11 +69,12 @@ impl Statement<'_> {
 /// ```
 pub fn split_statements(sql: &str, dialect: Dialect) -> Vec<Statement<'_>> {
     Splitter {
+        text: sql,
         sql: sql.as_bytes(),
         dialect,
         pos: 0,
     }
-    .run(sql)
+    .run()
 }
 
 /// The first statement of `sql` that starts, ends or marks a transaction (`BEGIN`,
@@ -185,131 +208,187 @@ fn leading_words(text: &str) -> impl Iterator<Item = &str> {
     })
 }
 
+/// What the lexer hands the dialect's block tracker (a `;` has its own call).
+/// Whitespace and comments are not tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Token<'a> {
+    /// A bare word: a keyword or an unquoted name.
+    Word(&'a [u8]),
+    Open,
+    Close,
+    Dot,
+    Colon,
+    /// Anything else: a literal, a quoted name, a number, an operator.
+    Other,
+}
+
 struct Splitter<'a> {
+    text: &'a str,
     sql: &'a [u8],
     dialect: Dialect,
     pos: usize,
 }
 
-impl Splitter<'_> {
+impl<'a> Splitter<'a> {
     fn peek(&self, ahead: usize) -> Option<u8> {
         self.sql.get(self.pos + ahead).copied()
     }
 
-    fn run<'s>(mut self, text: &'s str) -> Vec<Statement<'s>> {
+    /// The character at `pos` if it is whitespace outside ASCII, with its length.
+    fn unicode_space(&self) -> Option<usize> {
+        let c = self.text.get(self.pos..)?.chars().next()?;
+        (!c.is_ascii() && c.is_whitespace()).then(|| c.len_utf8())
+    }
+
+    fn run(mut self) -> Vec<Statement<'a>> {
+        let text = self.text;
         let mut out = Vec::new();
         let mut lines = Lines::new();
         // Where the current statement's first code (not comment) byte is.
         let mut code_start: Option<usize> = None;
-        // Words seen at the top level of the current statement, upper-cased, while they
-        // can still decide whether it is a trigger or routine with a `BEGIN … END` body.
-        let mut leading_words = 0usize;
-        let mut compound = false;
-        let mut depth = 0usize;
-        let mut last_word_was_end = false;
-        let mut first_word_begin = false;
+        let mut blocks = Blocks::new(self.dialect);
         while let Some(byte) = self.peek(0) {
-            match byte {
-                b'-' if self.peek(1) == Some(b'-') => self.skip_line(),
-                b'#' if self.dialect == Dialect::Mysql => self.skip_line(),
-                b'/' if self.peek(1) == Some(b'*') => self.skip_block_comment(),
+            let start = self.pos;
+            let token = match byte {
+                b'-' if self.peek(1) == Some(b'-') && self.dash_comment() => {
+                    self.skip_line();
+                    continue;
+                }
+                b'#' if self.dialect == Dialect::Mysql => {
+                    self.skip_line();
+                    continue;
+                }
+                b'/' if self.peek(1) == Some(b'*') => {
+                    if let Some(opener) = self.executable_comment() {
+                        // MySQL runs the text of `/*! … */` (and MariaDB `/*M! … */`):
+                        // it is code, read as such up to its `*/`.
+                        self.pos += opener;
+                        while self.peek(0).is_some_and(|b| b.is_ascii_digit()) {
+                            self.pos += 1;
+                        }
+                        Token::Other
+                    } else {
+                        self.skip_block_comment();
+                        continue;
+                    }
+                }
                 b'\'' => {
-                    code_start.get_or_insert(self.pos);
                     let backslash = self.dialect == Dialect::Mysql
                         || (self.dialect == Dialect::Postgres
                             && self.pos > 0
                             && matches!(self.sql[self.pos - 1], b'e' | b'E')
                             && (self.pos < 2 || !is_word_byte(self.sql[self.pos - 2])));
                     self.skip_quoted(b'\'', backslash);
+                    Token::Other
                 }
                 b'"' => {
-                    code_start.get_or_insert(self.pos);
                     self.skip_quoted(b'"', self.dialect == Dialect::Mysql);
+                    Token::Other
                 }
                 b'`' if self.dialect != Dialect::Postgres => {
-                    code_start.get_or_insert(self.pos);
                     self.skip_quoted(b'`', false);
+                    Token::Other
                 }
                 b'[' if self.dialect == Dialect::Sqlite => {
-                    code_start.get_or_insert(self.pos);
                     self.skip_quoted(b']', false);
+                    Token::Other
                 }
                 b'$' if self.dialect == Dialect::Postgres && self.at_dollar_tag().is_some() => {
-                    code_start.get_or_insert(self.pos);
                     self.skip_dollar_quoted();
+                    Token::Other
                 }
-                b';' if depth == 0 => {
-                    if let Some(code) = code_start.take() {
-                        out.push(lines.statement(text, code, self.pos));
-                    }
+                b';' => {
                     self.pos += 1;
-                    leading_words = 0;
-                    compound = false;
-                    last_word_was_end = false;
-                    first_word_begin = false;
+                    if blocks.semicolon_ends_statement() {
+                        if let Some(code) = code_start.take() {
+                            out.push(lines.statement(text, code, start));
+                        }
+                        blocks = Blocks::new(self.dialect);
+                    } else {
+                        code_start.get_or_insert(start);
+                    }
+                    continue;
                 }
-                b if is_word_byte(b) && !b.is_ascii_digit() => {
-                    let word_start = self.pos;
-                    code_start.get_or_insert(word_start);
-                    while self.peek(0).is_some_and(is_word_byte) {
-                        self.pos += 1;
-                    }
-                    let word = &self.sql[word_start..self.pos];
-                    if leading_words < 8 {
-                        leading_words += 1;
-                        if leading_words == 1 {
-                            first_word_begin = word.eq_ignore_ascii_case(b"BEGIN");
-                        } else if leading_words == 2
-                            && first_word_begin
-                            && self.dialect == Dialect::Mysql
-                            && word.eq_ignore_ascii_case(b"NOT")
-                        {
-                            // MariaDB's `BEGIN NOT ATOMIC … END`: a block from its
-                            // first word.
-                            compound = true;
-                            depth += 1;
-                        }
-                        if leading_words > 1
-                            && ["TRIGGER", "PROCEDURE", "FUNCTION", "EVENT"]
-                                .iter()
-                                .any(|w| word.eq_ignore_ascii_case(w.as_bytes()))
-                        {
-                            compound = true;
-                        }
-                    }
-                    if compound {
-                        let after_end = last_word_was_end;
-                        last_word_was_end = false;
-                        if word.eq_ignore_ascii_case(b"BEGIN") || word.eq_ignore_ascii_case(b"CASE")
-                        {
-                            // `END CASE` closes a CASE statement: the END already counted.
-                            if !(after_end && word.eq_ignore_ascii_case(b"CASE")) {
-                                depth += 1;
-                            }
-                        } else if word.eq_ignore_ascii_case(b"END") {
-                            depth = depth.saturating_sub(1);
-                            last_word_was_end = true;
-                        } else if after_end
-                            && ["IF", "LOOP", "WHILE", "REPEAT"]
-                                .iter()
-                                .any(|w| word.eq_ignore_ascii_case(w.as_bytes()))
-                        {
-                            // `END IF` and friends close blocks that were never counted.
-                            depth += 1;
-                        }
-                    }
-                }
-                b if b.is_ascii_whitespace() => self.pos += 1,
-                _ => {
-                    code_start.get_or_insert(self.pos);
+                b if b.is_ascii_whitespace() || b == 0x0b => {
                     self.pos += 1;
+                    continue;
                 }
-            }
+                b if b >= 0x80 && self.unicode_space().is_some() => {
+                    self.pos += self.unicode_space().unwrap_or(1);
+                    continue;
+                }
+                b if b.is_ascii_digit() => {
+                    // A number (or a MySQL name starting with a digit): never a keyword.
+                    self.skip_word();
+                    Token::Other
+                }
+                b if is_word_byte(b) => {
+                    self.skip_word();
+                    Token::Word(&self.sql[start..self.pos])
+                }
+                other => {
+                    self.pos += 1;
+                    match other {
+                        b'(' => Token::Open,
+                        b')' => Token::Close,
+                        b'.' => Token::Dot,
+                        b':' => Token::Colon,
+                        _ => Token::Other,
+                    }
+                }
+            };
+            code_start.get_or_insert(start);
+            blocks.token(token);
         }
         if let Some(code) = code_start {
             out.push(lines.statement(text, code, self.sql.len()));
         }
         out
+    }
+
+    /// Whether the `--` at `pos` opens a comment: always, except in MySQL, where it
+    /// must be followed by whitespace, a control character or the end (`a--1` is
+    /// `a - -1`).
+    fn dash_comment(&self) -> bool {
+        self.dialect != Dialect::Mysql
+            || self
+                .peek(2)
+                .is_none_or(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+    }
+
+    /// The length of a MySQL executable comment's opener (`/*!` or `/*M!`) at `pos`.
+    fn executable_comment(&self) -> Option<usize> {
+        if self.dialect != Dialect::Mysql {
+            return None;
+        }
+        match (self.peek(2), self.peek(3)) {
+            (Some(b'!'), _) => Some(3),
+            (Some(b'M'), Some(b'!')) => Some(4),
+            _ => None,
+        }
+    }
+
+    /// Skips a run of word characters (`$` included, as in names like `a$b`), up to
+    /// whitespace of any script.
+    fn skip_word(&mut self) {
+        while let Some(b) = self.peek(0) {
+            if b < 0x80 {
+                if !(is_word_byte(b) || b == b'$') {
+                    return;
+                }
+                self.pos += 1;
+            } else {
+                if self.unicode_space().is_some() {
+                    return;
+                }
+                let len = self
+                    .text
+                    .get(self.pos..)
+                    .and_then(|rest| rest.chars().next())
+                    .map_or(1, char::len_utf8);
+                self.pos += len;
+            }
+        }
     }
 
     fn skip_line(&mut self) {
@@ -356,6 +435,10 @@ impl Splitter<'_> {
             }
         }
         self.pos = self.pos.min(self.sql.len());
+        // A backslash may have skipped into the middle of a character.
+        while !self.text.is_char_boundary(self.pos) {
+            self.pos += 1;
+        }
     }
 
     /// The length of a `$tag$` opener at `pos`, if there is one.
@@ -384,6 +467,508 @@ impl Splitter<'_> {
 
 fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
+}
+
+/// Whether `word` is `keyword`, in any case.
+fn is(word: &[u8], keyword: &str) -> bool {
+    word.eq_ignore_ascii_case(keyword.as_bytes())
+}
+
+/// Whether `word` is one of `keywords`, in any case.
+fn is_any(word: &[u8], keywords: &[&str]) -> bool {
+    keywords.iter().any(|k| is(word, k))
+}
+
+/// The state that decides whether a `;` ends the statement: the bodies of triggers
+/// and routines whose inner `;` do not, each dialect as its own client reads them.
+enum Blocks {
+    /// SQLite's `sqlite3_complete`: only a trigger has a body, and only `; END ;`
+    /// closes it (once its `BEGIN` is read).
+    Sqlite(SqliteState),
+    /// psql: parentheses, and `BEGIN … END` in `CREATE [OR REPLACE] FUNCTION` or
+    /// `PROCEDURE` (SQL-standard bodies; dollar-quoted ones are literals).
+    Postgres(Postgres),
+    /// MySQL and MariaDB compound statements (no client splits those: `DELIMITER`
+    /// does its work here).
+    Mysql(Box<Mysql>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SqliteState {
+    /// At the start: nothing but `EXPLAIN` seen.
+    Start,
+    Explain,
+    /// `CREATE` (and maybe `TEMP`) seen first.
+    Create,
+    /// Any other statement.
+    Normal,
+    /// A trigger before its `BEGIN`. (`sqlite3_complete` reads on to `; END ;` from
+    /// `CREATE TRIGGER`, but a `;` before the body is an error in SQLite: ending the
+    /// statement there lets the error name it, and keeps the rest of a file written
+    /// for another database, with triggers that have no `BEGIN`, readable.)
+    TriggerHeader,
+    /// Inside a trigger's body.
+    Trigger,
+    /// A `;` inside a trigger's body.
+    TriggerSemi,
+    /// `; END` inside a trigger's body.
+    TriggerEnd,
+}
+
+#[derive(Default)]
+struct Postgres {
+    parens: usize,
+    /// How many leading words matched `CREATE [OR REPLACE] FUNCTION|PROCEDURE`.
+    words: usize,
+    routine: bool,
+    /// Still matching the leading words.
+    matching: bool,
+    depth: usize,
+    after_dot: bool,
+}
+
+impl Blocks {
+    fn new(dialect: Dialect) -> Blocks {
+        match dialect {
+            Dialect::Sqlite => Blocks::Sqlite(SqliteState::Start),
+            Dialect::Postgres => Blocks::Postgres(Postgres {
+                matching: true,
+                ..Postgres::default()
+            }),
+            Dialect::Mysql => Blocks::Mysql(Box::default()),
+        }
+    }
+
+    fn semicolon_ends_statement(&mut self) -> bool {
+        match self {
+            Blocks::Sqlite(state) => match state {
+                SqliteState::Trigger | SqliteState::TriggerSemi => {
+                    *state = SqliteState::TriggerSemi;
+                    false
+                }
+                _ => true,
+            },
+            Blocks::Postgres(pg) => {
+                pg.after_dot = false;
+                pg.parens == 0 && pg.depth == 0
+            }
+            Blocks::Mysql(my) => my.semicolon(),
+        }
+    }
+
+    fn token(&mut self, token: Token<'_>) {
+        match self {
+            Blocks::Sqlite(state) => *state = sqlite_step(*state, token),
+            Blocks::Postgres(pg) => pg.token(token),
+            Blocks::Mysql(my) => my.token(token),
+        }
+    }
+}
+
+/// `sqlite3_complete`'s state machine, one token at a time.
+fn sqlite_step(state: SqliteState, token: Token<'_>) -> SqliteState {
+    use SqliteState::*;
+    let word = match token {
+        Token::Word(word) => word,
+        _ => b"",
+    };
+    let (explain, create) = (is(word, "EXPLAIN"), is(word, "CREATE"));
+    let temp = is_any(word, &["TEMP", "TEMPORARY"]);
+    let (trigger, end) = (is(word, "TRIGGER"), is(word, "END"));
+    let keyword = explain || create || temp || trigger || end;
+    match state {
+        Start if explain => Explain,
+        Start | Explain if create => Create,
+        Explain if !keyword => Explain,
+        Create if temp => Create,
+        Create if trigger => TriggerHeader,
+        Start | Explain | Create | Normal => Normal,
+        TriggerHeader if is(word, "BEGIN") => Trigger,
+        TriggerHeader => TriggerHeader,
+        TriggerSemi if end => TriggerEnd,
+        Trigger | TriggerSemi | TriggerEnd => Trigger,
+    }
+}
+
+impl Postgres {
+    fn token(&mut self, token: Token<'_>) {
+        let after_dot = std::mem::replace(&mut self.after_dot, token == Token::Dot);
+        match token {
+            Token::Open => self.parens += 1,
+            Token::Close => self.parens = self.parens.saturating_sub(1),
+            Token::Word(word) => {
+                if self.matching {
+                    self.words += 1;
+                    let expected: &[&str] = match self.words {
+                        1 => &["CREATE"],
+                        2 => &["OR", "FUNCTION", "PROCEDURE"],
+                        3 => &["REPLACE"],
+                        _ => &["FUNCTION", "PROCEDURE"],
+                    };
+                    self.matching = is_any(word, expected);
+                    if self.matching && is_any(word, &["FUNCTION", "PROCEDURE"]) {
+                        self.routine = true;
+                        self.matching = false;
+                    }
+                } else if self.routine && self.parens == 0 && !after_dot {
+                    if is(word, "BEGIN") || (is(word, "CASE") && self.depth > 0) {
+                        self.depth += 1;
+                    } else if is(word, "END") {
+                        self.depth = self.depth.saturating_sub(1);
+                    }
+                }
+            }
+            _ => {}
+        }
+        if !matches!(token, Token::Word(_)) {
+            self.matching = false;
+        }
+    }
+}
+
+/// What a MySQL statement is, as far as its bodies go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum MysqlKind {
+    /// Nothing read yet.
+    #[default]
+    Start,
+    /// `BEGIN` first: a transaction, unless `NOT ATOMIC` follows.
+    Begin,
+    /// `CREATE` or `ALTER` and the words before the object type. `definer` counts the
+    /// words a `DEFINER = user@host` clause may still take.
+    Create { alter: bool, definer: u8 },
+    /// A trigger before `FOR EACH ROW`; `each` after `EACH`.
+    TriggerHeader { each: bool },
+    /// An event before its `DO`.
+    EventHeader,
+    /// A routine before the end of its parameter list.
+    RoutineHeader,
+    /// A body (or a compound statement) is being read.
+    Body,
+    /// A statement with no body.
+    Plain,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MysqlBlock {
+    Begin,
+    If,
+    /// A `CASE` statement (its branches hold statements).
+    CaseStatement,
+    /// A `CASE` expression.
+    CaseExpression,
+    Loop,
+    While,
+    Repeat,
+    For,
+}
+
+#[derive(Default)]
+struct Mysql {
+    kind: MysqlKind,
+    blocks: Vec<MysqlBlock>,
+    parens: usize,
+    /// The next word stands where a statement can start, so `BEGIN`, `IF`, `LOOP` …
+    /// open blocks there.
+    statement_start: bool,
+    /// A routine's characteristics and return type, before its body: like
+    /// `statement_start`, but words that cannot start a statement keep it.
+    routine_header: bool,
+    /// The last word might be a label (a `:` follows it).
+    maybe_label: bool,
+    /// The next name belongs to `FOLLOWS`/`PRECEDES` in a trigger's header.
+    trigger_order: bool,
+    /// The last word was `END`: an `IF`, `LOOP` … after it closes, not opens.
+    after_end: bool,
+    after_dot: bool,
+    /// Within `DECLARE … HANDLER FOR …`, whose body may be a `BEGIN … END`.
+    handler: bool,
+    /// The last word was `CHARACTER` (so `SET` names a character set).
+    after_character: bool,
+    /// After `BEGIN NOT`: `ATOMIC` keeps the statement start.
+    not_atomic: bool,
+    /// In a `REPEAT`'s `UNTIL` condition, which its `END` follows.
+    until: bool,
+}
+
+/// Words that start a statement, ending a routine's header.
+const STATEMENT_WORDS: &[&str] = &[
+    "SELECT",
+    "INSERT",
+    "UPDATE",
+    "DELETE",
+    "REPLACE",
+    "RETURN",
+    "CALL",
+    "SET",
+    "DO",
+    "WITH",
+    "DECLARE",
+    "CREATE",
+    "DROP",
+    "ALTER",
+    "TRUNCATE",
+    "RENAME",
+    "SIGNAL",
+    "RESIGNAL",
+    "LEAVE",
+    "ITERATE",
+    "OPEN",
+    "CLOSE",
+    "FETCH",
+    "PREPARE",
+    "EXECUTE",
+    "DEALLOCATE",
+    "START",
+    "COMMIT",
+    "ROLLBACK",
+    "VALUES",
+    "TABLE",
+    "SHOW",
+    "LOCK",
+    "UNLOCK",
+    "GRANT",
+    "REVOKE",
+    "ANALYZE",
+    "OPTIMIZE",
+    "LOAD",
+    "FLUSH",
+    "KILL",
+];
+
+impl Mysql {
+    fn semicolon(&mut self) -> bool {
+        if self.blocks.is_empty() {
+            return true;
+        }
+        self.statement_start = true;
+        self.routine_header = false;
+        self.handler = false;
+        self.maybe_label = false;
+        self.after_end = false;
+        self.after_dot = false;
+        self.trigger_order = false;
+        false
+    }
+
+    fn open(&mut self, block: MysqlBlock) {
+        self.blocks.push(block);
+        self.kind = MysqlKind::Body;
+        self.routine_header = false;
+        self.statement_start = matches!(
+            block,
+            MysqlBlock::Begin | MysqlBlock::Loop | MysqlBlock::Repeat
+        );
+    }
+
+    fn token(&mut self, token: Token<'_>) {
+        let after_dot = std::mem::replace(&mut self.after_dot, token == Token::Dot);
+        let after_end = std::mem::replace(&mut self.after_end, false);
+        let maybe_label = std::mem::replace(&mut self.maybe_label, false);
+        let after_character = std::mem::replace(&mut self.after_character, false);
+        let not_atomic = std::mem::replace(&mut self.not_atomic, false);
+        match token {
+            Token::Open => self.parens += 1,
+            Token::Close => {
+                self.parens = self.parens.saturating_sub(1);
+                if self.kind == MysqlKind::RoutineHeader && self.parens == 0 {
+                    self.kind = MysqlKind::Body;
+                    self.statement_start = true;
+                    self.routine_header = true;
+                    return;
+                }
+            }
+            Token::Colon if maybe_label => {
+                // `label:` keeps the statement start.
+                self.statement_start = true;
+                return;
+            }
+            Token::Word(word) if !after_dot => {
+                self.word(word, after_end, after_character, not_atomic);
+                return;
+            }
+            _ => {}
+        }
+        if self.trigger_order && !matches!(token, Token::Dot) {
+            // The name after `FOLLOWS`: the body starts after it.
+            self.trigger_order = false;
+            return;
+        }
+        if !self.routine_header && token != Token::Dot {
+            self.statement_start = false;
+        }
+    }
+
+    fn word(&mut self, word: &[u8], after_end: bool, after_character: bool, not_atomic: bool) {
+        use MysqlBlock as B;
+        use MysqlKind as K;
+        const OPENERS: [&str; 6] = ["IF", "CASE", "LOOP", "WHILE", "REPEAT", "FOR"];
+        self.after_character = is(word, "CHARACTER");
+        match self.kind {
+            K::Start => {
+                self.kind = if is_any(word, &["CREATE", "ALTER"]) {
+                    K::Create {
+                        alter: is(word, "ALTER"),
+                        definer: 0,
+                    }
+                } else if is(word, "BEGIN") {
+                    K::Begin
+                } else if is_any(word, &OPENERS) {
+                    // MariaDB runs compound statements outside stored programs.
+                    self.statement_start = true;
+                    K::Body
+                } else {
+                    K::Plain
+                };
+                if self.kind != K::Body {
+                    return;
+                }
+            }
+            K::Begin => {
+                self.kind = K::Plain;
+                if is(word, "NOT") {
+                    self.open(B::Begin);
+                    self.statement_start = false;
+                    self.not_atomic = true;
+                }
+                return;
+            }
+            K::Create { alter, definer } => {
+                self.kind = if is(word, "EVENT") {
+                    K::EventHeader
+                } else if alter {
+                    if is(word, "DEFINER") {
+                        K::Create { alter, definer: 2 }
+                    } else if definer > 0 {
+                        K::Create {
+                            alter,
+                            definer: definer - 1,
+                        }
+                    } else {
+                        K::Plain
+                    }
+                } else if is(word, "TRIGGER") {
+                    K::TriggerHeader { each: false }
+                } else if is_any(word, &["PROCEDURE", "FUNCTION"]) {
+                    K::RoutineHeader
+                } else if is(word, "DEFINER") {
+                    K::Create { alter, definer: 2 }
+                } else if is_any(word, &["OR", "REPLACE", "AGGREGATE"]) {
+                    K::Create { alter, definer }
+                } else if definer > 0 {
+                    K::Create {
+                        alter,
+                        definer: definer - 1,
+                    }
+                } else {
+                    K::Plain
+                };
+                return;
+            }
+            K::TriggerHeader { each } => {
+                if each && is(word, "ROW") {
+                    self.kind = K::Body;
+                    self.statement_start = true;
+                } else {
+                    self.kind = K::TriggerHeader {
+                        each: is(word, "EACH"),
+                    };
+                }
+                return;
+            }
+            K::EventHeader => {
+                if is(word, "DO") && self.parens == 0 {
+                    self.kind = K::Body;
+                    self.statement_start = true;
+                }
+                return;
+            }
+            K::RoutineHeader | K::Plain => return,
+            K::Body => {}
+        }
+        if after_end && is_any(word, &OPENERS) {
+            return; // `END IF`: the END closed it
+        }
+        if self.trigger_order {
+            self.trigger_order = false;
+            return;
+        }
+        if not_atomic && is(word, "ATOMIC") {
+            self.statement_start = true;
+            return;
+        }
+        let top = self.blocks.last().copied();
+        if is(word, "UNTIL") && top == Some(B::Repeat) {
+            self.until = true;
+            self.statement_start = false;
+            return;
+        }
+        if self.statement_start {
+            let opened = if is(word, "BEGIN") {
+                Some(B::Begin)
+            } else if is(word, "IF") {
+                Some(B::If)
+            } else if is(word, "CASE") {
+                Some(B::CaseStatement)
+            } else if is(word, "LOOP") {
+                Some(B::Loop)
+            } else if is(word, "WHILE") {
+                Some(B::While)
+            } else if is(word, "REPEAT") {
+                Some(B::Repeat)
+            } else if is(word, "FOR") {
+                Some(B::For)
+            } else {
+                None
+            };
+            if let Some(block) = opened {
+                self.open(block);
+                return;
+            }
+            if self.blocks.is_empty() && is_any(word, &["FOLLOWS", "PRECEDES"]) {
+                self.trigger_order = true;
+                return;
+            }
+            if is(word, "ELSE") && matches!(top, Some(B::If | B::CaseStatement)) {
+                return;
+            }
+            if !is(word, "END") {
+                self.maybe_label = true;
+                if self.routine_header
+                    && !(is_any(word, STATEMENT_WORDS) && !(after_character && is(word, "SET")))
+                {
+                    return; // a characteristic or the return type
+                }
+                self.routine_header = false;
+                self.statement_start = false;
+                return;
+            }
+        }
+        let at_start = std::mem::replace(&mut self.statement_start, false);
+        self.routine_header = false;
+        if is(word, "END") {
+            // A block's `END` stands where a statement could (after a `;` or its
+            // opener); a `CASE` expression's anywhere. Elsewhere `end` is a name, as in
+            // `SELECT start, end FROM event`.
+            // `REPEAT`'s comes after its `UNTIL` condition.
+            if at_start || top == Some(B::CaseExpression) || self.until {
+                self.blocks.pop();
+                self.after_end = true;
+                self.until = false;
+            }
+        } else if is(word, "CASE") {
+            self.blocks.push(B::CaseExpression);
+        } else if is(word, "BEGIN") && self.handler {
+            self.handler = false;
+            self.open(B::Begin);
+        } else if is_any(word, &["THEN", "ELSE"]) {
+            self.statement_start = matches!(top, Some(B::If | B::CaseStatement));
+        } else if is(word, "DO") {
+            self.statement_start = matches!(top, Some(B::While | B::For));
+        } else if is(word, "HANDLER") {
+            self.handler = true;
+        }
+    }
 }
 
 /// Line numbers for statements found in order: each count starts where the last one
@@ -566,6 +1151,27 @@ mod tests {
     }
 
     #[test]
+    fn transaction_control_after_a_trigger_without_a_body_is_found() {
+        // A trigger with no `BEGIN` (PostgreSQL's, or MySQL's one-statement body) ends
+        // at its `;` in SQLite's split too: there it could only be an error.
+        for trigger in [
+            "CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW EXECUTE FUNCTION f();",
+            "CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW SET NEW.x = 1;",
+        ] {
+            let sql = format!("{trigger}\nCOMMIT;");
+            assert_eq!(control(&sql), Some(("COMMIT", 2)), "{sql}");
+        }
+        assert_eq!(
+            texts(
+                "CREATE TRIGGER t AFTER INSERT ON a FOR EACH ROW EXECUTE FUNCTION f(); SELECT 1;",
+                Dialect::Sqlite
+            )
+            .len(),
+            2
+        );
+    }
+
+    #[test]
     fn only_what_every_dialect_splits_alike_counts() {
         // In MySQL `'a\'` does not end the string, so the `COMMIT` is inside it there.
         assert_eq!(control("SELECT 'a\\'; COMMIT; SELECT 'b';"), None);
@@ -586,5 +1192,142 @@ mod tests {
             }
             let _ = transaction_control(sql);
         }
+    }
+
+    #[test]
+    fn mysql_executable_comments_are_code() {
+        assert_eq!(
+            texts(
+                "/*!40101 SET NAMES utf8mb4 */;\n/*!50001 CREATE TABLE audit (id INT PRIMARY KEY) */;\n/*M!100316 SET @a = 1 */;\n/* plain */;",
+                Dialect::Mysql
+            ),
+            [
+                "/*!40101 SET NAMES utf8mb4 */",
+                "/*!50001 CREATE TABLE audit (id INT PRIMARY KEY) */",
+                "/*M!100316 SET @a = 1 */"
+            ]
+        );
+        // Elsewhere they are comments like any other.
+        assert!(texts("/*!40101 SET NAMES utf8mb4 */;", Dialect::Postgres).is_empty());
+        assert!(texts("/*!40101 SET NAMES utf8mb4 */;", Dialect::Sqlite).is_empty());
+        // A routine body inside one is kept whole.
+        let sql = "/*!50003 CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW BEGIN SET NEW.x = 1; SET NEW.y = 2; END */;\nSELECT 1;";
+        assert_eq!(texts(sql, Dialect::Mysql).len(), 2);
+        // As mysqldump writes a trigger (its `DELIMITER ;;` lines left out).
+        let dumped = "/*!50003 CREATE*/ /*!50017 DEFINER=`root`@`localhost`*/ /*!50003 TRIGGER `t` BEFORE INSERT ON `a` FOR EACH ROW BEGIN\n  SET NEW.x = 1;\n  SET NEW.y = 2;\nEND */";
+        assert_eq!(
+            texts(&format!("{dumped};;\nSELECT 1;"), Dialect::Mysql),
+            [dumped, "SELECT 1"]
+        );
+    }
+
+    #[test]
+    fn mysql_double_dash_needs_whitespace() {
+        assert_eq!(
+            texts("SELECT a--1;\nSELECT 2;", Dialect::Mysql),
+            ["SELECT a--1", "SELECT 2"]
+        );
+        assert_eq!(
+            texts("SELECT 1; --\tnote;\nSELECT 2; --", Dialect::Mysql),
+            ["SELECT 1", "SELECT 2"]
+        );
+        assert_eq!(
+            texts("SELECT a--1;\nSELECT 2;", Dialect::Sqlite),
+            ["SELECT a--1;\nSELECT 2"]
+        );
+    }
+
+    #[test]
+    fn keywords_after_a_dot_are_names() {
+        let sqlite = "CREATE TRIGGER t AFTER INSERT ON event BEGIN\n  UPDATE event SET span = NEW.end - NEW.start WHERE id = NEW.id;\nEND;\nSELECT 1;";
+        assert_eq!(texts(sqlite, Dialect::Sqlite).len(), 2);
+        let mysql = "CREATE TRIGGER t BEFORE INSERT ON event FOR EACH ROW BEGIN\n  SET NEW.span = NEW.end - NEW.begin;\nEND;\nSELECT 1;";
+        assert_eq!(texts(mysql, Dialect::Mysql).len(), 2);
+    }
+
+    #[test]
+    fn begin_as_a_name_opens_no_block() {
+        for dialect in [Dialect::Postgres, Dialect::Mysql, Dialect::Sqlite] {
+            assert_eq!(
+                texts(
+                    "ALTER TABLE event ADD COLUMN begin timestamptz;\nCREATE TABLE trigger_log (begin INT, end INT);\nSELECT 1;",
+                    dialect
+                )
+                .len(),
+                3,
+                "{dialect:?}"
+            );
+        }
+        // A PostgreSQL function's body in dollar quotes needs no block tracking, and
+        // its parameters may be named like keywords.
+        let sql = "CREATE FUNCTION f(begin int, \"end\" int) RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN 1; END $$;\nSELECT 1;";
+        assert_eq!(texts(sql, Dialect::Postgres).len(), 2);
+        // A SQL-standard body does.
+        let sql = "CREATE OR REPLACE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC\n  SELECT CASE WHEN true THEN 1 END;\n  SELECT 2;\nEND;\nSELECT 3;";
+        assert_eq!(texts(sql, Dialect::Postgres).len(), 2);
+        let sql = "CREATE PROCEDURE p() BEGIN ATOMIC INSERT INTO a VALUES (1); END;\nSELECT 3;";
+        assert_eq!(texts(sql, Dialect::Postgres).len(), 2);
+    }
+
+    #[test]
+    fn mysql_compound_bodies_without_begin() {
+        for sql in [
+            "CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW IF NEW.x IS NULL THEN SET NEW.x = 0; ELSEIF NEW.x < 0 THEN SET NEW.x = 1; ELSE SET NEW.y = 2; END IF",
+            "CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW FOLLOWS other CASE NEW.x WHEN 1 THEN SET NEW.y = 1; ELSE SET NEW.y = 2; END CASE",
+            "CREATE PROCEDURE p() l1: LOOP SELECT 1; LEAVE l1; END LOOP l1",
+            "CREATE PROCEDURE p() BEGIN SELECT 1; l2: WHILE 1 DO LEAVE l2; END WHILE l2; END",
+            "CREATE PROCEDURE p(n INT) WHILE n > 0 DO SET n = n - 1; END WHILE",
+            "CREATE DEFINER = root@localhost PROCEDURE p(n INT) REPEAT SET n = n - 1; UNTIL n < 0 END REPEAT",
+            "CREATE FUNCTION f(n INT) RETURNS VARCHAR(10) CHARACTER SET utf8mb4 DETERMINISTIC IF n > 0 THEN RETURN 'a'; ELSE RETURN 'b'; END IF",
+            "CREATE PROCEDURE p() BEGIN\n  SET @a = CASE WHEN 1 THEN IF(1, 2, 3) ELSE 4 END;\n  IF @a THEN SELECT 1; END IF;\n  CASE WHEN @a THEN SELECT REPEAT('x', 2); END CASE;\n  DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END;\nEND",
+            "CREATE PROCEDURE p() BEGIN\n  FOR i IN 1..3 DO INSERT INTO a VALUES (i); END FOR;\nEND",
+            "BEGIN NOT ATOMIC\n  FOR i IN 1..3 DO INSERT INTO a VALUES (i); END FOR;\n  IF 1 THEN SELECT 1; END IF;\nEND",
+            "IF @a THEN SELECT 1; END IF",
+            "CREATE EVENT e ON SCHEDULE EVERY 1 DAY DO BEGIN DELETE FROM a; DELETE FROM b; END",
+            "CREATE TRIGGER t BEFORE INSERT ON event FOR EACH ROW BEGIN\n  SET NEW.span = (SELECT MAX(end) FROM event) - NEW.start;\n  INSERT INTO log SELECT start, end FROM event;\nEND",
+            "CREATE PROCEDURE p() BEGIN\n  DECLARE done INT DEFAULT 0;\n  DECLARE c CURSOR FOR SELECT id FROM a;\n  DECLARE CONTINUE HANDLER FOR NOT FOUND SET done = 1;\n  OPEN c;\n  read_loop: LOOP\n    FETCH c INTO @x;\n    IF done THEN LEAVE read_loop; END IF;\n  END LOOP;\n  CLOSE c;\nEND",
+            "CREATE FUNCTION f() RETURNS INT BEGIN RETURN (SELECT CASE WHEN 1 THEN 2 END); END",
+            "CREATE PROCEDURE p() BEGIN END",
+        ] {
+            let file = format!("{sql};\nSELECT 9;");
+            assert_eq!(texts(&file, Dialect::Mysql), [sql, "SELECT 9"], "{sql}");
+        }
+        // Single-statement bodies end at their `;`, whatever functions they call.
+        for sql in [
+            "CREATE FUNCTION f(n INT) RETURNS INT DETERMINISTIC RETURN IF(n > 0, 1, 2)",
+            "CREATE PROCEDURE p() SELECT REPEAT('x', 3), IF(1, 2, 3)",
+            "CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW SET NEW.x = IF(NEW.x, 1, 2)",
+            "CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW SET NEW.x = CASE WHEN NEW.x THEN 1 END",
+            "CREATE TABLE IF NOT EXISTS event (begin INT)",
+            "DROP PROCEDURE IF EXISTS p",
+        ] {
+            let file = format!("{sql};\nSELECT 9;");
+            assert_eq!(texts(&file, Dialect::Mysql), [sql, "SELECT 9"], "{sql}");
+        }
+    }
+
+    #[test]
+    fn postgres_parentheses_hide_semicolons() {
+        let rule = "CREATE RULE r AS ON INSERT TO a DO ALSO (INSERT INTO log VALUES (1); INSERT INTO log VALUES (2))";
+        assert_eq!(
+            texts(&format!("{rule};\nSELECT 1;"), Dialect::Postgres),
+            [rule, "SELECT 1"]
+        );
+    }
+
+    #[test]
+    fn every_unicode_whitespace_is_whitespace() {
+        for dialect in [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql] {
+            let sql = "SELECT 1;\u{0B};\u{0C}\u{A0};\u{2028}\u{3000};\u{85}\u{2029}\u{202F}SELECT 2\u{A0};\u{A0}";
+            let statements = split_statements(sql, dialect);
+            assert_eq!(
+                statements.iter().map(|s| s.text).collect::<Vec<_>>(),
+                ["SELECT 1", "SELECT 2"],
+                "{dialect:?}"
+            );
+        }
+        // Words end at whitespace too: `END` followed by a no-break space closes.
+        let sql = "CREATE TRIGGER t AFTER INSERT ON a BEGIN SELECT 1;\u{A0}END\u{A0};SELECT 2;";
+        assert_eq!(texts(sql, Dialect::Sqlite).len(), 2);
     }
 }

@@ -23,5 +23,6 @@ mod migrate;
 mod repair;
 mod rollback;
 mod servers;
+mod splitting;
 mod startup;
 mod validation;
