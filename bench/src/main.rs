@@ -3,6 +3,7 @@
 //! ```text
 //! bench gen                       # write generated/<tool>/<N>/… (run before building)
 //! bench measure [options]         # run every measurement, print and save the table
+//! bench split [options]           # how fast statements are split, in MB/s
 //! ```
 //!
 //! `bench/run` does both, with the builds in between. Every measurement is a process of
@@ -16,6 +17,7 @@ mod harness;
 mod generate;
 mod measure;
 mod report;
+mod split;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,7 +36,13 @@ usage: bench gen
   --out FILE       where to write the markdown (default results/latest.md)
   --tmp DIR        where the databases live (default target/runs; must not be tmpfs)
   --terrace-cli P  the terrace CLI (default ../target/release/terrace)
-  --tools DIR      where peer CLIs were installed (default tools/bin)";
+  --tools DIR      where peer CLIs were installed (default tools/bin)
+
+usage: bench split [--mb 1,10,100] [--rounds R] [--no-sqlite]
+
+  --mb LIST        section sizes in MB of mixed statements (default 1,10,100)
+  --rounds R       timed splits per size and dialect, median reported (default 5)
+  --no-sqlite      skip timing SQLite running each section";
 
 /// The bench folder (this crate's root).
 pub fn bench_dir() -> PathBuf {
@@ -57,6 +65,13 @@ fn main() -> ExitCode {
             Ok(options) => measure::run(options),
             Err(message) => {
                 eprintln!("bench measure: {message}\n\n{USAGE}");
+                ExitCode::from(2)
+            }
+        },
+        Some("split") => match split::Options::parse(&args[1..]) {
+            Ok(options) => split::run(options),
+            Err(message) => {
+                eprintln!("bench split: {message}\n\n{USAGE}");
                 ExitCode::from(2)
             }
         },
