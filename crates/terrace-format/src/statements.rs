@@ -441,9 +441,31 @@ impl<'a> Splitter<'a> {
         }
     }
 
+    /// Whether the character before `pos` belongs to a word: any but whitespace
+    /// (Unicode's too) and punctuation.
+    fn after_word(&self) -> bool {
+        let before = &self.sql[..self.pos];
+        let Some(&last) = before.last() else {
+            return false;
+        };
+        if last.is_ascii() {
+            return is_word_byte(last);
+        }
+        // The last character, decoded: its first byte is the last that is not a
+        // continuation byte.
+        let first = before
+            .iter()
+            .rposition(|&b| b & 0xC0 != 0x80)
+            .unwrap_or(0);
+        std::str::from_utf8(&before[first..])
+            .ok()
+            .and_then(|c| c.chars().next())
+            .is_some_and(|c| !c.is_whitespace())
+    }
+
     /// The length of a `$tag$` opener at `pos`, if there is one.
     fn at_dollar_tag(&self) -> Option<usize> {
-        if self.pos > 0 && is_word_byte(self.sql[self.pos - 1]) {
+        if self.after_word() {
             return None; // `a$b` is part of an identifier
         }
         let rest = &self.sql[self.pos + 1..];

@@ -140,39 +140,6 @@ const VOCABULARY: &[&str] = &[
     "日本",
 ];
 
-/// `input` with what breaks a property today rewritten away, each rewrite naming the
-/// item of issue 9 ("Trust II") that fixes it; [`pending_cases_still_break_splitting`]
-/// checks that each still does. Once an item is fixed, drop its rewrite here and its
-/// example there.
-fn without_pending(input: &str, dialect: Dialect) -> String {
-    let mut out = String::with_capacity(input.len() + 16);
-    for (at, c) in input.char_indices() {
-        // Item 7: whitespace beyond ASCII's (NBSP, U+2028, a vertical tab) becomes an
-        // empty statement before `;`, and shifts line numbers.
-        if c.is_whitespace() && !c.is_ascii_whitespace() {
-            out.push(' ');
-            continue;
-        }
-        out.push(c);
-        if dialect != Dialect::Mysql {
-            continue;
-        }
-        let rest = &input[at + c.len_utf8()..];
-        // Item 2: MySQL's `--` opens a comment only before whitespace.
-        if c == '-'
-            && out.ends_with("--")
-            && !rest.starts_with(|next: char| next.is_whitespace() || next.is_control())
-        {
-            out.push(' ');
-        }
-        // Item 1: MySQL's executable comments `/*! … */` and `/*M! … */` are dropped.
-        if c == '*' && out.ends_with("/*") && (rest.starts_with('!') || rest.starts_with("M!")) {
-            out.push(' ');
-        }
-    }
-    out
-}
-
 /// A small xorshift generator: deterministic, so a seed replays a failure.
 struct Rng(u64);
 
@@ -336,11 +303,17 @@ fn check(input: &str, dialect: Dialect) -> Result<(), String> {
                 statement.line
             ));
         }
-        let alone: Vec<_> = split_statements(text, dialect)
-            .iter()
-            .map(|s| s.text)
-            .collect();
-        if alone != [text] {
+        // On its own, or terminated as it may have been in the input (a MySQL `--`
+        // at the end of the text is a comment, before a `;` it is not).
+        fn alone(sql: &str, dialect: Dialect) -> Vec<&str> {
+            split_statements(sql, dialect)
+                .iter()
+                .map(|s| s.text)
+                .collect()
+        }
+        let terminated = format!("{text};");
+        if alone(text, dialect) != [text] && alone(&terminated, dialect) != [text] {
+            let alone = alone(text, dialect);
             return Err(format!(
                 "statement {index} {text:?} split on its own gives {alone:?}"
             ));
@@ -370,7 +343,7 @@ fn random_inputs_split_without_loss_or_duplication() {
         let mut rng = Rng::new(seed);
         let input = generate(&mut rng, VOCABULARY);
         for dialect in DIALECTS {
-            assert_holds(&without_pending(&input, dialect), dialect, seed);
+            assert_holds(&input, dialect, seed);
         }
     }
 }
@@ -382,71 +355,29 @@ fn mutated_inputs_split_without_loss_or_duplication() {
         let input = generate(&mut rng, VOCABULARY);
         let input = mutate(&mut rng, &input, VOCABULARY);
         for dialect in DIALECTS {
-            assert_holds(&without_pending(&input, dialect), dialect, seed);
+            assert_holds(&input, dialect, seed);
         }
     }
 }
 
 #[test]
-fn pending_cases_still_break_splitting() {
-    // Each case breaks a property today; the item of issue 9 ("Trust II") that fixes it
-    // must turn its check to Ok, and then delete the case and its rewrite in
-    // `without_pending`.
-    let pending: [(&str, &str, &[Dialect]); 5] = [
+fn cases_fixed_by_the_splitter_hold() {
+    // Each broke a property before the splitter followed each client's rules: MySQL's
+    // executable comments were dropped and `--1` was a comment; whitespace beyond
+    // ASCII's made empty statements or shifted line numbers.
+    let cases: [(&str, &[Dialect]); 5] = [
         (
-            "1: executable comments are dropped",
             "/*!40101 SET NAMES utf8mb4 */;\nCREATE TABLE a (id INT);",
             &[Dialect::Mysql],
         ),
-        (
-            "2: `--` before a non-space is no MySQL comment",
-            "CREATE TABLE a (id INT);--1\nSELECT 2;",
-            &[Dialect::Mysql],
-        ),
-        (
-            "7: NBSP before `;` makes an empty statement",
-            "CREATE TABLE a (id INT);\u{a0};",
-            &DIALECTS,
-        ),
-        (
-            "7: a vertical tab before `;` makes an empty statement",
-            "CREATE TABLE a (id INT);\u{b};",
-            &DIALECTS,
-        ),
-        (
-            "7: U+2028 shifts the line number",
-            "\u{2028}\nCREATE TABLE a (id INT);",
-            &DIALECTS,
-        ),
+        ("CREATE TABLE a (id INT);--1\nSELECT 2;", &[Dialect::Mysql]),
+        ("CREATE TABLE a (id INT);\u{a0};", &DIALECTS),
+        ("CREATE TABLE a (id INT);\u{b};", &DIALECTS),
+        ("\u{2028}\nCREATE TABLE a (id INT);", &DIALECTS),
     ];
-    for (item, input, dialects) in pending {
+    for (input, dialects) in cases {
         for &dialect in dialects {
-            assert!(
-                check(input, dialect).is_err(),
-                "item {item} now holds in {dialect:?}: remove it from the pending cases \
-                 and its rewrite from `without_pending`"
-            );
-            check(&without_pending(input, dialect), dialect)
-                .unwrap_or_else(|why| panic!("item {item}, rewritten, {dialect:?}: {why}"));
-        }
-    }
-}
-
-/// The random inputs as generated, pending cases included: run it with `--ignored`
-/// while fixing them.
-#[test]
-#[ignore = "fails until items 1, 2 and 7 of issue 9 are fixed"]
-fn random_inputs_with_pending_cases() {
-    for seed in 0..cases() {
-        let mut rng = Rng::new(seed);
-        let input = generate(&mut rng, VOCABULARY);
-        let input = if seed % 2 == 0 {
-            input
-        } else {
-            mutate(&mut rng, &input, VOCABULARY)
-        };
-        for dialect in DIALECTS {
-            assert_holds(&input, dialect, seed);
+            check(input, dialect).unwrap_or_else(|why| panic!("{dialect:?}: {why}\n{input:?}"));
         }
     }
 }
@@ -466,15 +397,6 @@ fn the_checks_catch_loss_duplication_and_misplacement() {
     assert!(check_gap("/*!40101 SET NAMES utf8mb4 */", Dialect::Sqlite).is_ok());
     assert!(check_gap("SELECT 1", Dialect::Postgres).is_err());
     assert!(check_gap("\u{a0}\u{2028}\u{b};", Dialect::Postgres).is_ok());
-    // The rewrites leave other dialects alone.
-    assert_eq!(
-        without_pending("a--1 /*!x*/", Dialect::Sqlite),
-        "a--1 /*!x*/"
-    );
-    assert_eq!(
-        without_pending("a--1 /*!x*/ /*M!y*/ ---", Dialect::Mysql),
-        "a-- 1 /* !x*/ /* M!y*/ -- -"
-    );
 }
 
 // SQLite differential: every split point agrees with SQLite's own.
@@ -576,36 +498,13 @@ const SQLITE_CORPUS: &[&str] = &[
     "CREATE TABLE a (x);\u{c}INSERT INTO a VALUES (1)\u{c};\tSELECT\u{c}x FROM a\r\n;",
     "CREATE TABLE ev (id INTEGER PRIMARY KEY, \"end\" INT);\nCREATE TRIGGER ev_end AFTER UPDATE OF end ON ev BEGIN\n  SELECT 1;\nEND;\nUPDATE ev SET \"end\" = 1;",
     "CREATE TABLE a (id INTEGER PRIMARY KEY, n INT UNIQUE);\nINSERT INTO a (n) VALUES (1) ON CONFLICT (n) DO UPDATE SET n = excluded.n;\nCREATE TRIGGER a_upd AFTER UPDATE ON a BEGIN UPDATE a SET n = n WHERE 0; END",
-];
-
-/// Sections where Terrace's split disagrees with SQLite's today, with the item of issue
-/// 9 ("Trust II") that fixes them. [`known_sqlite_disagreements_still_disagree`] checks
-/// that they still do; once fixed, move them to [`SQLITE_CORPUS`].
-const KNOWN_SQLITE_DISAGREEMENTS: &[(&str, &str)] = &[
-    (
-        "3: `end` after `.` closes the trigger body",
-        "CREATE TABLE ev (id INTEGER PRIMARY KEY, begin INT, end INT);\nCREATE TABLE log (d INT);\nCREATE TRIGGER ev_end AFTER INSERT ON ev BEGIN\n  INSERT INTO log VALUES (NEW.end);\n  DELETE FROM log;\nEND;\nINSERT INTO ev (begin, end) VALUES (1, 3);",
-    ),
-    (
-        "3: `begin` after `.` opens a block",
-        "CREATE TABLE ev (id INTEGER PRIMARY KEY, begin INT, end INT);\nCREATE TABLE log (d INT);\nCREATE TRIGGER ev_begin AFTER INSERT ON ev BEGIN\n  INSERT INTO log VALUES (NEW.begin);\nEND;\nINSERT INTO ev (begin, end) VALUES (1, 3);",
-    ),
-    (
-        "3: a column named `begin` in a table named `event` opens a block",
-        "CREATE TABLE event (id INTEGER PRIMARY KEY, begin TEXT);\nINSERT INTO event (begin) VALUES ('x');",
-    ),
-    (
-        "3: a column named `trigger` and one named `begin` open a block",
-        "CREATE TABLE t (trigger TEXT, begin TEXT);\nINSERT INTO t VALUES ('a', 'b');",
-    ),
-    (
-        "3: a trigger named `begin` opens a second block",
-        "CREATE TABLE a (x INT);\nCREATE TRIGGER begin AFTER INSERT ON a BEGIN\n  SELECT 1;\nEND;\nINSERT INTO a VALUES (1);",
-    ),
-    (
-        "3: `UPDATE OF begin` opens a second block",
-        "CREATE TABLE a (x INT, begin INT);\nCREATE TRIGGER a_upd AFTER UPDATE OF begin ON a BEGIN\n  SELECT 1;\nEND;\nUPDATE a SET x = 1;",
-    ),
+    // Keywords used as names, which opened or closed trigger bodies (issue 9, item 3).
+    "CREATE TABLE ev (id INTEGER PRIMARY KEY, begin INT, end INT);\nCREATE TABLE log (d INT);\nCREATE TRIGGER ev_end AFTER INSERT ON ev BEGIN\n  INSERT INTO log VALUES (NEW.end);\n  DELETE FROM log;\nEND;\nINSERT INTO ev (begin, end) VALUES (1, 3);",
+    "CREATE TABLE ev (id INTEGER PRIMARY KEY, begin INT, end INT);\nCREATE TABLE log (d INT);\nCREATE TRIGGER ev_begin AFTER INSERT ON ev BEGIN\n  INSERT INTO log VALUES (NEW.begin);\nEND;\nINSERT INTO ev (begin, end) VALUES (1, 3);",
+    "CREATE TABLE event (id INTEGER PRIMARY KEY, begin TEXT);\nINSERT INTO event (begin) VALUES ('x');",
+    "CREATE TABLE t (trigger TEXT, begin TEXT);\nINSERT INTO t VALUES ('a', 'b');",
+    "CREATE TABLE a (x INT);\nCREATE TRIGGER begin AFTER INSERT ON a BEGIN\n  SELECT 1;\nEND;\nINSERT INTO a VALUES (1);",
+    "CREATE TABLE a (x INT, begin INT);\nCREATE TRIGGER a_upd AFTER UPDATE OF begin ON a BEGIN\n  SELECT 1;\nEND;\nUPDATE a SET x = 1;",
 ];
 
 #[test]
@@ -617,18 +516,6 @@ fn sqlite_split_points_agree_with_sqlites_own() {
             pieces(sql, &terrace),
             pieces(sql, &sqlite),
             "Terrace's split (left) differs from SQLite's (right) in:\n{sql}"
-        );
-    }
-}
-
-#[test]
-fn known_sqlite_disagreements_still_disagree() {
-    for (item, sql) in KNOWN_SQLITE_DISAGREEMENTS {
-        let sqlite = sqlite_split_points(sql).unwrap_or_else(|e| panic!("{e}\nin: {sql}"));
-        assert_ne!(
-            terrace_split_points(sql),
-            sqlite,
-            "item {item} now agrees with SQLite: move it to SQLITE_CORPUS\n{sql}"
         );
     }
 }
