@@ -453,10 +453,7 @@ impl<'a> Splitter<'a> {
         }
         // The last character, decoded: its first byte is the last that is not a
         // continuation byte.
-        let first = before
-            .iter()
-            .rposition(|&b| b & 0xC0 != 0x80)
-            .unwrap_or(0);
+        let first = before.iter().rposition(|&b| b & 0xC0 != 0x80).unwrap_or(0);
         std::str::from_utf8(&before[first..])
             .ok()
             .and_then(|c| c.chars().next())
