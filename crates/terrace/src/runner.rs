@@ -180,12 +180,11 @@ impl Migrations {
     /// The quick start-up check: whether one read of the history, without the lock,
     /// proves every migration is applied exactly as it is now.
     ///
-    /// It is the full validation, minus the lock, the transaction and the look at the
-    /// table's columns: every row is read in one query and checked by the same pure
-    /// functions the full run uses, so it answers "up to date" only when the full run
-    /// would find no problem and nothing to apply. Anything else — an error (such as an
-    /// older table that lacks a column), a problem, a pending migration — proves
-    /// nothing, and the full run follows, under the lock.
+    /// Without the lock or a transaction, every row is read in one query and must equal
+    /// the list's migration at its place, applied, with the list itself valid: then the
+    /// full run would find no problem and nothing to apply. Anything else — an error
+    /// (such as an older table that lacks a column), a difference, a pending migration —
+    /// proves nothing, and the full run follows, under the lock.
     fn proven_up_to_date(&self, backend: &mut dyn Backend) -> bool {
         if self.list.is_empty() || !self.sources_valid() {
             return false;
