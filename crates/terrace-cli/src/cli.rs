@@ -11,7 +11,8 @@ use std::path::PathBuf;
     name = "terrace",
     version,
     after_help = "Settings come from the flags, then the environment (DATABASE_URL, TERRACE_DIR, \
-                  TERRACE_TABLE, TERRACE_LOCK_TIMEOUT), then terrace.toml in the current folder or a parent folder.\n\
+                  TERRACE_TABLE, TERRACE_LOCK_TIMEOUT; those not set are read from a .env file in the current folder or a parent), \
+                  then terrace.toml in the current folder or a parent folder.\n\
                   Exit codes: 0 success, 1 a migration, validation or database error, 2 a usage error."
 )]
 pub struct Cli {
@@ -73,14 +74,16 @@ pub enum Command {
     /// Create the migrations folder and a commented terrace.toml
     Init,
     /// Write the next migration file, with up and down sections to fill in
+    #[command(visible_alias = "add")]
     New(NewArgs),
     /// Apply pending migrations, printing a line as each one finishes
     #[command(visible_alias = "up")]
     Migrate(MigrateArgs),
     /// Run down sections, newest first (one migration unless told otherwise)
-    #[command(visible_alias = "down")]
+    #[command(visible_aliases = ["down", "revert"])]
     Rollback(RollbackArgs),
     /// Show applied and pending migrations and every problem found
+    #[command(visible_alias = "info")]
     Status(StatusArgs),
     /// Show the tracking table, oldest first
     History,
@@ -91,7 +94,14 @@ pub enum Command {
     Baseline(BaselineArgs),
     /// Accept edited migrations' checksums and clear interrupted runs, saying what changed
     Repair,
-    /// Drop the tracking table (development databases only; the schema is left as it is)
+    /// Forget the migration history: drops only the tracking table, the schema stays
+    /// (development databases only)
+    ///
+    /// The schema is not touched: tables, columns and data stay as they are, so the next
+    /// `migrate` would run every migration again on top of them. To adopt the existing
+    /// schema instead, run `terrace baseline VERSION` with the last version it has. To
+    /// undo migrations, use `terrace rollback`. Refused without --yes, and always where
+    /// terrace.toml says `protected = true`.
     Reset(ResetArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),

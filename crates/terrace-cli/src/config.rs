@@ -12,6 +12,11 @@
 //!
 //! Relative paths in `terrace.toml` (the folder, and a SQLite file) are relative to the
 //! file's own folder, so every command finds the same files from any subfolder.
+//!
+//! A `.env` file (the nearest one, in the current folder or a parent) stands in for the
+//! environment variables above that are not set, as sqlx-cli, diesel and dbmate read
+//! one: `KEY=value` lines, `#` comments, optional quotes and an optional `export `.
+//! Relative paths in it are relative to its folder too.
 
 use crate::cli::Global;
 use crate::connect::{self, Location};
@@ -33,6 +38,9 @@ pub const TABLE_ENV: &str = "TERRACE_TABLE";
 /// The environment variable setting how long to wait for the migration lock, in
 /// seconds.
 pub const LOCK_TIMEOUT_ENV: &str = "TERRACE_LOCK_TIMEOUT";
+
+/// The file of environment variables read for the settings the environment lacks.
+pub const DOTENV_FILE: &str = ".env";
 
 /// The migrations folder unless told otherwise.
 pub const DEFAULT_DIR: &str = "migrations";
@@ -68,6 +76,40 @@ pub enum Origin {
     Env(&'static str),
     /// A configuration file.
     File(PathBuf),
+    /// `DATABASE_URL` in a `.env` file.
+    DotEnv(PathBuf),
+}
+
+/// A `.env` file that was found and read.
+#[derive(Debug, Default)]
+struct DotEnv {
+    /// Its folder, as relative paths in it are resolved (empty: the current folder).
+    base: PathBuf,
+    /// Its path, for messages.
+    path: PathBuf,
+    /// Its variables in file order; a later line wins.
+    values: Vec<(String, String)>,
+}
+
+impl DotEnv {
+    /// A variable's value; an empty value counts as unset.
+    fn get(&self, name: &str) -> Option<String> {
+        self.values
+            .iter()
+            .rev()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+            .filter(|value| !value.is_empty())
+    }
+}
+
+/// The database URL read from a `.env` file, kept so that error messages can hide its
+/// password wherever a driver quotes it.
+static DOTENV_DATABASE_URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// `DATABASE_URL` as the nearest `.env` file set it, if settings were loaded and it did.
+pub fn dotenv_database_url() -> Option<String> {
+    DOTENV_DATABASE_URL.get().cloned()
 }
 
 /// The database to work on, as configured. (Its `Debug` hides any password.)
@@ -101,7 +143,7 @@ pub struct Config {
     pub dir: PathBuf,
     /// The tracking table's name (validated by the library when used).
     pub table: String,
-    /// Whether `reset` must refuse.
+    /// Whether `reset` and `rollback` must refuse.
     pub protected: bool,
     /// How long to retry a server that refuses connections.
     pub wait: std::time::Duration,
@@ -122,7 +164,11 @@ impl Config {
     pub fn load(global: &Global) -> anyhow::Result<Config> {
         let cwd = std::env::current_dir().context("cannot read the current folder")?;
         let file = find_file(&cwd)?;
-        Ok(resolve(global, &env, file)?)
+        let dotenv = find_dotenv(&cwd)?;
+        if let Some(url) = dotenv.as_ref().and_then(|d| d.get(DATABASE_ENV)) {
+            let _ = DOTENV_DATABASE_URL.set(url);
+        }
+        Ok(resolve(global, &env, dotenv, file)?)
     }
 
     /// The database, or a usage error saying how to name one.
@@ -132,6 +178,25 @@ impl Config {
                 "pass --database sqlite:PATH, set {DATABASE_ENV}, or set `database` in {FILE_NAME}"
             ))
         })
+    }
+
+    /// Refuses `action` (a command that destroys data) where `terrace.toml` says
+    /// `protected = true`.
+    pub fn refuse_if_protected(&self, action: &str) -> Result<(), Failure> {
+        if !self.protected {
+            return Ok(());
+        }
+        let file = self
+            .file
+            .as_ref()
+            .map_or_else(|| FILE_NAME.to_owned(), |f| f.display().to_string());
+        Err(Failure::refused(format!(
+            "refusing to {action}: {file} marks this database as protected"
+        ))
+        .hint(format!(
+            "`protected = true` in {file} guards this database against reset and rollback; \
+             --dry-run shows what a rollback would do"
+        )))
     }
 
     /// Where the configured database is: a usage error if none is configured or its
@@ -181,6 +246,76 @@ fn find_file(cwd: &Path) -> anyhow::Result<Option<ConfigFile>> {
     }))
 }
 
+/// The nearest `.env` file, starting in `cwd` and going up.
+fn find_dotenv(cwd: &Path) -> anyhow::Result<Option<DotEnv>> {
+    let Some(folder) = cwd.ancestors().find(|dir| dir.join(DOTENV_FILE).is_file()) else {
+        return Ok(None);
+    };
+    let path = folder.join(DOTENV_FILE);
+    let shown = path.strip_prefix(cwd).unwrap_or(&path).to_owned();
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Failure::usage(format!("cannot read {}", shown.display())).caused_by(e))?;
+    Ok(Some(DotEnv {
+        base: folder.strip_prefix(cwd).unwrap_or(folder).to_owned(),
+        path: shown,
+        values: parse_dotenv(&text),
+    }))
+}
+
+/// The `KEY=value` lines of a `.env` file. Blank lines, `#` comments and lines of
+/// another syntax are skipped: the file may serve other tools too. A value may be in
+/// double quotes (with `\"`, `\\` and `\n` escapes) or single quotes (taken as is);
+/// an unquoted value ends at ` #`.
+fn parse_dotenv(text: &str) -> Vec<(String, String)> {
+    let mut values = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").map_or(line, str::trim_start);
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let key = key.trim();
+        let is_key = !key.is_empty()
+            && key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+        if !is_key {
+            continue;
+        }
+        if let Some(value) = dotenv_value(value.trim()) {
+            values.push((key.to_owned(), value));
+        }
+    }
+    values
+}
+
+/// One value of a `.env` line, unquoted; `None` for an unclosed quote.
+fn dotenv_value(raw: &str) -> Option<String> {
+    if let Some(rest) = raw.strip_prefix('\'') {
+        return rest.find('\'').map(|end| rest[..end].to_owned());
+    }
+    if let Some(rest) = raw.strip_prefix('"') {
+        let mut value = String::new();
+        let mut chars = rest.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '"' => return Some(value),
+                '\\' => match chars.next()? {
+                    'n' => value.push('\n'),
+                    other => value.push(other),
+                },
+                c => value.push(c),
+            }
+        }
+        return None;
+    }
+    let value = raw.find(" #").map_or(raw, |end| &raw[..end]);
+    Some(value.trim_end().to_owned())
+}
+
 fn parse(text: &str) -> Result<FileSettings, toml::de::Error> {
     toml::from_str(text)
 }
@@ -206,13 +341,16 @@ fn parse_problem(text: &str, error: &toml::de::Error) -> String {
     terrace::connection::redact_using(&problem, &[text])
 }
 
-/// Applies the precedence: flag, then environment, then file, then default. A malformed
-/// environment variable is a usage error.
+/// Applies the precedence: flag, then environment (then `.env`), then file, then
+/// default. A malformed environment variable is a usage error.
 fn resolve(
     global: &Global,
-    env: &dyn Fn(&str) -> Option<String>,
+    real_env: &dyn Fn(&str) -> Option<String>,
+    dotenv: Option<DotEnv>,
     file: Option<ConfigFile>,
 ) -> Result<Config, Failure> {
+    let dotenv = dotenv.unwrap_or_default();
+    let env = |name: &str| real_env(name).or_else(|| dotenv.get(name));
     let (settings, base, path) = match file {
         Some(file) => (file.settings, file.base, Some(file.path)),
         None => (FileSettings::default(), PathBuf::new(), None),
@@ -225,11 +363,17 @@ fn resolve(
             origin: Origin::Flag,
             base: PathBuf::new(),
         })
-    } else if let Some(url) = env(DATABASE_ENV) {
+    } else if let Some(url) = real_env(DATABASE_ENV) {
         Some(DatabaseSetting {
             url,
             origin: Origin::Env(DATABASE_ENV),
             base: PathBuf::new(),
+        })
+    } else if let Some(url) = dotenv.get(DATABASE_ENV) {
+        Some(DatabaseSetting {
+            url,
+            origin: Origin::DotEnv(dotenv.path.clone()),
+            base: dotenv.base.clone(),
         })
     } else {
         settings.database.map(|url| DatabaseSetting {
@@ -242,7 +386,8 @@ fn resolve(
     let dir = global
         .dir
         .clone()
-        .or_else(|| env(DIR_ENV).map(PathBuf::from))
+        .or_else(|| real_env(DIR_ENV).map(PathBuf::from))
+        .or_else(|| dotenv.get(DIR_ENV).map(|dir| dotenv.base.join(dir)))
         .or_else(|| settings.dir.as_deref().map(from_file))
         .unwrap_or_else(|| PathBuf::from(DEFAULT_DIR));
     // `base.join("")` would leave a trailing separator out, but an empty result means
@@ -321,7 +466,7 @@ mod tests {
 
     #[test]
     fn defaults_without_anything() {
-        let config = resolve(&global(), &no_env, None).unwrap();
+        let config = resolve(&global(), &no_env, None, None).unwrap();
         assert_eq!(config.database, None);
         assert_eq!(config.dir, Path::new("migrations"));
         assert_eq!(config.table, "schema_migrations");
@@ -332,7 +477,7 @@ mod tests {
 
     #[test]
     fn the_file_beats_the_defaults_and_its_paths_are_relative_to_it() {
-        let config = resolve(&global(), &no_env, file("/project", FULL_FILE)).unwrap();
+        let config = resolve(&global(), &no_env, None, file("/project", FULL_FILE)).unwrap();
         let database = config.database.unwrap();
         assert_eq!(database.url, "sqlite:file.db");
         assert_eq!(database.base, Path::new("/project"));
@@ -348,15 +493,15 @@ mod tests {
 
     #[test]
     fn a_file_in_the_current_folder_keeps_paths_short() {
-        let config = resolve(&global(), &no_env, file("", "dir = \"sql\"")).unwrap();
+        let config = resolve(&global(), &no_env, None, file("", "dir = \"sql\"")).unwrap();
         assert_eq!(config.dir, Path::new("sql"));
-        let config = resolve(&global(), &no_env, file("", "dir = \"\"")).unwrap();
+        let config = resolve(&global(), &no_env, None, file("", "dir = \"\"")).unwrap();
         assert_eq!(config.dir, Path::new("."));
     }
 
     #[test]
     fn the_environment_beats_the_file() {
-        let config = resolve(&global(), &full_env, file("/project", FULL_FILE)).unwrap();
+        let config = resolve(&global(), &full_env, None, file("/project", FULL_FILE)).unwrap();
         let database = config.database.unwrap();
         assert_eq!(database.url, "env-DATABASE_URL");
         assert_eq!(database.origin, Origin::Env("DATABASE_URL"));
@@ -366,7 +511,7 @@ mod tests {
         assert!(config.protected, "only the file can say protected");
         assert_eq!(config.lock_timeout, Some(Duration::from_secs(45)));
         let bad_env = |name: &str| (name == LOCK_TIMEOUT_ENV).then(|| "soon".to_owned());
-        let err = resolve(&global(), &bad_env, None).unwrap_err();
+        let err = resolve(&global(), &bad_env, None, None).unwrap_err();
         assert!(
             err.to_string().contains("TERRACE_LOCK_TIMEOUT 'soon'"),
             "{err}"
@@ -383,7 +528,7 @@ mod tests {
             lock_timeout: Some(7),
             format: Format::Text,
         };
-        let config = resolve(&flags, &full_env, file("/project", FULL_FILE)).unwrap();
+        let config = resolve(&flags, &full_env, None, file("/project", FULL_FILE)).unwrap();
         let database = config.database.unwrap();
         assert_eq!(
             (database.url.as_str(), database.origin),
@@ -392,6 +537,61 @@ mod tests {
         assert_eq!(config.dir, Path::new("flag_dir"));
         assert_eq!(config.table, "flag_table");
         assert_eq!(config.lock_timeout, Some(Duration::from_secs(7)));
+    }
+
+    #[test]
+    fn dot_env_stands_in_for_unset_variables() {
+        let dotenv = DotEnv {
+            base: PathBuf::from("/project"),
+            path: PathBuf::from("/project/.env"),
+            values: parse_dotenv("DATABASE_URL=sqlite:env.db\nTERRACE_DIR=sql\n"),
+        };
+        let config = resolve(&global(), &no_env, Some(dotenv), file("", FULL_FILE)).unwrap();
+        let database = config.database.unwrap();
+        assert_eq!(database.url, "sqlite:env.db");
+        assert_eq!(database.base, Path::new("/project"));
+        assert_eq!(
+            database.origin,
+            Origin::DotEnv(PathBuf::from("/project/.env"))
+        );
+        assert_eq!(config.dir, Path::new("/project/sql"));
+        assert_eq!(config.table, "file_table");
+
+        let dotenv = DotEnv {
+            values: parse_dotenv("DATABASE_URL=sqlite:env.db\n"),
+            ..DotEnv::default()
+        };
+        let config = resolve(&global(), &full_env, Some(dotenv), None).unwrap();
+        assert_eq!(config.database.unwrap().url, "env-DATABASE_URL");
+    }
+
+    #[test]
+    fn dot_env_lines() {
+        let text = "# comment\n\n  export A=1\nB = \"two words\" # note\nC='it''s'\nD=plain # note\n\
+                    E=\"esc\\\"aped\\n\"\nnot a line\nF=\"unclosed\n=empty key\nG=\nA=again\n";
+        let values = parse_dotenv(text);
+        let pairs: Vec<(&str, &str)> = values
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("A", "1"),
+                ("B", "two words"),
+                ("C", "it"),
+                ("D", "plain"),
+                ("E", "esc\"aped\n"),
+                ("G", ""),
+                ("A", "again"),
+            ]
+        );
+        let dotenv = DotEnv {
+            values,
+            ..DotEnv::default()
+        };
+        assert_eq!(dotenv.get("A").as_deref(), Some("again"));
+        assert_eq!(dotenv.get("G"), None);
     }
 
     #[test]

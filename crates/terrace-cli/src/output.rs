@@ -146,6 +146,17 @@ impl Output {
         let _ = io::stderr().lock().write_all(text.as_bytes());
     }
 
+    /// Shows one warning of the command's own, as [`warn`](Self::warn) does the
+    /// library's.
+    pub fn warn_text(&self, warning: &str) {
+        if self.json {
+            self.warnings.borrow_mut().push(warning.to_owned());
+            return;
+        }
+        let label = paint(self.error_color, Style::Warn, "warning:");
+        let _ = writeln!(io::stderr().lock(), "{label} {warning}");
+    }
+
     /// Prints one JSON document on stdout, with the warnings gathered so far.
     pub fn json<T: Serialize>(&self, document: &T) -> anyhow::Result<()> {
         let warnings = self.warnings.borrow();
@@ -426,6 +437,7 @@ fn user_input() -> Vec<String> {
         .skip(1)
         .map(|arg| arg.to_string_lossy().into_owned())
         .chain(crate::config::env(crate::config::DATABASE_ENV))
+        .chain(crate::config::dotenv_database_url())
         .collect()
 }
 

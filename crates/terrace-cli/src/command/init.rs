@@ -1,8 +1,10 @@
 //! `terrace init`: creates the migrations folder and a commented `terrace.toml` in the
-//! current folder. Refuses to overwrite an existing `terrace.toml`.
+//! current folder, with the folder, table and database given. Refuses to overwrite an
+//! existing `terrace.toml`. A database URL holding a password is written only as a
+//! comment with the password hidden: the password belongs in `DATABASE_URL`.
 
 use crate::cli::Global;
-use crate::config::{self, DEFAULT_DIR, DIR_ENV, FILE_NAME};
+use crate::config::{self, DATABASE_ENV, DEFAULT_DIR, DIR_ENV, FILE_NAME, TABLE_ENV};
 use crate::failure::Failure;
 use crate::output::Output;
 use anyhow::Context;
@@ -16,6 +18,21 @@ struct InitDoc<'a> {
     config: &'a str,
     dir: &'a Path,
     created_dir: bool,
+    table: &'a str,
+    /// Whether the database URL was written as a setting (not when it holds a
+    /// password, or none was given).
+    database_written: bool,
+}
+
+/// What `init` writes about the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DatabaseLine<'a> {
+    /// None given: a commented example.
+    Example,
+    /// A URL without a password, written as the setting.
+    Setting(&'a str),
+    /// A URL with its password hidden, written as a comment only.
+    Hidden(&'a str),
 }
 
 /// Runs `init`.
@@ -33,11 +50,24 @@ pub fn run(global: &Global, out: &Output) -> anyhow::Result<ExitCode> {
         .clone()
         .or_else(|| config::env(DIR_ENV).map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from(DEFAULT_DIR));
+    let table = global
+        .table
+        .clone()
+        .or_else(|| config::env(TABLE_ENV))
+        .unwrap_or_else(|| terrace::TableName::DEFAULT.to_string());
+    terrace::TableName::parse(&table)
+        .map_err(|problem| Failure::usage(format!("invalid table name '{table}': {problem}")))?;
+    let redacted = global.database.as_deref().map(terrace::connection::redact);
+    let database = match (global.database.as_deref(), redacted.as_deref()) {
+        (Some(url), Some(shown)) if url == shown => DatabaseLine::Setting(url),
+        (Some(_), Some(shown)) => DatabaseLine::Hidden(shown),
+        _ => DatabaseLine::Example,
+    };
     let created_dir = !dir.is_dir();
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("cannot create the migrations folder {}", dir.display()))?;
 
-    let text = template(&dir, global.database.as_deref());
+    let text = template(&dir, &table, database);
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -51,6 +81,8 @@ pub fn run(global: &Global, out: &Output) -> anyhow::Result<ExitCode> {
             config: FILE_NAME,
             dir: &dir,
             created_dir,
+            table: &table,
+            database_written: matches!(database, DatabaseLine::Setting(_)),
         })?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -59,20 +91,37 @@ pub fn run(global: &Global, out: &Output) -> anyhow::Result<ExitCode> {
     } else {
         format!("using the existing folder {}/", dir.display())
     };
-    let next = if global.database.is_some() {
-        "next: `terrace new create_first_table`, then `terrace migrate`"
-    } else {
-        "next: set `database` in terrace.toml (or DATABASE_URL), then `terrace new create_first_table`"
+    let next = match database {
+        DatabaseLine::Setting(_) => {
+            "next: `terrace new create_first_table`, then `terrace migrate`".to_owned()
+        }
+        DatabaseLine::Hidden(_) => format!(
+            "the password was not written to {FILE_NAME}: set {DATABASE_ENV} to the full URL\n\
+             next: `terrace new create_first_table`, then `terrace migrate`"
+        ),
+        DatabaseLine::Example => format!(
+            "next: set `database` in {FILE_NAME} (or {DATABASE_ENV}), then `terrace new create_first_table`"
+        ),
     };
     out.print(&format!("{folder}\ncreated {FILE_NAME}\n{next}"))?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// The commented `terrace.toml`.
-fn template(dir: &Path, database: Option<&str>) -> String {
+fn template(dir: &Path, table: &str, database: DatabaseLine<'_>) -> String {
     let database = match database {
-        Some(url) => format!("database = {}", toml_string(url)),
-        None => "# database = \"sqlite:app.db\"".to_owned(),
+        DatabaseLine::Setting(url) => format!("database = {}", toml_string(url)),
+        DatabaseLine::Hidden(url) => format!(
+            "# The URL given holds a password, which is not written here: set {DATABASE_ENV}.\n\
+             # database = {}",
+            toml_string(url)
+        ),
+        DatabaseLine::Example => "# database = \"sqlite:app.db\"".to_owned(),
+    };
+    let table = if table == terrace::TableName::DEFAULT.as_str() {
+        format!("# table = {}", toml_string(table))
+    } else {
+        format!("table = {}", toml_string(table))
     };
     format!(
         "# Terrace settings. Every key is optional: a command-line flag wins over the
@@ -80,20 +129,22 @@ fn template(dir: &Path, database: Option<&str>) -> String {
 # wins over this file.
 # Relative paths are relative to the folder holding this file.
 
-# The database: sqlite:PATH, sqlite://PATH, or a file path.
+# The database: sqlite:PATH, sqlite://PATH, a file path, postgres://USER@HOST/DB or
+# mysql://USER@HOST/DB. Keep passwords out of this file: set DATABASE_URL (a .env file
+# in this folder or a parent is read too).
 {database}
 
 # The folder of migration files (NNNN_descriptive_name.sql).
 dir = {dir}
 
 # The table that records which migrations are applied.
-# table = \"schema_migrations\"
+{table}
 
 # How many seconds a run waits for another run's migration lock before giving up.
 # lock_timeout = 300
 
-# true makes `terrace reset` refuse, whatever the flags: set it for any database whose
-# history must never be dropped.
+# true makes `terrace reset` and `terrace rollback` (except --dry-run) refuse, whatever
+# the flags: set it for any database whose data and history must never be dropped.
 protected = false
 ",
         dir = toml_string(&dir.to_string_lossy()),
@@ -127,19 +178,43 @@ mod tests {
     struct Written {
         database: Option<String>,
         dir: String,
+        table: Option<String>,
         protected: bool,
     }
 
     #[test]
     fn the_template_is_valid_toml_and_round_trips_odd_strings() {
         let odd = "sqlite:data/\"quoted\" \\ back\tslash.db";
-        let written: Written =
-            toml::from_str(&template(Path::new("db/migrations"), Some(odd))).unwrap();
+        let written: Written = toml::from_str(&template(
+            Path::new("db/migrations"),
+            "app_history",
+            DatabaseLine::Setting(odd),
+        ))
+        .unwrap();
         assert_eq!(written.database.as_deref(), Some(odd));
         assert_eq!(written.dir, "db/migrations");
+        assert_eq!(written.table.as_deref(), Some("app_history"));
         assert!(!written.protected);
 
-        let written: Written = toml::from_str(&template(Path::new("migrations"), None)).unwrap();
+        let written: Written = toml::from_str(&template(
+            Path::new("migrations"),
+            "schema_migrations",
+            DatabaseLine::Example,
+        ))
+        .unwrap();
         assert_eq!(written.database, None);
+        assert_eq!(written.table, None);
+
+        let text = template(
+            Path::new("migrations"),
+            "schema_migrations",
+            DatabaseLine::Hidden("postgres://app:***@db/app"),
+        );
+        let written: Written = toml::from_str(&text).unwrap();
+        assert_eq!(written.database, None);
+        assert!(
+            text.contains("# database = \"postgres://app:***@db/app\""),
+            "{text}"
+        );
     }
 }

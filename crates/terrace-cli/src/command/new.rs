@@ -1,7 +1,10 @@
 //! `terrace new NAME`: writes the next migration file, `NNNN_name.sql`, with empty up
 //! and down sections to fill in.
 //!
-//! The name is checked by the file format's own rule before anything is written. The
+//! The name is checked by the file format's own rule before anything is written; dashes
+//! become underscores (`add-users-email` is `add_users_email`), saying so, and a name an
+//! existing migration already has is written with a warning. A missing folder is
+//! created. The
 //! version is one more than the highest in the folder, zero-padded to the width the
 //! folder already uses (4 digits in an empty folder). The up section is left empty on
 //! purpose: until it is filled in, every command reports the file as unfinished rather
@@ -30,21 +33,31 @@ struct NewDoc<'a> {
 
 /// Runs `new`.
 pub fn run(args: &NewArgs, config: &Config, out: &Output) -> anyhow::Result<ExitCode> {
-    let name = args.name.as_str();
+    let typed = args.name.as_str();
+    let name = snake_case(typed);
+    let name = name.as_str();
     check_name(name).map_err(|problem| {
-        Failure::usage(format!("invalid migration name '{name}': {problem}"))
+        Failure::usage(format!("invalid migration name '{typed}': {problem}"))
             .hint("name it after what it does, in snake_case: add_base_url, create_users")
     })?;
+    if name != typed {
+        out.note(&format!(
+            "named the migration {name} (migration names use underscores)"
+        ));
+    }
     let dir = &config.dir;
     if !dir.is_dir() {
-        return Err(Failure::refused(format!(
-            "the migrations folder {} does not exist",
-            dir.display()
-        ))
-        .hint("create it with `terrace init`, or point --dir at the folder")
-        .into());
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the migrations folder {}", dir.display()))?;
+        out.note(&format!("created the migrations folder {}", dir.display()));
     }
-    let (latest, width) = latest_version(dir)?;
+    let (latest, width, same_name) = scan(dir, name)?;
+    if let Some(existing) = same_name {
+        out.warn_text(&format!(
+            "{existing} already has the name {name}; a name that says what this migration \
+             changes is easier to find later"
+        ));
+    }
     let version = latest
         .checked_add(1)
         .ok_or_else(|| Failure::refused("the folder's highest version leaves no next version"))?;
@@ -76,23 +89,41 @@ pub fn run(args: &NewArgs, config: &Config, out: &Output) -> anyhow::Result<Exit
     Ok(ExitCode::SUCCESS)
 }
 
+/// `name` with dashes turned into underscores, as people type them.
+fn snake_case(name: &str) -> String {
+    name.replace('-', "_")
+}
+
 /// The highest version among the folder's `*.sql` files and the number of digits its
-/// file name uses; `(0, 4)` for a folder with none.
-fn latest_version(dir: &Path) -> anyhow::Result<(u64, usize)> {
+/// file name uses (`(0, 4)` for a folder with none), and the first file, in name order,
+/// whose migration is already called `name`.
+fn scan(dir: &Path, name: &str) -> anyhow::Result<(u64, usize, Option<String>)> {
     let mut latest = (0, DEFAULT_WIDTH);
+    let mut same_name: Option<String> = None;
     let entries = std::fs::read_dir(dir)
         .with_context(|| format!("cannot read the migrations folder {}", dir.display()))?;
     for entry in entries {
         let entry = entry
             .with_context(|| format!("cannot read the migrations folder {}", dir.display()))?;
         let file_name = entry.file_name();
-        if let Some((version, width)) = file_name.to_str().and_then(numbered)
-            && version > latest.0
-        {
+        let Some(file_name) = file_name.to_str() else {
+            continue;
+        };
+        let Some((version, width)) = numbered(file_name) else {
+            continue;
+        };
+        if version > latest.0 {
             latest = (version, width);
         }
+        let repeats = file_name
+            .get(width + 1..)
+            .and_then(|rest| rest.strip_suffix(".sql"))
+            == Some(name);
+        if repeats && same_name.as_deref().is_none_or(|s| file_name < s) {
+            same_name = Some(file_name.to_owned());
+        }
     }
-    Ok(latest)
+    Ok((latest.0, latest.1, same_name))
 }
 
 /// The version and its digit count of a file named like a migration. Only the leading
@@ -129,6 +160,12 @@ fn template(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dashes_become_underscores() {
+        assert_eq!(snake_case("add-users-email"), "add_users_email");
+        assert_eq!(snake_case("add_base_url"), "add_base_url");
+    }
 
     #[test]
     fn numbered_files() {

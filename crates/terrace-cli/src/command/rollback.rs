@@ -1,6 +1,7 @@
 //! `terrace rollback [--steps N | --to V] [--dry-run]` (alias `down`): runs down
 //! sections, newest first; one migration unless told otherwise. The library refuses
-//! before changing anything if a migration in range has no down section.
+//! before changing anything if a migration in range has no down section. Where
+//! `terrace.toml` says `protected = true` only `--dry-run` runs.
 
 use crate::cli::RollbackArgs;
 use crate::config::Config;
@@ -11,6 +12,9 @@ use terrace::Target;
 
 /// Runs `rollback`.
 pub fn run(args: &RollbackArgs, config: &Config, out: &Output) -> anyhow::Result<ExitCode> {
+    if !args.dry_run {
+        config.refuse_if_protected("roll back")?;
+    }
     let database = config.location()?;
     let migrations = config.migrations()?;
     out.warn(migrations.warnings());

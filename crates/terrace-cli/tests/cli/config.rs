@@ -134,3 +134,50 @@ fn bad_settings_are_usage_errors() {
         run.stderr
     );
 }
+
+#[test]
+fn dot_env_in_a_parent_folder_names_the_database() {
+    let sandbox = two_databases();
+    std::fs::remove_file(sandbox.path().join("terrace.toml")).unwrap();
+    std::fs::create_dir_all(sandbox.path().join("src")).unwrap();
+    sandbox.write(
+        ".env",
+        "# local settings\n\nOTHER=1\nexport DATABASE_URL=\"sqlite:env.db\" # two applied\nBROKEN LINE\n\
+         TERRACE_DIR=migrations\n",
+    );
+    let status = ["status", "--format", "json"];
+    // Relative paths in .env are relative to its folder.
+    assert_eq!(applied(&sandbox.run_with("src", &[], &status)), 2);
+    // The real environment and the flag still win.
+    assert_eq!(
+        applied(&sandbox.run_with(".", &[("DATABASE_URL", "sqlite:toml.db")], &status)),
+        1
+    );
+    let flagged = ["--database", "flag.db", "status", "--format", "json"];
+    assert_eq!(applied(&sandbox.run_with(".", &[], &flagged)), 3);
+    // .env beats terrace.toml, as the environment does.
+    sandbox.write("terrace.toml", "database = \"sqlite:toml.db\"\n");
+    assert_eq!(applied(&sandbox.run(&status)), 2);
+    // Single quotes, and the folder and table settings.
+    sandbox.write(
+        ".env",
+        "DATABASE_URL='sqlite:env.db'\nTERRACE_TABLE=other_history\n",
+    );
+    assert_eq!(applied(&sandbox.run(&status)), 0);
+}
+
+#[test]
+fn a_password_in_dot_env_is_never_printed() {
+    let sandbox = Sandbox::three_migrations();
+    std::fs::remove_file(sandbox.path().join("terrace.toml")).unwrap();
+    sandbox.write(
+        ".env",
+        "DATABASE_URL=postgres://app:hunter2@127.0.0.1:9/app?password=hunter2\n",
+    );
+    for format in ["text", "json"] {
+        let run = sandbox.run(&["status", "--format", format]);
+        run.code(1);
+        assert!(run.all().contains("127.0.0.1:9"), "{}", run.all());
+        assert!(!run.all().contains("hunter2"), "{}", run.all());
+    }
+}

@@ -81,3 +81,38 @@ fn completions() {
     assert!(doc["script"].as_str().unwrap().contains("rollback"));
     sandbox.run(&["completions", "tcsh"]).code(2);
 }
+
+#[test]
+fn aliases_from_sqlx_cli() {
+    let sandbox = Sandbox::three_migrations();
+    sandbox.run(&["add", "add_owner"]).ok();
+    assert!(
+        sandbox
+            .files("migrations")
+            .contains(&"0004_add_owner.sql".to_owned())
+    );
+    std::fs::remove_file(sandbox.path().join("migrations/0004_add_owner.sql")).unwrap();
+    sandbox.run(&["migrate"]).ok();
+    let info = sandbox.run(&["info", "--format", "json"]);
+    assert_eq!(info.ok().json()["applied_count"], 3);
+    sandbox.run(&["revert"]).ok();
+    assert_eq!(sandbox.recorded(), [1, 2]);
+}
+
+#[test]
+fn a_mistyped_command_suggests_the_right_one() {
+    for (typed, meant) in [
+        ("migarte", "migrate"),
+        ("stauts", "status"),
+        ("rollbak", "rollback"),
+    ] {
+        let run = Sandbox::empty().run(&[typed]);
+        run.code(2);
+        assert!(
+            run.stderr
+                .contains(&format!("tip: a similar subcommand exists: '{meant}'")),
+            "{typed}: {}",
+            run.stderr
+        );
+    }
+}

@@ -72,3 +72,69 @@ fn json() {
     assert_eq!(doc["dir"], "migrations");
     assert_eq!(doc["created_dir"], true);
 }
+
+#[test]
+fn writes_the_table_and_the_database_given() {
+    let sandbox = Sandbox::empty();
+    sandbox
+        .run(&[
+            "--table",
+            "app_history",
+            "--database",
+            "sqlite:app.db",
+            "init",
+        ])
+        .ok();
+    let config = std::fs::read_to_string(sandbox.path().join("terrace.toml")).unwrap();
+    assert!(config.contains("\ntable = \"app_history\"\n"), "{config}");
+    assert!(
+        config.contains("\ndatabase = \"sqlite:app.db\"\n"),
+        "{config}"
+    );
+    sandbox.write(
+        "migrations/0001_create_projects.sql",
+        "-- migrate:up\nCREATE TABLE projects (id INTEGER);\n",
+    );
+    sandbox.run(&["migrate"]).ok();
+    let conn = rusqlite::Connection::open(sandbox.path().join("app.db")).unwrap();
+    let recorded: i64 = conn
+        .query_row("SELECT count(*) FROM app_history", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(recorded, 1);
+}
+
+#[test]
+fn never_writes_a_password() {
+    let sandbox = Sandbox::empty();
+    let run = sandbox.run(&[
+        "--database",
+        "postgres://app:hunter2@db.example.com/app",
+        "init",
+    ]);
+    run.ok();
+    let config = std::fs::read_to_string(sandbox.path().join("terrace.toml")).unwrap();
+    assert!(!config.contains("hunter2"), "{config}");
+    assert!(!config.contains("\ndatabase ="), "{config}");
+    assert!(
+        config.contains("# database = \"postgres://app:***@db.example.com/app\""),
+        "{config}"
+    );
+    assert!(!run.all().contains("hunter2"), "{}", run.all());
+    assert!(
+        run.stdout
+            .contains("the password was not written to terrace.toml: set DATABASE_URL"),
+        "{}",
+        run.stdout
+    );
+    let doc = Sandbox::empty()
+        .run(&[
+            "--database",
+            "postgres://app:hunter2@db.example.com/app",
+            "--format",
+            "json",
+            "init",
+        ])
+        .ok()
+        .json();
+    assert_eq!(doc["database_written"], false);
+}

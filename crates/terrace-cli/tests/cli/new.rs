@@ -84,20 +84,6 @@ fn refuses_bad_names_and_writes_nothing() {
 }
 
 #[test]
-fn refuses_a_missing_folder() {
-    let sandbox = Sandbox::empty();
-    let run = sandbox.run(&["new", "create_projects"]);
-    run.code(1);
-    assert!(
-        run.stderr
-            .contains("the migrations folder migrations does not exist"),
-        "{}",
-        run.stderr
-    );
-    assert!(run.stderr.contains("terrace init"), "{}", run.stderr);
-}
-
-#[test]
 fn json() {
     let sandbox = Sandbox::project();
     let doc = sandbox
@@ -107,4 +93,53 @@ fn json() {
     assert_eq!(doc["path"], "migrations/0001_create_projects.sql");
     assert_eq!(doc["version"], 1);
     assert_eq!(doc["name"], "create_projects");
+}
+
+#[test]
+fn creates_a_missing_folder() {
+    let sandbox = Sandbox::empty();
+    let run = sandbox.run(&["--dir", "db/migrations", "new", "create_projects"]);
+    run.ok();
+    assert_eq!(sandbox.files("db/migrations"), ["0001_create_projects.sql"]);
+    assert!(
+        run.stderr
+            .contains("created the migrations folder db/migrations"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn turns_dashes_into_underscores_and_says_so() {
+    let sandbox = Sandbox::project();
+    let run = sandbox.run(&["new", "add-users-email"]);
+    run.ok();
+    assert_eq!(sandbox.files("migrations"), ["0001_add_users_email.sql"]);
+    assert!(
+        run.stderr
+            .contains("named the migration add_users_email (migration names use underscores)"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn warns_when_the_name_repeats_an_existing_one() {
+    let sandbox = Sandbox::project();
+    sandbox.run(&["new", "add_base_url"]).ok();
+    let run = sandbox.run(&["new", "add_base_url"]);
+    run.ok();
+    assert_eq!(
+        sandbox.files("migrations"),
+        ["0001_add_base_url.sql", "0002_add_base_url.sql"]
+    );
+    assert!(
+        run.stderr
+            .contains("0001_add_base_url.sql already has the name add_base_url"),
+        "{}",
+        run.stderr
+    );
+    let run = sandbox.run(&["new", "add_deleted_at"]);
+    run.ok();
+    assert!(run.stderr.is_empty(), "{}", run.stderr);
 }

@@ -35,6 +35,11 @@ fn refuses_a_protected_database_even_with_yes() {
             "{}",
             run.stderr
         );
+        assert!(
+            run.stderr.contains("`protected = true` in terrace.toml"),
+            "{}",
+            run.stderr
+        );
     }
     assert_eq!(sandbox.recorded(), [1, 2, 3]);
 }
@@ -47,7 +52,9 @@ fn drops_the_history_with_yes_and_says_what_it_dropped() {
     run.ok();
     assert_eq!(
         run.stdout,
-        "dropped table schema_migrations (3 rows); the schema itself was not changed\n"
+        "dropped table schema_migrations (3 rows): the migration history is gone, the schema \
+         itself was not changed\n\
+         to adopt the existing schema, run `terrace baseline 3` (the last version it has)\n"
     );
     assert!(sandbox.columns("schema_migrations").is_empty());
     assert_eq!(sandbox.columns("projects").len(), 4, "the schema stays");
@@ -60,4 +67,17 @@ fn drops_the_history_with_yes_and_says_what_it_dropped() {
         doc,
         serde_json::json!({"table": "schema_migrations", "dropped": false, "rows": 0})
     );
+}
+
+#[test]
+fn help_says_what_it_does_and_does_not_do() {
+    let run = Sandbox::empty().run(&["reset", "--help"]);
+    run.ok();
+    for words in [
+        "drops only the tracking table",
+        "tables, columns and data stay",
+        "terrace baseline VERSION",
+    ] {
+        assert!(run.stdout.contains(words), "{words}: {}", run.stdout);
+    }
 }

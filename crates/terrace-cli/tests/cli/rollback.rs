@@ -125,3 +125,43 @@ fn json() {
     assert_eq!(doc["steps"][1]["version"], 2);
     assert_eq!(doc["steps"].as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn a_protected_database_refuses_every_rollback_but_a_dry_run() {
+    let sandbox = Sandbox::three_migrations();
+    sandbox.write(
+        "terrace.toml",
+        "database = \"sqlite:app.db\"\nprotected = true\n",
+    );
+    sandbox.run(&["migrate"]).ok();
+    for args in [
+        &["rollback"][..],
+        &["rollback", "--to", "0"][..],
+        &["rollback", "--steps", "2"][..],
+        &["down"][..],
+        &["rollback", "--format", "json"][..],
+    ] {
+        let run = sandbox.run(args);
+        run.code(1);
+        assert!(
+            run.all()
+                .contains("refusing to roll back: terrace.toml marks this database as protected"),
+            "{args:?}: {}",
+            run.all()
+        );
+        assert!(
+            run.all().contains("`protected = true` in terrace.toml"),
+            "{args:?}: {}",
+            run.all()
+        );
+    }
+    assert_eq!(sandbox.recorded(), [1, 2, 3]);
+    let run = sandbox.run(&["rollback", "--to", "0", "--dry-run"]);
+    run.ok();
+    assert!(
+        run.stdout.contains("DROP TABLE projects;"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(sandbox.recorded(), [1, 2, 3]);
+}
