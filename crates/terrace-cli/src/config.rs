@@ -175,7 +175,8 @@ impl Config {
     pub fn database(&self) -> Result<&DatabaseSetting, Failure> {
         self.database.as_ref().ok_or_else(|| {
             Failure::usage("no database given").hint(format!(
-                "pass --database sqlite:PATH, set {DATABASE_ENV}, or set `database` in {FILE_NAME}"
+                "pass --database sqlite:PATH, set {DATABASE_ENV} (or put it in {DOTENV_FILE}), or set \
+                 `database` in {FILE_NAME}"
             ))
         })
     }

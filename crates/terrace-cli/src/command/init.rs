@@ -55,8 +55,7 @@ pub fn run(global: &Global, out: &Output) -> anyhow::Result<ExitCode> {
         .clone()
         .or_else(|| config::env(TABLE_ENV))
         .unwrap_or_else(|| terrace::TableName::DEFAULT.to_string());
-    terrace::TableName::parse(&table)
-        .map_err(|problem| Failure::usage(format!("invalid table name '{table}': {problem}")))?;
+    terrace::TableName::parse(&table).map_err(|problem| Failure::usage(problem.to_string()))?;
     let redacted = global.database.as_deref().map(terrace::connection::redact);
     let database = match (global.database.as_deref(), redacted.as_deref()) {
         (Some(url), Some(shown)) if url == shown => DatabaseLine::Setting(url),

@@ -138,3 +138,18 @@ fn never_writes_a_password() {
         .json();
     assert_eq!(doc["database_written"], false);
 }
+
+#[test]
+fn refuses_an_invalid_table_and_writes_nothing() {
+    let sandbox = Sandbox::empty();
+    let run = sandbox.run(&["--table", "bad name", "init"]);
+    run.code(2);
+    assert_eq!(
+        run.stderr.matches("invalid table name 'bad name'").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    assert!(!sandbox.path().join("terrace.toml").exists());
+    assert!(!sandbox.path().join("migrations").exists());
+}
