@@ -627,7 +627,7 @@ impl Connection {
                                 .map_or_else(|| e.to_string(), |db| db.message().to_owned()),
                         )
                     } else {
-                        Retry::Now(chain(&e))
+                        Retry::Now(unreachable_reason(&e))
                     }
                 };
                 let mut client =
@@ -646,7 +646,7 @@ impl Connection {
                 let opts = mysql::Opts::from_url(&url).map_err(|e| Retry::Never(e.to_string()))?;
                 let retry = |e: mysql::Error| match e {
                     mysql::Error::MySqlError(server) => Retry::Never(server.to_string()),
-                    other => Retry::Now(chain(&other)),
+                    other => Retry::Now(mysql_reason(&other)),
                 };
                 let mut conn = mysql::Conn::new(opts).map_err(retry)?;
                 if options.access == Access::ReadOnly {
@@ -664,18 +664,73 @@ impl Connection {
     }
 }
 
-/// An error and its causes, as one line: a driver's own text is often only "error
-/// connecting to server", with the reason in its source.
-#[cfg(any(feature = "postgres", feature = "mysql"))]
-fn chain(error: &dyn std::error::Error) -> String {
+/// Why a server could not be reached, as a plain phrase: the operating system's reason
+/// ("connection refused") when the driver's error holds one, since the driver's own
+/// text around it ("error connecting to server") only repeats that connecting failed;
+/// otherwise the error and its causes, as one line.
+#[cfg(feature = "postgres")]
+fn unreachable_reason(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            return io_reason(&io.to_string());
+        }
         text.push_str(": ");
         text.push_str(&cause.to_string());
         source = cause.source();
     }
     text
+}
+
+/// A MySQL driver error as a plain phrase. The driver's `Display` wraps every message
+/// in its variant's name (`DriverError { Could not connect to address … }`), which
+/// means nothing to a user.
+#[cfg(feature = "mysql")]
+fn mysql_reason(error: &mysql::Error) -> String {
+    match error {
+        mysql::Error::IoError(io) => io_reason(&io.to_string()),
+        mysql::Error::DriverError(mysql::DriverError::CouldNotConnect(Some((_, reason, _)))) => {
+            io_reason(reason)
+        }
+        mysql::Error::DriverError(driver) => lower_first(&driver.to_string()),
+        mysql::Error::MySqlError(server) => server.to_string(),
+        mysql::Error::UrlError(url) => url.to_string(),
+        other => {
+            // Any other variant, `Name { message }`: the message alone.
+            let text = other.to_string();
+            let inner = text
+                .split_once(" { ")
+                .filter(|(name, _)| name.chars().all(char::is_alphanumeric))
+                .and_then(|(_, rest)| rest.strip_suffix(" }"));
+            lower_first(inner.unwrap_or(&text))
+        }
+    }
+}
+
+/// An operating system error's text without its number, in the lower case of the rest
+/// of the message: "Connection refused (os error 111)" becomes "connection refused".
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+fn io_reason(text: &str) -> String {
+    let text = match text.rfind(" (os error ") {
+        Some(at) if text.ends_with(')') => &text[..at],
+        _ => text,
+    };
+    lower_first(text)
+}
+
+/// The text with its first letter in lower case, unless it opens with an acronym
+/// ("TLS handshake failed" stays).
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+fn lower_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match (chars.next(), chars.next()) {
+        (Some(first), Some(second)) if first.is_uppercase() && !second.is_uppercase() => first
+            .to_lowercase()
+            .chain(text[first.len_utf8()..].chars())
+            .collect(),
+        _ => text.to_owned(),
+    }
 }
 
 /// Whether a failed connection attempt is worth repeating.
@@ -901,6 +956,29 @@ mod tests {
             url.scrub("could not use hunter2 or other".to_owned()),
             "could not use *** or ***"
         );
+    }
+
+    #[test]
+    #[cfg(feature = "mysql")]
+    fn mysql_errors_lose_the_driver_wrapping() {
+        let refused = mysql::Error::DriverError(mysql::DriverError::CouldNotConnect(Some((
+            "127.0.0.1:1".to_owned(),
+            "Connection refused (os error 111)".to_owned(),
+            std::io::ErrorKind::ConnectionRefused,
+        ))));
+        assert_eq!(mysql_reason(&refused), "connection refused");
+        let timeout = mysql::Error::DriverError(mysql::DriverError::ConnectTimeout);
+        assert_eq!(
+            mysql_reason(&timeout),
+            "could not connect: connection timeout"
+        );
+        let io = mysql::Error::IoError(std::io::Error::from(std::io::ErrorKind::UnexpectedEof));
+        assert!(
+            !mysql_reason(&io).contains("IoError"),
+            "{}",
+            mysql_reason(&io)
+        );
+        assert_eq!(io_reason("TLS handshake failed"), "TLS handshake failed");
     }
 
     #[test]
