@@ -579,7 +579,7 @@ pub enum Connection {
     Mysql(mysql::Conn),
 }
 
-/// A driver's error with any password removed from its text.
+/// A driver's error as plain text, with any password removed (see [`DatabaseUrl::scrub`]).
 #[derive(Debug)]
 struct Scrubbed(String);
 
@@ -706,6 +706,13 @@ fn mysql_reason(error: &mysql::Error) -> String {
             lower_first(inner.unwrap_or(&text))
         }
     }
+}
+
+/// A MySQL driver error that is not the server's, as an error whose text is
+/// [`mysql_reason`]'s.
+#[cfg(feature = "mysql")]
+pub(crate) fn plain_mysql_error(error: &mysql::Error) -> crate::error::BoxError {
+    Box::new(Scrubbed(mysql_reason(error)))
 }
 
 /// An operating system error's text without its number, in the lower case of the rest

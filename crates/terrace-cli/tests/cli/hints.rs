@@ -185,3 +185,47 @@ fn a_duplicate_version_hint_names_the_migrations_and_terrace_new() {
         assert!(hint.contains(expected), "{}", run.stderr);
     }
 }
+
+#[test]
+#[cfg_attr(
+    not(terrace_test_mysql),
+    ignore = "TERRACE_TEST_MYSQL_URL was not set when the tests were built"
+)]
+fn a_lost_mysql_connection_reads_as_a_sentence_not_a_driver_structure() {
+    use mysql::prelude::Queryable;
+    let db = ScratchDatabase::new("TERRACE_TEST_MYSQL_URL");
+    let sandbox = Sandbox::project();
+    sandbox.migration("0001_wait.sql", "SELECT SLEEP(20);", None);
+    let child = sandbox
+        .command(".", &[], &["--database", &db.url, "migrate"])
+        .spawn()
+        .unwrap();
+    // Once the migration runs, its connection is killed from another one.
+    let terrace::Connection::Mysql(mut killer) = crate::servers::connect(&db.url) else {
+        unreachable!("a MySQL URL");
+    };
+    let database = db.url.rsplit('/').next().unwrap().to_owned();
+    let started = std::time::Instant::now();
+    let id = loop {
+        let id: Option<u64> = killer
+            .exec_first(
+                "SELECT id FROM information_schema.processlist \
+                 WHERE db = ? AND info LIKE 'SELECT SLEEP%'",
+                (database.as_str(),),
+            )
+            .unwrap();
+        if let Some(id) = id {
+            break id;
+        }
+        assert!(started.elapsed().as_secs() < 15, "the migration never ran");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    killer.query_drop(format!("KILL {id}")).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("migration 1 (wait) failed"), "{stderr}");
+    for debug in ["IoError", "DriverError", "{"] {
+        assert!(!stderr.contains(debug), "{stderr}");
+    }
+}
