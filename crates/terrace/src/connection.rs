@@ -811,14 +811,27 @@ fn open_sqlite(url: &DatabaseUrl, access: Access) -> Result<rusqlite::Connection
         Some(false) => flags |= OpenFlags::SQLITE_OPEN_PRIVATE_CACHE,
         None => {}
     }
-    let conn = rusqlite::Connection::open_with_flags(&path, flags)
-        .map_err(|e| Retry::Never(e.to_string()))?;
+    // SQLite's own messages ("file is not a database") do not name the file.
+    let cannot_open =
+        |e: rusqlite::Error| Retry::Never(format!("cannot open the database file {shown}: {e}"));
+    let conn = rusqlite::Connection::open_with_flags(&path, flags).map_err(cannot_open)?;
     conn.busy_timeout(Duration::from_secs(10))
-        .map_err(|e| Retry::Never(e.to_string()))?;
+        .map_err(cannot_open)?;
     match access {
         Access::ReadOnly => recover_for_reading(&path, conn, &shown),
-        Access::ReadWrite | Access::Create => Ok(conn),
+        Access::ReadWrite | Access::Create => {
+            // SQLite reads the file only at its first statement: read it now, so that
+            // a file that is not a database is refused by name, before anything runs.
+            read_schema(&conn).map_err(cannot_open)?;
+            Ok(conn)
+        }
     }
+}
+
+/// Reads the schema, as any first statement does, which checks the file is a database.
+#[cfg(feature = "sqlite")]
+fn read_schema(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
 }
 
 /// A read-only connection to a SQLite file that it can read, once SQLite has rolled
@@ -843,13 +856,13 @@ fn recover_for_reading(
         matches!(e, rusqlite::Error::SqliteFailure(failure, _)
             if matches!(failure.extended_code, SQLITE_READONLY_ROLLBACK | SQLITE_READONLY_RECOVERY))
     };
-    let read = |conn: &rusqlite::Connection| {
-        conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
-    };
+    let read = read_schema;
+    let cannot_open =
+        |e: rusqlite::Error| Retry::Never(format!("cannot open the database file {shown}: {e}"));
     match read(&conn) {
         Ok(()) => return Ok(conn),
         Err(e) if needs_recovery(&e) => {}
-        Err(e) => return Err(Retry::Never(e.to_string())),
+        Err(e) => return Err(cannot_open(e)),
     }
     drop(conn);
     let recovered = rusqlite::Connection::open_with_flags(
@@ -878,10 +891,10 @@ fn recover_for_reading(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
-    .map_err(|e| Retry::Never(e.to_string()))?;
+    .map_err(cannot_open)?;
     conn.busy_timeout(Duration::from_secs(10))
-        .map_err(|e| Retry::Never(e.to_string()))?;
-    read(&conn).map_err(|e| Retry::Never(e.to_string()))?;
+        .map_err(cannot_open)?;
+    read(&conn).map_err(cannot_open)?;
     Ok(conn)
 }
 

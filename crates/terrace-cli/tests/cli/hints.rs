@@ -229,3 +229,19 @@ fn a_lost_mysql_connection_reads_as_a_sentence_not_a_driver_structure() {
         assert!(!stderr.contains(debug), "{stderr}");
     }
 }
+
+#[test]
+fn a_file_that_is_not_a_sqlite_database_is_named() {
+    let sandbox = Sandbox::three_migrations();
+    sandbox.write("notes.db", &"not a database at all\n".repeat(20));
+    for command in ["status", "migrate"] {
+        let run = sandbox.run(&["--database", "sqlite:notes.db", command]);
+        run.code(1);
+        assert!(
+            run.stderr
+                .contains("error: cannot open the database file notes.db: file is not a database"),
+            "{command}: {}",
+            run.stderr
+        );
+    }
+}
