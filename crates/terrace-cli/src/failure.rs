@@ -7,7 +7,18 @@
 use std::error::Error as StdError;
 use std::fmt;
 use std::io;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::OnceLock;
+
+/// The migrations folder of the command that is running, once its settings are read:
+/// for hints that name its files.
+static MIGRATIONS_DIR: OnceLock<PathBuf> = OnceLock::new();
+
+/// Remembers the migrations folder the command uses, so that a hint can name files in it.
+pub fn remember_migrations_dir(dir: &Path) {
+    let _ = MIGRATIONS_DIR.set(dir.to_owned());
+}
 
 /// What kind of failure, which decides the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,6 +125,9 @@ pub fn hint(err: &anyhow::Error) -> Option<String> {
 }
 
 fn library_hint(error: &terrace::Error) -> Option<String> {
+    if let Some(hint) = driver_hint(error).or_else(|| validation_hint(error)) {
+        return Some(hint);
+    }
     let hint = match error {
         terrace::Error::ReadFolder { source, .. } if source.kind() == io::ErrorKind::NotFound => {
             "create it with `terrace init`, or point --dir (TERRACE_DIR, or `dir` in terrace.toml) at the folder"
@@ -146,6 +160,183 @@ fn library_hint(error: &terrace::Error) -> Option<String> {
     Some(hint.to_owned())
 }
 
+/// A failure the database reported that has a known fix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DriverCause {
+    /// A table, index, column or other object the migration creates is already there.
+    AlreadyExists,
+    /// The statement cannot run inside a transaction block.
+    NeedsNoTransaction,
+    /// An enum value is used in the transaction that added it.
+    UncommittedEnumValue,
+}
+
+/// The hint for a migration that failed for a reason the database's error code names.
+fn driver_hint(error: &terrace::Error) -> Option<String> {
+    let terrace::Error::MigrationFailed {
+        direction,
+        position,
+        dirty,
+        source,
+        ..
+    } = error
+    else {
+        return None;
+    };
+    let source: &(dyn StdError + 'static) = source.as_ref();
+    match (driver_cause(source)?, direction) {
+        (DriverCause::AlreadyExists, terrace::Direction::Up) => {
+            let baseline = "the database already has this schema (for instance after `terrace \
+             reset`, or a database created before Terrace): adopt it with \
+             `terrace baseline VERSION`, VERSION the last migration it already has";
+            if !dirty {
+                return Some(baseline.to_owned());
+            }
+            // Outside a transaction the failed migration is recorded as dirty, and
+            // baseline only adopts a database without history.
+            let ran = if matches!(position, Some((1, _))) {
+                "nothing of it ran: its first statement failed"
+            } else {
+                "the statements before the failing one ran and stay"
+            };
+            Some(format!(
+                "{baseline}; first run `terrace repair` to clear the failed migration from the \
+                 history ({ran})"
+            ))
+        }
+        (DriverCause::NeedsNoTransaction, direction) => Some(format!(
+            "this statement cannot run inside a transaction: mark the section \
+             `-- migrate:{} transaction:false`, best with this statement alone in its \
+             migration (outside a transaction, a failure leaves the statements before it \
+             applied)",
+            direction.as_str()
+        )),
+        (DriverCause::UncommittedEnumValue, direction) => Some(format!(
+            "a new enum value can be used only once the transaction that added it has \
+             committed (`ALTER TYPE … ADD VALUE`): use it in a later migration, or mark the \
+             section `-- migrate:{} transaction:false`",
+            direction.as_str()
+        )),
+        (DriverCause::AlreadyExists, _) => None,
+    }
+}
+
+/// What the database's error (anywhere in the chain) says went wrong, when it is a
+/// failure with a known fix: matched on the SQLSTATE or error number where the driver
+/// gives one, on SQLite's stable message where its code is the generic SQLITE_ERROR.
+fn driver_cause(error: &(dyn StdError + 'static)) -> Option<DriverCause> {
+    let mut cause = Some(error);
+    while let Some(error) = cause {
+        if let Some(found) = sqlite_cause(error)
+            .or_else(|| postgres_cause(error))
+            .or_else(|| mysql_cause(error))
+        {
+            return Some(found);
+        }
+        cause = error.source();
+    }
+    None
+}
+
+fn sqlite_cause(error: &(dyn StdError + 'static)) -> Option<DriverCause> {
+    let (code, message) = match error.downcast_ref::<rusqlite::Error>()? {
+        rusqlite::Error::SqliteFailure(code, Some(message))
+        | rusqlite::Error::SqlInputError {
+            error: code,
+            msg: message,
+            ..
+        } => (code, message),
+        _ => return None,
+    };
+    let exists = ["table ", "index ", "view ", "trigger "]
+        .iter()
+        .any(|kind| message.starts_with(kind) && message.ends_with(" already exists"))
+        || message.starts_with("duplicate column name: ");
+    (code.code == rusqlite::ErrorCode::Unknown && exists).then_some(DriverCause::AlreadyExists)
+}
+
+#[cfg(feature = "postgres")]
+fn postgres_cause(error: &(dyn StdError + 'static)) -> Option<DriverCause> {
+    use postgres::error::SqlState;
+    let code = error.downcast_ref::<postgres::error::DbError>()?.code();
+    if [
+        SqlState::DUPLICATE_TABLE,
+        SqlState::DUPLICATE_OBJECT,
+        SqlState::DUPLICATE_COLUMN,
+        SqlState::DUPLICATE_SCHEMA,
+        SqlState::DUPLICATE_FUNCTION,
+    ]
+    .contains(code)
+    {
+        Some(DriverCause::AlreadyExists)
+    } else if *code == SqlState::ACTIVE_SQL_TRANSACTION {
+        Some(DriverCause::NeedsNoTransaction)
+    } else if *code == SqlState::UNSAFE_NEW_ENUM_VALUE_USAGE {
+        Some(DriverCause::UncommittedEnumValue)
+    } else {
+        None
+    }
+}
+
+#[cfg(not(feature = "postgres"))]
+fn postgres_cause(_: &(dyn StdError + 'static)) -> Option<DriverCause> {
+    None
+}
+
+#[cfg(feature = "mysql")]
+fn mysql_cause(error: &(dyn StdError + 'static)) -> Option<DriverCause> {
+    /// ER_TABLE_EXISTS_ERROR, ER_DUP_FIELDNAME, ER_DUP_KEYNAME.
+    const EXISTS: [u16; 3] = [1050, 1060, 1061];
+    let code = error.downcast_ref::<mysql::MySqlError>()?.code;
+    EXISTS.contains(&code).then_some(DriverCause::AlreadyExists)
+}
+
+#[cfg(not(feature = "mysql"))]
+fn mysql_cause(_: &(dyn StdError + 'static)) -> Option<DriverCause> {
+    None
+}
+
+/// The hint for a validation failure with a known fix: a version two files share.
+fn validation_hint(error: &terrace::Error) -> Option<String> {
+    let terrace::Error::Invalid { problems } = error else {
+        return None;
+    };
+    let (version, names) = problems.iter().find_map(|problem| match problem {
+        terrace::Problem::DuplicateVersion { version, names } => Some((*version, names)),
+        _ => None,
+    })?;
+    let mut files = MIGRATIONS_DIR
+        .get()
+        .map(|dir| files_of(dir, version, names))
+        .unwrap_or_default();
+    if files.len() < 2 {
+        files = names.clone();
+    }
+    Some(format!(
+        "each version belongs to one migration: keep one of {} and renumber the other{} \
+         after the highest version, as `terrace new` numbers a new file (it takes the next \
+         free number; two branches that each ran it get the same one)",
+        files.join(", "),
+        if files.len() > 2 { "s" } else { "" }
+    ))
+}
+
+/// The names of the files in the folder for this version and these migrations.
+fn files_of(dir: &Path, version: u64, names: &[String]) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<String> = entries
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|file| {
+            terrace::format::parse_file_name(file)
+                .is_ok_and(|(v, name)| v == version && names.iter().any(|n| n == name))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,6 +356,19 @@ mod tests {
         let err = anyhow::Error::new(terrace::Error::HistoryNotEmpty { applied: 2 });
         assert_eq!(exit_code(&err), ExitCode::from(1));
         assert!(hint(&err).is_some());
+    }
+
+    #[test]
+    fn sqlite_already_exists_is_told_by_its_message_under_the_generic_code() {
+        let failure = |code, message: &str| {
+            rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), Some(message.into()))
+        };
+        let error = failure(rusqlite::ffi::SQLITE_ERROR, "table t already exists");
+        assert_eq!(driver_cause(&error), Some(DriverCause::AlreadyExists));
+        let error = failure(rusqlite::ffi::SQLITE_ERROR, "no such table: t");
+        assert_eq!(driver_cause(&error), None);
+        let error = failure(rusqlite::ffi::SQLITE_CONSTRAINT, "table t already exists");
+        assert_eq!(driver_cause(&error), None);
     }
 
     #[test]

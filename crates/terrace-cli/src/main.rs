@@ -39,7 +39,8 @@ fn main() -> ExitCode {
 /// them.
 fn run(cli: Cli, out: &Output) -> anyhow::Result<ExitCode> {
     let Cli { global, command } = cli;
-    let config = || Config::load(&global);
+    let config =
+        || Config::load(&global).inspect(|config| failure::remember_migrations_dir(&config.dir));
     match command {
         Command::Init => command::init::run(&global, out),
         Command::Completions(args) => command::completions::run(&args, out),

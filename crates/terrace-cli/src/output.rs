@@ -451,11 +451,32 @@ fn json_requested(args: impl Iterator<Item = OsString>) -> bool {
 
 /// The error's messages, outermost first, without a cause that only repeats the one
 /// before it (drivers often wrap an error in one that displays the same, or, like
-/// PostgreSQL's server errors, the same lines in another layout).
+/// PostgreSQL's server errors, the same lines in another layout), and without the parts
+/// of a SQLite error that repeat the statement or restate its message as a code.
 fn dedup_chain(err: &anyhow::Error) -> Vec<String> {
     let mut chain: Vec<String> = Vec::new();
+    let mut after_sqlite_message = false;
     for cause in err.chain() {
-        let message = cause.to_string();
+        // SQLite's error code under a SQLite message ("Error code 1: SQL logic error")
+        // adds nothing the message did not say.
+        if std::mem::take(&mut after_sqlite_message)
+            && cause.downcast_ref::<rusqlite::ffi::Error>().is_some()
+        {
+            continue;
+        }
+        let message = match cause.downcast_ref::<rusqlite::Error>() {
+            // The statement is already named: SQLite's "… in STATEMENT at offset N"
+            // would repeat it whole.
+            Some(rusqlite::Error::SqlInputError { msg, .. }) => {
+                after_sqlite_message = true;
+                msg.clone()
+            }
+            Some(rusqlite::Error::SqliteFailure(_, Some(msg))) => {
+                after_sqlite_message = true;
+                msg.clone()
+            }
+            _ => cause.to_string(),
+        };
         let repeats = |last: &String| {
             let last = last.to_lowercase();
             message

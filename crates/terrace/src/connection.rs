@@ -579,7 +579,7 @@ pub enum Connection {
     Mysql(mysql::Conn),
 }
 
-/// A driver's error with any password removed from its text.
+/// A driver's error as plain text, with any password removed (see [`DatabaseUrl::scrub`]).
 #[derive(Debug)]
 struct Scrubbed(String);
 
@@ -627,7 +627,7 @@ impl Connection {
                                 .map_or_else(|| e.to_string(), |db| db.message().to_owned()),
                         )
                     } else {
-                        Retry::Now(chain(&e))
+                        Retry::Now(unreachable_reason(&e))
                     }
                 };
                 let mut client =
@@ -646,7 +646,7 @@ impl Connection {
                 let opts = mysql::Opts::from_url(&url).map_err(|e| Retry::Never(e.to_string()))?;
                 let retry = |e: mysql::Error| match e {
                     mysql::Error::MySqlError(server) => Retry::Never(server.to_string()),
-                    other => Retry::Now(chain(&other)),
+                    other => Retry::Now(mysql_reason(&other)),
                 };
                 let mut conn = mysql::Conn::new(opts).map_err(retry)?;
                 if options.access == Access::ReadOnly {
@@ -664,18 +664,80 @@ impl Connection {
     }
 }
 
-/// An error and its causes, as one line: a driver's own text is often only "error
-/// connecting to server", with the reason in its source.
-#[cfg(any(feature = "postgres", feature = "mysql"))]
-fn chain(error: &dyn std::error::Error) -> String {
+/// Why a server could not be reached, as a plain phrase: the operating system's reason
+/// ("connection refused") when the driver's error holds one, since the driver's own
+/// text around it ("error connecting to server") only repeats that connecting failed;
+/// otherwise the error and its causes, as one line.
+#[cfg(feature = "postgres")]
+fn unreachable_reason(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            return io_reason(&io.to_string());
+        }
         text.push_str(": ");
         text.push_str(&cause.to_string());
         source = cause.source();
     }
     text
+}
+
+/// A MySQL driver error as a plain phrase. The driver's `Display` wraps every message
+/// in its variant's name (`DriverError { Could not connect to address … }`), which
+/// means nothing to a user.
+#[cfg(feature = "mysql")]
+fn mysql_reason(error: &mysql::Error) -> String {
+    match error {
+        mysql::Error::IoError(io) => io_reason(&io.to_string()),
+        mysql::Error::DriverError(mysql::DriverError::CouldNotConnect(Some((_, reason, _)))) => {
+            io_reason(reason)
+        }
+        mysql::Error::DriverError(driver) => lower_first(&driver.to_string()),
+        mysql::Error::MySqlError(server) => server.to_string(),
+        mysql::Error::UrlError(url) => url.to_string(),
+        other => {
+            // Any other variant, `Name { message }`: the message alone.
+            let text = other.to_string();
+            let inner = text
+                .split_once(" { ")
+                .filter(|(name, _)| name.chars().all(char::is_alphanumeric))
+                .and_then(|(_, rest)| rest.strip_suffix(" }"));
+            lower_first(inner.unwrap_or(&text))
+        }
+    }
+}
+
+/// A MySQL driver error that is not the server's, as an error whose text is
+/// [`mysql_reason`]'s.
+#[cfg(feature = "mysql")]
+pub(crate) fn plain_mysql_error(error: &mysql::Error) -> crate::error::BoxError {
+    Box::new(Scrubbed(mysql_reason(error)))
+}
+
+/// An operating system error's text without its number, in the lower case of the rest
+/// of the message: "Connection refused (os error 111)" becomes "connection refused".
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+fn io_reason(text: &str) -> String {
+    let text = match text.rfind(" (os error ") {
+        Some(at) if text.ends_with(')') => &text[..at],
+        _ => text,
+    };
+    lower_first(text)
+}
+
+/// The text with its first letter in lower case, unless it opens with an acronym
+/// ("TLS handshake failed" stays).
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+fn lower_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match (chars.next(), chars.next()) {
+        (Some(first), Some(second)) if first.is_uppercase() && !second.is_uppercase() => first
+            .to_lowercase()
+            .chain(text[first.len_utf8()..].chars())
+            .collect(),
+        _ => text.to_owned(),
+    }
 }
 
 /// Whether a failed connection attempt is worth repeating.
@@ -749,14 +811,27 @@ fn open_sqlite(url: &DatabaseUrl, access: Access) -> Result<rusqlite::Connection
         Some(false) => flags |= OpenFlags::SQLITE_OPEN_PRIVATE_CACHE,
         None => {}
     }
-    let conn = rusqlite::Connection::open_with_flags(&path, flags)
-        .map_err(|e| Retry::Never(e.to_string()))?;
+    // SQLite's own messages ("file is not a database") do not name the file.
+    let cannot_open =
+        |e: rusqlite::Error| Retry::Never(format!("cannot open the database file {shown}: {e}"));
+    let conn = rusqlite::Connection::open_with_flags(&path, flags).map_err(cannot_open)?;
     conn.busy_timeout(Duration::from_secs(10))
-        .map_err(|e| Retry::Never(e.to_string()))?;
+        .map_err(cannot_open)?;
     match access {
         Access::ReadOnly => recover_for_reading(&path, conn, &shown),
-        Access::ReadWrite | Access::Create => Ok(conn),
+        Access::ReadWrite | Access::Create => {
+            // SQLite reads the file only at its first statement: read it now, so that
+            // a file that is not a database is refused by name, before anything runs.
+            read_schema(&conn).map_err(cannot_open)?;
+            Ok(conn)
+        }
     }
+}
+
+/// Reads the schema, as any first statement does, which checks the file is a database.
+#[cfg(feature = "sqlite")]
+fn read_schema(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
 }
 
 /// A read-only connection to a SQLite file that it can read, once SQLite has rolled
@@ -781,13 +856,13 @@ fn recover_for_reading(
         matches!(e, rusqlite::Error::SqliteFailure(failure, _)
             if matches!(failure.extended_code, SQLITE_READONLY_ROLLBACK | SQLITE_READONLY_RECOVERY))
     };
-    let read = |conn: &rusqlite::Connection| {
-        conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
-    };
+    let read = read_schema;
+    let cannot_open =
+        |e: rusqlite::Error| Retry::Never(format!("cannot open the database file {shown}: {e}"));
     match read(&conn) {
         Ok(()) => return Ok(conn),
         Err(e) if needs_recovery(&e) => {}
-        Err(e) => return Err(Retry::Never(e.to_string())),
+        Err(e) => return Err(cannot_open(e)),
     }
     drop(conn);
     let recovered = rusqlite::Connection::open_with_flags(
@@ -816,10 +891,10 @@ fn recover_for_reading(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
-    .map_err(|e| Retry::Never(e.to_string()))?;
+    .map_err(cannot_open)?;
     conn.busy_timeout(Duration::from_secs(10))
-        .map_err(|e| Retry::Never(e.to_string()))?;
-    read(&conn).map_err(|e| Retry::Never(e.to_string()))?;
+        .map_err(cannot_open)?;
+    read(&conn).map_err(cannot_open)?;
     Ok(conn)
 }
 
@@ -901,6 +976,29 @@ mod tests {
             url.scrub("could not use hunter2 or other".to_owned()),
             "could not use *** or ***"
         );
+    }
+
+    #[test]
+    #[cfg(feature = "mysql")]
+    fn mysql_errors_lose_the_driver_wrapping() {
+        let refused = mysql::Error::DriverError(mysql::DriverError::CouldNotConnect(Some((
+            "127.0.0.1:1".to_owned(),
+            "Connection refused (os error 111)".to_owned(),
+            std::io::ErrorKind::ConnectionRefused,
+        ))));
+        assert_eq!(mysql_reason(&refused), "connection refused");
+        let timeout = mysql::Error::DriverError(mysql::DriverError::ConnectTimeout);
+        assert_eq!(
+            mysql_reason(&timeout),
+            "could not connect: connection timeout"
+        );
+        let io = mysql::Error::IoError(std::io::Error::from(std::io::ErrorKind::UnexpectedEof));
+        assert!(
+            !mysql_reason(&io).contains("IoError"),
+            "{}",
+            mysql_reason(&io)
+        );
+        assert_eq!(io_reason("TLS handshake failed"), "TLS handshake failed");
     }
 
     #[test]

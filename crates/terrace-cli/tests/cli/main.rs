@@ -10,6 +10,7 @@ mod baseline;
 mod concurrency;
 mod config;
 mod help;
+mod hints;
 mod history;
 mod init;
 mod json;

@@ -9,13 +9,14 @@ use std::path::PathBuf;
 use terrace::{ConnectOptions, Connection, DatabaseUrl};
 
 /// A scratch database on a server, dropped when the value is.
-struct ScratchDatabase {
+pub(crate) struct ScratchDatabase {
     server: String,
     name: String,
-    url: String,
+    /// Its URL.
+    pub(crate) url: String,
 }
 
-fn connect(url: &str) -> Connection {
+pub(crate) fn connect(url: &str) -> Connection {
     Connection::open(
         &DatabaseUrl::parse(url).unwrap(),
         &ConnectOptions::default(),
@@ -24,7 +25,7 @@ fn connect(url: &str) -> Connection {
 }
 
 /// Runs SQL statements (split the way terrace splits them) on a connection.
-fn execute(url: &str, sql: &str) {
+pub(crate) fn execute(url: &str, sql: &str) {
     match connect(url) {
         Connection::Postgres(mut client) => client.batch_execute(sql).unwrap(),
         Connection::Mysql(mut conn) => {
@@ -38,7 +39,7 @@ fn execute(url: &str, sql: &str) {
 }
 
 impl ScratchDatabase {
-    fn new(var: &str) -> Self {
+    pub(crate) fn new(var: &str) -> Self {
         let server = std::env::var(var).unwrap_or_else(|_| {
             panic!("{var} is not set: set it to the server's URL to run this test")
         });

@@ -33,11 +33,13 @@ struct Mysql<'c> {
     database: Option<String>,
 }
 
-/// The server's own message as the error's text, without the driver's wrapping.
+/// The server's own message as the error's text, without the driver's wrapping; any
+/// other driver error (a lost connection) as a plain phrase, since the driver's
+/// `Display` names its variant (`IoError { server disconnected }`).
 fn server_error(e: mysql::Error) -> BoxError {
     match e {
         mysql::Error::MySqlError(server) => Box::new(server),
-        other => Box::new(other),
+        other => crate::connection::plain_mysql_error(&other),
     }
 }
 

@@ -37,6 +37,24 @@ fn an_unreachable_server_is_retried_for_the_wait_then_named_without_its_password
 }
 
 #[test]
+fn a_refused_connection_says_so_in_plain_words_on_both_servers() {
+    // Nothing listens on port 1 of the loopback address.
+    for url in [
+        "mysql://app@127.0.0.1:1/prod",
+        "postgres://app@127.0.0.1:1/prod",
+    ] {
+        let err = Connection::open(
+            &DatabaseUrl::parse(url).unwrap(),
+            &ConnectOptions::default(),
+        )
+        .err()
+        .expect("nothing listens there");
+        let reason = std::error::Error::source(&err).unwrap().to_string();
+        assert_eq!(reason, "connection refused", "{url}");
+    }
+}
+
+#[test]
 #[cfg_attr(
     not(terrace_test_postgres),
     ignore = "TERRACE_TEST_POSTGRES_URL was not set when the tests were built"
