@@ -23,6 +23,7 @@
 
 pub mod checksum;
 pub mod folder;
+mod lex;
 pub mod name;
 pub mod scan;
 pub mod sections;

@@ -6,6 +6,7 @@
 //! that only one dialect knows (a PostgreSQL dollar quote, a MySQL backslash escape)
 //! can never make a file refused that its own database's client runs.
 
+use crate::lex;
 use crate::statements::Dialect;
 use std::fmt;
 
@@ -187,6 +188,7 @@ struct Scan {
 }
 
 struct Scanner<'a> {
+    text: &'a str,
     sql: &'a [u8],
     dialect: Dialect,
     pos: usize,
@@ -196,6 +198,7 @@ struct Scanner<'a> {
 impl<'a> Scanner<'a> {
     fn new(sql: &'a str, dialect: Dialect, commands: bool) -> Self {
         Scanner {
+            text: sql,
             sql: sql.as_bytes(),
             dialect,
             pos: 0,
@@ -240,11 +243,7 @@ impl<'a> Scanner<'a> {
                     (!self.skip_block_comment()).then_some(Open::BlockComment)
                 }
                 b'\'' => {
-                    let backslash = self.dialect == Dialect::Mysql
-                        || (self.dialect == Dialect::Postgres
-                            && self.pos > 0
-                            && matches!(self.sql[self.pos - 1], b'e' | b'E')
-                            && (self.pos < 2 || !is_word_byte(self.sql[self.pos - 2])));
+                    let backslash = lex::backslash_string(self.sql, self.pos, self.dialect);
                     (!self.skip_quoted(b'\'', backslash)).then_some(Open::String)
                 }
                 b'"' => (!self.skip_quoted(b'"', self.dialect == Dialect::Mysql))
@@ -289,10 +288,8 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// Whether the `--` at `pos` starts a comment: always, except in MySQL, where it
-    /// must be followed by whitespace or a control character (or end the text).
     fn dash_comment(&self) -> bool {
-        self.dialect != Dialect::Mysql || self.peek(2).is_none_or(|b| b <= b' ')
+        lex::dash_starts_comment(self.sql, self.pos, self.dialect)
     }
 
     fn skip_line(&mut self) {
@@ -304,80 +301,35 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// Skips a block comment opened at `pos`; false when it never closes.
-    fn skip_block_comment(&mut self) -> bool {
-        self.pos += 2;
-        let mut depth = 1;
-        while let Some(b) = self.peek(0) {
-            if b == b'*' && self.peek(1) == Some(b'/') {
-                self.pos += 2;
-                depth -= 1;
-                if depth == 0 {
-                    return true;
-                }
-            } else if b == b'/' && self.peek(1) == Some(b'*') && self.dialect == Dialect::Postgres {
-                self.pos += 2;
-                depth += 1;
-            } else {
-                self.pos += 1;
-            }
-        }
-        false
+    /// Moves to `end`, or to the end of the text when the run never closes; false
+    /// then.
+    fn skip_to(&mut self, end: Option<usize>) -> bool {
+        self.pos = end.unwrap_or(self.sql.len());
+        end.is_some()
     }
 
-    /// Skips a quoted run opened at `pos` (a doubled closing quote is an escaped
-    /// quote); false when it never closes.
+    /// Skips a block comment opened at `pos`; false when it never closes.
+    fn skip_block_comment(&mut self) -> bool {
+        self.skip_to(lex::block_comment_end(self.sql, self.pos, self.dialect))
+    }
+
+    /// Skips a quoted run opened at `pos`; false when it never closes.
     fn skip_quoted(&mut self, close: u8, backslash: bool) -> bool {
-        self.pos += 1;
-        while let Some(b) = self.peek(0) {
-            self.pos += 1;
-            if backslash && b == b'\\' {
-                self.pos += 1;
-            } else if b == close {
-                if close != b']' && self.peek(0) == Some(close) {
-                    self.pos += 1;
-                } else {
-                    return true;
-                }
-            }
-        }
-        self.pos = self.pos.min(self.sql.len());
-        false
+        self.skip_to(lex::quoted_end(self.text, self.pos, close, backslash))
     }
 
     /// The length of a `$tag$` opener at `pos`, if there is one.
     fn dollar_tag(&self) -> Option<usize> {
-        if self.pos > 0 && is_word_byte(self.sql[self.pos - 1]) {
-            return None; // `a$b` is part of an identifier
-        }
-        let rest = &self.sql[self.pos + 1..];
-        let tag_len = rest.iter().position(|&b| !is_word_byte(b))?;
-        (rest[tag_len] == b'$' && !rest[..tag_len].first().is_some_and(u8::is_ascii_digit))
-            .then_some(tag_len + 2)
+        lex::dollar_tag_len(self.text, self.pos)
     }
 
     /// Skips a dollar-quoted string opened at `pos`; false when it never closes.
     fn skip_dollar_quoted(&mut self) -> bool {
-        let Some(len) = self.dollar_tag() else {
-            return true;
-        };
-        let tag = &self.sql[self.pos..self.pos + len];
-        self.pos += len;
-        match self.sql[self.pos..].windows(len).position(|w| w == tag) {
-            Some(found) => {
-                self.pos += found + len;
-                true
-            }
-            None => {
-                self.pos = self.sql.len();
-                false
-            }
+        match self.dollar_tag() {
+            Some(len) => self.skip_to(lex::dollar_quoted_end(self.sql, self.pos, len)),
+            None => true,
         }
     }
-}
-
-fn is_word_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
 }
 
 #[cfg(test)]

@@ -31,6 +31,8 @@
 //! file refuses them (see [`client_command`](crate::client_command)) before anything
 //! is split.
 
+use crate::lex::{self, is_word_byte};
+
 /// The SQL dialect whose lexical rules apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -273,11 +275,7 @@ impl<'a> Splitter<'a> {
                     }
                 }
                 b'\'' => {
-                    let backslash = self.dialect == Dialect::Mysql
-                        || (self.dialect == Dialect::Postgres
-                            && self.pos > 0
-                            && matches!(self.sql[self.pos - 1], b'e' | b'E')
-                            && (self.pos < 2 || !is_word_byte(self.sql[self.pos - 2])));
+                    let backslash = lex::backslash_string(self.sql, self.pos, self.dialect);
                     self.skip_quoted(b'\'', backslash);
                     Token::Other
                 }
@@ -346,14 +344,8 @@ impl<'a> Splitter<'a> {
         out
     }
 
-    /// Whether the `--` at `pos` opens a comment: always, except in MySQL, where it
-    /// must be followed by whitespace, a control character or the end (`a--1` is
-    /// `a - -1`).
     fn dash_comment(&self) -> bool {
-        self.dialect != Dialect::Mysql
-            || self
-                .peek(2)
-                .is_none_or(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+        lex::dash_starts_comment(self.sql, self.pos, self.dialect)
     }
 
     /// The length of a MySQL executable comment's opener (`/*!` or `/*M!`) at `pos`.
@@ -401,91 +393,25 @@ impl<'a> Splitter<'a> {
     }
 
     fn skip_block_comment(&mut self) {
-        self.pos += 2;
-        let mut depth = 1;
-        while let Some(b) = self.peek(0) {
-            if b == b'*' && self.peek(1) == Some(b'/') {
-                self.pos += 2;
-                depth -= 1;
-                if depth == 0 {
-                    return;
-                }
-            } else if b == b'/' && self.peek(1) == Some(b'*') && self.dialect == Dialect::Postgres {
-                self.pos += 2;
-                depth += 1;
-            } else {
-                self.pos += 1;
-            }
-        }
+        self.pos =
+            lex::block_comment_end(self.sql, self.pos, self.dialect).unwrap_or(self.sql.len());
     }
 
-    /// Skips a quoted run opened at `pos`; a doubled closing quote is an escaped quote.
+    /// Skips a quoted run opened at `pos` (see [`lex::quoted_end`]).
     fn skip_quoted(&mut self, close: u8, backslash: bool) {
-        self.pos += 1;
-        while let Some(b) = self.peek(0) {
-            self.pos += 1;
-            if backslash && b == b'\\' {
-                self.pos += 1;
-            } else if b == close {
-                if self.peek(0) == Some(close) {
-                    self.pos += 1;
-                } else {
-                    return;
-                }
-            }
-        }
-        self.pos = self.pos.min(self.sql.len());
-        // A backslash may have skipped into the middle of a character.
-        while !self.text.is_char_boundary(self.pos) {
-            self.pos += 1;
-        }
-    }
-
-    /// Whether the character before `pos` belongs to a word: any but whitespace
-    /// (Unicode's too) and punctuation.
-    fn after_word(&self) -> bool {
-        let before = &self.sql[..self.pos];
-        let Some(&last) = before.last() else {
-            return false;
-        };
-        if last.is_ascii() {
-            return is_word_byte(last);
-        }
-        // The last character, decoded: its first byte is the last that is not a
-        // continuation byte.
-        let first = before.iter().rposition(|&b| b & 0xC0 != 0x80).unwrap_or(0);
-        std::str::from_utf8(&before[first..])
-            .ok()
-            .and_then(|c| c.chars().next())
-            .is_some_and(|c| !c.is_whitespace())
+        self.pos = lex::quoted_end(self.text, self.pos, close, backslash).unwrap_or(self.sql.len());
     }
 
     /// The length of a `$tag$` opener at `pos`, if there is one.
     fn at_dollar_tag(&self) -> Option<usize> {
-        if self.after_word() {
-            return None; // `a$b` is part of an identifier
-        }
-        let rest = &self.sql[self.pos + 1..];
-        let tag_len = rest.iter().position(|&b| !is_word_byte(b))?;
-        (rest[tag_len] == b'$' && !rest[..tag_len].first().is_some_and(u8::is_ascii_digit))
-            .then_some(tag_len + 2)
+        lex::dollar_tag_len(self.text, self.pos)
     }
 
     fn skip_dollar_quoted(&mut self) {
-        let Some(len) = self.at_dollar_tag() else {
-            return;
-        };
-        let tag = &self.sql[self.pos..self.pos + len];
-        self.pos += len;
-        match self.sql[self.pos..].windows(len).position(|w| w == tag) {
-            Some(found) => self.pos += found + len,
-            None => self.pos = self.sql.len(),
+        if let Some(len) = self.at_dollar_tag() {
+            self.pos = lex::dollar_quoted_end(self.sql, self.pos, len).unwrap_or(self.sql.len());
         }
     }
-}
-
-fn is_word_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
 }
 
 /// Whether `word` is `keyword`, in any case.
