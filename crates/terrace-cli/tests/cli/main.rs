@@ -18,6 +18,7 @@ mod legacy;
 mod migrate;
 mod new;
 mod preview;
+mod readme;
 mod repair;
 mod reset;
 mod rollback;
