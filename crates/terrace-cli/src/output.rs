@@ -17,11 +17,12 @@
 //! * `status`:
 //!   `{"applied_count": 2, "pending_count": 1, "up_to_date": false,
 //!     "applied": [{"version": 1, "name": "…", "applied_at": "…", "checksum_ok": true, "checksum": "sha256:…", "execution_ms": 3, "state": "applied"}],
-//!     "pending": [{"version": 3, "name": "…"}],
+//!     "pending": [{"version": 3, "name": "…", "problem": null}],
 //!     "dirty": [{"version": 2, "name": "…", "state": "started"}],
 //!     "problems": ["…"]}`
 //!   (`checksum` and `execution_ms` are `null` for adopted or baselined rows; `state` is
-//!   `applied`, `started` or `reverting`)
+//!   `applied`, `started` or `reverting`; a pending `problem` is what keeps a file from
+//!   running, such as a draft's empty up section, and is also in `problems`)
 //! * `history`: `{"table": "schema_migrations", "rows": [{"version": 1, "name": "…", "applied_at": "…", "execution_ms": 3, "checksum": "sha256:…", "state": "applied"}]}`
 //! * `validate`: `{"valid": true, "database_checked": true, "migrations": 5, "problems": []}`
 //!   (exit 1 when `valid` is false)

@@ -15,7 +15,9 @@ use crate::report::{
     AppliedStatus, Event, PendingMigration, RepairReport, Report, ResetReport, Status, StepReport,
 };
 use crate::session::Session;
-use crate::validate::{Problem, Warning, check_history, index_by_version};
+use crate::validate::{
+    Problem, Warning, blocks_rollback, check_history, file_version, index_by_version,
+};
 use std::time::{Duration, Instant};
 
 /// The tracking table as found.
@@ -107,6 +109,16 @@ impl Migrations {
         problems.extend(check_history(&self.list, &history.rows));
         problems
     }
+
+    /// The problems that stop a run or a rollback: for a rollback, not those about
+    /// migrations that are not applied (see [`blocks_rollback`]).
+    fn blocking(&self, history: &History, direction: Direction) -> Vec<Problem> {
+        let mut problems = self.problems(history);
+        if direction == Direction::Down {
+            problems.retain(|problem| blocks_rollback(problem, &history.rows));
+        }
+        problems
+    }
 }
 
 fn invalid(problems: Vec<Problem>) -> Result<(), Error> {
@@ -159,7 +171,7 @@ impl Migrations {
     ) -> Result<Report, Error> {
         let mut session = Session::writing(backend, &self.table, self.lock_timeout)?;
         let history = read_history(session.backend(), &self.table)?;
-        invalid(self.problems(&history))?;
+        invalid(self.blocking(&history, direction))?;
         let plan = match direction {
             Direction::Up => plan_up(&self.list, &history.rows, target)?,
             Direction::Down => plan_down(&self.list, &history.rows, target)?,
@@ -214,7 +226,10 @@ impl Migrations {
     }
 
     /// Rolls back applied migrations, newest first, running their down sections.
-    /// Refuses before changing anything if a migration in range has no down.
+    /// Refuses before changing anything if a migration in range has no down, or if
+    /// validation finds a problem; one about pending migrations only (such as a draft
+    /// whose up section is still empty) does not stop a rollback, which runs none of
+    /// them.
     pub fn rollback(&self, db: &mut impl Database, target: Target) -> Result<Report, Error> {
         self.rollback_with(db, target, &mut |_| {})
     }
@@ -249,24 +264,26 @@ impl Migrations {
     /// migration's SQL, after the same validation. Writes nothing — not even the
     /// tracking table.
     pub fn plan(&self, db: &mut impl Database, target: Target) -> Result<Plan<'_>, Error> {
-        let history = self.read_valid(db)?;
+        let history = self.read_valid(db, Direction::Up)?;
         plan_up(&self.list, &history.rows, target)
     }
 
     /// The dry run of a rollback. Writes nothing.
     pub fn plan_rollback(&self, db: &mut impl Database, target: Target) -> Result<Plan<'_>, Error> {
-        let history = self.read_valid(db)?;
+        let history = self.read_valid(db, Direction::Down)?;
         plan_down(&self.list, &history.rows, target)
     }
 
-    fn read_valid(&self, db: &mut impl Database) -> Result<History, Error> {
+    fn read_valid(&self, db: &mut impl Database, direction: Direction) -> Result<History, Error> {
         let mut backend = db.backend()?;
         let history = read_history(Session::reading(&mut *backend).backend(), &self.table)?;
-        invalid(self.problems(&history))?;
+        invalid(self.blocking(&history, direction))?;
         Ok(history)
     }
 
-    /// Applied and pending migrations, and every validation problem. Writes nothing.
+    /// Applied and pending migrations, and every validation problem. Writes nothing. A
+    /// file that could not be read but whose name gives a version not applied (such as
+    /// a draft whose up section is still empty) is pending, with its problem.
     pub fn status(&self, db: &mut impl Database) -> Result<Status, Error> {
         self.status_on(&mut *db.backend()?)
     }
@@ -287,7 +304,7 @@ impl Migrations {
                 row: row.clone(),
             })
             .collect();
-        let pending = index_by_version(&self.list)
+        let mut pending = index_by_version(&self.list)
             .iter()
             .filter(|&&(version, _)| {
                 history
@@ -298,8 +315,32 @@ impl Migrations {
             .map(|&(version, i)| PendingMigration {
                 version,
                 name: self.list[i].name().to_owned(),
+                problem: None,
             })
-            .collect();
+            .collect::<Vec<_>>();
+        // A file that could not be read, such as a draft whose up section is still
+        // empty, is pending too when its name gives a version not applied: with the
+        // problem that keeps it from running.
+        for problem in &self.file_problems {
+            let Problem::File { path, .. } = problem else {
+                continue;
+            };
+            let Some((version, name)) = file_version(path) else {
+                continue;
+            };
+            if history
+                .rows
+                .binary_search_by_key(&version, |r| r.version)
+                .is_err()
+            {
+                pending.push(PendingMigration {
+                    version,
+                    name,
+                    problem: Some(problem.clone()),
+                });
+            }
+        }
+        pending.sort_by_key(|p| p.version);
         Ok(Status {
             applied,
             pending,

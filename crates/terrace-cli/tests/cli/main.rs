@@ -9,6 +9,7 @@
 mod baseline;
 mod concurrency;
 mod config;
+mod drafts;
 mod help;
 mod hints;
 mod history;
