@@ -97,6 +97,9 @@ pub struct Output {
 struct WithWarnings<'a, T> {
     #[serde(flatten)]
     document: &'a T,
+    /// Which database and settings file the command works on, once it said so.
+    #[serde(flatten)]
+    banner: Option<crate::banner::Fields>,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     warnings: &'a [String],
 }
@@ -163,6 +166,7 @@ impl Output {
         let warnings = self.warnings.borrow();
         let document = WithWarnings {
             document,
+            banner: crate::banner::fields(),
             warnings: &warnings,
         };
         let mut stdout = io::stdout().lock();
@@ -176,6 +180,13 @@ impl Output {
     /// is not part of a JSON document.
     pub fn note(&self, text: &str) {
         let label = paint(self.error_color, Style::Bold, "note:");
+        let _ = writeln!(io::stderr().lock(), "{label} {text}");
+    }
+
+    /// Prints `label: text` on stderr, the label in bold where colour is on: context
+    /// for the results, such as which database they are about.
+    pub fn labelled(&self, label: &str, text: &str) {
+        let label = paint(self.error_color, Style::Bold, &format!("{label}:"));
         let _ = writeln!(io::stderr().lock(), "{label} {text}");
     }
 

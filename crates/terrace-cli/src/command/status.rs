@@ -49,6 +49,7 @@ struct DirtyDoc<'a> {
 pub fn run(args: &StatusArgs, config: &Config, out: &Output) -> anyhow::Result<ExitCode> {
     let database = config.location()?;
     let migrations = config.migrations()?;
+    crate::banner::record(config, &database);
     out.warn(migrations.warnings());
     let mut conn = database.open_read_only(out)?;
     let status = migrations.status(&mut conn)?;

@@ -6,6 +6,7 @@
     reason = "test helpers unwrap: a failure there is a broken test setup"
 )]
 
+mod banner;
 mod baseline;
 mod concurrency;
 mod config;
