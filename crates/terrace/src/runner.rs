@@ -16,7 +16,8 @@ use crate::report::{
 };
 use crate::session::Session;
 use crate::validate::{
-    Problem, Warning, blocks_rollback, check_history, file_version, index_by_version,
+    Problem, Warning, blocks_baseline, check_history, concerns_applied, file_version,
+    index_by_version,
 };
 use std::time::{Duration, Instant};
 
@@ -111,11 +112,11 @@ impl Migrations {
     }
 
     /// The problems that stop a run or a rollback: for a rollback, not those about
-    /// migrations that are not applied (see [`blocks_rollback`]).
+    /// migrations that are not applied (see [`concerns_applied`]).
     fn blocking(&self, history: &History, direction: Direction) -> Vec<Problem> {
         let mut problems = self.problems(history);
         if direction == Direction::Down {
-            problems.retain(|problem| blocks_rollback(problem, &history.rows));
+            problems.retain(|problem| concerns_applied(problem, &history.rows));
         }
         problems
     }
@@ -355,10 +356,14 @@ impl Migrations {
     }
 
     /// Adopts an existing database: records migrations 1 to `version` as applied
-    /// without running them. Refuses if the history is not empty.
+    /// without running them. Refuses if the history is not empty, or if validation
+    /// finds a problem about migrations up to `version` (one about later migrations,
+    /// such as a draft, does not stop it).
     pub fn baseline(&self, db: &mut impl Database, version: u64) -> Result<Report, Error> {
         let began = Instant::now();
-        invalid(self.source_problems())?;
+        let mut problems = self.source_problems();
+        problems.retain(|problem| blocks_baseline(problem, version));
+        invalid(problems)?;
         let mut backend = db.backend()?;
         let mut session = Session::writing(&mut *backend, &self.table, self.lock_timeout)?;
         let history = read_history(session.backend(), &self.table)?;
@@ -401,12 +406,16 @@ impl Migrations {
     /// changed. Refuses, changing nothing, a dirty row with applied migrations after it,
     /// and a version whose name and checksum both differ from the file's (another
     /// migration took its number): see [`Problem::DirtyBelowApplied`] and
-    /// [`Problem::Replaced`].
+    /// [`Problem::Replaced`]. A problem about pending migrations only (such as a draft
+    /// whose up section is still empty) does not stop it, and is in the report's
+    /// `remaining`.
     pub fn repair(&self, db: &mut impl Database) -> Result<RepairReport, Error> {
-        invalid(self.source_problems())?;
         let mut backend = db.backend()?;
         let mut session = Session::writing(&mut *backend, &self.table, self.lock_timeout)?;
         let history = read_history(session.backend(), &self.table)?;
+        let mut problems = self.source_problems();
+        problems.retain(|problem| concerns_applied(problem, &history.rows));
+        invalid(problems)?;
         let plan = plan_repair(&self.list, &history.rows, |version| {
             self.cumulative_checksum(version)
         })

@@ -400,12 +400,13 @@ pub(crate) fn file_version(path: &std::path::Path) -> Option<(u64, String)> {
     Some((version, name.to_owned()))
 }
 
-/// Whether a problem stops a rollback. A rollback runs only applied migrations' down
-/// sections, so a problem about migrations none of which is applied — a draft just
+/// Whether a problem concerns applied migrations, and so stops a rollback or a
+/// repair. Both work on applied migrations
+/// alone, so a problem about migrations none of which is applied — a draft just
 /// written by `terrace new`, a pending file with a bad name, a pending migration out
-/// of order — does not stop it; every other problem does, an edited or missing applied
-/// migration among them. `applied` must be sorted by version.
-pub(crate) fn blocks_rollback(problem: &Problem, applied: &[AppliedMigration]) -> bool {
+/// of order — does not stop them; every other problem does, an edited or missing
+/// applied migration among them. `applied` must be sorted by version.
+pub(crate) fn concerns_applied(problem: &Problem, applied: &[AppliedMigration]) -> bool {
     let Some(versions) = problem.versions() else {
         return true;
     };
@@ -413,6 +414,14 @@ pub(crate) fn blocks_rollback(problem: &Problem, applied: &[AppliedMigration]) -
     applied
         .get(first)
         .is_some_and(|row| row.version <= *versions.end())
+}
+
+/// Whether a problem stops a baseline up to `version`: one about later migrations
+/// only (a draft after it) does not; every other problem does.
+pub(crate) fn blocks_baseline(problem: &Problem, version: u64) -> bool {
+    problem
+        .versions()
+        .is_none_or(|versions| *versions.start() <= version)
 }
 
 /// Sorted `(version, index into the list)` pairs.
@@ -672,13 +681,13 @@ mod tests {
     ];
 
     #[test]
-    fn only_problems_about_applied_migrations_block_a_rollback() {
+    fn only_problems_about_applied_migrations_block_a_rollback_or_repair() {
         let applied = [row(1, "create_a", None), row(3, "add_c", None)];
         let draft = Problem::File {
             path: PathBuf::from("migrations/0004_add_d.sql"),
             detail: "the up section is empty".into(),
         };
-        let blocks = |problem: &Problem| blocks_rollback(problem, &applied);
+        let blocks = |problem: &Problem| concerns_applied(problem, &applied);
         assert!(!blocks(&draft));
         assert!(!blocks(&Problem::Gap { from: 4, to: 6 }));
         assert!(!blocks(&Problem::OutOfOrder {
@@ -723,6 +732,23 @@ mod tests {
             version: 4,
             names: vec!["add_d".into(), "add_d_too".into()]
         }));
+    }
+
+    #[test]
+    fn only_problems_up_to_its_version_block_a_baseline() {
+        let draft = Problem::File {
+            path: PathBuf::from("migrations/0004_add_d.sql"),
+            detail: "the up section is empty".into(),
+        };
+        assert!(!blocks_baseline(&draft, 3));
+        assert!(blocks_baseline(&draft, 4));
+        assert!(blocks_baseline(&Problem::Gap { from: 2, to: 5 }, 3));
+        assert!(!blocks_baseline(&Problem::Gap { from: 4, to: 5 }, 3));
+        let unnamed = Problem::File {
+            path: PathBuf::from("migrations/notes.sql"),
+            detail: "no version".into(),
+        };
+        assert!(blocks_baseline(&unnamed, 1));
     }
 
     #[test]

@@ -123,3 +123,34 @@ fn an_edited_applied_migration_still_stops_a_rollback() {
     }
     assert_eq!(sandbox.recorded(), [1, 2, 3]);
 }
+
+#[test]
+fn a_draft_stops_neither_repair_nor_a_baseline_below_it() {
+    let sandbox = applied_and_a_draft();
+    sandbox.migration(
+        "0002_add_base_url.sql",
+        "ALTER TABLE projects ADD COLUMN base_url TEXT NOT NULL DEFAULT '';",
+        Some("ALTER TABLE projects DROP COLUMN base_url;"),
+    );
+    // Repair accepts the edit; the draft is what remains, as `migrate` would say.
+    let run = sandbox.run(&["repair"]);
+    run.code(1);
+    assert!(run.stdout.starts_with("made 1 change:"), "{}", run.stdout);
+    assert!(
+        run.diagnostics().starts_with(&format!(
+            "error: 1 problem remains that repair does not fix:\n  - {DRAFT}: the up section is empty"
+        )),
+        "{}",
+        run.stderr
+    );
+    let doc = sandbox.run(&["status", "--format", "json"]).ok().json();
+    assert_eq!(doc["applied"][1]["checksum_ok"], true);
+
+    sandbox.run(&["reset", "--yes"]).ok();
+    sandbox.run(&["baseline", "3"]).ok();
+    assert_eq!(sandbox.recorded(), [1, 2, 3]);
+    sandbox.run(&["reset", "--yes"]).ok();
+    let run = sandbox.run(&["baseline", "4"]);
+    run.code(1);
+    assert!(run.stderr.contains(DRAFT), "{}", run.stderr);
+}
