@@ -35,6 +35,12 @@
 //! * any error: `{"error": "message: cause: cause", "hint": "…", "problems": ["…"]}`
 //!   (`hint` and `problems` only when there are some), with exit code 1 or 2.
 //!
+//! Every document of a command that opens a database, an error's included once the
+//! database is known, also holds `"database"` (the URL, password hidden) and
+//! `"config"` (the `terrace.toml` read, or `null`); `migrate`'s holds
+//! `"created_database_file"` when it created the SQLite file (see
+//! [`banner`](crate::banner)).
+//!
 //! Any document, an error's included, also holds `"warnings": ["…"]` when reading the
 //! migrations folder found something worth a warning (a file that looks like a
 //! migration but is not read, a folder with no migration); in text output each warning
