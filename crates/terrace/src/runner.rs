@@ -16,8 +16,8 @@ use crate::report::{
 };
 use crate::session::Session;
 use crate::validate::{
-    Problem, Warning, blocks_baseline, check_history, concerns_applied, file_version,
-    index_by_version,
+    Problem, Warning, blocks_baseline, check_history, concerns_applied, index_by_version,
+    unreadable_pending,
 };
 use std::time::{Duration, Instant};
 
@@ -319,28 +319,13 @@ impl Migrations {
                 problem: None,
             })
             .collect::<Vec<_>>();
-        // A file that could not be read, such as a draft whose up section is still
-        // empty, is pending too when its name gives a version not applied: with the
-        // problem that keeps it from running.
-        for problem in &self.file_problems {
-            let Problem::File { path, .. } = problem else {
-                continue;
-            };
-            let Some((version, name)) = file_version(path) else {
-                continue;
-            };
-            if history
-                .rows
-                .binary_search_by_key(&version, |r| r.version)
-                .is_err()
-            {
-                pending.push(PendingMigration {
-                    version,
-                    name,
-                    problem: Some(problem.clone()),
-                });
-            }
-        }
+        pending.extend(unreadable_pending(&self.file_problems, &history.rows).map(
+            |(version, name, problem)| PendingMigration {
+                version,
+                name,
+                problem: Some(problem.clone()),
+            },
+        ));
         pending.sort_by_key(|p| p.version);
         Ok(Status {
             applied,

@@ -416,6 +416,26 @@ pub(crate) fn concerns_applied(problem: &Problem, applied: &[AppliedMigration]) 
         .is_some_and(|row| row.version <= *versions.end())
 }
 
+/// The files that could not be read as migrations but whose names give a version not
+/// applied — a draft whose up section is still empty, say — as `(version, name,
+/// problem)`: pending, with the problem that keeps each from running. `applied` must
+/// be sorted by version.
+pub(crate) fn unreadable_pending<'p>(
+    problems: &'p [Problem],
+    applied: &'p [AppliedMigration],
+) -> impl Iterator<Item = (u64, String, &'p Problem)> + 'p {
+    problems.iter().filter_map(move |problem| {
+        let Problem::File { path, .. } = problem else {
+            return None;
+        };
+        let (version, name) = file_version(path)?;
+        let is_applied = applied
+            .binary_search_by_key(&version, |row| row.version)
+            .is_ok();
+        (!is_applied).then_some((version, name, problem))
+    })
+}
+
 /// Whether a problem stops a baseline up to `version`: one about later migrations
 /// only (a draft after it) does not; every other problem does.
 pub(crate) fn blocks_baseline(problem: &Problem, version: u64) -> bool {
@@ -732,6 +752,28 @@ mod tests {
             version: 4,
             names: vec!["add_d".into(), "add_d_too".into()]
         }));
+    }
+
+    #[test]
+    fn unreadable_files_not_applied_are_pending() {
+        let file = |name: &str| Problem::File {
+            path: PathBuf::from("migrations").join(name),
+            detail: "the up section is empty".into(),
+        };
+        let problems = [
+            file("0004_add_d.sql"),
+            file("0003_add_c.sql"),
+            file("notes.sql"),
+            Problem::Gap { from: 5, to: 5 },
+        ];
+        let applied = [row(1, "create_a", None), row(3, "add_c", None)];
+        let pending: Vec<(u64, String)> = unreadable_pending(&problems, &applied)
+            .map(|(version, name, problem)| {
+                assert_eq!(problem, &problems[0]);
+                (version, name)
+            })
+            .collect();
+        assert_eq!(pending, [(4, "add_d".to_owned())]);
     }
 
     #[test]
