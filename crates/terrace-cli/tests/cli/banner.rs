@@ -196,3 +196,34 @@ fn a_password_in_the_url_never_appears() {
         assert!(!json.all().contains("hunter2secret"), "{}", json.all());
     }
 }
+
+#[test]
+fn it_names_a_dot_env_file_and_a_terrace_toml_in_a_parent_folder() {
+    let sandbox = Sandbox::three_migrations();
+    sandbox.write(".env", "DATABASE_URL=sqlite:from_env.db\n");
+    let run = sandbox.run(&["migrate", "--to", "1"]);
+    run.ok();
+    assert!(
+        run.stderr
+            .starts_with("database: sqlite:from_env.db (from .env)\nconfig: terrace.toml\n"),
+        "{}",
+        run.stderr
+    );
+    std::fs::remove_file(sandbox.path().join(".env")).unwrap();
+
+    sandbox.write(
+        "terrace.toml",
+        "database = \"sqlite:app.db\"\ndir = \"migrations\"\n",
+    );
+    std::fs::create_dir(sandbox.path().join("sub")).unwrap();
+    let run = sandbox.run_with("sub", &[], &["migrate", "--to", "1"]);
+    run.ok();
+    let parent = sandbox.path().display().to_string();
+    assert_eq!(
+        run.stderr_in(&sandbox),
+        "database: sqlite:[SANDBOX]/app.db (from [SANDBOX]/terrace.toml)\n\
+         config: [SANDBOX]/terrace.toml\n\
+         note: created new database file [SANDBOX]/app.db\n",
+        "{parent}"
+    );
+}
