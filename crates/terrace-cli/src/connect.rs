@@ -34,6 +34,11 @@ pub fn locate(setting: &DatabaseSetting, wait: Duration) -> Result<Location, Fai
 }
 
 impl Location {
+    /// The URL; its `Display` hides any password.
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
     /// Whether the URL names a SQLite file that does not exist yet.
     pub fn is_missing_file(&self) -> bool {
         self.url

@@ -4,6 +4,7 @@
 //! library function per command and renders the result. Every migration decision —
 //! validation, planning, locking, applying — is the library's.
 
+mod banner;
 mod cli;
 mod command;
 mod config;

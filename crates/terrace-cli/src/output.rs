@@ -17,11 +17,12 @@
 //! * `status`:
 //!   `{"applied_count": 2, "pending_count": 1, "up_to_date": false,
 //!     "applied": [{"version": 1, "name": "…", "applied_at": "…", "checksum_ok": true, "checksum": "sha256:…", "execution_ms": 3, "state": "applied"}],
-//!     "pending": [{"version": 3, "name": "…"}],
+//!     "pending": [{"version": 3, "name": "…", "problem": null}],
 //!     "dirty": [{"version": 2, "name": "…", "state": "started"}],
 //!     "problems": ["…"]}`
 //!   (`checksum` and `execution_ms` are `null` for adopted or baselined rows; `state` is
-//!   `applied`, `started` or `reverting`)
+//!   `applied`, `started` or `reverting`; a pending `problem` is what keeps a file from
+//!   running, such as a draft's empty up section, and is also in `problems`)
 //! * `history`: `{"table": "schema_migrations", "rows": [{"version": 1, "name": "…", "applied_at": "…", "execution_ms": 3, "checksum": "sha256:…", "state": "applied"}]}`
 //! * `validate`: `{"valid": true, "database_checked": true, "migrations": 5, "problems": []}`
 //!   (exit 1 when `valid` is false)
@@ -33,6 +34,12 @@
 //! * `completions`: `{"shell": "bash", "script": "…"}`
 //! * any error: `{"error": "message: cause: cause", "hint": "…", "problems": ["…"]}`
 //!   (`hint` and `problems` only when there are some), with exit code 1 or 2.
+//!
+//! Every document of a command that opens a database, an error's included once the
+//! database is known, also holds `"database"` (the URL, password hidden) and
+//! `"config"` (the `terrace.toml` read, or `null`); `migrate`'s holds
+//! `"created_database_file"` when it created the SQLite file (see
+//! [`banner`](crate::banner)).
 //!
 //! Any document, an error's included, also holds `"warnings": ["…"]` when reading the
 //! migrations folder found something worth a warning (a file that looks like a
@@ -96,6 +103,9 @@ pub struct Output {
 struct WithWarnings<'a, T> {
     #[serde(flatten)]
     document: &'a T,
+    /// Which database and settings file the command works on, once it said so.
+    #[serde(flatten)]
+    banner: Option<crate::banner::Fields>,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     warnings: &'a [String],
 }
@@ -162,6 +172,7 @@ impl Output {
         let warnings = self.warnings.borrow();
         let document = WithWarnings {
             document,
+            banner: crate::banner::fields(),
             warnings: &warnings,
         };
         let mut stdout = io::stdout().lock();
@@ -175,6 +186,13 @@ impl Output {
     /// is not part of a JSON document.
     pub fn note(&self, text: &str) {
         let label = paint(self.error_color, Style::Bold, "note:");
+        let _ = writeln!(io::stderr().lock(), "{label} {text}");
+    }
+
+    /// Prints `label: text` on stderr, the label in bold where colour is on: context
+    /// for the results, such as which database they are about.
+    pub fn labelled(&self, label: &str, text: &str) {
+        let label = paint(self.error_color, Style::Bold, &format!("{label}:"));
         let _ = writeln!(io::stderr().lock(), "{label} {text}");
     }
 

@@ -106,6 +106,9 @@ pub struct PendingMigration {
     pub version: u64,
     /// Its name.
     pub name: String,
+    /// What keeps it from running, for a file that could not be read as a migration
+    /// (such as a draft whose up section is still empty); `None` for one that is ready.
+    pub problem: Option<Problem>,
 }
 
 /// The state of a database against the migrations.

@@ -15,7 +15,10 @@ use crate::report::{
     AppliedStatus, Event, PendingMigration, RepairReport, Report, ResetReport, Status, StepReport,
 };
 use crate::session::Session;
-use crate::validate::{Problem, Warning, check_history, index_by_version};
+use crate::validate::{
+    Problem, Warning, blocks_baseline, check_history, concerns_applied, index_by_version,
+    unreadable_pending,
+};
 use std::time::{Duration, Instant};
 
 /// The tracking table as found.
@@ -107,6 +110,16 @@ impl Migrations {
         problems.extend(check_history(&self.list, &history.rows));
         problems
     }
+
+    /// The problems that stop a run or a rollback: for a rollback, not those about
+    /// migrations that are not applied (see [`concerns_applied`]).
+    fn blocking(&self, history: &History, direction: Direction) -> Vec<Problem> {
+        let mut problems = self.problems(history);
+        if direction == Direction::Down {
+            problems.retain(|problem| concerns_applied(problem, &history.rows));
+        }
+        problems
+    }
 }
 
 fn invalid(problems: Vec<Problem>) -> Result<(), Error> {
@@ -159,7 +172,7 @@ impl Migrations {
     ) -> Result<Report, Error> {
         let mut session = Session::writing(backend, &self.table, self.lock_timeout)?;
         let history = read_history(session.backend(), &self.table)?;
-        invalid(self.problems(&history))?;
+        invalid(self.blocking(&history, direction))?;
         let plan = match direction {
             Direction::Up => plan_up(&self.list, &history.rows, target)?,
             Direction::Down => plan_down(&self.list, &history.rows, target)?,
@@ -214,7 +227,10 @@ impl Migrations {
     }
 
     /// Rolls back applied migrations, newest first, running their down sections.
-    /// Refuses before changing anything if a migration in range has no down.
+    /// Refuses before changing anything if a migration in range has no down, or if
+    /// validation finds a problem; one about pending migrations only (such as a draft
+    /// whose up section is still empty) does not stop a rollback, which runs none of
+    /// them.
     pub fn rollback(&self, db: &mut impl Database, target: Target) -> Result<Report, Error> {
         self.rollback_with(db, target, &mut |_| {})
     }
@@ -249,24 +265,26 @@ impl Migrations {
     /// migration's SQL, after the same validation. Writes nothing — not even the
     /// tracking table.
     pub fn plan(&self, db: &mut impl Database, target: Target) -> Result<Plan<'_>, Error> {
-        let history = self.read_valid(db)?;
+        let history = self.read_valid(db, Direction::Up)?;
         plan_up(&self.list, &history.rows, target)
     }
 
     /// The dry run of a rollback. Writes nothing.
     pub fn plan_rollback(&self, db: &mut impl Database, target: Target) -> Result<Plan<'_>, Error> {
-        let history = self.read_valid(db)?;
+        let history = self.read_valid(db, Direction::Down)?;
         plan_down(&self.list, &history.rows, target)
     }
 
-    fn read_valid(&self, db: &mut impl Database) -> Result<History, Error> {
+    fn read_valid(&self, db: &mut impl Database, direction: Direction) -> Result<History, Error> {
         let mut backend = db.backend()?;
         let history = read_history(Session::reading(&mut *backend).backend(), &self.table)?;
-        invalid(self.problems(&history))?;
+        invalid(self.blocking(&history, direction))?;
         Ok(history)
     }
 
-    /// Applied and pending migrations, and every validation problem. Writes nothing.
+    /// Applied and pending migrations, and every validation problem. Writes nothing. A
+    /// file that could not be read but whose name gives a version not applied (such as
+    /// a draft whose up section is still empty) is pending, with its problem.
     pub fn status(&self, db: &mut impl Database) -> Result<Status, Error> {
         self.status_on(&mut *db.backend()?)
     }
@@ -287,7 +305,7 @@ impl Migrations {
                 row: row.clone(),
             })
             .collect();
-        let pending = index_by_version(&self.list)
+        let mut pending = index_by_version(&self.list)
             .iter()
             .filter(|&&(version, _)| {
                 history
@@ -298,8 +316,17 @@ impl Migrations {
             .map(|&(version, i)| PendingMigration {
                 version,
                 name: self.list[i].name().to_owned(),
+                problem: None,
             })
-            .collect();
+            .collect::<Vec<_>>();
+        pending.extend(unreadable_pending(&self.file_problems, &history.rows).map(
+            |(version, name, problem)| PendingMigration {
+                version,
+                name,
+                problem: Some(problem.clone()),
+            },
+        ));
+        pending.sort_by_key(|p| p.version);
         Ok(Status {
             applied,
             pending,
@@ -314,10 +341,14 @@ impl Migrations {
     }
 
     /// Adopts an existing database: records migrations 1 to `version` as applied
-    /// without running them. Refuses if the history is not empty.
+    /// without running them. Refuses if the history is not empty, or if validation
+    /// finds a problem about migrations up to `version` (one about later migrations,
+    /// such as a draft, does not stop it).
     pub fn baseline(&self, db: &mut impl Database, version: u64) -> Result<Report, Error> {
         let began = Instant::now();
-        invalid(self.source_problems())?;
+        let mut problems = self.source_problems();
+        problems.retain(|problem| blocks_baseline(problem, version));
+        invalid(problems)?;
         let mut backend = db.backend()?;
         let mut session = Session::writing(&mut *backend, &self.table, self.lock_timeout)?;
         let history = read_history(session.backend(), &self.table)?;
@@ -360,12 +391,16 @@ impl Migrations {
     /// changed. Refuses, changing nothing, a dirty row with applied migrations after it,
     /// and a version whose name and checksum both differ from the file's (another
     /// migration took its number): see [`Problem::DirtyBelowApplied`] and
-    /// [`Problem::Replaced`].
+    /// [`Problem::Replaced`]. A problem about pending migrations only (such as a draft
+    /// whose up section is still empty) does not stop it, and is in the report's
+    /// `remaining`.
     pub fn repair(&self, db: &mut impl Database) -> Result<RepairReport, Error> {
-        invalid(self.source_problems())?;
         let mut backend = db.backend()?;
         let mut session = Session::writing(&mut *backend, &self.table, self.lock_timeout)?;
         let history = read_history(session.backend(), &self.table)?;
+        let mut problems = self.source_problems();
+        problems.retain(|problem| concerns_applied(problem, &history.rows));
+        invalid(problems)?;
         let plan = plan_repair(&self.list, &history.rows, |version| {
             self.cumulative_checksum(version)
         })

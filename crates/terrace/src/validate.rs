@@ -367,6 +367,83 @@ impl fmt::Display for Problem {
     }
 }
 
+impl Problem {
+    /// The versions the problem is about: one migration's, a gap's, or for a file that
+    /// could not be read, the one its name gives. `None` for a problem about the
+    /// folder or the history as a whole, or a file whose name gives no version.
+    pub(crate) fn versions(&self) -> Option<std::ops::RangeInclusive<u64>> {
+        let version = match self {
+            Problem::File { path, .. } => file_version(path)?.0,
+            Problem::Gap { from, to } => return Some(*from..=*to),
+            Problem::NoMigrations { .. } => return None,
+            Problem::DuplicateVersion { version, .. }
+            | Problem::BadName { version, .. }
+            | Problem::Missing { version, .. }
+            | Problem::ChecksumMismatch { version, .. }
+            | Problem::NameMismatch { version, .. }
+            | Problem::Dirty { version, .. }
+            | Problem::DirtyBelowApplied { version, .. }
+            | Problem::Replaced { version, .. }
+            | Problem::OutOfOrder { version, .. }
+            | Problem::Nul { version, .. }
+            | Problem::TransactionControl { version, .. }
+            | Problem::ClientCommand { version, .. } => *version,
+        };
+        Some(version..=version)
+    }
+}
+
+/// The version and name a migration file's name gives, if it gives them.
+pub(crate) fn file_version(path: &std::path::Path) -> Option<(u64, String)> {
+    let file_name = path.file_name()?.to_str()?;
+    let (version, name) = terrace_format::parse_file_name(file_name).ok()?;
+    Some((version, name.to_owned()))
+}
+
+/// Whether a problem concerns applied migrations, and so stops a rollback or a
+/// repair. Both work on applied migrations
+/// alone, so a problem about migrations none of which is applied — a draft just
+/// written by `terrace new`, a pending file with a bad name, a pending migration out
+/// of order — does not stop them; every other problem does, an edited or missing
+/// applied migration among them. `applied` must be sorted by version.
+pub(crate) fn concerns_applied(problem: &Problem, applied: &[AppliedMigration]) -> bool {
+    let Some(versions) = problem.versions() else {
+        return true;
+    };
+    let first = applied.partition_point(|row| row.version < *versions.start());
+    applied
+        .get(first)
+        .is_some_and(|row| row.version <= *versions.end())
+}
+
+/// The files that could not be read as migrations but whose names give a version not
+/// applied — a draft whose up section is still empty, say — as `(version, name,
+/// problem)`: pending, with the problem that keeps each from running. `applied` must
+/// be sorted by version.
+pub(crate) fn unreadable_pending<'p>(
+    problems: &'p [Problem],
+    applied: &'p [AppliedMigration],
+) -> impl Iterator<Item = (u64, String, &'p Problem)> + 'p {
+    problems.iter().filter_map(move |problem| {
+        let Problem::File { path, .. } = problem else {
+            return None;
+        };
+        let (version, name) = file_version(path)?;
+        let is_applied = applied
+            .binary_search_by_key(&version, |row| row.version)
+            .is_ok();
+        (!is_applied).then_some((version, name, problem))
+    })
+}
+
+/// Whether a problem stops a baseline up to `version`: one about later migrations
+/// only (a draft after it) does not; every other problem does.
+pub(crate) fn blocks_baseline(problem: &Problem, version: u64) -> bool {
+    problem
+        .versions()
+        .is_none_or(|versions| *versions.start() <= version)
+}
+
 /// Sorted `(version, index into the list)` pairs.
 pub(crate) fn index_by_version(list: &[Migration]) -> Vec<(u64, usize)> {
     let mut index: Vec<(u64, usize)> = list
@@ -622,6 +699,99 @@ mod tests {
         Migration::sql(2, "add_b", "ALTER TABLE a ADD b;"),
         Migration::sql(3, "add_c", "ALTER TABLE a ADD c;"),
     ];
+
+    #[test]
+    fn only_problems_about_applied_migrations_block_a_rollback_or_repair() {
+        let applied = [row(1, "create_a", None), row(3, "add_c", None)];
+        let draft = Problem::File {
+            path: PathBuf::from("migrations/0004_add_d.sql"),
+            detail: "the up section is empty".into(),
+        };
+        let blocks = |problem: &Problem| concerns_applied(problem, &applied);
+        assert!(!blocks(&draft));
+        assert!(!blocks(&Problem::Gap { from: 4, to: 6 }));
+        assert!(!blocks(&Problem::OutOfOrder {
+            version: 2,
+            name: "add_b".into(),
+            latest_applied: 3
+        }));
+        assert!(!blocks(&Problem::BadName {
+            version: 5,
+            name: "migration_5".into(),
+            problem: NameProblem::NotDescriptive
+        }));
+        // About an applied migration, or about no migration in particular: it blocks.
+        assert!(blocks(&Problem::File {
+            path: PathBuf::from("migrations/0003_add_c.sql"),
+            detail: "not valid UTF-8 (at byte 3)".into(),
+        }));
+        assert!(blocks(&Problem::File {
+            path: PathBuf::from("migrations/add_c.sql"),
+            detail: "no version".into(),
+        }));
+        assert!(blocks(&Problem::Gap { from: 2, to: 3 }));
+        assert!(blocks(&Problem::ChecksumMismatch {
+            version: 1,
+            name: "create_a".into(),
+            recorded: "sha256:0".into(),
+            current: "sha256:1".into()
+        }));
+        assert!(blocks(&Problem::Missing {
+            version: 3,
+            name: "add_c".into()
+        }));
+        assert!(blocks(&Problem::NoMigrations {
+            dir: PathBuf::from("migrations"),
+            applied: 2
+        }));
+        assert!(blocks(&Problem::DuplicateVersion {
+            version: 3,
+            names: vec!["add_c".into(), "add_c_too".into()]
+        }));
+        assert!(!blocks(&Problem::DuplicateVersion {
+            version: 4,
+            names: vec!["add_d".into(), "add_d_too".into()]
+        }));
+    }
+
+    #[test]
+    fn unreadable_files_not_applied_are_pending() {
+        let file = |name: &str| Problem::File {
+            path: PathBuf::from("migrations").join(name),
+            detail: "the up section is empty".into(),
+        };
+        let problems = [
+            file("0004_add_d.sql"),
+            file("0003_add_c.sql"),
+            file("notes.sql"),
+            Problem::Gap { from: 5, to: 5 },
+        ];
+        let applied = [row(1, "create_a", None), row(3, "add_c", None)];
+        let pending: Vec<(u64, String)> = unreadable_pending(&problems, &applied)
+            .map(|(version, name, problem)| {
+                assert_eq!(problem, &problems[0]);
+                (version, name)
+            })
+            .collect();
+        assert_eq!(pending, [(4, "add_d".to_owned())]);
+    }
+
+    #[test]
+    fn only_problems_up_to_its_version_block_a_baseline() {
+        let draft = Problem::File {
+            path: PathBuf::from("migrations/0004_add_d.sql"),
+            detail: "the up section is empty".into(),
+        };
+        assert!(!blocks_baseline(&draft, 3));
+        assert!(blocks_baseline(&draft, 4));
+        assert!(blocks_baseline(&Problem::Gap { from: 2, to: 5 }, 3));
+        assert!(!blocks_baseline(&Problem::Gap { from: 4, to: 5 }, 3));
+        let unnamed = Problem::File {
+            path: PathBuf::from("migrations/notes.sql"),
+            detail: "no version".into(),
+        };
+        assert!(blocks_baseline(&unnamed, 1));
+    }
 
     #[test]
     fn a_good_list_has_no_problems() {

@@ -23,6 +23,7 @@ struct MigrationDoc<'a> {
 pub fn run(args: &BaselineArgs, config: &Config, out: &Output) -> anyhow::Result<ExitCode> {
     let database = config.location()?;
     let migrations = config.migrations()?;
+    crate::banner::announce(config, &database, out);
     out.warn(migrations.warnings());
     let mut conn = database.open(Access::ReadWrite)?;
     let report = migrations.baseline(&mut conn, args.version)?;

@@ -27,6 +27,7 @@ struct RowDoc<'a> {
 pub fn run(config: &Config, out: &Output) -> anyhow::Result<ExitCode> {
     let database = config.location()?;
     let tracking = config.table_only()?;
+    crate::banner::record(config, &database);
     let mut conn = database.open_read_only(out)?;
     // The rows are the status's applied list; with no migrations given, its problems
     // (every row "missing") mean nothing here and are not shown.

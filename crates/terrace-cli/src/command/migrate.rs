@@ -14,6 +14,7 @@ use terrace::Target;
 pub fn run(args: &MigrateArgs, config: &Config, out: &Output) -> anyhow::Result<ExitCode> {
     let database = config.location()?;
     let migrations = config.migrations()?;
+    crate::banner::announce(config, &database, out);
     out.warn(migrations.warnings());
     let target = args.to.map_or(Target::Latest, Target::Version);
     if args.dry_run {
@@ -28,7 +29,11 @@ pub fn run(args: &MigrateArgs, config: &Config, out: &Output) -> anyhow::Result<
     if !problems.is_empty() && database.is_missing_file() {
         return Err(terrace::Error::Invalid { problems }.into());
     }
+    let creating = database.is_missing_file();
     let mut conn = database.open(Access::Create)?;
+    if creating && !database.is_missing_file() {
+        crate::banner::created(&database, out);
+    }
     let report = migrations.run_to(&mut conn, target, &mut |event| out.progress(event))?;
     out.report(&report, args.to)?;
     Ok(ExitCode::SUCCESS)

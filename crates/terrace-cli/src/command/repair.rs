@@ -27,6 +27,7 @@ struct ChangeDoc {
 pub fn run(config: &Config, out: &Output) -> anyhow::Result<ExitCode> {
     let database = config.location()?;
     let migrations = config.migrations()?;
+    crate::banner::announce(config, &database, out);
     out.warn(migrations.warnings());
     let mut conn = database.open(Access::ReadWrite)?;
     let report = migrations.repair(&mut conn)?;

@@ -30,6 +30,7 @@ pub fn run(args: &ResetArgs, config: &Config, out: &Output) -> anyhow::Result<Ex
     }
     let database = config.location()?;
     let tracking = config.table_only()?;
+    crate::banner::announce(config, &database, out);
     let mut conn = database.open(Access::ReadWrite)?;
     // The newest recorded version, read first so that the output can say which
     // `baseline` adopts the schema again; a history that cannot be read only loses that.

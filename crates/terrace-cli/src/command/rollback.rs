@@ -17,6 +17,7 @@ pub fn run(args: &RollbackArgs, config: &Config, out: &Output) -> anyhow::Result
     }
     let database = config.location()?;
     let migrations = config.migrations()?;
+    crate::banner::announce(config, &database, out);
     out.warn(migrations.warnings());
     let target = match (args.to, args.steps) {
         (Some(keep), _) => Target::Version(keep),

@@ -34,6 +34,8 @@ struct AppliedDoc<'a> {
 struct PendingDoc<'a> {
     version: u64,
     name: &'a str,
+    /// What keeps it from running (a draft's empty up section); `null` when ready.
+    problem: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -47,6 +49,7 @@ struct DirtyDoc<'a> {
 pub fn run(args: &StatusArgs, config: &Config, out: &Output) -> anyhow::Result<ExitCode> {
     let database = config.location()?;
     let migrations = config.migrations()?;
+    crate::banner::record(config, &database);
     out.warn(migrations.warnings());
     let mut conn = database.open_read_only(out)?;
     let status = migrations.status(&mut conn)?;
@@ -87,6 +90,7 @@ fn document(status: &Status) -> StatusDoc<'_> {
             .map(|p| PendingDoc {
                 version: p.version,
                 name: &p.name,
+                problem: p.problem.as_ref().map(ToString::to_string),
             })
             .collect(),
         dirty: status
@@ -127,6 +131,15 @@ fn label(applied: &AppliedStatus, problems: &[Problem]) -> (&'static str, Style)
     }
 }
 
+/// What is wrong with a pending migration, without the file name its row already
+/// shows.
+fn detail(problem: &Problem) -> String {
+    match problem {
+        Problem::File { detail, .. } => detail.clone(),
+        other => other.to_string(),
+    }
+}
+
 fn text(status: &Status, out: &Output) -> String {
     let mut rows: Vec<(u64, Vec<Cell>)> = status
         .applied
@@ -147,7 +160,10 @@ fn text(status: &Status, out: &Output) -> String {
             Cell::plain(p.version.to_string()),
             Cell::plain(p.name.clone()),
             Cell::plain(""),
-            Cell::styled("pending", Style::Warn),
+            match &p.problem {
+                None => Cell::styled("pending", Style::Warn),
+                Some(problem) => Cell::styled(format!("pending: {}", detail(problem)), Style::Bad),
+            },
         ];
         (p.version, row)
     }));

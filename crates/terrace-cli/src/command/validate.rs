@@ -22,6 +22,9 @@ pub fn run(config: &Config, out: &Output) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let migrations = config.migrations()?;
+    if let Some(database) = &database {
+        crate::banner::record(config, database);
+    }
     out.warn(migrations.warnings());
     let database_checked = database.is_some();
     let problems = if let Some(database) = &database {

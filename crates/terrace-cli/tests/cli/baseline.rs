@@ -34,7 +34,7 @@ fn refuses_a_database_with_history() {
     let run = sandbox.run(&["baseline", "2"]);
     run.code(1);
     assert!(
-        run.stderr
+        run.diagnostics()
             .starts_with("error: cannot baseline: the history already holds 1 migration(s)\n"),
         "{}",
         run.stderr
@@ -52,6 +52,10 @@ fn json() {
         .json();
     assert_eq!(
         doc,
-        serde_json::json!({"baselined": [{"version": 1, "name": "create_projects"}]})
+        serde_json::json!({
+            "baselined": [{"version": 1, "name": "create_projects"}],
+            "database": "sqlite:app.db",
+            "config": "terrace.toml"
+        })
     );
 }

@@ -6,9 +6,11 @@
     reason = "test helpers unwrap: a failure there is a broken test setup"
 )]
 
+mod banner;
 mod baseline;
 mod concurrency;
 mod config;
+mod drafts;
 mod help;
 mod hints;
 mod history;

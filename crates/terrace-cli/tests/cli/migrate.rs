@@ -27,7 +27,11 @@ fn applies_everything_then_finds_nothing_to_do() {
         "{}",
         lines[4]
     );
-    assert!(run.stderr.is_empty(), "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        "database: sqlite:app.db (from terrace.toml)\nconfig: terrace.toml\n\
+         note: created new database file app.db\n"
+    );
     assert_eq!(sandbox.recorded(), [1, 2, 3]);
     assert_eq!(
         sandbox.columns("projects"),
@@ -117,7 +121,7 @@ fn a_failing_migration_names_itself_and_keeps_the_ones_before() {
         run.stdout
     );
     assert!(
-        run.stderr.starts_with("error: migration 4 (add_broken) failed at line 3, in its up section: ALTER TABLE nowhere"),
+        run.diagnostics().starts_with("note: created new database file app.db\nerror: migration 4 (add_broken) failed at line 3, in its up section: ALTER TABLE nowhere"),
         "{}",
         run.stderr
     );
@@ -138,7 +142,7 @@ fn validation_problems_stop_the_run_before_anything_changes() {
     let run = sandbox.run(&["migrate"]);
     run.code(1);
     assert!(
-        run.stderr
+        run.diagnostics()
             .starts_with("error: validation found 2 problems, nothing was changed:"),
         "{}",
         run.stderr

@@ -36,7 +36,7 @@ fn a_dry_run_shows_every_migration_with_its_sql() {
     let sandbox = Sandbox::three_migrations();
     let run = sandbox.run(&["migrate", "--dry-run"]);
     run.ok();
-    assert_eq!(run.stderr, NOTE);
+    assert_eq!(run.diagnostics(), NOTE);
     assert!(
         run.stdout
             .starts_with("dry run: 3 migrations would be applied; nothing was changed"),

@@ -65,7 +65,13 @@ fn drops_the_history_with_yes_and_says_what_it_dropped() {
         .json();
     assert_eq!(
         doc,
-        serde_json::json!({"table": "schema_migrations", "dropped": false, "rows": 0})
+        serde_json::json!({
+            "table": "schema_migrations",
+            "dropped": false,
+            "rows": 0,
+            "database": "sqlite:app.db",
+            "config": "terrace.toml"
+        })
     );
 }
 

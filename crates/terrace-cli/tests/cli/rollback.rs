@@ -58,7 +58,7 @@ fn refuses_before_changing_anything_when_a_migration_has_no_down() {
     let run = sandbox.run(&["rollback", "--steps", "2"]);
     run.code(1);
     assert!(
-        run.stderr
+        run.diagnostics()
             .starts_with("error: cannot roll back: 3 (add_deleted_at) has no down section\n"),
         "{}",
         run.stderr

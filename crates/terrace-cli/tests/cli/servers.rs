@@ -204,3 +204,61 @@ fn a_held_lock_on_mysql_fails_after_the_lock_timeout() {
     drop(holder);
     sandbox.run(&["--database", &db.url, "migrate"]).ok();
 }
+
+#[test]
+#[cfg_attr(
+    not(terrace_test_postgres),
+    ignore = "TERRACE_TEST_POSTGRES_URL was not set when the tests were built"
+)]
+fn writing_commands_name_the_server_database_without_its_password() {
+    let db = ScratchDatabase::new("TERRACE_TEST_POSTGRES_URL");
+    // The test server trusts local connections, so the password is sent nowhere and
+    // only has to stay out of the output.
+    let (scheme_and_user, rest) = db.url.split_once('@').unwrap();
+    assert!(
+        !scheme_and_user["postgres://".len()..].contains(':'),
+        "{}",
+        db.url
+    );
+    let url = format!("{scheme_and_user}:hunter2secret@{rest}");
+    let shown = format!("database: {scheme_and_user}:***@{rest} (from --database)\n");
+    let sandbox = Sandbox::three_migrations();
+    for args in [
+        &["migrate"][..],
+        &["rollback"],
+        &["repair"],
+        &["reset", "--yes"],
+        &["baseline", "2"],
+    ] {
+        let run = sandbox.run(&[&["--database", url.as_str()][..], args].concat());
+        run.ok();
+        assert!(run.stderr.starts_with(&shown), "{args:?}: {}", run.stderr);
+        assert!(!run.all().contains("hunter2secret"), "{}", run.all());
+        assert!(
+            !run.all().contains("created new database file"),
+            "{}",
+            run.all()
+        );
+    }
+    sandbox
+        .run(&["--database", url.as_str(), "reset", "--yes"])
+        .ok();
+    for args in [
+        &["baseline", "2"][..],
+        &["migrate"],
+        &["rollback"],
+        &["repair"],
+    ] {
+        let mut all = vec!["--database", url.as_str(), "--format", "json"];
+        all.extend_from_slice(args);
+        let run = sandbox.run(&all);
+        run.ok();
+        let doc = run.json();
+        assert_eq!(
+            doc["database"],
+            format!("{scheme_and_user}:***@{rest}"),
+            "{args:?}"
+        );
+        assert!(!run.all().contains("hunter2secret"), "{}", run.all());
+    }
+}

@@ -61,7 +61,7 @@ fn json_field_by_field() {
     assert_eq!(applied[1]["name"], "add_base_url");
     assert_eq!(
         doc["pending"],
-        serde_json::json!([{"version": 3, "name": "add_deleted_at"}])
+        serde_json::json!([{"version": 3, "name": "add_deleted_at", "problem": null}])
     );
     assert_eq!(doc["dirty"], serde_json::json!([]));
     assert_eq!(doc["problems"], serde_json::json!([]));

@@ -204,6 +204,18 @@ impl Run {
         format!("{}{}", self.stdout, self.stderr)
     }
 
+    /// stderr after the lines saying which database and settings file a writing
+    /// command works on (`database: …`, `config: …`), if they are there.
+    pub fn diagnostics(&self) -> &str {
+        let mut rest = self.stderr.as_str();
+        for label in ["database: ", "config: "] {
+            if rest.starts_with(label) {
+                rest = rest.split_once('\n').map_or("", |(_, after)| after);
+            }
+        }
+        rest
+    }
+
     /// stderr with the sandbox's path replaced, for snapshots.
     pub fn stderr_in(&self, sandbox: &Sandbox) -> String {
         self.stderr

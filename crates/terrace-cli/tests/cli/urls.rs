@@ -102,7 +102,7 @@ fn a_path_that_is_not_a_database_is_a_clear_error() {
     let run = sandbox.run(&["--database", "missing/app.db", "migrate"]);
     run.code(1);
     assert_eq!(
-        run.stderr,
+        run.diagnostics(),
         "error: cannot create the database file missing/app.db: the folder missing does not exist\n"
     );
 }
@@ -261,7 +261,7 @@ fn a_folder_named_as_the_database_says_so() {
         let run = sandbox.run(&args);
         run.code(1);
         assert!(
-            run.stderr
+            run.diagnostics()
                 .starts_with("error: migrations is a directory, not a SQLite database file"),
             "{}",
             run.stderr

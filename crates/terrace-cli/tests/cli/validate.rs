@@ -132,7 +132,10 @@ fn an_empty_folder_is_a_warning_for_a_new_project() {
     run.ok();
     let warning =
         "warning: migrations holds no migration (files named like 0001_create_users.sql)\n";
-    assert_eq!(run.stderr, warning);
+    assert_eq!(
+        run.diagnostics(),
+        format!("{warning}note: created new database file app.db\n")
+    );
     let doc = sandbox.run(&["migrate", "--format", "json"]).json();
     assert!(doc["warnings"][0].as_str().is_some(), "{doc}");
 

@@ -105,3 +105,43 @@ backend_test!(
         assert!(!db.table_exists("invoices"));
     }
 );
+
+backend_test!(
+    a_pending_draft_stops_neither_repair_nor_a_baseline_below_it,
+    |db| {
+        write_three(db);
+        db.migrations().run(&mut db.connect()).unwrap();
+        db.write(
+            "0002_create_b.sql",
+            "-- migrate:up\nCREATE TABLE b (id INTEGER, note TEXT);",
+        );
+        // What `terrace new` writes: nothing under `-- migrate:up` yet.
+        db.write("0004_create_d.sql", "-- migrate:up\n\n-- migrate:down\n");
+        let migrations = db.migrations();
+
+        let report = migrations.repair(&mut db.connect()).unwrap();
+        assert_eq!(report.changes.len(), 1, "{:?}", report.changes);
+        // The draft still stops a run, and repair says so.
+        assert!(
+            matches!(&report.remaining[..], [Problem::File { path, .. }] if path.ends_with("0004_create_d.sql")),
+            "{:?}",
+            report.remaining
+        );
+
+        migrations.reset_history(&mut db.connect()).unwrap();
+        let report = migrations.baseline(&mut db.connect(), 3).unwrap();
+        assert_eq!(report.versions(), [1, 2, 3]);
+        assert_eq!(db.versions(), [1, 2, 3]);
+
+        // A baseline that would take the draft in is refused, naming it.
+        migrations.reset_history(&mut db.connect()).unwrap();
+        match migrations.baseline(&mut db.connect(), 4) {
+            Err(Error::Invalid { problems }) => assert!(
+                matches!(&problems[..], [Problem::File { path, .. }] if path.ends_with("0004_create_d.sql")),
+                "{problems:?}"
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert!(db.versions().is_empty());
+    }
+);

@@ -2,7 +2,7 @@
 
 use crate::backends::backend_test;
 use crate::support::{Scratch, copy_fixture, recorded_versions, schema};
-use terrace::{Error, Target};
+use terrace::{Error, Problem, Target};
 
 backend_test!(round_trip_restores_the_schema, |db| {
     copy_fixture(&db.scratch, "basic");
@@ -135,3 +135,60 @@ fn rollback_targets_that_make_no_sense_are_refused() {
         Err(Error::UnknownTarget { version: 8 })
     ));
 }
+
+backend_test!(a_pending_draft_blocks_a_run_but_not_a_rollback, |db| {
+    copy_fixture(&db.scratch, "basic");
+    db.migrations().run(&mut db.connect()).unwrap();
+    // What `terrace new` writes: nothing under `-- migrate:up` yet.
+    let draft = db
+        .scratch
+        .write("0004_add_owner.sql", "-- migrate:up\n\n-- migrate:down\n");
+    let migrations = db.migrations();
+
+    let status = migrations.status(&mut db.connect()).unwrap();
+    let pending: Vec<(u64, &str, bool)> = status
+        .pending
+        .iter()
+        .map(|p| (p.version, p.name.as_str(), p.problem.is_some()))
+        .collect();
+    assert_eq!(pending, [(4, "add_owner", true)]);
+    assert!(matches!(
+        &status.pending[0].problem,
+        Some(Problem::File { path, .. }) if *path == draft
+    ));
+
+    match migrations.run(&mut db.connect()) {
+        Err(Error::Invalid { problems }) => assert!(
+            matches!(&problems[..], [Problem::File { path, .. }] if *path == draft),
+            "{problems:?}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(db.versions(), [1, 2, 3]);
+
+    let plan = migrations
+        .plan_rollback(&mut db.connect(), Target::Steps(1))
+        .unwrap();
+    assert_eq!(plan.steps.len(), 1);
+    let report = migrations
+        .rollback(&mut db.connect(), Target::Steps(1))
+        .unwrap();
+    assert_eq!(report.versions(), [3]);
+    assert_eq!(db.versions(), [1, 2]);
+
+    // A problem with an applied migration still stops a rollback, draft or not.
+    db.scratch.write(
+        "0002_add_base_url.sql",
+        "-- migrate:up\nALTER TABLE projects ADD COLUMN base_url TEXT NOT NULL;\n-- migrate:down\nALTER TABLE projects DROP COLUMN base_url;\n",
+    );
+    let edited = db.migrations();
+    assert!(matches!(
+        edited.rollback(&mut db.connect(), Target::Steps(1)),
+        Err(Error::Invalid { .. })
+    ));
+    assert!(matches!(
+        edited.plan_rollback(&mut db.connect(), Target::Steps(1)),
+        Err(Error::Invalid { .. })
+    ));
+    assert_eq!(db.versions(), [1, 2]);
+});

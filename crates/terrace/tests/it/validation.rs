@@ -7,6 +7,23 @@ use terrace::{Error, Problem};
 /// Applies the basic fixture, then breaks the folder with `damage`, and checks that
 /// run, rollback, baseline and validate all refuse without changing a byte.
 fn refused_without_change(damage: impl FnOnce(&Scratch)) -> Vec<Problem> {
+    checked_without_change(damage, RollbackToo::Refused)
+}
+
+/// As [`refused_without_change`], for damage to pending migrations only (1 and 2 are
+/// applied): a rollback runs only applied migrations' down sections, so it is planned
+/// despite the problems, while every other command refuses.
+fn refused_except_for_rollback(damage: impl FnOnce(&Scratch)) -> Vec<Problem> {
+    checked_without_change(damage, RollbackToo::Planned)
+}
+
+/// What a rollback does with the damage.
+enum RollbackToo {
+    Refused,
+    Planned,
+}
+
+fn checked_without_change(damage: impl FnOnce(&Scratch), rollback: RollbackToo) -> Vec<Problem> {
     let scratch = Scratch::new();
     copy_fixture(&scratch, "basic");
     std::fs::remove_file(scratch.migrations_dir().join("0003_create_checks.sql")).unwrap();
@@ -28,11 +45,19 @@ fn refused_without_change(damage: impl FnOnce(&Scratch)) -> Vec<Problem> {
             .plan(&mut scratch.open(), terrace::Target::Latest)
             .is_err()
     );
-    assert!(
-        migrations
-            .rollback(&mut scratch.open(), terrace::Target::Steps(1))
-            .is_err()
-    );
+    match rollback {
+        RollbackToo::Refused => assert!(
+            migrations
+                .rollback(&mut scratch.open(), terrace::Target::Steps(1))
+                .is_err()
+        ),
+        RollbackToo::Planned => {
+            let plan = migrations
+                .plan_rollback(&mut scratch.open(), terrace::Target::Steps(1))
+                .unwrap();
+            assert_eq!(plan.steps[0].migration.version(), 2);
+        }
+    }
     assert_eq!(
         migrations.status(&mut scratch.open()).unwrap().problems,
         problems
@@ -47,7 +72,7 @@ fn refused_without_change(damage: impl FnOnce(&Scratch)) -> Vec<Problem> {
 
 #[test]
 fn duplicate_version() {
-    let problems = refused_without_change(|s| {
+    let problems = refused_except_for_rollback(|s| {
         s.write(
             "0003_create_other.sql",
             "-- migrate:up\nCREATE TABLE other (id INTEGER);",
@@ -60,7 +85,7 @@ fn duplicate_version() {
 
 #[test]
 fn gap() {
-    let problems = refused_without_change(|s| {
+    let problems = refused_except_for_rollback(|s| {
         s.write(
             "0006_create_other.sql",
             "-- migrate:up\nCREATE TABLE other (id INTEGER);",
@@ -219,7 +244,7 @@ backend_test!(
 
 #[test]
 fn a_nul_byte_is_refused_naming_file_and_line() {
-    let problems = refused_without_change(|s| {
+    let problems = refused_except_for_rollback(|s| {
         s.write(
             "0003_create_checks.sql",
             "-- migrate:up\nCREATE TABLE checks (id INTEGER);\0\nCREATE TABLE never (id INTEGER);\n",
@@ -498,7 +523,7 @@ fn client_commands_in_a_list_built_in_code_are_refused() {
 
 #[test]
 fn a_down_marker_inside_a_string_literal_is_refused_naming_both_lines() {
-    let problems = refused_without_change(|s| {
+    let problems = refused_except_for_rollback(|s| {
         s.write(
             "0003_create_checks.sql",
             "-- migrate:up\nCREATE TABLE checks (body TEXT);\nINSERT INTO checks VALUES ('first\n-- migrate:down\nsecond');\n",
