@@ -157,7 +157,7 @@ impl Migrations {
         observer: &mut dyn FnMut(&Event<'_>),
         began: Instant,
     ) -> Result<Report, Error> {
-        let mut session = Session::writing(backend, &self.table, self.lock_timeout)?;
+        let mut session = Session::writing(backend, &self.table, self.lock_timeout, observer)?;
         let history = read_history(session.backend(), &self.table)?;
         invalid(self.problems(&history))?;
         let plan = match direction {
@@ -319,7 +319,8 @@ impl Migrations {
         let began = Instant::now();
         invalid(self.source_problems())?;
         let mut backend = db.backend()?;
-        let mut session = Session::writing(&mut *backend, &self.table, self.lock_timeout)?;
+        let mut session =
+            Session::writing(&mut *backend, &self.table, self.lock_timeout, &mut |_| {})?;
         let history = read_history(session.backend(), &self.table)?;
         if !history.rows.is_empty() {
             return Err(Error::HistoryNotEmpty {
@@ -364,7 +365,8 @@ impl Migrations {
     pub fn repair(&self, db: &mut impl Database) -> Result<RepairReport, Error> {
         invalid(self.source_problems())?;
         let mut backend = db.backend()?;
-        let mut session = Session::writing(&mut *backend, &self.table, self.lock_timeout)?;
+        let mut session =
+            Session::writing(&mut *backend, &self.table, self.lock_timeout, &mut |_| {})?;
         let history = read_history(session.backend(), &self.table)?;
         let plan = plan_repair(&self.list, &history.rows, |version| {
             self.cumulative_checksum(version)
@@ -408,7 +410,8 @@ impl Migrations {
     /// itself is left as it is). For development databases only.
     pub fn reset_history(&self, db: &mut impl Database) -> Result<ResetReport, Error> {
         let mut backend = db.backend()?;
-        let mut session = Session::writing(&mut *backend, &self.table, self.lock_timeout)?;
+        let mut session =
+            Session::writing(&mut *backend, &self.table, self.lock_timeout, &mut |_| {})?;
         let history = read_history(session.backend(), &self.table)?;
         if history.exists {
             session
