@@ -73,6 +73,8 @@ impl<'a> Session<'a> {
                 "took the migration lock"
             );
             observer(&Event::LockAcquired { waited });
+        } else {
+            tracing::debug!(table = %table, "took the migration lock");
         }
         Ok(session)
     }

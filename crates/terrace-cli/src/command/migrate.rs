@@ -29,7 +29,10 @@ pub fn run(args: &MigrateArgs, config: &Config, out: &Output) -> anyhow::Result<
         return Err(terrace::Error::Invalid { problems }.into());
     }
     let mut conn = database.open(Access::Create)?;
-    let report = migrations.run_to(&mut conn, target, &mut |event| out.progress(event))?;
+    let report = migrations.run_to(&mut conn, target, &mut |event| {
+        out.lock_wait(&database, event);
+        out.progress(event);
+    })?;
     out.report(&report, args.to)?;
     Ok(ExitCode::SUCCESS)
 }
