@@ -90,3 +90,86 @@ fn terrace_log_shows_the_librarys_log_on_stderr() {
     let run = sandbox.run(&["status"]);
     assert!(!run.stderr.contains("INFO"), "no log unless asked for");
 }
+
+/// A migration that runs for about a second on SQLite.
+const SLOW: &str = "CREATE TABLE pause AS WITH RECURSIVE n(i) AS \
+     (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000) SELECT count(*) AS c FROM n;";
+
+#[test]
+fn on_a_terminal_the_bar_shows_the_running_migrations_time_as_it_grows() {
+    let sandbox = Sandbox::three_migrations();
+    sandbox.migration("0004_slow.sql", SLOW, None);
+    // `script` (util-linux) runs the command on a pseudo-terminal and copies what it
+    // shows: stdout and stderr together, as a person would see them.
+    let output = std::process::Command::new("script")
+        .args([
+            "-qfec",
+            &format!("'{}' migrate", env!("CARGO_BIN_EXE_terrace")),
+            "/dev/null",
+        ])
+        .current_dir(sandbox.path())
+        .env_remove("TERRACE_LOG")
+        .env_remove("RUST_LOG")
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("run script (util-linux)");
+    let screen = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{screen}");
+    let frames: Vec<&str> = screen
+        .split("\r\x1b[2K")
+        .filter(|frame| frame.contains("applying 4 slow"))
+        .collect();
+    // The last of four runs: three finished, the bar three quarters full.
+    assert!(
+        frames
+            .iter()
+            .all(|f| f.starts_with("[==================>     ] 3/4  applying 4 slow  ")),
+        "{frames:?}"
+    );
+    // Redrawn while it runs, each time with a later time.
+    let times: Vec<f64> = frames
+        .iter()
+        .filter_map(|f| f.rsplit("  ").next()?.strip_suffix(" s")?.parse().ok())
+        .collect();
+    // (A tick can come just after the first drawing, in the same tenth of a second.)
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+    let mut distinct = times.clone();
+    distinct.dedup();
+    assert!(distinct.len() >= 3, "{frames:?}");
+    // Erased before the migration's own line.
+    assert!(
+        screen.contains("\r\x1b[2K\x1b[32mran\x1b[0m 4 slow"),
+        "{screen:?}"
+    );
+
+    // Not on a terminal: no bar at all.
+    let sandbox = Sandbox::three_migrations();
+    sandbox.migration("0004_slow.sql", SLOW, None);
+    let run = sandbox.run(&["migrate"]);
+    run.ok();
+    assert!(!run.all().contains('\r'), "{:?}", run.all());
+}
+
+#[test]
+fn a_single_migration_gets_a_bar_too() {
+    let sandbox = Sandbox::project();
+    sandbox.migration("0001_slow.sql", SLOW, None);
+    let output = std::process::Command::new("script")
+        .args([
+            "-qfec",
+            &format!("'{}' migrate", env!("CARGO_BIN_EXE_terrace")),
+            "/dev/null",
+        ])
+        .current_dir(sandbox.path())
+        .env_remove("TERRACE_LOG")
+        .env_remove("RUST_LOG")
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("run script (util-linux)");
+    let screen = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{screen}");
+    assert!(
+        screen.contains("\r\x1b[2K[>                       ] 0/1  applying 1 slow  0.0 s"),
+        "{screen:?}"
+    );
+}
