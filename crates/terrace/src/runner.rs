@@ -316,11 +316,22 @@ impl Migrations {
     /// Adopts an existing database: records migrations 1 to `version` as applied
     /// without running them. Refuses if the history is not empty.
     pub fn baseline(&self, db: &mut impl Database, version: u64) -> Result<Report, Error> {
+        self.baseline_with(db, version, &mut |_| {})
+    }
+
+    /// [`baseline`](Migrations::baseline), telling `observer` if it has to wait for the
+    /// migration lock ([`Event::WaitingForLock`], [`Event::LockAcquired`]).
+    pub fn baseline_with(
+        &self,
+        db: &mut impl Database,
+        version: u64,
+        observer: &mut dyn FnMut(&Event<'_>),
+    ) -> Result<Report, Error> {
         let began = Instant::now();
         invalid(self.source_problems())?;
         let mut backend = db.backend()?;
         let mut session =
-            Session::writing(&mut *backend, &self.table, self.lock_timeout, &mut |_| {})?;
+            Session::writing(&mut *backend, &self.table, self.lock_timeout, observer)?;
         let history = read_history(session.backend(), &self.table)?;
         if !history.rows.is_empty() {
             return Err(Error::HistoryNotEmpty {
@@ -363,10 +374,20 @@ impl Migrations {
     /// migration took its number): see [`Problem::DirtyBelowApplied`] and
     /// [`Problem::Replaced`].
     pub fn repair(&self, db: &mut impl Database) -> Result<RepairReport, Error> {
+        self.repair_with(db, &mut |_| {})
+    }
+
+    /// [`repair`](Migrations::repair), telling `observer` if it has to wait for the
+    /// migration lock ([`Event::WaitingForLock`], [`Event::LockAcquired`]).
+    pub fn repair_with(
+        &self,
+        db: &mut impl Database,
+        observer: &mut dyn FnMut(&Event<'_>),
+    ) -> Result<RepairReport, Error> {
         invalid(self.source_problems())?;
         let mut backend = db.backend()?;
         let mut session =
-            Session::writing(&mut *backend, &self.table, self.lock_timeout, &mut |_| {})?;
+            Session::writing(&mut *backend, &self.table, self.lock_timeout, observer)?;
         let history = read_history(session.backend(), &self.table)?;
         let plan = plan_repair(&self.list, &history.rows, |version| {
             self.cumulative_checksum(version)
@@ -409,9 +430,19 @@ impl Migrations {
     /// Drops the tracking table, forgetting which migrations were applied (the schema
     /// itself is left as it is). For development databases only.
     pub fn reset_history(&self, db: &mut impl Database) -> Result<ResetReport, Error> {
+        self.reset_history_with(db, &mut |_| {})
+    }
+
+    /// [`reset_history`](Migrations::reset_history), telling `observer` if it has to
+    /// wait for the migration lock ([`Event::WaitingForLock`], [`Event::LockAcquired`]).
+    pub fn reset_history_with(
+        &self,
+        db: &mut impl Database,
+        observer: &mut dyn FnMut(&Event<'_>),
+    ) -> Result<ResetReport, Error> {
         let mut backend = db.backend()?;
         let mut session =
-            Session::writing(&mut *backend, &self.table, self.lock_timeout, &mut |_| {})?;
+            Session::writing(&mut *backend, &self.table, self.lock_timeout, observer)?;
         let history = read_history(session.backend(), &self.table)?;
         if history.exists {
             session

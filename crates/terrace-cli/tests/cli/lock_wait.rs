@@ -215,3 +215,26 @@ fn on_mysql_a_held_lock_is_announced() {
         .run(&["--database", &db.url, "status", "--check"])
         .ok();
 }
+
+#[test]
+fn baseline_repair_and_reset_announce_the_wait_too() {
+    for args in [&["baseline", "1"][..], &["repair"], &["reset", "--yes"]] {
+        let sandbox = Sandbox::three_migrations();
+        let holder = sandbox.open_db();
+        holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let mut child = sandbox.command(".", &[], args).spawn().unwrap();
+        let lines = stderr_lines(&mut child);
+        let line = line_within(
+            &lines,
+            "waiting for the migration lock",
+            Duration::from_secs(1),
+        );
+        assert!(
+            line.ends_with("(held by another run) — up to 5m"),
+            "{args:?}: {line}"
+        );
+        holder.execute_batch("ROLLBACK").unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{args:?}: {output:?}");
+    }
+}

@@ -186,3 +186,54 @@ fn on_sqlite_a_writer_holding_the_write_lock_is_announced_too() {
         ]
     );
 }
+
+/// What `command` sends while another run holds the lock on `db` for the whole lock
+/// timeout, and its error. The other run applies a new migration, `version`.
+fn seen_while_held(
+    db: &TestDb,
+    version: u64,
+    command: impl FnOnce(
+        &terrace::Migrations,
+        &mut terrace::Connection,
+        &mut dyn FnMut(&Event<'_>),
+    ) -> Result<(), Error>,
+) -> (Vec<Seen>, Error) {
+    db.write(
+        &format!("{version:04}_more_{version}.sql"),
+        &format!("-- migrate:up\nCREATE TABLE more_{version} (id INTEGER);"),
+    );
+    let (release, released) = mpsc::channel();
+    let holder = holder(db, released);
+    let migrations = db
+        .migrations()
+        .with_lock_timeout(Duration::from_millis(300));
+    let mut events = Vec::new();
+    let err = command(&migrations, &mut db.connect(), &mut |event| {
+        events.extend(seen(event))
+    })
+    .unwrap_err();
+    release.send(()).unwrap();
+    holder.join().unwrap();
+    (events, err)
+}
+
+backend_test!(baseline_repair_and_reset_announce_the_wait_too, |db| {
+    two_migrations(db);
+    let waiting = [Seen::Waiting {
+        table: "schema_migrations".to_owned(),
+        timeout: Duration::from_millis(300),
+    }];
+    let (events, err) = seen_while_held(db, 3, |m, conn, observer| {
+        m.baseline_with(conn, 1, observer).map(drop)
+    });
+    assert!(matches!(err, Error::LockTimeout { .. }), "{err}");
+    assert_eq!(events, waiting, "baseline");
+    let (events, _) = seen_while_held(db, 4, |m, conn, observer| {
+        m.repair_with(conn, observer).map(drop)
+    });
+    assert_eq!(events, waiting, "repair");
+    let (events, _) = seen_while_held(db, 5, |m, conn, observer| {
+        m.reset_history_with(conn, observer).map(drop)
+    });
+    assert_eq!(events, waiting, "reset");
+});
