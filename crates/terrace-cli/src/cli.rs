@@ -56,6 +56,14 @@ pub struct Global {
     /// Output format: text for people, or one JSON document for scripts
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+
+    /// Print each SQL statement as it runs (text output)
+    #[arg(short, long, global = true, conflicts_with = "quiet")]
+    pub verbose: bool,
+
+    /// Print only errors (a JSON document is still printed)
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
 }
 
 /// How results are printed.

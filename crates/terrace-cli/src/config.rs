@@ -441,6 +441,8 @@ mod tests {
             wait: 0,
             lock_timeout: None,
             format: Format::Text,
+            verbose: false,
+            quiet: false,
         }
     }
 
@@ -528,6 +530,8 @@ mod tests {
             wait: 0,
             lock_timeout: Some(7),
             format: Format::Text,
+            verbose: false,
+            quiet: false,
         };
         let config = resolve(&flags, &full_env, None, file("/project", FULL_FILE)).unwrap();
         let database = config.database.unwrap();

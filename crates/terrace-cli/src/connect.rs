@@ -33,6 +33,13 @@ pub fn locate(setting: &DatabaseSetting, wait: Duration) -> Result<Location, Fai
     })
 }
 
+impl std::fmt::Display for Location {
+    /// The URL, with any password hidden.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.url.fmt(f)
+    }
+}
+
 impl Location {
     /// The URL; its `Display` hides any password.
     pub fn url(&self) -> &DatabaseUrl {

@@ -10,7 +10,9 @@ mod command;
 mod config;
 mod connect;
 mod failure;
+mod logging;
 mod output;
+mod progress;
 
 use clap::Parser;
 use cli::{Cli, Command};
@@ -23,7 +25,13 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => return output::clap_error(&err),
     };
-    let out = Output::new(cli.global.format);
+    logging::init();
+    let verbosity = match (cli.global.quiet, cli.global.verbose) {
+        (true, _) => progress::Verbosity::Quiet,
+        (_, true) => progress::Verbosity::Verbose,
+        _ => progress::Verbosity::Normal,
+    };
+    let out = Output::new(cli.global.format).with_verbosity(verbosity);
     match run(cli, &out) {
         Ok(code) => code,
         Err(err) if failure::is_broken_pipe(&err) => ExitCode::SUCCESS,

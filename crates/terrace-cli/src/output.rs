@@ -48,6 +48,7 @@
 
 use crate::cli::Format;
 use crate::failure;
+use crate::progress::{Live, Verbosity, human_timeout};
 use serde::Serialize;
 use std::ffi::OsString;
 use std::fmt::Write as _;
@@ -90,10 +91,10 @@ pub struct Output {
     json: bool,
     color: bool,
     error_color: bool,
-    /// Whether to draw a progress bar: text output on a terminal.
-    bar: bool,
-    /// Whether a progress bar is drawn on the current line.
-    bar_shown: std::cell::Cell<bool>,
+    /// The progress bar: drawn for text output when stderr is a terminal.
+    live: Live,
+    /// How much to say.
+    verbosity: Verbosity,
     /// Warnings kept for the JSON document.
     warnings: std::cell::RefCell<Vec<String>>,
 }
@@ -121,10 +122,20 @@ impl Output {
             json: format == Format::Json,
             color: color_wanted(io::stdout().is_terminal()),
             error_color: color_wanted(io::stderr().is_terminal()),
-            bar: format == Format::Text && io::stdout().is_terminal(),
-            bar_shown: std::cell::Cell::new(false),
+            live: Live::new(
+                format == Format::Text
+                    && io::stderr().is_terminal()
+                    && !crate::logging::requested(),
+            ),
+            verbosity: Verbosity::Normal,
             warnings: std::cell::RefCell::default(),
         }
+    }
+
+    /// The same output, saying as much as `verbosity` asks.
+    pub fn with_verbosity(mut self, verbosity: Verbosity) -> Self {
+        self.verbosity = verbosity;
+        self
     }
 
     /// Whether results are one JSON document.
@@ -132,16 +143,30 @@ impl Output {
         self.json
     }
 
-    /// Prints text (and a line end) on stdout.
+    /// Prints text (and a line end) on stdout; nothing with `-q`.
     pub fn print(&self, text: &str) -> io::Result<()> {
-        let mut stdout = io::stdout().lock();
-        writeln!(stdout, "{text}")?;
-        stdout.flush()
+        if self.verbosity == Verbosity::Quiet {
+            return Ok(());
+        }
+        self.print_result(text)
+    }
+
+    /// Prints text that is the very thing asked for (a completion script, the path of a
+    /// new file for `$EDITOR $(terrace new …)`) on stdout, even with `-q`.
+    pub fn print_result(&self, text: &str) -> io::Result<()> {
+        self.live.print_over(|| {
+            let mut stdout = io::stdout().lock();
+            writeln!(stdout, "{text}")?;
+            stdout.flush()
+        })
     }
 
     /// Shows warnings: at once on stderr as `warning: …` lines, or in JSON as the
     /// `warnings` of the document printed later.
     pub fn warn(&self, warnings: &[terrace::Warning]) {
+        if self.verbosity == Verbosity::Quiet && !self.json {
+            return;
+        }
         if self.json {
             self.warnings
                 .borrow_mut()
@@ -159,6 +184,9 @@ impl Output {
     /// Shows one warning of the command's own, as [`warn`](Self::warn) does the
     /// library's.
     pub fn warn_text(&self, warning: &str) {
+        if self.verbosity == Verbosity::Quiet && !self.json {
+            return;
+        }
         if self.json {
             self.warnings.borrow_mut().push(warning.to_owned());
             return;
@@ -185,6 +213,9 @@ impl Output {
     /// Prints a note about the results on stderr, as `note: …`, in either format: it
     /// is not part of a JSON document.
     pub fn note(&self, text: &str) {
+        if self.verbosity == Verbosity::Quiet {
+            return;
+        }
         let label = paint(self.error_color, Style::Bold, "note:");
         let _ = writeln!(io::stderr().lock(), "{label} {text}");
     }
@@ -192,6 +223,9 @@ impl Output {
     /// Prints `label: text` on stderr, the label in bold where colour is on: context
     /// for the results, such as which database they are about.
     pub fn labelled(&self, label: &str, text: &str) {
+        if self.verbosity == Verbosity::Quiet {
+            return;
+        }
         let label = paint(self.error_color, Style::Bold, &format!("{label}:"));
         let _ = writeln!(io::stderr().lock(), "{label} {text}");
     }
@@ -201,35 +235,35 @@ impl Output {
         paint(self.color, style, text)
     }
 
-    /// Prints a progress line for a migration that finished (text output only). A
-    /// closed stdout must not stop a migration, so write errors are ignored here.
+    /// Prints a progress line for a migration that finished (text output only), keeps
+    /// the progress bar of the one running up to date, and with `-v` prints each
+    /// statement as it runs. A closed stdout must not stop a migration, so write errors
+    /// are ignored here.
     pub fn progress(&self, event: &Event<'_>) {
-        if self.json {
+        if self.json || self.verbosity == Verbosity::Quiet {
             return;
         }
-        if let Event::Started {
-            version,
-            name,
-            direction,
-            step,
-            of,
-        } = event
-        {
-            if self.bar && *of > 1 {
-                let bar = progress_bar(
-                    *step,
-                    *of,
-                    &format!("{} {version} {name}", doing_verb(*direction)),
-                );
-                let mut stdout = io::stdout().lock();
-                let _ = write!(stdout, "\r\x1b[2K{bar}");
-                let _ = stdout.flush();
-                self.bar_shown.set(true);
+        match event {
+            Event::Started {
+                version,
+                name,
+                direction,
+                step,
+                of,
+            } => {
+                let what = format!("{} {version} {name}", doing_verb(*direction));
+                self.live.start(*step, *of, what);
+                return;
             }
-            return;
-        }
-        if self.bar_shown.replace(false) {
-            let _ = write!(io::stdout().lock(), "\r\x1b[2K");
+            Event::Statement { version, line, sql } => {
+                if self.verbosity == Verbosity::Verbose {
+                    let heading =
+                        self.paint(Style::Dim, &format!("-- migration {version}, line {line}"));
+                    let _ = self.print(&format!("{heading}\n{sql}"));
+                }
+                return;
+            }
+            _ => {}
         }
         let line = match event {
             Event::Finished {
@@ -274,7 +308,27 @@ impl Output {
             ),
             _ => return,
         };
+        self.live.stop();
         let _ = self.print(&line);
+    }
+
+    /// Says on stderr, in either format, that the command waits for the migration
+    /// lock on `database`, and then that it got it (not with `-q`).
+    pub fn lock_wait(&self, database: &dyn std::fmt::Display, event: &Event<'_>) {
+        if self.verbosity == Verbosity::Quiet {
+            return;
+        }
+        let text = match event {
+            Event::WaitingForLock { timeout, .. } => format!(
+                "waiting for the migration lock on {database} (held by another run) — up to {}",
+                human_timeout(*timeout)
+            ),
+            Event::LockAcquired { waited } => {
+                format!("took the migration lock after {}", human_duration(*waited))
+            }
+            _ => return,
+        };
+        let _ = writeln!(io::stderr().lock(), "{text}");
     }
 
     /// Prints what a run or rollback did.
@@ -358,6 +412,7 @@ impl Output {
     /// in JSON, as one document on stdout. Any password the user typed (in an argument
     /// or `DATABASE_URL`) or that a message quotes is hidden, whatever the message.
     pub fn error(&self, err: &anyhow::Error) {
+        self.live.finish();
         let typed = user_input();
         let typed: Vec<&str> = typed.iter().map(String::as_str).collect();
         let hide = |text: &str| redact_using(text, &typed);
@@ -437,8 +492,8 @@ pub fn clap_error(err: &clap::Error) -> ExitCode {
         json: true,
         color: false,
         error_color: false,
-        bar: false,
-        bar_shown: std::cell::Cell::new(false),
+        live: Live::new(false),
+        verbosity: Verbosity::Normal,
         warnings: std::cell::RefCell::default(),
     };
     let _ = output.json(&ErrorDoc {
@@ -523,18 +578,6 @@ fn doing_verb(direction: Direction) -> &'static str {
         Direction::Up => "applying",
         Direction::Down => "rolling back",
     }
-}
-
-/// A one-line progress bar: `[=======>            ]  7/20  applying 7 add_x`.
-fn progress_bar(step: usize, of: usize, what: &str) -> String {
-    const WIDTH: usize = 24;
-    let done = (step.saturating_sub(1) * WIDTH) / of.max(1);
-    let mut bar = "=".repeat(done);
-    if done < WIDTH {
-        bar.push('>');
-    }
-    let width = of.to_string().len();
-    format!("[{bar:<WIDTH$}] {step:>width$}/{of}  {what}")
 }
 
 fn ran_verb(direction: Direction) -> &'static str {
@@ -709,8 +752,8 @@ mod tests {
             json: false,
             color: false,
             error_color: false,
-            bar: false,
-            bar_shown: std::cell::Cell::new(false),
+            live: Live::new(false),
+            verbosity: Verbosity::Normal,
             warnings: std::cell::RefCell::default(),
         }
     }
@@ -733,23 +776,6 @@ mod tests {
             "VERSION  NAME             STATE\n\
              1        create_projects  applied\n\
              10"
-        );
-    }
-
-    #[test]
-    fn progress_bars() {
-        assert_eq!(
-            progress_bar(1, 4, "applying 1 a"),
-            "[>                       ] 1/4  applying 1 a"
-        );
-        assert_eq!(progress_bar(3, 4, "x"), "[============>           ] 3/4  x");
-        assert_eq!(
-            progress_bar(7, 120, "x"),
-            "[=>                      ]   7/120  x"
-        );
-        assert_eq!(
-            progress_bar(120, 120, "x"),
-            "[=======================>] 120/120  x"
         );
     }
 

@@ -100,6 +100,33 @@ pub trait Backend {
     /// Not obtaining it in time is a [`LockTimedOut`] error (from
     /// [`begin`](Backend::begin), where the transaction is the lock).
     fn lock(&mut self, table: &TableName, timeout: Duration) -> BackendResult<()>;
+    /// [`lock`](Backend::lock), calling `waiting` when the first try finds the lock
+    /// held, before waiting for it, so that the caller can tell people why nothing
+    /// happens. It is called at most once, and not at all when the lock was free.
+    ///
+    /// The default tries [`lock`](Backend::lock) with no wait, then with `timeout`: a
+    /// backend of another crate gets the notice without writing anything.
+    fn lock_reporting(
+        &mut self,
+        table: &TableName,
+        timeout: Duration,
+        waiting: &mut dyn FnMut(),
+    ) -> BackendResult<()> {
+        match self.lock(table, Duration::ZERO) {
+            Err(e) if e.is::<LockTimedOut>() && !timeout.is_zero() => {
+                waiting();
+                self.lock(table, timeout)
+            }
+            other => other,
+        }
+    }
+    /// [`begin`](Backend::begin), calling `waiting` when the first try finds the
+    /// database's write lock held, before waiting for it; for backends whose write
+    /// transaction is the lock (SQLite). The default begins without a notice.
+    fn begin_reporting(&mut self, waiting: &mut dyn FnMut()) -> BackendResult<()> {
+        let _ = waiting;
+        self.begin()
+    }
     /// Releases what [`lock`](Backend::lock) took; an error if it was no longer held.
     fn unlock(&mut self, table: &TableName) -> BackendResult<()>;
     /// Begins a write transaction, taking the database's write lock where it has one.

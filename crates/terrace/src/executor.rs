@@ -20,6 +20,7 @@ fn run_body(
     backend: &mut dyn Backend,
     step: &Step<'_>,
     dirty_on_failure: bool,
+    observer: &mut dyn FnMut(&Event<'_>),
 ) -> Result<(), Error> {
     let migration = step.migration;
     // The failing statement: its first line, its line and its number of how many.
@@ -38,14 +39,26 @@ fn run_body(
         Body::Sql(sql) => {
             let statements = split_statements(sql, backend.dialect());
             let count = statements.len();
+            let file_line = migration.file_line(step.direction);
+            // A line of the file, for a migration read from one.
+            let line = |statement: &terrace_format::Statement<'_>| {
+                file_line.map_or(statement.line, |start| start + statement.line - 1)
+            };
             for (index, statement) in statements.iter().enumerate() {
+                tracing::trace!(
+                    version = migration.version(),
+                    line = line(statement),
+                    sql = statement.text,
+                    "running a statement"
+                );
+                observer(&Event::Statement {
+                    version: migration.version(),
+                    line: line(statement),
+                    sql: statement.text,
+                });
                 backend.execute(statement.text).map_err(|e| {
                     let first_line = statement.first_line().to_owned();
-                    // A line of the file, for a migration read from one.
-                    let line = migration
-                        .file_line(step.direction)
-                        .map_or(statement.line, |start| start + statement.line - 1);
-                    failed(Some((first_line, line, (index + 1, count))), e)
+                    failed(Some((first_line, line(statement), (index + 1, count))), e)
                 })?;
             }
         }
@@ -169,7 +182,7 @@ impl<'r, 'o> Executor<'r, 'o> {
     /// long it ran. In one transaction per run its history is written at commit.
     fn apply(&mut self, backend: &mut dyn Backend, step: &Step<'r>) -> Result<Duration, Error> {
         let started = self.start(step);
-        let outcome = run_body(backend, step, false);
+        let outcome = run_body(backend, step, false, self.observer);
         // A body that ran COMMIT or ROLLBACK itself left the rest of its work, and its
         // history row, outside the transaction: say so, whether or not it then failed.
         let open = backend.transaction_open().map_err(|e| {
@@ -310,7 +323,7 @@ impl<'r, 'o> Executor<'r, 'o> {
         session.commit()?;
 
         let started = self.start(step);
-        run_body(session.backend(), step, true)?;
+        run_body(session.backend(), step, true, self.observer)?;
         let duration = started.elapsed();
 
         // The body ran completely: a failure from here on leaves nothing to undo, only

@@ -53,6 +53,35 @@ pub enum Event<'a> {
         /// Up or down.
         direction: Direction,
     },
+    /// Another run holds the migration lock: this one waits for it, at most `timeout`.
+    /// Sent once, as soon as the first try to take the lock fails (on SQLite: to take
+    /// the lock file, or the database's write lock), before any waiting; followed by
+    /// [`Event::LockAcquired`], or by the command's [`Error::LockTimeout`].
+    ///
+    /// [`Error::LockTimeout`]: crate::Error::LockTimeout
+    WaitingForLock {
+        /// The tracking table whose lock is held.
+        table: &'a str,
+        /// How long the command waits at most: the lock timeout.
+        timeout: Duration,
+    },
+    /// The lock this command waited for ([`Event::WaitingForLock`]) is taken. Not sent
+    /// when the lock was free at the first try.
+    LockAcquired {
+        /// How long the command waited for it.
+        waited: Duration,
+    },
+    /// A statement of a SQL migration is about to run. Sent for every statement, with
+    /// text borrowed from the migration: listening costs no copy.
+    Statement {
+        /// The migration's version.
+        version: u64,
+        /// The statement's first line: in the migration's file, for a migration read
+        /// from one, otherwise in the direction's SQL.
+        line: usize,
+        /// The statement, as sent to the database.
+        sql: &'a str,
+    },
 }
 
 /// One migration a run or rollback completed.

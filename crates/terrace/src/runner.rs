@@ -170,7 +170,7 @@ impl Migrations {
         observer: &mut dyn FnMut(&Event<'_>),
         began: Instant,
     ) -> Result<Report, Error> {
-        let mut session = Session::writing(backend, &self.table, self.lock_timeout)?;
+        let mut session = Session::writing(backend, &self.table, self.lock_timeout, observer)?;
         let history = read_history(session.backend(), &self.table)?;
         invalid(self.blocking(&history, direction))?;
         let plan = match direction {
@@ -345,12 +345,24 @@ impl Migrations {
     /// finds a problem about migrations up to `version` (one about later migrations,
     /// such as a draft, does not stop it).
     pub fn baseline(&self, db: &mut impl Database, version: u64) -> Result<Report, Error> {
+        self.baseline_with(db, version, &mut |_| {})
+    }
+
+    /// [`baseline`](Migrations::baseline), telling `observer` if it has to wait for the
+    /// migration lock ([`Event::WaitingForLock`], [`Event::LockAcquired`]).
+    pub fn baseline_with(
+        &self,
+        db: &mut impl Database,
+        version: u64,
+        observer: &mut dyn FnMut(&Event<'_>),
+    ) -> Result<Report, Error> {
         let began = Instant::now();
         let mut problems = self.source_problems();
         problems.retain(|problem| blocks_baseline(problem, version));
         invalid(problems)?;
         let mut backend = db.backend()?;
-        let mut session = Session::writing(&mut *backend, &self.table, self.lock_timeout)?;
+        let mut session =
+            Session::writing(&mut *backend, &self.table, self.lock_timeout, observer)?;
         let history = read_history(session.backend(), &self.table)?;
         if !history.rows.is_empty() {
             return Err(Error::HistoryNotEmpty {
@@ -395,8 +407,19 @@ impl Migrations {
     /// whose up section is still empty) does not stop it, and is in the report's
     /// `remaining`.
     pub fn repair(&self, db: &mut impl Database) -> Result<RepairReport, Error> {
+        self.repair_with(db, &mut |_| {})
+    }
+
+    /// [`repair`](Migrations::repair), telling `observer` if it has to wait for the
+    /// migration lock ([`Event::WaitingForLock`], [`Event::LockAcquired`]).
+    pub fn repair_with(
+        &self,
+        db: &mut impl Database,
+        observer: &mut dyn FnMut(&Event<'_>),
+    ) -> Result<RepairReport, Error> {
         let mut backend = db.backend()?;
-        let mut session = Session::writing(&mut *backend, &self.table, self.lock_timeout)?;
+        let mut session =
+            Session::writing(&mut *backend, &self.table, self.lock_timeout, observer)?;
         let history = read_history(session.backend(), &self.table)?;
         let mut problems = self.source_problems();
         problems.retain(|problem| concerns_applied(problem, &history.rows));
@@ -442,8 +465,19 @@ impl Migrations {
     /// Drops the tracking table, forgetting which migrations were applied (the schema
     /// itself is left as it is). For development databases only.
     pub fn reset_history(&self, db: &mut impl Database) -> Result<ResetReport, Error> {
+        self.reset_history_with(db, &mut |_| {})
+    }
+
+    /// [`reset_history`](Migrations::reset_history), telling `observer` if it has to
+    /// wait for the migration lock ([`Event::WaitingForLock`], [`Event::LockAcquired`]).
+    pub fn reset_history_with(
+        &self,
+        db: &mut impl Database,
+        observer: &mut dyn FnMut(&Event<'_>),
+    ) -> Result<ResetReport, Error> {
         let mut backend = db.backend()?;
-        let mut session = Session::writing(&mut *backend, &self.table, self.lock_timeout)?;
+        let mut session =
+            Session::writing(&mut *backend, &self.table, self.lock_timeout, observer)?;
         let history = read_history(session.backend(), &self.table)?;
         if history.exists {
             session

@@ -6,7 +6,8 @@
 use crate::backend::{Backend, BackendResult, LockTimedOut};
 use crate::error::Error;
 use crate::history::TableName;
-use std::time::Duration;
+use crate::report::Event;
+use std::time::{Duration, Instant};
 
 pub(crate) struct Session<'a> {
     backend: &'a mut (dyn Backend + 'a),
@@ -29,13 +30,31 @@ impl<'a> Session<'a> {
     }
 
     /// Takes the migration lock, then begins a write transaction — in that order, so
-    /// the history is only ever read under the lock.
+    /// the history is only ever read under the lock. If either is found held by
+    /// another run, `observer` hears of it at once ([`Event::WaitingForLock`]), and
+    /// again once both are taken ([`Event::LockAcquired`]).
     pub(crate) fn writing(
         backend: &'a mut (dyn Backend + 'a),
         table: &TableName,
         timeout: Duration,
+        observer: &mut dyn FnMut(&Event<'_>),
     ) -> Result<Self, Error> {
-        let locked = backend.lock(table, timeout);
+        let began = Instant::now();
+        let mut waited = false;
+        let mut waiting = || {
+            if !std::mem::replace(&mut waited, true) {
+                tracing::info!(
+                    table = %table,
+                    timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+                    "waiting for the migration lock, held by another run"
+                );
+                observer(&Event::WaitingForLock {
+                    table: table.as_str(),
+                    timeout,
+                });
+            }
+        };
+        let locked = backend.lock_reporting(table, timeout, &mut waiting);
         lock_error(locked, table, timeout, "taking the migration lock")?;
         let mut session = Session {
             backend,
@@ -43,7 +62,20 @@ impl<'a> Session<'a> {
             timeout,
             in_transaction: false,
         };
-        session.begin()?;
+        let begun = session.backend.begin_reporting(&mut waiting);
+        lock_error(begun, table, timeout, "beginning a transaction")?;
+        session.in_transaction = true;
+        if waited {
+            let waited = began.elapsed();
+            tracing::info!(
+                table = %table,
+                waited_ms = u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
+                "took the migration lock"
+            );
+            observer(&Event::LockAcquired { waited });
+        } else {
+            tracing::debug!(table = %table, "took the migration lock");
+        }
         Ok(session)
     }
 

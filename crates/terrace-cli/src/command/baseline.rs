@@ -26,7 +26,9 @@ pub fn run(args: &BaselineArgs, config: &Config, out: &Output) -> anyhow::Result
     crate::banner::announce(config, &database, out);
     out.warn(migrations.warnings());
     let mut conn = database.open(Access::ReadWrite)?;
-    let report = migrations.baseline(&mut conn, args.version)?;
+    let report = migrations.baseline_with(&mut conn, args.version, &mut |event| {
+        out.lock_wait(&database, event);
+    })?;
     if out.is_json() {
         out.json(&BaselineDoc {
             baselined: report

@@ -23,7 +23,7 @@ pub fn run(args: &CompletionsArgs, out: &Output) -> anyhow::Result<ExitCode> {
             script: &script,
         })?;
     } else {
-        out.print(script.trim_end())?;
+        out.print_result(script.trim_end())?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -84,7 +84,7 @@ pub fn run(args: &NewArgs, config: &Config, out: &Output) -> anyhow::Result<Exit
             name,
         })?;
     } else {
-        out.print(&path.display().to_string())?;
+        out.print_result(&path.display().to_string())?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -30,7 +30,7 @@ pub fn run(config: &Config, out: &Output) -> anyhow::Result<ExitCode> {
     crate::banner::announce(config, &database, out);
     out.warn(migrations.warnings());
     let mut conn = database.open(Access::ReadWrite)?;
-    let report = migrations.repair(&mut conn)?;
+    let report = migrations.repair_with(&mut conn, &mut |event| out.lock_wait(&database, event))?;
     let remaining: Vec<String> = report.remaining.iter().map(ToString::to_string).collect();
 
     if out.is_json() {

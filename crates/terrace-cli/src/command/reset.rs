@@ -38,7 +38,8 @@ pub fn run(args: &ResetArgs, config: &Config, out: &Output) -> anyhow::Result<Ex
         .status(&mut conn)
         .ok()
         .and_then(|status| status.applied.iter().map(|a| a.row.version).max());
-    let report = tracking.reset_history(&mut conn)?;
+    let report =
+        tracking.reset_history_with(&mut conn, &mut |event| out.lock_wait(&database, event))?;
     let table = tracking.table().as_str();
     if out.is_json() {
         out.json(&ResetDoc {

@@ -30,7 +30,10 @@ pub fn run(args: &RollbackArgs, config: &Config, out: &Output) -> anyhow::Result
         return Ok(ExitCode::SUCCESS);
     }
     let mut conn = database.open(Access::ReadWrite)?;
-    let report = migrations.rollback_with(&mut conn, target, &mut |event| out.progress(event))?;
+    let report = migrations.rollback_with(&mut conn, target, &mut |event| {
+        out.lock_wait(&database, event);
+        out.progress(event);
+    })?;
     out.report(&report, None)?;
     Ok(ExitCode::SUCCESS)
 }

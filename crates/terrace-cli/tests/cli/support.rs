@@ -167,7 +167,13 @@ impl Sandbox {
                 command.env_remove(&*name);
             }
         }
-        for name in ["DATABASE_URL", "NO_COLOR", "CLICOLOR", "CLICOLOR_FORCE"] {
+        for name in [
+            "DATABASE_URL",
+            "NO_COLOR",
+            "CLICOLOR",
+            "CLICOLOR_FORCE",
+            "RUST_LOG",
+        ] {
             command.env_remove(name);
         }
         command.envs(env.iter().copied());

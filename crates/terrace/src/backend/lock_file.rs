@@ -28,9 +28,14 @@ pub(crate) fn path_for(database: &Path) -> PathBuf {
 }
 
 impl LockFile {
-    /// Takes the lock on `path`, waiting at most `timeout` for another holder. Fails
-    /// with [`io::ErrorKind::TimedOut`] when it stays held that long.
-    pub(crate) fn acquire(path: &Path, timeout: Duration) -> io::Result<LockFile> {
+    /// Takes the lock on `path`, waiting at most `timeout` for another holder, and
+    /// calling `waiting` once when the first try finds it held. Fails with
+    /// [`io::ErrorKind::TimedOut`] when it stays held that long.
+    pub(crate) fn acquire(
+        path: &Path,
+        timeout: Duration,
+        waiting: &mut dyn FnMut(),
+    ) -> io::Result<LockFile> {
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -38,6 +43,7 @@ impl LockFile {
             .open(path)?;
         let deadline = Instant::now() + timeout;
         let mut pause = Duration::from_millis(2);
+        let mut first = true;
         loop {
             match file.try_lock() {
                 Ok(()) => return Ok(LockFile { _file: file }),
@@ -54,6 +60,9 @@ impl LockFile {
                         timeout.as_secs_f64()
                     ),
                 ));
+            }
+            if std::mem::take(&mut first) {
+                waiting();
             }
             std::thread::sleep(pause.min(deadline - now));
             pause = (pause * 2).min(Duration::from_millis(50));
@@ -72,15 +81,19 @@ mod tests {
         let path = path_for(&dir.join("app.db"));
         assert!(path.ends_with("app.db-terrace.lock"));
 
-        let first = LockFile::acquire(&path, Duration::ZERO).expect("free");
+        let mut notices = 0;
+        let first = LockFile::acquire(&path, Duration::ZERO, &mut || notices += 1).expect("free");
+        assert_eq!(notices, 0, "a free lock is not waited for");
         let began = Instant::now();
-        let err = LockFile::acquire(&path, Duration::from_millis(100)).expect_err("held");
+        let err = LockFile::acquire(&path, Duration::from_millis(100), &mut || notices += 1)
+            .expect_err("held");
         assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        assert_eq!(notices, 1, "the wait is announced once");
         assert!(began.elapsed() >= Duration::from_millis(100));
         assert!(err.to_string().contains("held by another run"), "{err}");
 
         drop(first);
-        LockFile::acquire(&path, Duration::ZERO).expect("released on drop");
+        LockFile::acquire(&path, Duration::ZERO, &mut || {}).expect("released on drop");
         std::fs::remove_dir_all(&dir).expect("cleaned up");
     }
 }

@@ -158,16 +158,41 @@ impl Backend for Mysql<'_> {
     }
 
     fn lock(&mut self, table: &TableName, timeout: Duration) -> BackendResult<()> {
+        self.lock_reporting(table, timeout, &mut || {})
+    }
+
+    fn lock_reporting(
+        &mut self,
+        table: &TableName,
+        timeout: Duration,
+        waiting: &mut dyn FnMut(),
+    ) -> BackendResult<()> {
+        // GET_LOCK waits whole seconds: a timeout under one second waits one.
         let seconds = timeout.as_secs().max(1);
         let database = self.database(table)?;
-        let got: Option<Option<i64>> = self.exec_first(
-            format!("SELECT GET_LOCK({LOCK_NAME}, ?)"),
-            (database, table.table(), seconds),
-        )?;
-        match got.flatten() {
-            Some(1) => Ok(()),
-            Some(0) => Err(Box::new(LockTimedOut)),
-            _ => Err(format!("GET_LOCK failed for the migration lock on table {table}").into()),
+        let mut get_lock = |seconds: u64| -> BackendResult<bool> {
+            let got: Option<Option<i64>> = self.exec_first(
+                format!("SELECT GET_LOCK({LOCK_NAME}, ?)"),
+                (database.as_str(), table.table(), seconds),
+            )?;
+            match got.flatten() {
+                Some(1) => Ok(true),
+                Some(0) => Ok(false),
+                _ => Err(format!("GET_LOCK failed for the migration lock on table {table}").into()),
+            }
+        };
+        // A first try that does not wait, so that a held lock is known at once.
+        if get_lock(0)? {
+            return Ok(());
+        }
+        if timeout.is_zero() {
+            return Err(Box::new(LockTimedOut));
+        }
+        waiting();
+        if get_lock(seconds)? {
+            Ok(())
+        } else {
+            Err(Box::new(LockTimedOut))
         }
     }
 

@@ -227,9 +227,19 @@ impl Backend for Postgres<'_> {
     }
 
     fn lock(&mut self, table: &TableName, timeout: Duration) -> BackendResult<()> {
+        self.lock_reporting(table, timeout, &mut || {})
+    }
+
+    fn lock_reporting(
+        &mut self,
+        table: &TableName,
+        timeout: Duration,
+        waiting: &mut dyn FnMut(),
+    ) -> BackendResult<()> {
         let key = lock_key(&self.history(table)?);
         let deadline = Instant::now() + timeout;
         let mut pause = Duration::from_millis(20);
+        let mut first = true;
         loop {
             let row = self.query_one("SELECT pg_try_advisory_lock($1)", &[&key])?;
             if row.try_get::<_, bool>(0)? {
@@ -237,6 +247,9 @@ impl Backend for Postgres<'_> {
             }
             if Instant::now() >= deadline {
                 return Err(Box::new(LockTimedOut));
+            }
+            if std::mem::take(&mut first) {
+                waiting();
             }
             std::thread::sleep(pause);
             pause = (pause * 2).min(Duration::from_millis(500));

@@ -132,10 +132,29 @@ impl Sqlite<'_> {
     /// Runs `BEGIN IMMEDIATE` or `COMMIT`, waiting for the database's locks at most for
     /// what is left of the lock timeout, and counts the time against it.
     fn waiting(&mut self, sql: &str) -> BackendResult<()> {
+        self.waiting_reporting(sql, None)
+    }
+
+    /// [`waiting`](Self::waiting), trying first without waiting when given `waiting`,
+    /// which is called if that try finds the database busy.
+    fn waiting_reporting(
+        &mut self,
+        sql: &str,
+        waiting: Option<&mut dyn FnMut()>,
+    ) -> BackendResult<()> {
         let conn = self.conn;
         let Some(held) = self.held.as_mut() else {
             return Ok(conn.execute_batch(sql)?);
         };
+        if let Some(waiting) = waiting
+            && !held.budget.is_zero()
+        {
+            conn.busy_timeout(Duration::ZERO)?;
+            match conn.execute_batch(sql) {
+                Err(e) if busy(&e) => waiting(),
+                result => return Ok(result?),
+            }
+        }
         conn.busy_timeout(held.budget)?;
         let began = Instant::now();
         let result = conn.execute_batch(sql);
@@ -258,13 +277,22 @@ impl Backend for Sqlite<'_> {
         Ok(!self.conn.is_autocommit())
     }
 
-    fn lock(&mut self, _table: &TableName, timeout: Duration) -> BackendResult<()> {
+    fn lock(&mut self, table: &TableName, timeout: Duration) -> BackendResult<()> {
+        self.lock_reporting(table, timeout, &mut || {})
+    }
+
+    fn lock_reporting(
+        &mut self,
+        _table: &TableName,
+        timeout: Duration,
+        waiting: &mut dyn FnMut(),
+    ) -> BackendResult<()> {
         self.restore()?;
         let began = Instant::now();
         let lock_file = match self.conn.path().filter(|p| !p.is_empty()) {
             Some(path) => {
                 let path = lock_file::path_for(std::path::Path::new(path));
-                match LockFile::acquire(&path, timeout) {
+                match LockFile::acquire(&path, timeout, waiting) {
                     Ok(held) => Some(held),
                     // A folder Terrace may not write to: SQLite itself says whether the
                     // database can be written, and the run is locked by its transactions.
@@ -332,6 +360,10 @@ impl Backend for Sqlite<'_> {
 
     fn begin(&mut self) -> BackendResult<()> {
         self.waiting("BEGIN IMMEDIATE")
+    }
+
+    fn begin_reporting(&mut self, waiting: &mut dyn FnMut()) -> BackendResult<()> {
+        self.waiting_reporting("BEGIN IMMEDIATE", Some(waiting))
     }
 
     fn commit(&mut self) -> BackendResult<()> {

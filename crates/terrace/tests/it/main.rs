@@ -19,6 +19,7 @@ mod foreign_keys;
 mod helpers;
 mod legacy;
 mod lock_timeout;
+mod lock_wait;
 mod migrate;
 mod repair;
 mod rollback;

@@ -69,12 +69,27 @@ backend_test!(run_to_a_version_and_by_steps_with_progress_events, |db| {
                 Event::Started { version, .. } => format!("start {version}"),
                 Event::Finished { version, .. } => format!("done {version}"),
                 Event::Committed { versions } => format!("committed {versions:?}"),
+                Event::Statement { version, line, sql } => {
+                    format!(
+                        "{version}:{line} {}",
+                        sql.lines().next().unwrap_or_default()
+                    )
+                }
                 other => format!("{other:?}"),
             })
         })
         .unwrap();
     assert_eq!(report.versions(), [1, 2]);
-    let mut expected = vec!["start 1", "done 1", "start 2", "done 2"];
+    // Each statement, with its line in the file, before it runs.
+    let mut expected = vec![
+        "start 1",
+        "1:3 CREATE TABLE projects (id INTEGER PRIMARY KEY, name TEXT NOT NULL)",
+        "1:4 INSERT INTO projects (id, name) VALUES (1, 'first')",
+        "done 1",
+        "start 2",
+        "2:2 ALTER TABLE projects ADD COLUMN base_url TEXT",
+        "done 2",
+    ];
     if db.kind == Kind::Sqlite {
         expected.push("committed [1, 2]"); // one transaction for the run
     }
