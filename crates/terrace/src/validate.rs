@@ -18,7 +18,9 @@ pub enum Problem {
     File {
         /// The file at fault.
         path: PathBuf,
-        /// What is wrong with it.
+        /// The line of the file (from 1) the problem is on, when it is on one.
+        line: Option<usize>,
+        /// What is wrong with it (without the line).
         detail: String,
     },
     /// Two or more migrations share a version.
@@ -208,7 +210,17 @@ impl fmt::Display for Warning {
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Problem::File { path, detail } => write!(f, "{}: {detail}", path.display()),
+            // `PATH:LINE:`, the form editors and terminals open at that line.
+            Problem::File {
+                path,
+                line: Some(line),
+                detail,
+            } => write!(f, "{}:{line}: {detail}", path.display()),
+            Problem::File {
+                path,
+                line: None,
+                detail,
+            } => write!(f, "{}: {detail}", path.display()),
             Problem::DuplicateVersion { version, names } => {
                 write!(
                     f,
