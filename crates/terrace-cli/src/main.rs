@@ -8,6 +8,7 @@ mod cli;
 mod command;
 mod config;
 mod connect;
+mod error_doc;
 mod failure;
 mod output;
 

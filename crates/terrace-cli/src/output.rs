@@ -346,21 +346,7 @@ impl Output {
         let hint = failure::hint(err).map(|hint| hide(&hint));
         let chain: Vec<String> = dedup_chain(err).iter().map(|m| hide(m)).collect();
         if self.json {
-            let problems = err
-                .chain()
-                .find_map(|c| match c.downcast_ref::<terrace::Error>() {
-                    Some(
-                        terrace::Error::Invalid { problems }
-                        | terrace::Error::RepairRefused { problems },
-                    ) => Some(problems.iter().map(|p| hide(&p.to_string())).collect()),
-                    _ => None,
-                })
-                .unwrap_or_default();
-            let _ = self.json(&ErrorDoc {
-                error: chain.join(": "),
-                hint,
-                problems,
-            });
+            let _ = self.json(&crate::error_doc::ErrorDoc::new(err, &chain, hint, &hide));
             return;
         }
         let mut text = String::new();
@@ -423,11 +409,10 @@ pub fn clap_error(err: &clap::Error) -> ExitCode {
         bar_shown: std::cell::Cell::new(false),
         warnings: std::cell::RefCell::default(),
     };
-    let _ = output.json(&ErrorDoc {
-        error: message,
-        hint: Some("see `terrace --help`".to_owned()),
-        problems: Vec::new(),
-    });
+    let _ = output.json(&crate::error_doc::ErrorDoc::usage(
+        message,
+        Some("see `terrace --help`".to_owned()),
+    ));
     code
 }
 
@@ -662,15 +647,6 @@ struct PlannedDoc<'a> {
     name: &'a str,
     transactional: bool,
     sql: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct ErrorDoc {
-    error: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    hint: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    problems: Vec<String>,
 }
 
 #[cfg(test)]

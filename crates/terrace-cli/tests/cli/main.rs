@@ -14,6 +14,7 @@ mod hints;
 mod history;
 mod init;
 mod json;
+mod json_errors;
 mod legacy;
 mod migrate;
 mod new;
