@@ -194,6 +194,7 @@ impl Config {
         Err(Failure::refused(format!(
             "refusing to {action}: {file} marks this database as protected"
         ))
+        .named("protected")
         .hint(format!(
             "`protected = true` in {file} guards this database against reset and rollback; \
              --dry-run shows what a rollback would do"

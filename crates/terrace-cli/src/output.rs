@@ -31,8 +31,10 @@
 //!   `remaining` is not empty)
 //! * `reset`: `{"table": "schema_migrations", "dropped": true, "rows": 5}`
 //! * `completions`: `{"shell": "bash", "script": "…"}`
-//! * any error: `{"error": "message: cause: cause", "hint": "…", "problems": ["…"]}`
-//!   (`hint` and `problems` only when there are some), with exit code 1 or 2.
+//! * any error: `{"kind": "migration_failed", "message": "message: cause: cause", "error": "…", "hint": "…", …}`
+//!   with exit code 1 or 2: a stable `kind` and the fields that locate the failure
+//!   (version, name, file, line, statement, sqlstate, code, applied, problems), as
+//!   docs/json-errors.md describes ([`crate::error_doc`]).
 //!
 //! Any document, an error's included, also holds `"warnings": ["…"]` when reading the
 //! migrations folder found something worth a warning (a file that looks like a
