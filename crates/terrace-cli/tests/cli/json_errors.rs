@@ -274,3 +274,53 @@ fn every_error_keeps_its_one_line_text() {
     assert_eq!(doc["version"], 7, "{doc:#}");
     assert_eq!(doc["error"], doc["message"], "{doc:#}");
 }
+
+#[test]
+fn a_failing_rollback_lists_the_migrations_rolled_back_before_it() {
+    let sandbox = Sandbox::three_migrations();
+    sandbox.run(&["migrate"]).ok();
+    sandbox.migration(
+        "0001_create_projects.sql",
+        CREATE_PROJECTS,
+        Some("DROP TABLE nowhere;"),
+    );
+    sandbox.run(&["repair"]).ok();
+    let doc = sandbox
+        .run(&["rollback", "--to", "0", "--format", "json"])
+        .code(1)
+        .json();
+    assert_eq!(doc["kind"], "migration_failed", "{doc:#}");
+    assert_eq!(doc["direction"], "down", "{doc:#}");
+    assert_eq!(doc["version"], 1, "{doc:#}");
+    assert_eq!(
+        doc["file"], "migrations/0001_create_projects.sql",
+        "{doc:#}"
+    );
+    assert_eq!(doc["line"], 4, "{doc:#}");
+    assert_eq!(
+        doc["applied"],
+        json!([
+            {"version": 3, "name": "add_deleted_at"},
+            {"version": 2, "name": "add_base_url"}
+        ]),
+        "{doc:#}"
+    );
+}
+
+#[test]
+fn a_protected_database_refusal_is_of_its_own_kind() {
+    let sandbox = Sandbox::three_migrations();
+    sandbox.write(
+        "terrace.toml",
+        "database = \"sqlite:app.db\"\nprotected = true\n",
+    );
+    let doc = sandbox
+        .run(&["reset", "--yes", "--format", "json"])
+        .code(1)
+        .json();
+    assert_eq!(doc["kind"], "protected", "{doc:#}");
+    assert!(
+        doc["hint"].as_str().unwrap().contains("protected = true"),
+        "{doc:#}"
+    );
+}
