@@ -228,9 +228,7 @@ fn a_nul_byte_is_refused_naming_file_and_line() {
     let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
     assert_eq!(problems.len(), 1, "{text:#?}");
     assert!(
-        text[0].contains("0003_create_checks.sql")
-            && text[0].contains("line 2")
-            && text[0].contains("NUL"),
+        text[0].contains("0003_create_checks.sql:2: ") && text[0].contains("NUL"),
         "{text:#?}"
     );
 }
@@ -420,8 +418,7 @@ backend_test!(
         let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
         assert_eq!(problems.len(), 1, "{text:#?}");
         assert!(
-            text[0].contains("0001_create_a.sql")
-                && text[0].contains("line 2")
+            text[0].contains("0001_create_a.sql:2: ")
                 && text[0].contains("BEGIN")
                 && text[0].contains("transaction:false"),
             "{text:#?}"
