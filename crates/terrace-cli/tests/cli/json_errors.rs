@@ -324,3 +324,24 @@ fn a_protected_database_refusal_is_of_its_own_kind() {
         "{doc:#}"
     );
 }
+
+#[test]
+fn a_migrations_folder_given_whole_under_the_current_folder_is_shown_relative() {
+    let sandbox = failing_project();
+    let dir = sandbox.path().join("migrations").display().to_string();
+    let run = sandbox.run(&["--dir", &dir, "migrate"]);
+    run.code(1);
+    assert!(
+        run.stderr
+            .contains("failed at migrations/0003_copy_rows.sql:4, in its up section"),
+        "{}",
+        run.stderr
+    );
+    let sandbox = failing_project();
+    let dir = sandbox.path().join("migrations").display().to_string();
+    let doc = sandbox
+        .run(&["--dir", &dir, "migrate", "--format", "json"])
+        .code(1)
+        .json();
+    assert_eq!(doc["file"], "migrations/0003_copy_rows.sql", "{doc:#}");
+}
