@@ -194,6 +194,7 @@ impl Config {
         Err(Failure::refused(format!(
             "refusing to {action}: {file} marks this database as protected"
         ))
+        .named("protected")
         .hint(format!(
             "`protected = true` in {file} guards this database against reset and rollback; \
              --dry-run shows what a rollback would do"
@@ -208,7 +209,17 @@ impl Config {
 
     /// The migrations in the configured folder, tracked in the configured table.
     pub fn migrations(&self) -> anyhow::Result<terrace::Migrations> {
-        let migrations = terrace::Migrations::from_dir(&self.dir)?.with_table(&self.table)?;
+        // Files are named in messages by the folder as given: relative to the current
+        // folder when under it, as the user would open them.
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let dir = match self.dir.strip_prefix(&cwd) {
+            Ok(relative) if self.dir.is_absolute() && relative.as_os_str().is_empty() => {
+                Path::new(".")
+            }
+            Ok(relative) if self.dir.is_absolute() => relative,
+            _ => &self.dir,
+        };
+        let migrations = terrace::Migrations::from_dir(dir)?.with_table(&self.table)?;
         Ok(self.with_lock_timeout(migrations))
     }
 

@@ -86,7 +86,8 @@ impl Location {
             if self.url.sqlite_path().is_some() {
                 // A missing file or folder, a directory, a read-only URL: the library's
                 // own sentence says it all.
-                let failure = Failure::refused(cause.unwrap_or_else(|| err.to_string()));
+                let failure =
+                    Failure::refused(cause.unwrap_or_else(|| err.to_string())).named("connect");
                 return if access == Access::Create || !self.is_missing_file() {
                     failure.into()
                 } else {
@@ -95,7 +96,7 @@ impl Location {
                         .into()
                 };
             }
-            let failure = Failure::refused(err.to_string()).hint(
+            let failure = Failure::refused(err.to_string()).named("connect").hint(
                 "check the host, port, database name and credentials; --wait SECONDS retries a server that is still starting",
             );
             match cause {

@@ -36,6 +36,8 @@ pub struct Failure {
     kind: Kind,
     hint: Option<String>,
     source: Option<Box<dyn StdError + Send + Sync>>,
+    /// The stable name of what went wrong, for JSON errors (`connect`, …).
+    name: Option<&'static str>,
 }
 
 impl Failure {
@@ -46,6 +48,7 @@ impl Failure {
             kind: Kind::Usage,
             hint: None,
             source: None,
+            name: None,
         }
     }
 
@@ -61,6 +64,21 @@ impl Failure {
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
+    }
+
+    /// Names what went wrong for JSON errors' `kind` (see docs/json-errors.md), where
+    /// `usage` or `refused` would say too little.
+    pub fn named(mut self, name: &'static str) -> Self {
+        self.name = Some(name);
+        self
+    }
+
+    /// The `kind` of its JSON error: its name, else `usage` or `refused`.
+    pub fn name(&self) -> &'static str {
+        self.name.unwrap_or(match self.kind {
+            Kind::Usage => "usage",
+            Kind::Refused => "refused",
+        })
     }
 
     /// Adds the underlying error.
@@ -319,6 +337,15 @@ fn validation_hint(error: &terrace::Error) -> Option<String> {
         files.join(", "),
         if files.len() > 2 { "s" } else { "" }
     ))
+}
+
+/// The file of a migration in the command's migrations folder, if there is exactly one.
+pub fn migration_file(version: u64, name: &str) -> Option<PathBuf> {
+    let dir = MIGRATIONS_DIR.get()?;
+    match files_of(dir, version, &[name.to_owned()]).as_slice() {
+        [file] => Some(dir.join(file)),
+        _ => None,
+    }
 }
 
 /// The names of the files in the folder for this version and these migrations.

@@ -9,6 +9,7 @@ mod cli;
 mod command;
 mod config;
 mod connect;
+mod error_doc;
 mod failure;
 mod logging;
 mod output;

@@ -32,8 +32,10 @@
 //!   `remaining` is not empty)
 //! * `reset`: `{"table": "schema_migrations", "dropped": true, "rows": 5}`
 //! * `completions`: `{"shell": "bash", "script": "…"}`
-//! * any error: `{"error": "message: cause: cause", "hint": "…", "problems": ["…"]}`
-//!   (`hint` and `problems` only when there are some), with exit code 1 or 2.
+//! * any error: `{"kind": "migration_failed", "message": "message: cause: cause", "error": "…", "hint": "…", …}`
+//!   with exit code 1 or 2: a stable `kind` and the fields that locate the failure
+//!   (version, name, file, line, statement, sqlstate, code, applied, problems), as
+//!   docs/json-errors.md describes ([`crate::error_doc`]).
 //!
 //! Every document of a command that opens a database, an error's included once the
 //! database is known, also holds `"database"` (the URL, password hidden) and
@@ -419,21 +421,7 @@ impl Output {
         let hint = failure::hint(err).map(|hint| hide(&hint));
         let chain: Vec<String> = dedup_chain(err).iter().map(|m| hide(m)).collect();
         if self.json {
-            let problems = err
-                .chain()
-                .find_map(|c| match c.downcast_ref::<terrace::Error>() {
-                    Some(
-                        terrace::Error::Invalid { problems }
-                        | terrace::Error::RepairRefused { problems },
-                    ) => Some(problems.iter().map(|p| hide(&p.to_string())).collect()),
-                    _ => None,
-                })
-                .unwrap_or_default();
-            let _ = self.json(&ErrorDoc {
-                error: chain.join(": "),
-                hint,
-                problems,
-            });
+            let _ = self.json(&crate::error_doc::ErrorDoc::new(err, &chain, hint, &hide));
             return;
         }
         let mut text = String::new();
@@ -496,11 +484,10 @@ pub fn clap_error(err: &clap::Error) -> ExitCode {
         verbosity: Verbosity::Normal,
         warnings: std::cell::RefCell::default(),
     };
-    let _ = output.json(&ErrorDoc {
-        error: message,
-        hint: Some("see `terrace --help`".to_owned()),
-        problems: Vec::new(),
-    });
+    let _ = output.json(&crate::error_doc::ErrorDoc::usage(
+        message,
+        Some("see `terrace --help`".to_owned()),
+    ));
     code
 }
 
@@ -723,15 +710,6 @@ struct PlannedDoc<'a> {
     name: &'a str,
     transactional: bool,
     sql: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct ErrorDoc {
-    error: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    hint: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    problems: Vec<String>,
 }
 
 #[cfg(test)]

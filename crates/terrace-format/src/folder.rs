@@ -96,9 +96,40 @@ pub enum FileProblemKind {
     Io(std::io::Error),
 }
 
+/// `PATH:LINE: detail` when the problem is on a line (the form editors and terminals
+/// open at that line), else `PATH: detail`.
 impl fmt::Display for FileProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path.display(), self.kind)
+        match self.kind.line() {
+            Some(line) => write!(f, "{}:{line}: {}", self.path.display(), self.kind.detail()),
+            None => write!(f, "{}: {}", self.path.display(), self.kind),
+        }
+    }
+}
+
+impl FileProblemKind {
+    /// The line of the file (from 1) the problem is on, when it is on one.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            FileProblemKind::Nul { line }
+            | FileProblemKind::TransactionControl { line, .. }
+            | FileProblemKind::ClientCommand { line, .. } => Some(*line),
+            FileProblemKind::Sections(problem) => problem.line(),
+            _ => None,
+        }
+    }
+
+    /// What is wrong, without the `line N: ` the display starts with when the problem
+    /// is on a line (which [`line`](Self::line) gives).
+    pub fn detail(&self) -> String {
+        let text = self.to_string();
+        match self.line() {
+            Some(line) => match text.strip_prefix(&format!("line {line}: ")) {
+                Some(rest) => rest.to_owned(),
+                None => text,
+            },
+            None => text,
+        }
     }
 }
 
@@ -489,7 +520,7 @@ mod tests {
         let problems: Vec<_> = folder.problems.iter().map(|p| p.to_string()).collect();
         assert_eq!(problems.len(), 3, "{problems:?}");
         assert!(problems[0].contains("0003_Bad.sql") && problems[0].contains("snake_case"));
-        assert!(problems[1].contains("0004_no_marker.sql") && problems[1].contains("line 1"));
+        assert!(problems[1].contains("0004_no_marker.sql:1: "));
         assert!(problems[2].contains("0005_binary_junk.sql") && problems[2].contains("UTF-8"));
         std::fs::remove_dir_all(dir).unwrap();
     }
@@ -549,16 +580,16 @@ mod tests {
         let problems: Vec<_> = folder.problems.iter().map(|p| p.to_string()).collect();
         assert_eq!(problems.len(), 3, "{problems:#?}");
         assert!(
-            problems[0].contains("0001_create_a.sql: line 2: a NUL byte"),
+            problems[0].contains("0001_create_a.sql:2: a NUL byte"),
             "{problems:#?}"
         );
         assert!(
-            problems[1].contains("0002_create_b.sql: line 4: 'COMMIT'")
+            problems[1].contains("0002_create_b.sql:4: 'COMMIT'")
                 && problems[1].contains("-- migrate:up transaction:false"),
             "{problems:#?}"
         );
         assert!(
-            problems[2].contains("0003_create_c.sql: line 4: 'BEGIN'")
+            problems[2].contains("0003_create_c.sql:4: 'BEGIN'")
                 && problems[2].contains("-- migrate:down transaction:false"),
             "{problems:#?}"
         );
@@ -588,12 +619,12 @@ mod tests {
         let problems: Vec<_> = folder.problems.iter().map(|p| p.to_string()).collect();
         assert_eq!(problems.len(), 2, "{problems:#?}");
         assert!(
-            problems[0].contains("0001_create_a.sql: line 2: '\\restrict 6P3XkQ' is a command")
+            problems[0].contains("0001_create_a.sql:2: '\\restrict 6P3XkQ' is a command")
                 && problems[0].contains("remove the line"),
             "{problems:#?}"
         );
         assert!(
-            problems[1].contains("0002_create_p.sql: line 5: 'DELIMITER $$' is a command")
+            problems[1].contains("0002_create_p.sql:5: 'DELIMITER $$' is a command")
                 && problems[1].contains("end each statement with ';'"),
             "{problems:#?}"
         );

@@ -92,6 +92,22 @@ pub enum SectionsError {
     },
 }
 
+impl SectionsError {
+    /// The line of the file (from 1) the problem is on, when it is on one.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            SectionsError::MissingUp | SectionsError::EmptyUp => None,
+            SectionsError::DuplicateUp { line }
+            | SectionsError::DuplicateDown { line }
+            | SectionsError::DownBeforeUp { line }
+            | SectionsError::StatementsBeforeUp { line }
+            | SectionsError::UnknownMarker { line, .. }
+            | SectionsError::UnknownOption { line, .. }
+            | SectionsError::MarkerInside { line, .. } => Some(*line),
+        }
+    }
+}
+
 impl fmt::Display for SectionsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -44,7 +44,7 @@ pub enum Error {
     /// the migrations before it stay applied and none after it ran.
     #[error(
         "migration {version} ({name}) failed{}",
-        render_statement(*direction, statement.as_deref(), *line, *position, *dirty),
+        render_statement(*direction, statement.as_deref(), file.as_deref(), *line, *position, *dirty),
     )]
     MigrationFailed {
         /// Its version.
@@ -53,8 +53,12 @@ pub enum Error {
         name: String,
         /// Whether it was applied or rolled back.
         direction: Direction,
-        /// The first line of the failing statement (`None` for a code migration).
+        /// The first line of the failing statement, cut to 100 characters (`None` for a
+        /// code migration).
         statement: Option<String>,
+        /// The migration's file, for a migration read from a folder at run time (see
+        /// [`Migration::path`](crate::Migration::path)); `line` is a line of it.
+        file: Option<PathBuf>,
         /// The line of the failing statement: a line of the migration's file when it
         /// was read from one (at run time or by `embed_migrations!`), otherwise of its
         /// section's text.
@@ -65,6 +69,11 @@ pub enum Error {
         position: Option<(usize, usize)>,
         /// Whether the failure left the migration dirty (it ran outside a transaction).
         dirty: bool,
+        /// The migrations this run applied (or, in a rollback, rolled back) before this
+        /// one, as version and name, in the order they ran: committed, they stay so.
+        /// Filled in by [`Migrations::run_to`](crate::Migrations::run_to) and
+        /// [`Migrations::rollback_with`](crate::Migrations::rollback_with).
+        applied: Vec<(u64, String)>,
         /// The database's or the code migration's error.
         #[source]
         source: BoxError,
@@ -213,7 +222,53 @@ pub enum Error {
     },
 }
 
+/// The longest statement excerpt an error quotes, in characters.
+pub(crate) const EXCERPT_CHARS: usize = 100;
+
+/// A statement's first line as an error quotes it: cut to [`EXCERPT_CHARS`], with `…`
+/// where it was cut.
+pub(crate) fn excerpt(first_line: &str) -> String {
+    match first_line.char_indices().nth(EXCERPT_CHARS) {
+        Some((cut, _)) => format!("{}…", first_line[..cut].trim_end()),
+        None => first_line.to_owned(),
+    }
+}
+
 impl Error {
+    /// Records, on a [`MigrationFailed`](Error::MigrationFailed), the migrations the
+    /// run completed before it.
+    pub(crate) fn with_applied(self, done: &[crate::report::StepReport]) -> Self {
+        match self {
+            Error::MigrationFailed {
+                version,
+                name,
+                direction,
+                statement,
+                file,
+                line,
+                position,
+                dirty,
+                source,
+                ..
+            } => Error::MigrationFailed {
+                version,
+                name,
+                direction,
+                statement,
+                file,
+                line,
+                position,
+                dirty,
+                applied: done
+                    .iter()
+                    .map(|step| (step.version, step.name.clone()))
+                    .collect(),
+                source,
+            },
+            other => other,
+        }
+    }
+
     pub(crate) fn database(action: impl Into<String>, source: impl Into<BoxError>) -> Self {
         Error::Database {
             action: action.into(),
@@ -273,6 +328,7 @@ impl fmt::Debug for Error {
 fn render_statement(
     direction: Direction,
     statement: Option<&str>,
+    file: Option<&std::path::Path>,
     line: Option<usize>,
     position: Option<(usize, usize)>,
     dirty: bool,
@@ -291,9 +347,14 @@ fn render_statement(
         _ => String::new(),
     };
     match (statement, line) {
-        (Some(statement), Some(line)) => {
-            format!("{before} at line {line}, in its {section} section: {statement}")
-        }
+        // `PATH:LINE`, the form editors and terminals open at that line.
+        (Some(statement), Some(line)) => match file {
+            Some(file) => format!(
+                "{before} at {}:{line}, in its {section} section: {statement}",
+                file.display()
+            ),
+            None => format!("{before} at line {line}, in its {section} section: {statement}"),
+        },
         (Some(statement), None) => format!("{before} in its {section} section: {statement}"),
         _ => {
             let mut text = match direction {

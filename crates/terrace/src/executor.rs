@@ -31,8 +31,10 @@ fn run_body(
             direction: step.direction,
             line: statement.as_ref().map(|s| s.1),
             position: statement.as_ref().map(|s| s.2),
-            statement: statement.map(|s| s.0),
+            statement: statement.map(|s| crate::error::excerpt(&s.0)),
+            file: migration.path().map(ToOwned::to_owned),
             dirty: dirty_on_failure,
+            applied: Vec::new(),
             source,
         };
     match step.body() {
@@ -133,6 +135,11 @@ impl<'r, 'o> Executor<'r, 'o> {
     /// The steps completed so far.
     pub(crate) fn into_steps(self) -> Vec<StepReport> {
         self.steps
+    }
+
+    /// The steps completed so far, still held.
+    pub(crate) fn steps(&self) -> &[StepReport] {
+        &self.steps
     }
 
     fn record_error(&self, step: &Step<'_>, e: crate::error::BoxError) -> Error {
@@ -503,6 +510,8 @@ impl<'r, 'o> Executor<'r, 'o> {
                 }
                 if let Err(e) = self.commit(session) {
                     tracing::error!(error = %e, "committing the migrations before the failure failed");
+                    // Those migrations are not applied after all.
+                    self.steps.clear();
                 }
                 Err(failure)
             }

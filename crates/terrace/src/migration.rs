@@ -3,6 +3,7 @@
 use crate::schema::Db;
 use std::borrow::Cow;
 use std::fmt;
+use std::path::{Path, PathBuf};
 
 /// What a code migration returns: any error is accepted and reported with the
 /// migration's version and name.
@@ -91,6 +92,8 @@ pub struct Migration {
     /// For a migration read from a file: the lines of the file on which its up and
     /// down texts start, so that errors name lines of the file.
     pub(crate) file_lines: Option<(usize, usize)>,
+    /// For a migration read from a file at run time: the file, so that errors name it.
+    pub(crate) path: Option<PathBuf>,
 }
 
 impl Migration {
@@ -105,6 +108,7 @@ impl Migration {
             transactional: true,
             down_transactional: true,
             file_lines: None,
+            path: None,
         }
     }
 
@@ -120,6 +124,7 @@ impl Migration {
             transactional: true,
             down_transactional: true,
             file_lines: None,
+            path: None,
         }
     }
 
@@ -198,7 +203,15 @@ impl Migration {
             transactional: sections.transactional,
             down_transactional: sections.down_transactional,
             file_lines: Some((sections.up_line, sections.down_line)),
+            path: Some(file.path),
         }
+    }
+
+    /// The file it was read from, for a migration read from a folder at run time
+    /// ([`Migrations::from_dir`](crate::Migrations::from_dir)): the folder as given,
+    /// joined with the file name.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
     }
 
     /// The version.

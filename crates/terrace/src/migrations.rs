@@ -146,7 +146,8 @@ impl Migrations {
             .problems
             .into_iter()
             .map(|p| Problem::File {
-                detail: p.kind.to_string(),
+                line: p.kind.line(),
+                detail: p.kind.detail(),
                 path: p.path,
             })
             .collect::<Vec<_>>();

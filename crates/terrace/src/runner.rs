@@ -180,7 +180,9 @@ impl Migrations {
         let mut executor = self.executor(session.backend(), observer);
         if !plan.is_empty() {
             ensure_history(session.backend(), &self.table, &history)?;
-            executor.execute(&mut session, &plan)?;
+            executor
+                .execute(&mut session, &plan)
+                .map_err(|e| e.with_applied(executor.steps()))?;
         }
         session.close()?;
         Ok(Report {

@@ -18,7 +18,9 @@ pub enum Problem {
     File {
         /// The file at fault.
         path: PathBuf,
-        /// What is wrong with it.
+        /// The line of the file (from 1) the problem is on, when it is on one.
+        line: Option<usize>,
+        /// What is wrong with it (without the line).
         detail: String,
     },
     /// Two or more migrations share a version.
@@ -208,7 +210,17 @@ impl fmt::Display for Warning {
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Problem::File { path, detail } => write!(f, "{}: {detail}", path.display()),
+            // `PATH:LINE:`, the form editors and terminals open at that line.
+            Problem::File {
+                path,
+                line: Some(line),
+                detail,
+            } => write!(f, "{}:{line}: {detail}", path.display()),
+            Problem::File {
+                path,
+                line: None,
+                detail,
+            } => write!(f, "{}: {detail}", path.display()),
             Problem::DuplicateVersion { version, names } => {
                 write!(
                     f,
@@ -704,6 +716,7 @@ mod tests {
     fn only_problems_about_applied_migrations_block_a_rollback_or_repair() {
         let applied = [row(1, "create_a", None), row(3, "add_c", None)];
         let draft = Problem::File {
+            line: None,
             path: PathBuf::from("migrations/0004_add_d.sql"),
             detail: "the up section is empty".into(),
         };
@@ -722,10 +735,12 @@ mod tests {
         }));
         // About an applied migration, or about no migration in particular: it blocks.
         assert!(blocks(&Problem::File {
+            line: None,
             path: PathBuf::from("migrations/0003_add_c.sql"),
             detail: "not valid UTF-8 (at byte 3)".into(),
         }));
         assert!(blocks(&Problem::File {
+            line: None,
             path: PathBuf::from("migrations/add_c.sql"),
             detail: "no version".into(),
         }));
@@ -757,6 +772,7 @@ mod tests {
     #[test]
     fn unreadable_files_not_applied_are_pending() {
         let file = |name: &str| Problem::File {
+            line: None,
             path: PathBuf::from("migrations").join(name),
             detail: "the up section is empty".into(),
         };
@@ -779,6 +795,7 @@ mod tests {
     #[test]
     fn only_problems_up_to_its_version_block_a_baseline() {
         let draft = Problem::File {
+            line: None,
             path: PathBuf::from("migrations/0004_add_d.sql"),
             detail: "the up section is empty".into(),
         };
@@ -787,6 +804,7 @@ mod tests {
         assert!(blocks_baseline(&Problem::Gap { from: 2, to: 5 }, 3));
         assert!(!blocks_baseline(&Problem::Gap { from: 4, to: 5 }, 3));
         let unnamed = Problem::File {
+            line: None,
             path: PathBuf::from("migrations/notes.sql"),
             detail: "no version".into(),
         };

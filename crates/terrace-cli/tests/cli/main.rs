@@ -16,6 +16,7 @@ mod hints;
 mod history;
 mod init;
 mod json;
+mod json_errors;
 mod legacy;
 mod lock_wait;
 mod migrate;

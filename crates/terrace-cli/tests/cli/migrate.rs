@@ -121,7 +121,8 @@ fn a_failing_migration_names_itself_and_keeps_the_ones_before() {
         run.stdout
     );
     assert!(
-        run.diagnostics().starts_with("note: created new database file app.db\nerror: migration 4 (add_broken) failed at line 3, in its up section: ALTER TABLE nowhere"),
+        run.diagnostics().starts_with("note: created new database file app.db
+error: migration 4 (add_broken) failed at migrations/0004_add_broken.sql:3, in its up section: ALTER TABLE nowhere"),
         "{}",
         run.stderr
     );

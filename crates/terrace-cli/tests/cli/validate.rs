@@ -196,7 +196,7 @@ fn a_nul_byte_is_refused_naming_the_file_and_line() {
     run.code(1);
     assert!(
         run.stderr
-            .contains("migrations/0001_create_projects.sql: line 3: a NUL byte"),
+            .contains("migrations/0001_create_projects.sql:3: a NUL byte"),
         "{}",
         run.stderr
     );
@@ -213,7 +213,7 @@ fn a_psql_meta_command_is_refused_naming_the_file_line_and_fix() {
     run.code(1);
     assert!(
         run.stderr.contains(
-            "migrations/0001_create_projects.sql: line 6: '\\restrict 6P3XkQ' is a command of the \
+            "migrations/0001_create_projects.sql:6: '\\restrict 6P3XkQ' is a command of the \
              database's command-line client"
         ) && run.stderr.contains("remove the line"),
         "{}",
@@ -232,7 +232,7 @@ fn a_down_marker_inside_a_string_literal_is_refused() {
     run.code(1);
     assert!(
         run.stderr.contains(
-            "migrations/0001_create_projects.sql: line 3: the '-- migrate:down' marker is inside \
+            "migrations/0001_create_projects.sql:3: the '-- migrate:down' marker is inside \
              a string literal opened at line 2"
         ),
         "{}",

@@ -71,7 +71,9 @@ backend_test!(
         );
         if transactional {
             assert!(
-                message.contains("failed at line 5, in its up section: INSERT INTO no_such_table"),
+                message.contains(
+                    "0002_create_audit.sql:5, in its up section: INSERT INTO no_such_table"
+                ),
                 "{message}"
             );
             assert!(
@@ -363,6 +365,53 @@ fn a_list_built_in_code_reports_the_line_of_its_section() {
     )]);
     match migrations.run(&mut scratch.open()).unwrap_err() {
         Error::MigrationFailed { line, .. } => assert_eq!(line, Some(3)),
+        other => panic!("{other:?}"),
+    }
+}
+
+backend_test!(
+    a_failure_names_its_file_and_the_migrations_applied_before_it,
+    |db| {
+        failing_folder(&db.scratch);
+        let err = db.migrations().run(&mut db.connect()).unwrap_err();
+        let file = db.scratch.migrations_dir().join("0002_create_audit.sql");
+        match &err {
+            Error::MigrationFailed {
+                file: Some(path),
+                applied,
+                ..
+            } => {
+                assert_eq!(path, &file);
+                assert_eq!(applied, &[(1, "create_projects".to_owned())]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            err.to_string()
+                .contains(&format!("at {}:5, in its up section", file.display())),
+            "{err}"
+        );
+    }
+);
+
+#[test]
+fn a_long_failing_statement_is_quoted_cut_short() {
+    let scratch = Scratch::new();
+    let long = format!("INSERT INTO no_such_table VALUES ({})", "1, ".repeat(100));
+    let migrations =
+        terrace::Migrations::from_vec(vec![terrace::Migration::sql(1, "fill", long.leak())]);
+    let err = migrations.run(&mut scratch.open()).unwrap_err();
+    match &err {
+        Error::MigrationFailed {
+            statement: Some(statement),
+            applied,
+            file,
+            ..
+        } => {
+            assert!(statement.chars().count() <= 101, "{statement}");
+            assert!(statement.ends_with('…'), "{statement}");
+            assert!(applied.is_empty() && file.is_none());
+        }
         other => panic!("{other:?}"),
     }
 }

@@ -115,7 +115,11 @@ fn a_failing_down_keeps_the_migration_applied() {
     let err = migrations
         .rollback(&mut conn, Target::Steps(1))
         .unwrap_err();
-    assert!(err.to_string().contains("migration 1 (create_projects) failed at line 5, in its down section: DROP TABLE no_such_table"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("0001_create_projects.sql:5, in its down section: DROP TABLE no_such_table"),
+        "{err}"
+    );
     assert_eq!(recorded_versions(&conn), [1]);
     assert!(crate::support::table_exists(&conn, "projects"));
 }
