@@ -24,5 +24,6 @@ mod rollback;
 mod servers;
 mod status;
 mod support;
+mod tls;
 mod urls;
 mod validate;
