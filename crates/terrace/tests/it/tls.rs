@@ -345,3 +345,41 @@ fn an_unknown_mode_is_refused_naming_the_setting_and_the_accepted_values() {
         .to_string();
     assert!(text.contains("sslrootcert"), "{text}");
 }
+
+#[test]
+#[cfg_attr(
+    not(all(terrace_test_postgres, terrace_test_tls)),
+    ignore = "TERRACE_TEST_POSTGRES_URL or TERRACE_TEST_TLS_CA was not set when the tests were built"
+)]
+fn postgres_scram_with_channel_binding_works_over_tls() {
+    // `.ci/run` makes the role `terrace_scram`, which logs in over TLS with a SCRAM
+    // password; `channel_binding=require` fails unless SCRAM-SHA-256-PLUS binds the
+    // authentication to this TLS session.
+    let server = std::env::var("TERRACE_TEST_POSTGRES_URL")
+        .expect("TERRACE_TEST_POSTGRES_URL is set: the test was built with it");
+    let at = server.find('@').unwrap();
+    let host_and_db = &server[at..];
+    let url = |password: &str, params: &str| {
+        with_params(
+            &format!("postgres://terrace_scram:{password}{host_and_db}"),
+            params,
+        )
+    };
+    for params in [
+        "sslmode=require&channel_binding=require",
+        &format!(
+            "sslmode=verify-full&sslrootcert={}&channel_binding=require",
+            ca()
+        ),
+    ] {
+        assert!(encrypted(&url("terrace-scram", params)), "{params}");
+    }
+    let text = refusal(&url(
+        "wrong-password",
+        "sslmode=require&channel_binding=require",
+    ));
+    assert!(
+        text.contains("password authentication failed") && !text.contains("wrong-password"),
+        "{text}"
+    );
+}
