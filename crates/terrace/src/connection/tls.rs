@@ -324,7 +324,8 @@ fn take_parameters(
     })
 }
 
-/// `%2F` and the like decoded; a `%` not followed by two hex digits stays as it is.
+/// `%2F` and the like decoded; a `%` not followed by two hex digits stays as it is, and
+/// so does `+` (as libpq reads URLs).
 fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -336,10 +337,6 @@ fn percent_decode(text: &str) -> String {
                 let value = hex(high).unwrap_or(0) * 16 + hex(low).unwrap_or(0);
                 out.push(u8::try_from(value).unwrap_or(b'%'));
                 i += 3;
-            }
-            (b'+', _, _) => {
-                out.push(b' ');
-                i += 1;
             }
             (byte, _, _) => {
                 out.push(byte);
@@ -654,6 +651,19 @@ pub(crate) fn mysql_ssl_opts(settings: &Settings) -> Result<Option<mysql::SslOpt
     if settings.mode == Mode::Disable {
         return Ok(None);
     }
+    // The driver builds its rustls configuration with the process's default provider,
+    // which rustls cannot choose by itself when an application's dependencies bring in
+    // a second one: make it ring, unless the application chose already.
+    #[expect(
+        deprecated,
+        reason = "ring, not aws-lc-rs, keeps the build free of a C library's build; \
+                  it lacks only the post-quantum key exchange"
+    )]
+    let ring = rustls::crypto::ring::default_provider();
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Another thread may have installed one meanwhile, which serves as well.
+        let _ = ring.install_default();
+    }
     let root = match settings.read_root_file()? {
         Some((path, bytes)) => {
             // The driver would take a file that is not PEM for one certificate in DER.
@@ -688,6 +698,9 @@ mod tests {
             settings.driver_url,
             "postgres://u:p@db/app?application_name=x"
         );
+        let settings =
+            Settings::postgres("postgres://db/app?sslrootcert=/etc/c+a%20b.pem").unwrap();
+        assert_eq!(settings.roots, Roots::File(PathBuf::from("/etc/c+a b.pem")));
         let settings = Settings::postgres("postgres://db/app").unwrap();
         assert_eq!(
             (settings.mode, settings.driver_url.as_str()),
