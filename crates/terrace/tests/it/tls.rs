@@ -180,6 +180,14 @@ tls_test!(
             text.contains("sslmode=verify-full") && text.contains("sslrootcert"),
             "{text}"
         );
+        // The system's CAs (where the machine has the usual bundle) did not sign ours.
+        if std::path::Path::new("/etc/ssl/certs/ca-certificates.crt").is_file() {
+            let text = refusal(&with_params(url, "sslrootcert=system"));
+            assert!(
+                text.contains("the server's certificate is not signed by a trusted CA (sslmode=verify-full (as sslrootcert=system implies), sslrootcert=system)"),
+                "{text}"
+            );
+        }
     }
 );
 
