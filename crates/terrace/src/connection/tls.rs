@@ -399,8 +399,31 @@ pub(crate) fn refusal(error: &rustls::Error, settings: &Settings) -> String {
         CertificateError::Revoked => {
             format!("the server's certificate has been revoked ({context})")
         }
-        other => format!("the server's certificate was refused: {other:?} ({context})"),
+        CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
+            format!("the server's certificate is not one for a TLS server ({context})")
+        }
+        other => format!(
+            "the server's certificate was refused: {} ({context})",
+            words(&other.to_string())
+        ),
     }
+}
+
+/// A reason rustls gives as a variant's name (`BadEncoding`) in words ("bad
+/// encoding"); any other text as it is.
+#[cfg(all(feature = "tls", any(feature = "postgres", feature = "mysql")))]
+fn words(text: &str) -> String {
+    if text.is_empty() || !text.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len() + 4);
+    for (i, c) in text.char_indices() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push(' ');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
 }
 
 /// The rustls error in an error's chain, looking inside I/O errors (the TLS streams
@@ -741,6 +764,52 @@ mod tests {
                 .unwrap()
                 .describe(),
             "ssl-mode=REQUIRED, no ssl-ca: the public CAs built into the driver"
+        );
+    }
+
+    #[test]
+    #[cfg(feature = "tls")]
+    fn refusals_say_what_failed_without_the_drivers_names() {
+        use rustls::pki_types::ServerName;
+        use rustls::{CertificateError, Error};
+        let settings =
+            Settings::postgres("postgres://db/app?sslmode=verify-full&sslrootcert=/ca.pem")
+                .unwrap();
+        let refused = |e: CertificateError| refusal(&Error::InvalidCertificate(e), &settings);
+        assert_eq!(
+            refused(CertificateError::UnknownIssuer),
+            "the server's certificate is not signed by a trusted CA \
+             (sslmode=verify-full, sslrootcert=/ca.pem)"
+        );
+        assert_eq!(
+            refused(CertificateError::Expired),
+            "the server's certificate has expired (sslmode=verify-full, sslrootcert=/ca.pem)"
+        );
+        let name = refused(CertificateError::NotValidForNameContext {
+            expected: ServerName::try_from("db.internal").unwrap(),
+            presented: vec![
+                "DnsName(\"db2.internal\")".to_owned(),
+                "IpAddress(10.0.0.5)".to_owned(),
+            ],
+        });
+        assert_eq!(
+            name,
+            "the server's certificate is not valid for the host name db.internal \
+             (it names db2.internal, 10.0.0.5; sslmode=verify-full, sslrootcert=/ca.pem)"
+        );
+        assert_eq!(
+            refused(CertificateError::BadEncoding),
+            "the server's certificate was refused: bad encoding \
+             (sslmode=verify-full, sslrootcert=/ca.pem)"
+        );
+        let settings = Settings::mysql("mysql://db/app?ssl-mode=VERIFY_CA").unwrap();
+        assert_eq!(
+            refusal(
+                &Error::InvalidCertificate(CertificateError::UnknownIssuer),
+                &settings
+            ),
+            "the server's certificate is not signed by a trusted CA \
+             (ssl-mode=VERIFY_CA, no ssl-ca: the public CAs built into the driver)"
         );
     }
 }
