@@ -791,24 +791,23 @@ fn connect_mysql(
     opts: mysql::Opts,
     settings: &tls::Settings,
 ) -> Result<mysql::Conn, Result<mysql::Error, String>> {
-    let mut builder = mysql::OptsBuilder::from_opts(opts);
     // On the same machine the driver moves to the server's Unix socket, which it never
-    // encrypts: a URL that asks for TLS keeps the TLS connection.
+    // encrypts: a URL that asks for TLS keeps the TLS connection, and with `PREFERRED`
+    // no TLS handshake is made only to be left for the socket.
+    let host = opts.get_ip_or_hostname();
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    let to_socket = loopback && opts.get_prefer_socket() && opts.get_socket().is_none();
+    let mut builder = mysql::OptsBuilder::from_opts(opts);
     if settings.mode >= tls::Mode::Require && !settings.prefer_socket_given {
         builder = builder.prefer_socket(false);
     }
-    #[cfg(feature = "tls")]
-    let ssl_opts = tls::mysql_ssl_opts(settings).map_err(Err)?;
-    #[cfg(not(feature = "tls"))]
-    let ssl_opts: Option<mysql::SslOpts> = match settings.mode {
-        tls::Mode::Disable | tls::Mode::Prefer => None,
-        _ => {
-            return Err(Err(format!(
-                "this build has no TLS support (enable terrace's 'tls' feature), and {} \
-                 asks for it",
-                settings.describe()
-            )));
-        }
+    let ssl_opts = if settings.mode == tls::Mode::Prefer && to_socket {
+        None
+    } else {
+        tls::mysql_ssl_opts(settings).map_err(Err)?
     };
     let tried = ssl_opts.is_some();
     match mysql::Conn::new(builder.clone().ssl_opts(ssl_opts)) {

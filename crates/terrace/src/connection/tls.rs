@@ -705,6 +705,20 @@ pub(crate) fn mysql_ssl_opts(settings: &Settings) -> Result<Option<mysql::SslOpt
     ))
 }
 
+/// Without TLS in this build: no TLS options for `DISABLED` and `PREFERRED`, an error
+/// for the modes that need it.
+#[cfg(all(not(feature = "tls"), feature = "mysql"))]
+pub(crate) fn mysql_ssl_opts(settings: &Settings) -> Result<Option<mysql::SslOpts>, String> {
+    match settings.mode {
+        Mode::Disable | Mode::Prefer => Ok(None),
+        _ => Err(format!(
+            "this build has no TLS support (enable terrace's 'tls' feature), and {} asks \
+             for it",
+            settings.describe()
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
