@@ -679,7 +679,7 @@ impl Connection {
                             ) =>
                         {
                             Retry::Never(format!(
-                                "the server does not support TLS, and {} asks for it",
+                                "the server does not support TLS, which the URL asks for ({})",
                                 settings.describe()
                             ))
                         }
@@ -770,13 +770,13 @@ fn postgres_tls_missing(error: &postgres::Error, settings: &tls::Settings) -> Op
     }
     if text.contains("server does not support TLS") {
         Some(format!(
-            "the server does not support TLS, and {} asks for it",
+            "the server does not support TLS, which the URL asks for ({})",
             settings.describe()
         ))
     } else if text.contains("no TLS implementation configured") {
         Some(format!(
-            "this build has no TLS support (enable terrace's 'tls' feature), and {} \
-             asks for it",
+            "this build has no TLS support (enable terrace's 'tls' feature), which the \
+             URL asks for ({})",
             settings.describe()
         ))
     } else {

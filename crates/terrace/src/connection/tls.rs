@@ -712,8 +712,8 @@ pub(crate) fn mysql_ssl_opts(settings: &Settings) -> Result<Option<mysql::SslOpt
     match settings.mode {
         Mode::Disable | Mode::Prefer => Ok(None),
         _ => Err(format!(
-            "this build has no TLS support (enable terrace's 'tls' feature), and {} asks \
-             for it",
+            "this build has no TLS support (enable terrace's 'tls' feature), which the \
+             URL asks for ({})",
             settings.describe()
         )),
     }
