@@ -2,13 +2,15 @@
 //!
 //! A test of a server whose URL (`TERRACE_TEST_POSTGRES_URL`, `TERRACE_TEST_MYSQL_URL`)
 //! is not set when the tests are built is marked ignored, with the reason, so the test
-//! run counts it as skipped instead of passing it without running it. The `terrace`
-//! program itself reads none of this.
+//! run counts it as skipped instead of passing it without running it; so is a TLS test
+//! when `TERRACE_TEST_TLS_CA` (the CA that signed the servers' certificates) is not set.
+//! The `terrace` program itself reads none of this.
 
 fn main() {
     for (var, cfg) in [
         ("TERRACE_TEST_POSTGRES_URL", "terrace_test_postgres"),
         ("TERRACE_TEST_MYSQL_URL", "terrace_test_mysql"),
+        ("TERRACE_TEST_TLS_CA", "terrace_test_tls"),
     ] {
         println!("cargo::rustc-check-cfg=cfg({cfg})");
         println!("cargo::rerun-if-env-changed={var}");

@@ -96,9 +96,18 @@ impl Location {
                         .into()
                 };
             }
-            let failure = Failure::refused(err.to_string()).named("connect").hint(
-                "check the host, port, database name and credentials; --wait SECONDS retries a server that is still starting",
-            );
+            // A refused certificate or missing TLS: waiting or other credentials
+            // cannot help, the URL's TLS parameters can.
+            let tls = cause
+                .as_deref()
+                .is_some_and(|c| c.contains("certificate") || c.contains(" TLS"));
+            let failure = Failure::refused(err.to_string())
+                .named("connect")
+                .hint(if tls {
+                "the URL's sslmode and sslrootcert (ssl-mode and ssl-ca for MySQL) say whether and how the server's certificate is checked"
+            } else {
+                "check the host, port, database name and credentials; --wait SECONDS retries a server that is still starting"
+            });
             match cause {
                 Some(cause) => failure.caused_by(cause).into(),
                 None => failure.into(),

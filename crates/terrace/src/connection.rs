@@ -14,6 +14,9 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod tls;
+
 /// The kind of database a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scheme {
@@ -323,6 +326,14 @@ impl DatabaseUrl {
                                 "'{lower}:' must be followed by '//': {form}"
                             )));
                         }
+                        // The TLS parameters are checked now, so that a wrong one is
+                        // refused before anything is opened.
+                        #[cfg(any(feature = "postgres", feature = "mysql"))]
+                        match scheme {
+                            Scheme::Postgres => tls::Settings::postgres(&raw),
+                            _ => tls::Settings::mysql(&raw),
+                        }
+                        .map_err(unsupported)?;
                         (scheme, raw, None)
                     }
                     other => return Err(unsupported(format!("unknown scheme '{other}:'"))),
@@ -630,8 +641,13 @@ impl Connection {
                         Retry::Now(unreachable_reason(&e))
                     }
                 };
-                let mut client =
-                    postgres::Client::connect(url.expose(), postgres::NoTls).map_err(retry)?;
+                let settings = tls::Settings::postgres(url.expose()).map_err(Retry::Never)?;
+                let mut client = connect_postgres(&settings).map_err(|e| match e {
+                    Ok(e) => tls_refusal(&e, &settings)
+                        .or_else(|| postgres_tls_missing(&e, &settings))
+                        .map_or_else(|| retry(e), Retry::Never),
+                    Err(reason) => Retry::Never(reason),
+                })?;
                 if options.access == Access::ReadOnly {
                     client
                         .batch_execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
@@ -643,12 +659,37 @@ impl Connection {
             Scheme::Mysql => {
                 use mysql::prelude::Queryable;
                 let url = url.expose().replacen("mariadb://", "mysql://", 1);
-                let opts = mysql::Opts::from_url(&url).map_err(|e| Retry::Never(e.to_string()))?;
+                let settings = tls::Settings::mysql(&url).map_err(Retry::Never)?;
+                let opts = mysql::Opts::from_url(&settings.driver_url)
+                    .map_err(|e| Retry::Never(e.to_string()))?;
                 let retry = |e: mysql::Error| match e {
                     mysql::Error::MySqlError(server) => Retry::Never(server.to_string()),
-                    other => Retry::Now(mysql_reason(&other)),
+                    // The driver's errors give their causes only through the
+                    // deprecated `cause`: look into the ones that wrap I/O directly.
+                    other => match match &other {
+                        mysql::Error::IoError(io) => tls_refusal(io, &settings),
+                        mysql::Error::CodecError(codec) => tls_refusal(codec, &settings),
+                        other => tls_refusal(other, &settings),
+                    } {
+                        Some(refusal) => Retry::Never(refusal),
+                        None if settings.mode >= tls::Mode::Require
+                            && matches!(
+                                other,
+                                mysql::Error::DriverError(mysql::DriverError::TlsNotSupported)
+                            ) =>
+                        {
+                            Retry::Never(format!(
+                                "the server does not support TLS, which the URL asks for ({})",
+                                settings.describe()
+                            ))
+                        }
+                        None => Retry::Now(mysql_reason(&other)),
+                    },
                 };
-                let mut conn = mysql::Conn::new(opts).map_err(retry)?;
+                let mut conn = connect_mysql(opts, &settings).map_err(|e| match e {
+                    Ok(e) => retry(e),
+                    Err(message) => Retry::Never(message),
+                })?;
                 if options.access == Access::ReadOnly {
                     conn.query_drop("SET SESSION TRANSACTION READ ONLY")
                         .map_err(retry)?;
@@ -661,6 +702,121 @@ impl Connection {
                 other.feature()
             ))),
         }
+    }
+}
+
+/// A PostgreSQL connection with the TLS the settings ask for.
+#[cfg(feature = "postgres")]
+fn connect_postgres(
+    settings: &tls::Settings,
+) -> Result<postgres::Client, Result<postgres::Error, String>> {
+    use postgres::config::{Host, SslMode};
+    let mut config: postgres::Config = settings.driver_url.parse().map_err(Ok)?;
+    config.ssl_mode(match settings.mode {
+        tls::Mode::Disable => SslMode::Disable,
+        tls::Mode::Prefer => SslMode::Prefer,
+        tls::Mode::Require | tls::Mode::VerifyCa | tls::Mode::VerifyFull => SslMode::Require,
+    });
+    // The driver never encrypts a Unix socket, and has no host name to check there.
+    let sockets_only = !config.get_hosts().is_empty()
+        && config
+            .get_hosts()
+            .iter()
+            .all(|host| !matches!(host, Host::Tcp(_)));
+    if settings.mode == tls::Mode::Disable || sockets_only {
+        config.ssl_mode(SslMode::Disable);
+        return config.connect(postgres::NoTls).map_err(Ok);
+    }
+    #[cfg(feature = "tls")]
+    {
+        let client_config = tls::postgres_config(settings).map_err(Err)?;
+        let connector =
+            postgres_rustls::MakeTlsConnector::new(tokio_rustls::TlsConnector::from(client_config));
+        config.connect(connector).map_err(Ok)
+    }
+    #[cfg(not(feature = "tls"))]
+    {
+        // Without TLS, `prefer` falls back to an unencrypted connection; `require` and
+        // the verify modes fail, with the reason `postgres_tls_missing` gives.
+        config.connect(postgres::NoTls).map_err(Ok)
+    }
+}
+
+/// Why the server's certificate or the TLS handshake was refused, in plain words.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+#[cfg_attr(
+    not(feature = "tls"),
+    expect(unused_variables, reason = "no TLS in this build")
+)]
+fn tls_refusal(
+    error: &(dyn std::error::Error + 'static),
+    settings: &tls::Settings,
+) -> Option<String> {
+    #[cfg(feature = "tls")]
+    if let Some(refused) = tls::find_rustls_error(error) {
+        return Some(tls::refusal(refused, settings));
+    }
+    None
+}
+
+/// A PostgreSQL connection that asked for TLS the server or this build cannot give.
+#[cfg(feature = "postgres")]
+fn postgres_tls_missing(error: &postgres::Error, settings: &tls::Settings) -> Option<String> {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    if text.contains("server does not support TLS") {
+        Some(format!(
+            "the server does not support TLS, which the URL asks for ({})",
+            settings.describe()
+        ))
+    } else if text.contains("no TLS implementation configured") {
+        Some(format!(
+            "this build has no TLS support (enable terrace's 'tls' feature), which the \
+             URL asks for ({})",
+            settings.describe()
+        ))
+    } else {
+        None
+    }
+}
+
+/// A MySQL connection with the TLS the settings ask for: with `PREFERRED`, again
+/// without TLS when the server has none. Errors are the driver's, or a reason.
+#[cfg(feature = "mysql")]
+fn connect_mysql(
+    opts: mysql::Opts,
+    settings: &tls::Settings,
+) -> Result<mysql::Conn, Result<mysql::Error, String>> {
+    // On the same machine the driver moves to the server's Unix socket, which it never
+    // encrypts: a URL that asks for TLS keeps the TLS connection, and with `PREFERRED`
+    // no TLS handshake is made only to be left for the socket.
+    let host = opts.get_ip_or_hostname();
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    let to_socket = loopback && opts.get_prefer_socket() && opts.get_socket().is_none();
+    let mut builder = mysql::OptsBuilder::from_opts(opts);
+    if settings.mode >= tls::Mode::Require && !settings.prefer_socket_given {
+        builder = builder.prefer_socket(false);
+    }
+    let ssl_opts = if settings.mode == tls::Mode::Prefer && to_socket {
+        None
+    } else {
+        tls::mysql_ssl_opts(settings).map_err(Err)?
+    };
+    let tried = ssl_opts.is_some();
+    match mysql::Conn::new(builder.clone().ssl_opts(ssl_opts)) {
+        Err(mysql::Error::DriverError(mysql::DriverError::TlsNotSupported))
+            if tried && settings.mode == tls::Mode::Prefer =>
+        {
+            mysql::Conn::new(builder.ssl_opts(None::<mysql::SslOpts>)).map_err(Ok)
+        }
+        other => other.map_err(Ok),
     }
 }
 

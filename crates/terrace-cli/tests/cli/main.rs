@@ -29,6 +29,7 @@ mod rollback;
 mod servers;
 mod status;
 mod support;
+mod tls;
 mod urls;
 mod validate;
 mod verbosity;

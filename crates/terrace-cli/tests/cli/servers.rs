@@ -143,6 +143,7 @@ fn servers_are_configured_under_ci() {
     for (var, built_with_it) in [
         ("TERRACE_TEST_POSTGRES_URL", cfg!(terrace_test_postgres)),
         ("TERRACE_TEST_MYSQL_URL", cfg!(terrace_test_mysql)),
+        ("TERRACE_TEST_TLS_CA", cfg!(terrace_test_tls)),
     ] {
         assert!(
             std::env::var_os(var).is_some_and(|v| !v.is_empty()),

@@ -182,6 +182,7 @@ fn servers_are_configured_under_ci() {
     for (var, built_with_it) in [
         (env_var(Kind::Postgres), cfg!(terrace_test_postgres)),
         (env_var(Kind::Mysql), cfg!(terrace_test_mysql)),
+        ("TERRACE_TEST_TLS_CA", cfg!(terrace_test_tls)),
     ] {
         assert!(
             std::env::var_os(var).is_some_and(|v| !v.is_empty()),

@@ -26,4 +26,5 @@ mod rollback;
 mod servers;
 mod splitting;
 mod startup;
+mod tls;
 mod validation;
