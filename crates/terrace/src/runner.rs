@@ -279,14 +279,6 @@ impl Migrations {
                 matches!(p, Problem::ChecksumMismatch { version: v, .. } | Problem::Missing { version: v, .. } | Problem::Replaced { version: v, .. } if *v == version)
             })
         };
-        let applied = history
-            .rows
-            .iter()
-            .map(|row| AppliedStatus {
-                checksum_ok: !unverified(row.version),
-                row: row.clone(),
-            })
-            .collect();
         let pending = index_by_version(&self.list)
             .iter()
             .filter(|&&(version, _)| {
@@ -298,6 +290,15 @@ impl Migrations {
             .map(|&(version, i)| PendingMigration {
                 version,
                 name: self.list[i].name().to_owned(),
+            })
+            .collect();
+        // The rows are moved, not copied: the history is not needed any more.
+        let applied = history
+            .rows
+            .into_iter()
+            .map(|row| AppliedStatus {
+                checksum_ok: !unverified(row.version),
+                row,
             })
             .collect();
         Ok(Status {
