@@ -3,6 +3,7 @@
 
 use crate::cli::StatusArgs;
 use crate::config::Config;
+use crate::connect::Access;
 use crate::output::{Cell, Output, Style, plural};
 use serde::Serialize;
 use std::process::ExitCode;
@@ -46,9 +47,33 @@ struct DirtyDoc<'a> {
 /// Runs `status`.
 pub fn run(args: &StatusArgs, config: &Config, out: &Output) -> anyhow::Result<ExitCode> {
     let database = config.location()?;
-    let migrations = config.migrations()?;
+    let (migrations, opened) = if database.is_sqlite() {
+        // A SQLite file is opened, and its schema read, on another core while the
+        // folder is read. Nothing is reported from there: its outcome is looked at
+        // only after the folder's, in the order a sequential run reports them. A
+        // server is not contacted before the folder has been read.
+        std::thread::scope(|scope| {
+            let opening = std::thread::Builder::new().spawn_scoped(scope, || {
+                (!database.is_missing_file()).then(|| database.open(Access::ReadOnly))
+            });
+            let migrations = config.migrations();
+            let opened = match opening {
+                Ok(handle) => handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                Err(_) => None,
+            };
+            (migrations, opened)
+        })
+    } else {
+        (config.migrations(), None)
+    };
+    let migrations = migrations?;
     out.warn(migrations.warnings());
-    let mut conn = database.open_read_only(out)?;
+    let mut conn = match opened {
+        Some(conn) => conn?,
+        None => database.open_read_only(out)?,
+    };
     let status = migrations.status(&mut conn)?;
     let failed = args.check && !status.is_up_to_date();
     if out.is_json() {
