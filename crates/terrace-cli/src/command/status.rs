@@ -48,13 +48,23 @@ struct DirtyDoc<'a> {
 pub fn run(args: &StatusArgs, config: &Config, out: &Output) -> anyhow::Result<ExitCode> {
     let database = config.location()?;
     let (migrations, opened) = if database.is_sqlite() {
-        // A SQLite file is opened, and its schema read, on another core while the
-        // folder is read. Nothing is reported from there: its outcome is looked at
-        // only after the folder's, in the order a sequential run reports them. A
-        // server is not contacted before the folder has been read.
+        // A SQLite file is opened, its schema and the history read, on another core
+        // while the folder is read. Nothing is reported from there: its outcome is
+        // looked at only after the folder's, in the order a sequential run reports
+        // them. A server is not contacted before the folder has been read.
         std::thread::scope(|scope| {
             let opening = std::thread::Builder::new().spawn_scoped(scope, || {
-                (!database.is_missing_file()).then(|| database.open(Access::ReadOnly))
+                if database.is_missing_file() {
+                    return None;
+                }
+                Some(database.open(Access::ReadOnly).map(|mut conn| {
+                    // A table name that is not valid is left to the folder's turn.
+                    let history = config
+                        .table_only()
+                        .ok()
+                        .map(|list| list.read_history(&mut conn));
+                    (conn, history)
+                }))
             });
             let migrations = config.migrations();
             let opened = match opening {
@@ -70,11 +80,14 @@ pub fn run(args: &StatusArgs, config: &Config, out: &Output) -> anyhow::Result<E
     };
     let migrations = migrations?;
     out.warn(migrations.warnings());
-    let mut conn = match opened {
-        Some(conn) => conn?,
-        None => database.open_read_only(out)?,
+    let (mut conn, history) = match opened {
+        Some(opened) => opened?,
+        None => (database.open_read_only(out)?, None),
     };
-    let status = migrations.status(&mut conn)?;
+    let status = match history {
+        Some(history) => migrations.status_of(history?),
+        None => migrations.status(&mut conn)?,
+    };
     let failed = args.check && !status.is_up_to_date();
     if out.is_json() {
         out.json(&document(&status))?;

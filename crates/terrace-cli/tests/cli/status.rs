@@ -245,3 +245,19 @@ fn folder_warnings_come_before_the_note_on_a_missing_database() {
     assert!(warning < note, "{}", run.stderr);
     assert_eq!(sandbox.db_bytes(), None);
 }
+
+#[test]
+fn another_tools_table_is_refused_after_the_folder_warnings() {
+    let sandbox = Sandbox::three_migrations();
+    sandbox.write("migrations/0004_add_x.SQL", "-- migrate:up\nSELECT 1;\n");
+    sandbox
+        .open_db()
+        .execute_batch("CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL);")
+        .unwrap();
+    let run = sandbox.run(&["status"]);
+    run.code(1);
+    let warning = run.stderr.find("0004_add_x.SQL").expect(&run.stderr);
+    let refusal = run.stderr.find("golang-migrate").expect(&run.stderr);
+    assert!(warning < refusal, "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+}
