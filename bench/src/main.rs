@@ -25,18 +25,22 @@ use std::process::ExitCode;
 const USAGE: &str = "\
 usage: bench gen
        bench measure [--rounds R] [--big-rounds R] [--n 100,1000,10000] [--calls K]
-                     [--only apply,noop,cli,fsync,info] [--out FILE] [--tmp DIR]
-                     [--terrace-cli PATH] [--tools DIR]
+                     [--only apply,noop,cli,fsync,features,info] [--out FILE]
+                     [--tmp DIR] [--terrace-cli PATH] [--tools DIR]
+                     [--feature-builds DIR] [--feature-rounds R]
 
   --rounds R       interleaved rounds for N < 10000 (default 7)
   --big-rounds R   rounds for N >= 10000 (default 3: per-migration tools take minutes)
   --n LIST         which N to measure (default 100,1000,10000)
   --calls K        warm no-op calls per process after the cold one (default 20)
-  --only LIST      parts to run (default all): info, apply, noop, cli, fsync
+  --only LIST      parts to run (default all): info, apply, noop, cli, fsync, features
   --out FILE       where to write the markdown (default results/latest.md)
   --tmp DIR        where the databases live (default target/runs; must not be tmpfs)
   --terrace-cli P  the terrace CLI (default ../target/release/terrace)
   --tools DIR      where peer CLIs were installed (default tools/bin)
+  --feature-builds DIR  the CLI built per feature set, and its `list`, as bench/run
+                   writes them (default target/cli-features)
+  --feature-rounds R    rounds of the features part (default 31)
 
 usage: bench split [--mb 1,10,100] [--rounds R] [--no-sqlite]
 

@@ -12,7 +12,7 @@ use std::process::{Command, ExitCode, ExitStatus, Stdio};
 use std::time::Instant;
 
 /// The parts of a run.
-pub const PARTS: [&str; 5] = ["info", "apply", "noop", "cli", "fsync"];
+pub const PARTS: [&str; 6] = ["info", "apply", "noop", "cli", "fsync", "features"];
 
 pub struct Options {
     pub rounds: usize,
@@ -24,6 +24,10 @@ pub struct Options {
     pub tmp: PathBuf,
     pub terrace_cli: PathBuf,
     pub tools: PathBuf,
+    /// Where `bench/run` put the CLI built with each feature set (and its `list`).
+    pub feature_builds: PathBuf,
+    /// Rounds of the `features` part (start-up differences are small: many rounds).
+    pub feature_rounds: usize,
 }
 
 impl Options {
@@ -39,6 +43,8 @@ impl Options {
             tmp: bench.join("target/runs"),
             terrace_cli: bench.join("../target/release/terrace"),
             tools: bench.join("tools/bin"),
+            feature_builds: bench.join("target/cli-features"),
+            feature_rounds: 31,
         };
         let mut args = args.iter();
         while let Some(flag) = args.next() {
@@ -79,10 +85,12 @@ impl Options {
                 "--tmp" => options.tmp = value()?.into(),
                 "--terrace-cli" => options.terrace_cli = value()?.into(),
                 "--tools" => options.tools = value()?.into(),
+                "--feature-builds" => options.feature_builds = value()?.into(),
+                "--feature-rounds" => options.feature_rounds = number(value()?)?,
                 _ => return Err(format!("unknown option {flag}")),
             }
         }
-        if options.rounds == 0 || options.big_rounds == 0 {
+        if options.rounds == 0 || options.big_rounds == 0 || options.feature_rounds == 0 {
             return Err("rounds must be at least 1".into());
         }
         Ok(options)
@@ -255,6 +263,10 @@ pub struct Outcome {
     pub stderr: String,
     pub wall_ms: f64,
     pub max_rss_kib: i64,
+    /// Minor page faults of the child.
+    pub minor_faults: i64,
+    /// CPU time of the child, user and system, in ms.
+    pub cpu_ms: f64,
 }
 
 impl Outcome {
@@ -316,6 +328,9 @@ pub fn execute(command: &mut Command, capture_stdout: bool) -> io::Result<Outcom
         stderr,
         wall_ms,
         max_rss_kib: usage.ru_maxrss,
+        minor_faults: usage.ru_minflt,
+        cpu_ms: (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) as f64 * 1e3
+            + (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) as f64 / 1e3,
     })
 }
 
@@ -345,6 +360,21 @@ pub struct Cli {
     pub note: &'static str,
 }
 
+/// The terrace CLI built with one feature set, and its start-up measurements.
+pub struct FeatureBuild {
+    /// Its name in `bench/run`'s list (`sqlite`, `postgres`, …).
+    pub name: String,
+    /// What `--features` got after `--no-default-features` (empty: SQLite only).
+    pub features: String,
+    /// The binary's size in bytes.
+    pub size: u64,
+    /// `terrace --version` per round: wall time (ms), minor page faults, CPU time
+    /// (ms).
+    pub version: Vec<Option<(f64, f64, f64)>>,
+    /// `terrace status` on 1,000 applied, per round: wall time (ms).
+    pub status: Vec<Option<f64>>,
+}
+
 /// Everything measured.
 #[derive(Default)]
 pub struct Results {
@@ -353,6 +383,8 @@ pub struct Results {
     pub noop: BTreeMap<(usize, String), Vec<Option<NoopSample>>>,
     pub cli: BTreeMap<String, Vec<Option<f64>>>,
     pub cli_rows: Vec<(String, String)>,
+    /// The CLI built with each feature set, in the order of `bench/run`'s list.
+    pub features: Vec<FeatureBuild>,
     /// contender → (fsyncs per migration applying N = 100, fsyncs per no-op call)
     pub fsync: BTreeMap<String, (Option<f64>, Option<f64>)>,
     /// contender → `sqlite=… journal_mode=… synchronous=…`
@@ -447,6 +479,9 @@ impl Run {
         }
         if self.options.wants("fsync") {
             self.fsync()?;
+        }
+        if self.options.wants("features") {
+            self.features()?;
         }
         self.sample_load();
         self.results.seconds = started.elapsed().as_secs_f64();
@@ -823,6 +858,88 @@ impl Run {
                 .cli_rows
                 .push((cli.name.to_owned(), format!("{}; {version}", cli.note)));
         }
+        Ok(())
+    }
+
+    /// The CLI's start-up cost per compiled-in driver: each build of `bench/run`'s
+    /// feature list, interleaved round by round, runs `--version` (start-up alone) and
+    /// `status` on 1,000 applied (Terrace's folder and database).
+    fn features(&mut self) -> io::Result<()> {
+        const N: usize = 1000;
+        let dir = self.options.feature_builds.clone();
+        let Ok(list) = fs::read_to_string(dir.join("list")) else {
+            self.results.notes.push(format!(
+                "Feature builds skipped: {} has no list (bench/run builds them).",
+                dir.display()
+            ));
+            return Ok(());
+        };
+        let mut builds: Vec<(FeatureBuild, PathBuf)> = Vec::new();
+        for line in list.lines().filter(|l| !l.trim().is_empty()) {
+            let (name, features) = line.split_once('=').unwrap_or((line, ""));
+            let program = dir.join(format!("terrace-{name}"));
+            match fs::metadata(&program) {
+                Ok(meta) => builds.push((
+                    FeatureBuild {
+                        name: name.to_owned(),
+                        features: features.to_owned(),
+                        size: meta.len(),
+                        version: Vec::new(),
+                        status: Vec::new(),
+                    },
+                    program,
+                )),
+                Err(_) => self.results.notes.push(format!(
+                    "Feature build `{name}` skipped: {} is missing.",
+                    program.display()
+                )),
+            }
+        }
+        let Some(index) = self.contenders.iter().position(|c| c.name == "terrace") else {
+            self.results
+                .notes
+                .push("Feature builds skipped: `terrace` is not built".into());
+            return Ok(());
+        };
+        let Some(base) = self.base(index, N)? else {
+            return Ok(());
+        };
+        let folder = self.generated.join("terrace").join(N.to_string());
+        let rounds = self.options.feature_rounds;
+        for round in 0..rounds {
+            if round % 10 == 0 {
+                progress(format!("feature builds: round {}/{rounds}", round + 1));
+            }
+            for (build, program) in &mut builds {
+                let outcome = execute(Command::new(&*program).arg("--version"), false)?;
+                build.version.push(outcome.ok().then_some((
+                    outcome.wall_ms,
+                    outcome.minor_faults as f64,
+                    outcome.cpu_ms,
+                )));
+                let db = self.copy_of(&base)?;
+                let mut command = Command::new(&*program);
+                command
+                    .arg("--database")
+                    .arg(format!("sqlite:{}", db.display()))
+                    .arg("--dir")
+                    .arg(&folder)
+                    .arg("status");
+                let outcome = execute(&mut command, false)?;
+                if !outcome.ok() {
+                    self.results.notes.push(format!(
+                        "Feature build `{}` status, round {}, failed: {}",
+                        build.name,
+                        round + 1,
+                        outcome.describe_failure()
+                    ));
+                }
+                build.status.push(outcome.ok().then_some(outcome.wall_ms));
+                Self::discard(&db);
+            }
+            self.sample_load();
+        }
+        self.results.features = builds.into_iter().map(|(build, _)| build).collect();
         Ok(())
     }
 

@@ -181,6 +181,7 @@ pub fn render(options: &Options, contenders: &[Contender], results: &Results) ->
     }
     across_n(&mut md, options, contenders, results);
     cli_table(&mut md, options, results);
+    features_table(&mut md, options, results);
     memory_table(&mut md, options, contenders, results);
 
     if !results.notes.is_empty() {
@@ -332,7 +333,10 @@ fn apply_table(
             list.join(", ")
         );
     }
-    let same_sqlite = paired(&apply_series(results, n, "terrace@peers-sqlite"), &reference);
+    let same_sqlite = paired(
+        &apply_series(results, n, "terrace@peers-sqlite"),
+        &reference,
+    );
     if !same_sqlite.is_empty() {
         let list: Vec<String> = same_sqlite.iter().map(|r| format!("{r:.2}")).collect();
         let _ = writeln!(
@@ -506,6 +510,70 @@ fn cli_table(md: &mut String, options: &Options, results: &Results) {
             ms(m),
             ratio(div(m, reference)),
             ratio(div(m, with_files))
+        );
+    }
+    md.push('\n');
+}
+
+/// The CLI's start-up cost per compiled-in driver: each feature build against the
+/// first of the list (SQLite only).
+fn features_table(md: &mut String, options: &Options, results: &Results) {
+    let Some(first) = results.features.first() else {
+        return;
+    };
+    let _ = writeln!(
+        md,
+        "### CLI start-up per compiled-in driver ({} rounds, medians)\n",
+        options.feature_rounds
+    );
+    let _ = writeln!(
+        md,
+        "The terrace CLI built with each feature set of `bench/run`'s list \
+         (`--no-default-features --features …`), interleaved round by round. \
+         Δ: the median over rounds of this build's time minus `{}`'s in the same round.\n",
+        first.name
+    );
+    let _ = writeln!(
+        md,
+        "| build | features | binary | `--version` | Δ `--version` | its CPU time | Δ CPU | page faults | `status`, 1,000 applied | Δ `status` |"
+    );
+    let _ = writeln!(md, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let version = |b: &crate::measure::FeatureBuild| -> Vec<Option<f64>> {
+        b.version.iter().map(|v| v.map(|(ms, _, _)| ms)).collect()
+    };
+    let cpu = |b: &crate::measure::FeatureBuild| -> Vec<Option<f64>> {
+        b.version.iter().map(|v| v.map(|(_, _, ms)| ms)).collect()
+    };
+    let delta = |a: &[Option<f64>], b: &[Option<f64>]| {
+        median_of(a.iter().zip(b).filter_map(|(a, b)| Some((*a)? - (*b)?)))
+    };
+    let signed = |value: Option<f64>| match value {
+        None => "—".to_owned(),
+        Some(v) if v < 0.0 => format!("−{}", ms(Some(-v))),
+        Some(v) => format!("+{}", ms(Some(v))),
+    };
+    for build in &results.features {
+        let v = median_of(version(build).into_iter().flatten());
+        let faults = median_of(build.version.iter().flatten().map(|(_, f, _)| *f));
+        let c = median_of(cpu(build).into_iter().flatten());
+        let st = median_of(build.status.iter().flatten().copied());
+        let features = if build.features.is_empty() {
+            "(none: SQLite only)".to_owned()
+        } else {
+            format!("`{}`", build.features)
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {features} | {:.1} MiB | {} | {} | {} | {} | {} | {} | {} |",
+            build.name,
+            build.size as f64 / (1024.0 * 1024.0),
+            ms(v),
+            signed(delta(&version(build), &version(first))),
+            ms(c),
+            signed(delta(&cpu(build), &cpu(first))),
+            faults.map_or_else(|| "—".into(), |f| format!("{f:.0}")),
+            ms(st),
+            signed(delta(&build.status, &first.status)),
         );
     }
     md.push('\n');

@@ -46,6 +46,11 @@ impl Location {
         &self.url
     }
 
+    /// Whether the URL names a SQLite database (a local file, or one in memory).
+    pub fn is_sqlite(&self) -> bool {
+        self.url.sqlite_path().is_some()
+    }
+
     /// Whether the URL names a SQLite file that does not exist yet.
     pub fn is_missing_file(&self) -> bool {
         self.url

@@ -644,12 +644,22 @@ impl Cell {
 
 impl Output {
     /// Aligned columns under a heading row, two spaces apart; no trailing spaces.
+    ///
+    /// Written straight into one string, sized ahead: a status of thousands of rows
+    /// costs no allocation per row or cell.
     pub fn table(&self, headings: &[&str], rows: &[Vec<Cell>]) -> String {
-        let mut widths: Vec<usize> = headings.iter().map(|h| h.chars().count()).collect();
+        fn width(text: &str) -> usize {
+            if text.is_ascii() {
+                text.len()
+            } else {
+                text.chars().count()
+            }
+        }
+        let mut widths: Vec<usize> = headings.iter().map(|h| width(h)).collect();
         for row in rows {
             for (i, cell) in row.iter().enumerate() {
-                if let Some(width) = widths.get_mut(i) {
-                    *width = (*width).max(cell.text.chars().count());
+                if let Some(column) = widths.get_mut(i) {
+                    *column = (*column).max(width(&cell.text));
                 }
             }
         }
@@ -657,24 +667,26 @@ impl Output {
             .iter()
             .map(|h| Cell::styled(*h, Style::Bold))
             .collect();
-        let mut out = String::new();
+        let line_len: usize = widths.iter().map(|w| w + 2).sum::<usize>() + 1;
+        let mut out = String::with_capacity(line_len * (rows.len() + 1));
         for row in std::iter::once(&heading_row).chain(rows) {
-            let mut line = String::new();
+            let line_start = out.len();
             let last = row.len().saturating_sub(1);
             for (i, cell) in row.iter().enumerate() {
-                let width = widths.get(i).copied().unwrap_or(0);
+                let column = widths.get(i).copied().unwrap_or(0);
                 let pad = if i == last {
                     0
                 } else {
-                    width.saturating_sub(cell.text.chars().count()) + 2
+                    column.saturating_sub(width(&cell.text)) + 2
                 };
                 match cell.style {
-                    Some(style) => line.push_str(&self.paint(style, &cell.text)),
-                    None => line.push_str(&cell.text),
+                    Some(style) if self.color => out.push_str(&self.paint(style, &cell.text)),
+                    _ => out.push_str(&cell.text),
                 }
-                line.extend(std::iter::repeat_n(' ', pad));
+                out.extend(std::iter::repeat_n(' ', pad));
             }
-            out.push_str(line.trim_end());
+            let kept = out[line_start..].trim_end().len();
+            out.truncate(line_start + kept);
             out.push('\n');
         }
         out.pop();
@@ -755,6 +767,18 @@ mod tests {
              1        create_projects  applied\n\
              10"
         );
+    }
+
+    #[test]
+    fn table_widths_count_characters_and_trailing_blanks_go() {
+        let table = plain().table(
+            &["A", "B"],
+            &[
+                vec![Cell::plain("été"), Cell::plain("x  ")],
+                vec![Cell::plain("abcd"), Cell::styled("y", Style::Good)],
+            ],
+        );
+        assert_eq!(table, "A     B\nété   x\nabcd  y");
     }
 
     #[test]

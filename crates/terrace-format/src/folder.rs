@@ -214,7 +214,7 @@ pub struct Folder {
 /// Anything but a regular file (or a link to one) is refused without being opened.
 pub fn read_file(path: &Path) -> Result<MigrationFile, FileProblem> {
     match std::fs::metadata(path) {
-        Ok(meta) if meta.is_file() => read_regular_file(path),
+        Ok(meta) if meta.is_file() => read_regular_file(path.to_owned(), &mut Vec::new()),
         Ok(meta) => Err(FileProblem {
             path: path.to_owned(),
             kind: FileProblemKind::NotAFile {
@@ -253,44 +253,57 @@ fn describe(file_type: std::fs::FileType) -> &'static str {
     }
 }
 
-/// [`read_file`] for a path known to be a regular file (or a link to one).
-fn read_regular_file(path: &Path) -> Result<MigrationFile, FileProblem> {
-    let problem = |kind| FileProblem {
-        path: path.to_owned(),
-        kind,
+/// [`read_file`] for a path known to be a regular file (or a link to one), read into
+/// `buffer` (whose allocation is reused from file to file).
+fn read_regular_file(path: PathBuf, buffer: &mut Vec<u8>) -> Result<MigrationFile, FileProblem> {
+    let parsed = match path.file_name().and_then(|n| n.to_str()) {
+        Some(file_name) => parse_file(&path, file_name, buffer),
+        None => Err(FileProblemKind::Name(NameProblem::NotSnakeCase)),
     };
-    let file_name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(|| problem(FileProblemKind::Name(NameProblem::NotSnakeCase)))?;
-    let (version, name) =
-        parse_file_name(file_name).map_err(|p| problem(FileProblemKind::Name(p)))?;
-    let bytes = read_bytes(path).map_err(|e| problem(FileProblemKind::Io(e)))?;
-    if bytes.len() as u64 > MAX_FILE_SIZE {
-        return Err(problem(FileProblemKind::TooLarge));
+    match parsed {
+        Ok((version, name, sections)) => Ok(MigrationFile {
+            path,
+            version,
+            name,
+            checksum: checksum(&sections.up),
+            sections,
+        }),
+        Err(kind) => Err(FileProblem { path, kind }),
     }
-    let text = String::from_utf8(bytes).map_err(|e| {
-        problem(FileProblemKind::InvalidUtf8 {
-            offset: e.utf8_error().valid_up_to(),
-        })
+}
+
+/// Reads and checks the file at `path`, named `file_name`: its version, name and
+/// sections.
+fn parse_file(
+    path: &Path,
+    file_name: &str,
+    buffer: &mut Vec<u8>,
+) -> Result<(u64, String, Sections), FileProblemKind> {
+    let (version, name) = parse_file_name(file_name).map_err(FileProblemKind::Name)?;
+    read_bytes(path, buffer).map_err(FileProblemKind::Io)?;
+    if buffer.len() as u64 > MAX_FILE_SIZE {
+        return Err(FileProblemKind::TooLarge);
+    }
+    let text = std::str::from_utf8(buffer).map_err(|e| FileProblemKind::InvalidUtf8 {
+        offset: e.valid_up_to(),
     })?;
     if let Some(at) = text.find('\0') {
-        return Err(problem(FileProblemKind::Nul {
-            line: line_at(&text, at),
-        }));
+        return Err(FileProblemKind::Nul {
+            line: line_at(text, at),
+        });
     }
-    let sections = parse_sections(&text).map_err(|e| problem(FileProblemKind::Sections(e)))?;
+    let sections = parse_sections(text).map_err(FileProblemKind::Sections)?;
     let sections_text = [
         (Some(sections.up.as_str()), sections.up_line),
         (sections.down.as_deref(), sections.down_line),
     ];
     for (sql, first_line) in sections_text {
         if let Some(command) = sql.and_then(client_command) {
-            return Err(problem(FileProblemKind::ClientCommand {
+            return Err(FileProblemKind::ClientCommand {
                 line: first_line + command.line - 1,
                 command: command.text.to_owned(),
                 fix: command.fix(),
-            }));
+            });
         }
     }
     let down = sections
@@ -309,66 +322,71 @@ fn read_regular_file(path: &Path) -> Result<MigrationFile, FileProblem> {
     for (section, sql, transactional, first_line) in checked {
         let found = sql.filter(|_| transactional).and_then(transaction_control);
         if let Some(statement) = found {
-            return Err(problem(FileProblemKind::TransactionControl {
+            return Err(FileProblemKind::TransactionControl {
                 line: first_line + statement.line - 1,
                 statement: statement.first_line().to_owned(),
                 section,
-            }));
+            });
         }
     }
-    Ok(MigrationFile {
-        path: path.to_owned(),
-        version,
-        name: name.to_owned(),
-        checksum: checksum(&sections.up),
-        sections,
-    })
+    Ok((version, name.to_owned(), sections))
 }
 
-/// A file's bytes, up to one byte past [`MAX_FILE_SIZE`]. Reading through `Take`
-/// skips the size query `fs::read` makes: one system call fewer per file, which adds up
-/// over thousands of migrations.
-fn read_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
+/// Reads a file's bytes into `buffer` (emptied first), up to one byte past
+/// [`MAX_FILE_SIZE`]. Reading through `Take` skips the size query `fs::read` makes:
+/// one system call fewer per file, which adds up over thousands of migrations.
+fn read_bytes(path: &Path, buffer: &mut Vec<u8>) -> std::io::Result<()> {
     use std::io::Read;
-    let mut bytes = Vec::with_capacity(8 * 1024);
+    buffer.clear();
+    buffer.reserve(8 * 1024);
     std::fs::File::open(path)?
         .take(MAX_FILE_SIZE + 1)
-        .read_to_end(&mut bytes)?;
-    Ok(bytes)
+        .read_to_end(buffer)?;
+    Ok(())
 }
 
-/// Reads files in order, spread over the machine's cores when there are many.
-fn read_files(paths: &[PathBuf]) -> Vec<Result<MigrationFile, FileProblem>> {
+/// Reads the files of one part, in order, with one buffer for all of them.
+fn read_part(paths: &[PathBuf]) -> Vec<Result<MigrationFile, FileProblem>> {
+    let mut buffer = Vec::new();
+    paths
+        .iter()
+        .map(|path| read_regular_file(path.clone(), &mut buffer))
+        .collect()
+}
+
+/// Reads files in order, spread over the machine's cores when there are many: the
+/// calling thread reads the first part itself and one thread is started for each
+/// other part. The results come in parts, in the order of `paths`.
+fn read_files(paths: &[PathBuf]) -> Vec<Vec<Result<MigrationFile, FileProblem>>> {
     const FILES_PER_THREAD: usize = 128;
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(paths.len() / FILES_PER_THREAD);
     if threads <= 1 {
-        return paths.iter().map(|p| read_regular_file(p)).collect();
+        return vec![read_part(paths)];
     }
     let chunk = paths.len().div_ceil(threads);
+    let (first, rest) = paths.split_at(chunk.min(paths.len()));
     std::thread::scope(|scope| {
-        let workers: Vec<_> = paths
+        let workers: Vec<_> = rest
             .chunks(chunk)
             .map(|part| {
-                let work = move || {
-                    part.iter()
-                        .map(|p| read_regular_file(p))
-                        .collect::<Vec<_>>()
-                };
+                let work = move || read_part(part);
                 (part, std::thread::Builder::new().spawn_scoped(scope, work))
             })
             .collect();
-        workers
-            .into_iter()
-            .flat_map(|(part, worker)| match worker {
+        let mut parts = Vec::with_capacity(workers.len() + 1);
+        parts.push(read_part(first));
+        for (part, worker) in workers {
+            parts.push(match worker {
                 Ok(handle) => handle
                     .join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
                 // No thread to be had: read this part here.
-                Err(_) => part.iter().map(|p| read_regular_file(p)).collect(),
-            })
-            .collect()
+                Err(_) => read_part(part),
+            });
+        }
+        parts
     })
 }
 
@@ -431,12 +449,14 @@ pub fn read_folder(dir: &Path) -> std::io::Result<Folder> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let file_name = entry.file_name();
-        let lossy = file_name.to_string_lossy();
-        if lossy.starts_with('.') {
+        // The bytes answer these two questions as the lossy text would, without
+        // converting every name.
+        let bytes = file_name.as_encoded_bytes();
+        if bytes.starts_with(b".") {
             continue;
         }
-        if !lossy.ends_with(".sql") {
-            if let Some(rename_to) = meant_as_migration(&lossy)
+        if !bytes.ends_with(b".sql") {
+            if let Some(rename_to) = meant_as_migration(&file_name.to_string_lossy())
                 && !matches!(classify(&entry), Ok(Entry::Folder))
             {
                 folder.ignored.push(IgnoredFile {
@@ -458,13 +478,18 @@ pub fn read_folder(dir: &Path) -> std::io::Result<Folder> {
     // One folder: comparing the whole paths' bytes orders them by file name, and is
     // far cheaper than `Path`'s component-wise comparison.
     paths.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
-    for read in read_files(&paths) {
+    folder.files.reserve_exact(paths.len());
+    for read in read_files(&paths).into_iter().flatten() {
         match read {
             Ok(file) => folder.files.push(file),
             Err(problem) => folder.problems.push(problem),
         }
     }
-    folder.files.sort_by_key(|f| f.version);
+    // Zero-padded names are in version order already; sorting them again would only
+    // move every file.
+    if !folder.files.is_sorted_by_key(|f| f.version) {
+        folder.files.sort_by_key(|f| f.version);
+    }
     folder
         .problems
         .sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));

@@ -12,8 +12,21 @@ use crate::statements::Dialect;
 /// Whether a byte can be part of a word: ASCII letters, digits, `_`, and any byte of a
 /// character outside ASCII.
 pub(crate) fn is_word_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
+    WORD_BYTES[usize::from(b)]
 }
+
+/// [`is_word_byte`] for every byte, looked up rather than worked out: the scans ask it
+/// of every byte of every section.
+const WORD_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        table[b] = byte.is_ascii_alphanumeric() || byte == b'_' || byte >= 0x80;
+        b += 1;
+    }
+    table
+};
 
 /// Whether the `--` at `at` starts a comment: always, except in MySQL, where it must be
 /// followed by whitespace, a control character or the end (`a--1` is `a - -1`).
@@ -118,6 +131,14 @@ pub(crate) fn dollar_quoted_end(sql: &[u8], at: usize, len: usize) -> Option<usi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn word_bytes() {
+        for b in 0..=255u8 {
+            let expected = b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
+            assert_eq!(is_word_byte(b), expected, "{b}");
+        }
+    }
 
     #[test]
     fn ends_of_comments_quotes_and_dollar_quotes() {

@@ -78,21 +78,30 @@ pub fn check_name(name: &str) -> Result<(), NameProblem> {
     if name.is_empty() {
         return Err(NameProblem::Empty);
     }
-    let snake = name.split('_').all(|word| {
-        !word.is_empty()
-            && word
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-    }) && name.as_bytes()[0].is_ascii_lowercase();
-    if !snake {
+    if !name.as_bytes()[0].is_ascii_lowercase() {
         return Err(NameProblem::NotSnakeCase);
     }
-    let meaningful = name
-        .split('_')
-        .filter(|word| !VAGUE.contains(word) && !word.bytes().all(|b| b.is_ascii_digit()))
-        .filter(|word| !is_letter_and_digits(word))
-        .count();
-    if meaningful == 0 {
+    // One pass over the words: every one must be snake_case (that problem wins), and
+    // one at least must say something.
+    let mut meaningful = false;
+    for word in name.split('_') {
+        let mut digits_only = true;
+        for b in word.bytes() {
+            if b.is_ascii_digit() {
+                continue;
+            }
+            if !b.is_ascii_lowercase() {
+                return Err(NameProblem::NotSnakeCase);
+            }
+            digits_only = false;
+        }
+        if word.is_empty() {
+            return Err(NameProblem::NotSnakeCase);
+        }
+        meaningful =
+            meaningful || !(digits_only || VAGUE.contains(&word) || is_letter_and_digits(word));
+    }
+    if !meaningful {
         return Err(NameProblem::NotDescriptive);
     }
     Ok(())

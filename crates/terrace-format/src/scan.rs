@@ -180,6 +180,24 @@ pub(crate) fn open_at_end(sql: &str) -> Option<(Open, usize)> {
     first
 }
 
+/// The bytes that start nothing in any dialect: not whitespace (a line end may come
+/// next), not `;`, and none of the bytes that may open a comment, a quoted run or a
+/// dollar quote.
+const PLAIN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        table[b] = !byte.is_ascii_whitespace()
+            && !matches!(
+                byte,
+                b';' | b'-' | b'#' | b'/' | b'\'' | b'"' | b'`' | b'[' | b'$' | b'\\'
+            );
+        b += 1;
+    }
+    table
+};
+
 struct Scan {
     /// Offsets of the lines that are client commands, ascending.
     commands: Vec<usize>,
@@ -269,6 +287,11 @@ impl<'a> Scanner<'a> {
                 _ => {
                     statement_start = false;
                     self.pos += 1;
+                    // The bytes that follow and could start nothing go in one step:
+                    // none is a line start, so each would only come back here.
+                    while self.peek(0).is_some_and(|b| PLAIN[usize::from(b)]) {
+                        self.pos += 1;
+                    }
                     continue;
                 }
             };

@@ -158,8 +158,8 @@ enum Marker<'a> {
 
 /// Recognises `-- migrate:WORD [options]`; anything else is `None`.
 fn marker(line: &str) -> Option<Marker<'_>> {
-    let rest = line.trim().strip_prefix("--")?.trim_start();
-    let rest = rest.strip_prefix("migrate:")?;
+    let rest = line.trim_start().strip_prefix("--")?.trim_start();
+    let rest = rest.strip_prefix("migrate:")?.trim_end();
     let (word, options) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
     Some(match word {
         "up" => Marker::Up(options),
@@ -191,17 +191,23 @@ fn transactional(options: &str, line: usize) -> Result<bool, SectionsError> {
 /// counts them, so line numbers agree with it.
 fn lines(text: &str) -> impl Iterator<Item = (&str, usize, usize)> {
     let bytes = text.as_bytes();
+    // Without a carriage return, a line ends at the next LF, which the standard
+    // library finds far faster than a test of every byte.
+    let has_cr = bytes.contains(&b'\r');
     let mut start = 0;
     let mut done = false;
     std::iter::from_fn(move || {
         if done {
             return None;
         }
-        let Some(end) = bytes[start..]
-            .iter()
-            .position(|&b| b == b'\n' || b == b'\r')
-            .map(|at| start + at)
-        else {
+        let end = if has_cr {
+            bytes[start..]
+                .iter()
+                .position(|&b| b == b'\n' || b == b'\r')
+        } else {
+            text[start..].find('\n')
+        };
+        let Some(end) = end.map(|at| start + at) else {
             done = true;
             return Some((&text[start..], start, text.len()));
         };
@@ -240,8 +246,18 @@ pub fn parse_sections(text: &str) -> Result<Sections, SectionsError> {
     let mut down: Option<bool> = None;
     let mut up_end = text.len();
     let mut down_start = text.len();
+    // The lines on which the sections start: the line after their marker, or the
+    // marker's own line when it is the last and has no line end.
+    let (mut up_start_line, mut down_start_line) = (0, 0);
+    let mut last_line = 0;
     for (index, (line, offset, next)) in lines(text).enumerate() {
         let number = index + 1;
+        last_line = number;
+        let next_line = if next > offset + line.len() {
+            number + 1
+        } else {
+            number
+        };
         match marker(line) {
             Some(Marker::Up(options)) => {
                 if up.is_some() {
@@ -251,6 +267,7 @@ pub fn parse_sections(text: &str) -> Result<Sections, SectionsError> {
                     return Err(SectionsError::DownBeforeUp { line: number });
                 }
                 up = Some((next, transactional(options, number)?));
+                up_start_line = next_line;
             }
             Some(Marker::Down(options)) => {
                 if down.is_some() {
@@ -261,6 +278,7 @@ pub fn parse_sections(text: &str) -> Result<Sections, SectionsError> {
                 }
                 up_end = offset;
                 down_start = next;
+                down_start_line = next_line;
                 down = Some(transactional(options, number)?);
             }
             Some(Marker::Unknown(word)) => {
@@ -269,15 +287,20 @@ pub fn parse_sections(text: &str) -> Result<Sections, SectionsError> {
                     marker: word.to_owned(),
                 });
             }
-            None => {
+            None if up.is_none() => {
                 let trimmed = line.trim();
-                if up.is_none() && !trimmed.is_empty() && !trimmed.starts_with("--") {
+                if !trimmed.is_empty() && !trimmed.starts_with("--") {
                     return Err(SectionsError::StatementsBeforeUp { line: number });
                 }
             }
+            None => {}
         }
     }
     let (up_start, up_transactional) = up.ok_or(SectionsError::MissingUp)?;
+    if down.is_none() {
+        // No down section: its (empty) text is taken at the end of the file.
+        down_start_line = last_line;
+    }
     if let (Some(_), Some((open, at))) = (
         down,
         crate::scan::open_at_end(&text[up_start..up_end.max(up_start)]),
@@ -288,11 +311,11 @@ pub fn parse_sections(text: &str) -> Result<Sections, SectionsError> {
             what: open.describe(),
         });
     }
-    let (up_text, up_line) = trimmed(text, up_start, up_end.max(up_start));
+    let (up_text, up_line) = trimmed(text, up_start, up_end.max(up_start), up_start_line);
     if up_text.is_empty() {
         return Err(SectionsError::EmptyUp);
     }
-    let (down_text, down_line) = trimmed(text, down_start, text.len());
+    let (down_text, down_line) = trimmed(text, down_start, text.len(), down_start_line);
     let down_text = down.and(Some(down_text)).filter(|body| !body.is_empty());
     Ok(Sections {
         up: up_text.to_owned(),
@@ -304,12 +327,14 @@ pub fn parse_sections(text: &str) -> Result<Sections, SectionsError> {
     })
 }
 
-/// `text[start..end]` trimmed, and the line of the file on which what is left starts.
-fn trimmed(text: &str, start: usize, end: usize) -> (&str, usize) {
+/// `text[start..end]` trimmed, and the line of the file on which what is left starts,
+/// given the line on which `start` lies: only the leading whitespace is counted, not
+/// the whole file before it.
+fn trimmed(text: &str, start: usize, end: usize, start_line: usize) -> (&str, usize) {
     let piece = &text[start..end];
     let body = piece.trim_start();
-    let at = start + (piece.len() - body.len());
-    (body.trim_end(), line_at(text, at))
+    let skipped = piece.len() - body.len();
+    (body.trim_end(), start_line + line_at(piece, skipped) - 1)
 }
 
 #[cfg(test)]
@@ -414,6 +439,49 @@ mod tests {
             parse_sections("-- c\n-- migrate:up\n\n\n  SELECT 1;\n-- migrate:down\n\nSELECT 2;\n")
                 .unwrap();
         assert_eq!((s.up_line, s.down_line), (5, 8));
+    }
+
+    #[test]
+    fn section_lines_agree_with_a_count_from_the_start_of_the_file() {
+        // The lines are counted from each marker on; they must be what counting every
+        // line end from the start of the file gives, whatever the line ends, and for a
+        // file without a down section or with a down marker on its last line.
+        for text in [
+            "-- migrate:up\nSELECT 1;",
+            "-- migrate:up\nSELECT 1;\n",
+            "\n-- note\r\n-- migrate:up\r\n \r\n\r  \n\tSELECT 1;\r\n-- migrate:down\r\r\n\nSELECT 2;",
+            "-- migrate:up\nSELECT 1;\n-- migrate:down",
+            "-- migrate:up\nSELECT 1;\n-- migrate:down\n",
+            "-- migrate:up\nSELECT 1;\n-- migrate:down\n  \n",
+            "\u{feff}-- migrate:up transaction:false\r\rSELECT 1;\r-- migrate:down\rSELECT 2;\r",
+            "-- migrate:up\nSELECT 1;\n\n\n",
+        ] {
+            let s = parse_sections(text).unwrap();
+            let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+            let up_at = body.find(s.up.as_str()).unwrap();
+            let down_at = match &s.down {
+                Some(down) => body.rfind(down.as_str()).unwrap(),
+                None if body.contains("migrate:down") => {
+                    let marker = body.find("-- migrate:down").unwrap();
+                    let after = body[marker..]
+                        .find(['\n', '\r'])
+                        .map_or(body.len(), |end| marker + end);
+                    let rest = &body[after..];
+                    let next = if rest.starts_with("\r\n") {
+                        2
+                    } else {
+                        usize::from(!rest.is_empty())
+                    };
+                    after + next + (rest.len() - next - rest[next..].trim_start().len())
+                }
+                None => body.len(),
+            };
+            assert_eq!(
+                (s.up_line, s.down_line),
+                (line_at(body, up_at), line_at(body, down_at)),
+                "{text:?}"
+            );
+        }
     }
 
     #[test]

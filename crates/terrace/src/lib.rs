@@ -63,6 +63,7 @@ pub use report::{
     AppliedStatus, Event, PendingMigration, RepairChange, RepairReport, Report, ResetReport,
     Status, StepReport,
 };
+pub use runner::HistorySnapshot;
 pub use schema::Db;
 pub use validate::{Problem, Warning};
 

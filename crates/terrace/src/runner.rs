@@ -22,12 +22,18 @@ use crate::validate::{
 use std::time::{Duration, Instant};
 
 /// The tracking table as found.
+#[derive(Debug)]
 struct History {
     exists: bool,
     /// Columns an older table lacks.
     missing: Vec<ExtraColumn>,
     rows: Vec<AppliedMigration>,
 }
+
+/// A tracking table read as [`Migrations::status`] reads it, ahead of the comparison
+/// with a list: see [`Migrations::read_history`].
+#[derive(Debug)]
+pub struct HistorySnapshot(History);
 
 /// Reads the tracking table without changing anything; refuses another tool's table.
 fn read_history(backend: &mut dyn Backend, table: &TableName) -> Result<History, Error> {
@@ -291,22 +297,35 @@ impl Migrations {
         self.status_on(&mut *db.backend()?)
     }
 
+    /// Reads the tracking table as [`status`](Migrations::status) does, refusing
+    /// another tool's table, without looking at the list: a list tracked in the same
+    /// table, even an empty one, reads what [`status_of`](Migrations::status_of) then
+    /// compares with the migrations. So a program can read the history while it is
+    /// still reading its migrations. Writes nothing.
+    pub fn read_history(&self, db: &mut impl Database) -> Result<HistorySnapshot, Error> {
+        let mut backend = db.backend()?;
+        let history = read_history(Session::reading(&mut *backend).backend(), &self.table)?;
+        Ok(HistorySnapshot(history))
+    }
+
+    /// What [`status`](Migrations::status) reports, for a history read ahead by
+    /// [`read_history`](Migrations::read_history) (of the same table).
+    pub fn status_of(&self, history: HistorySnapshot) -> Status {
+        self.status_from(history.0)
+    }
+
     fn status_on(&self, backend: &mut dyn Backend) -> Result<Status, Error> {
         let history = read_history(Session::reading(backend).backend(), &self.table)?;
+        Ok(self.status_from(history))
+    }
+
+    fn status_from(&self, history: History) -> Status {
         let problems = self.problems(&history);
         let unverified = |version: u64| {
             problems.iter().any(|p| {
                 matches!(p, Problem::ChecksumMismatch { version: v, .. } | Problem::Missing { version: v, .. } | Problem::Replaced { version: v, .. } if *v == version)
             })
         };
-        let applied = history
-            .rows
-            .iter()
-            .map(|row| AppliedStatus {
-                checksum_ok: !unverified(row.version),
-                row: row.clone(),
-            })
-            .collect();
         let mut pending = index_by_version(&self.list)
             .iter()
             .filter(|&&(version, _)| {
@@ -329,11 +348,20 @@ impl Migrations {
             },
         ));
         pending.sort_by_key(|p| p.version);
-        Ok(Status {
+        // The rows are moved, not copied: the history is not needed any more.
+        let applied = history
+            .rows
+            .into_iter()
+            .map(|row| AppliedStatus {
+                checksum_ok: !unverified(row.version),
+                row,
+            })
+            .collect();
+        Status {
             applied,
             pending,
             problems,
-        })
+        }
     }
 
     /// Runs every check of [`status`](Migrations::status) and fails with all problems

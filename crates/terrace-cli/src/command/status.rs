@@ -3,6 +3,7 @@
 
 use crate::cli::StatusArgs;
 use crate::config::Config;
+use crate::connect::Access;
 use crate::output::{Cell, Output, Style, plural};
 use serde::Serialize;
 use std::process::ExitCode;
@@ -48,17 +49,54 @@ struct DirtyDoc<'a> {
 /// Runs `status`.
 pub fn run(args: &StatusArgs, config: &Config, out: &Output) -> anyhow::Result<ExitCode> {
     let database = config.location()?;
-    let migrations = config.migrations()?;
+    let (migrations, opened) = if database.is_sqlite() {
+        // A SQLite file is opened, its schema and the history read, on another core
+        // while the folder is read. Nothing is reported from there: its outcome is
+        // looked at only after the folder's, in the order a sequential run reports
+        // them. A server is not contacted before the folder has been read.
+        std::thread::scope(|scope| {
+            let opening = std::thread::Builder::new().spawn_scoped(scope, || {
+                if database.is_missing_file() {
+                    return None;
+                }
+                Some(database.open(Access::ReadOnly).map(|mut conn| {
+                    // A table name that is not valid is left to the folder's turn.
+                    let history = config
+                        .table_only()
+                        .ok()
+                        .map(|list| list.read_history(&mut conn));
+                    (conn, history)
+                }))
+            });
+            let migrations = config.migrations();
+            let opened = match opening {
+                Ok(handle) => handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                Err(_) => None,
+            };
+            (migrations, opened)
+        })
+    } else {
+        (config.migrations(), None)
+    };
+    let migrations = migrations?;
     crate::banner::record(config, &database);
     out.warn(migrations.warnings());
-    let mut conn = database.open_read_only(out)?;
-    let status = migrations.status(&mut conn)?;
+    let (mut conn, history) = match opened {
+        Some(opened) => opened?,
+        None => (database.open_read_only(out)?, None),
+    };
+    let status = match history {
+        Some(history) => migrations.status_of(history?),
+        None => migrations.status(&mut conn)?,
+    };
+    let failed = args.check && !status.is_up_to_date();
     if out.is_json() {
         out.json(&document(&status))?;
     } else {
-        out.print(&text(&status, out))?;
+        out.print(&text(status, out))?;
     }
-    let failed = args.check && !status.is_up_to_date();
     Ok(if failed {
         ExitCode::FAILURE
     } else {
@@ -140,25 +178,33 @@ fn detail(problem: &Problem) -> String {
     }
 }
 
-fn text(status: &Status, out: &Output) -> String {
-    let mut rows: Vec<(u64, Vec<Cell>)> = status
-        .applied
-        .iter()
-        .map(|a| {
-            let (state, style) = label(a, &status.problems);
-            let row = vec![
-                Cell::plain(a.row.version.to_string()),
-                Cell::plain(a.row.name.clone()),
-                Cell::plain(a.row.applied_at.clone().unwrap_or_default()),
-                Cell::styled(state, style),
-            ];
-            (a.row.version, row)
-        })
-        .collect();
-    rows.extend(status.pending.iter().map(|p| {
+/// The status as text. It takes the status, so that the table's cells take its
+/// strings rather than copies of them.
+fn text(status: Status, out: &Output) -> String {
+    let dirty = status.dirty().count();
+    let up_to_date = status.is_up_to_date();
+    let (applied, pending) = (status.applied_count() - dirty, status.pending_count());
+    let Status {
+        applied: applied_rows,
+        pending: pending_rows,
+        problems,
+    } = status;
+    let mut rows: Vec<(u64, Vec<Cell>)> =
+        Vec::with_capacity(applied_rows.len() + pending_rows.len());
+    rows.extend(applied_rows.into_iter().map(|a| {
+        let (state, style) = label(&a, &problems);
+        let row = vec![
+            Cell::plain(a.row.version.to_string()),
+            Cell::plain(a.row.name),
+            Cell::plain(a.row.applied_at.unwrap_or_default()),
+            Cell::styled(state, style),
+        ];
+        (a.row.version, row)
+    }));
+    rows.extend(pending_rows.into_iter().map(|p| {
         let row = vec![
             Cell::plain(p.version.to_string()),
-            Cell::plain(p.name.clone()),
+            Cell::plain(p.name),
             Cell::plain(""),
             match &p.problem {
                 None => Cell::styled("pending", Style::Warn),
@@ -167,7 +213,11 @@ fn text(status: &Status, out: &Output) -> String {
         ];
         (p.version, row)
     }));
-    rows.sort_by_key(|(version, _)| *version);
+    // The history and the pending list are each in version order; only a pending
+    // migration older than an applied one needs a sort.
+    if !rows.is_sorted_by_key(|(version, _)| *version) {
+        rows.sort_by_key(|(version, _)| *version);
+    }
     let rows: Vec<Vec<Cell>> = rows.into_iter().map(|(_, row)| row).collect();
 
     let mut text = if rows.is_empty() {
@@ -175,25 +225,20 @@ fn text(status: &Status, out: &Output) -> String {
     } else {
         out.table(&["VERSION", "NAME", "APPLIED AT", "STATE"], &rows)
     };
-    let dirty = status.dirty().count();
-    let (applied, pending) = (status.applied_count() - dirty, status.pending_count());
     text.push_str(&format!("\n\n{applied} applied, {pending} pending"));
     if dirty > 0 {
         text.push_str(&format!(", {dirty} dirty"));
     }
-    if status.is_up_to_date() {
+    if up_to_date {
         text.push_str(&format!(": {}", out.paint(Style::Good, "up to date")));
     }
-    let problems = status.problems.len();
-    if problems > 0 {
+    let count = problems.len();
+    if count > 0 {
         text.push_str(&format!(
             "\n\n{}",
-            out.paint(
-                Style::Bad,
-                &format!("{problems} problem{}:", plural(problems))
-            )
+            out.paint(Style::Bad, &format!("{count} problem{}:", plural(count)))
         ));
-        for problem in &status.problems {
+        for problem in &problems {
             text.push_str(&format!("\n  - {problem}"));
         }
     }

@@ -156,3 +156,107 @@ fn a_dirty_migration_is_counted_apart_and_fails_the_check() {
     let doc = sandbox.run(&["status", "--format", "json"]).json();
     assert_eq!(doc["dirty"][0]["version"], 2);
 }
+
+#[test]
+fn hundreds_of_migrations_are_all_verified_and_every_problem_reported() {
+    // Enough files for the folder to be read on several threads, with the database
+    // opened beside them.
+    let sandbox = Sandbox::project();
+    for v in 1..=300 {
+        sandbox.migration(
+            &format!("{v:04}_create_table_{v}.sql"),
+            &format!("CREATE TABLE t{v} (id INTEGER PRIMARY KEY);"),
+            Some(&format!("DROP TABLE t{v};")),
+        );
+    }
+    sandbox.run(&["migrate"]).ok();
+    sandbox.run(&["status", "--check"]).ok();
+    sandbox.migration(
+        "0007_create_table_7.sql",
+        "CREATE TABLE t7 (id INTEGER PRIMARY KEY, v TEXT);",
+        None,
+    );
+    sandbox.migration(
+        "0250_create_table_250.sql",
+        "BEGIN;\nCREATE TABLE t250 (id INTEGER PRIMARY KEY);\nCOMMIT;",
+        None,
+    );
+    sandbox.migration(
+        "0301_create_table_301.sql",
+        "CREATE TABLE t301 (id INTEGER PRIMARY KEY);",
+        None,
+    );
+    let run = sandbox.run(&["status", "--check"]);
+    run.code(1);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(
+        lines[7].starts_with("7 ") && lines[7].ends_with("  edited"),
+        "{}",
+        lines[7]
+    );
+    assert!(lines[250].ends_with("  missing"), "{}", lines[250]);
+    assert!(lines[301].starts_with("301 ") && lines[301].ends_with("  pending"));
+    let applied = lines.iter().filter(|l| l.ends_with("  applied")).count();
+    assert_eq!(applied, 298, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("300 applied, 1 pending"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("migration 7 (create_table_7) was edited after it was applied"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("0250_create_table_250.sql:2: 'BEGIN'"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_folder_that_cannot_be_read_is_reported_before_the_database() {
+    let sandbox = Sandbox::project();
+    std::fs::remove_dir(sandbox.path().join("migrations")).unwrap();
+    // Not a database: opening it fails too, but the folder comes first.
+    std::fs::create_dir(sandbox.db_path()).unwrap();
+    let run = sandbox.run(&["status"]);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr
+            .starts_with("error: cannot read the migrations folder migrations"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("not a SQLite"), "{}", run.stderr);
+}
+
+#[test]
+fn folder_warnings_come_before_the_note_on_a_missing_database() {
+    let sandbox = Sandbox::three_migrations();
+    sandbox.write("migrations/0004_add_x.SQL", "-- migrate:up\nSELECT 1;\n");
+    let run = sandbox.run(&["status"]);
+    run.ok();
+    let warning = run.stderr.find("0004_add_x.SQL").expect(&run.stderr);
+    let note = run.stderr.find("does not exist yet").expect(&run.stderr);
+    assert!(warning < note, "{}", run.stderr);
+    assert_eq!(sandbox.db_bytes(), None);
+}
+
+#[test]
+fn another_tools_table_is_refused_after_the_folder_warnings() {
+    let sandbox = Sandbox::three_migrations();
+    sandbox.write("migrations/0004_add_x.SQL", "-- migrate:up\nSELECT 1;\n");
+    sandbox
+        .open_db()
+        .execute_batch("CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL);")
+        .unwrap();
+    let run = sandbox.run(&["status"]);
+    run.code(1);
+    let warning = run.stderr.find("0004_add_x.SQL").expect(&run.stderr);
+    let refusal = run.stderr.find("golang-migrate").expect(&run.stderr);
+    assert!(warning < refusal, "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+}

@@ -80,3 +80,37 @@ fn reset_drops_only_the_history() {
     assert!(!again.dropped);
     assert_eq!(migrations.status(&mut conn).unwrap().pending_count(), 3);
 }
+
+backend_test!(a_history_read_ahead_gives_the_status_read_at_once, |db| {
+    copy_fixture(&db.scratch, "basic");
+    let migrations = db.migrations();
+    migrations
+        .run_to(&mut db.connect(), terrace::Target::Version(2), &mut |_| {})
+        .unwrap();
+    db.execute("UPDATE schema_migrations SET checksum = 'sha256:00' WHERE version = 1");
+    // Read by a list that knows only the table, before the migrations are known.
+    let ahead = terrace::Migrations::from_vec(Vec::new())
+        .read_history(&mut db.connect())
+        .unwrap();
+    let status = migrations.status_of(ahead);
+    assert_eq!(status, migrations.status(&mut db.connect()).unwrap());
+    assert_eq!((status.applied_count(), status.pending_count()), (2, 1));
+    assert!(!status.applied[0].checksum_ok && status.applied[1].checksum_ok);
+    assert_eq!(status.problems.len(), 1, "{:?}", status.problems);
+});
+
+#[test]
+fn a_history_read_ahead_refuses_another_tools_table() {
+    let scratch = Scratch::new();
+    let conn = scratch.open();
+    conn.execute_batch("CREATE TABLE schema_migrations (version TEXT PRIMARY KEY)")
+        .unwrap();
+    let ahead = terrace::Migrations::from_vec(Vec::new()).read_history(&mut scratch.open());
+    assert!(
+        matches!(
+            ahead,
+            Err(Error::ForeignTable { .. }) | Err(Error::UnknownTable { .. })
+        ),
+        "{ahead:?}"
+    );
+}
