@@ -1,9 +1,10 @@
-//! The backend trait: the few verbs the runner needs from a database.
+//! The blocking backends: the few verbs a run needs, written once per driver against
+//! its blocking API, and the bridge that offers them to the run as
+//! [`terrace_core::Backend`] futures that are already complete.
 //!
 //! A backend knows its SQL dialect, how to lock, how to run a transaction and the
 //! tracking table's SQL. It makes no decisions: what to run, in which order and with
-//! which checks is decided once, in [`plan`](crate::plan) and
-//! the runner, for every backend.
+//! which checks is decided once, in `terrace-core`, for every backend.
 
 #[cfg(feature = "sqlite")]
 mod lock_file;
@@ -14,71 +15,43 @@ mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
-use crate::error::{BoxError, Error};
+use crate::error::Error;
 use crate::history::{AppliedMigration, ExtraColumn, RowState, TableName};
+use std::any::Any;
 use std::time::Duration;
+use terrace_core::backend::{BoxFuture, NewRow, RowKey, Visit, ready};
+use terrace_core::{CodeConnection, CodeFn, CodeResult, Db};
 use terrace_format::Dialect;
 
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+pub(crate) use terrace_core::LockTimedOut;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) use terrace_core::backend::quote_double;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+pub(crate) use terrace_core::backend::version_param;
+
 /// The result of a backend verb.
-pub type BackendResult<T> = Result<T, BoxError>;
+pub(crate) type BackendResult<T> = Result<T, crate::BoxError>;
 
-/// A history row to write.
-#[derive(Debug, Clone, Copy)]
-pub struct NewRow<'a> {
-    /// The migration's version.
-    pub version: u64,
-    /// Its name.
-    pub name: &'a str,
-    /// Its checksum.
-    pub checksum: &'a str,
-    /// How long it ran, if it has run.
-    pub execution_ms: Option<i64>,
-    /// Its state.
-    pub state: RowState,
-    /// Its cumulative checksum.
-    pub cumulative_checksum: &'a str,
-}
-
-/// The error of [`Backend::lock`] (or, where the write transaction is the lock, of
-/// [`Backend::begin`]) when another run held the lock for the whole timeout; the
-/// session turns it into [`Error::LockTimeout`]. A backend of another crate returns it
-/// the same way.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LockTimedOut;
-
-impl std::fmt::Display for LockTimedOut {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("another run held the migration lock for the whole lock timeout")
-    }
-}
-
-impl std::error::Error for LockTimedOut {}
-
-/// The columns of a history row the quick start-up check compares, as stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RowKey<'a> {
-    /// `version`.
-    pub version: Option<i64>,
-    /// `name`.
-    pub name: Option<&'a str>,
-    /// `checksum`.
-    pub checksum: Option<&'a str>,
-    /// `state`.
-    pub state: Option<&'a str>,
-}
-
-/// A database Terrace can migrate. Implemented for `rusqlite::Connection` (and, with
-/// their features, for the PostgreSQL and MySQL clients).
-pub trait Database {
+/// A connection Terrace can migrate with the blocking API: `rusqlite::Connection`,
+/// and with their features `postgres::Client`, `mysql::Conn` and
+/// [`Connection`](crate::Connection). Sealed: the set of drivers is Terrace's.
+pub trait Database: sealed::Sealed {
     /// A backend working on this connection for the duration of one command.
-    fn backend(&mut self) -> Result<Box<dyn Backend + '_>, Error>;
+    #[doc(hidden)]
+    fn backend(&mut self) -> Result<Box<dyn terrace_core::Backend + '_>, Error>;
 }
 
-/// The verbs a database offers the runner.
+pub(crate) mod sealed {
+    /// Keeps [`Database`](super::Database) to the connections Terrace supports.
+    pub trait Sealed {}
+}
+
+/// The verbs a blocking database offers the run.
 ///
 /// Every method works on one connection; the runner never spreads a migration over
 /// several.
-pub trait Backend {
+pub(crate) trait SyncBackend: Send {
     /// The backend's name, for messages (`"sqlite"`).
     fn name(&self) -> &'static str;
     /// The SQL dialect, for splitting statements.
@@ -98,36 +71,25 @@ pub trait Backend {
     /// Takes the session-level migration lock, waiting at most `timeout`. Backends
     /// whose write transactions are the lock (SQLite) only prepare to wait for it.
     /// Not obtaining it in time is a [`LockTimedOut`] error (from
-    /// [`begin`](Backend::begin), where the transaction is the lock).
+    /// [`begin`](SyncBackend::begin), where the transaction is the lock).
     fn lock(&mut self, table: &TableName, timeout: Duration) -> BackendResult<()>;
-    /// [`lock`](Backend::lock), calling `waiting` when the first try finds the lock
-    /// held, before waiting for it, so that the caller can tell people why nothing
-    /// happens. It is called at most once, and not at all when the lock was free.
-    ///
-    /// The default tries [`lock`](Backend::lock) with no wait, then with `timeout`: a
-    /// backend of another crate gets the notice without writing anything.
-    fn lock_reporting(
-        &mut self,
-        table: &TableName,
-        timeout: Duration,
-        waiting: &mut dyn FnMut(),
-    ) -> BackendResult<()> {
+    /// Takes the migration lock if it is free now: `false` if it is held. Later waits
+    /// of the command may last `timeout` in all. The default tries
+    /// [`lock`](SyncBackend::lock) without waiting.
+    fn try_lock(&mut self, table: &TableName, timeout: Duration) -> BackendResult<bool> {
+        let _ = timeout;
         match self.lock(table, Duration::ZERO) {
-            Err(e) if e.is::<LockTimedOut>() && !timeout.is_zero() => {
-                waiting();
-                self.lock(table, timeout)
-            }
-            other => other,
+            Ok(()) => Ok(true),
+            Err(e) if e.is::<LockTimedOut>() => Ok(false),
+            Err(e) => Err(e),
         }
     }
-    /// [`begin`](Backend::begin), calling `waiting` when the first try finds the
-    /// database's write lock held, before waiting for it; for backends whose write
-    /// transaction is the lock (SQLite). The default begins without a notice.
-    fn begin_reporting(&mut self, waiting: &mut dyn FnMut()) -> BackendResult<()> {
-        let _ = waiting;
-        self.begin()
+    /// Begins a write transaction if the database's write lock is free now, without
+    /// waiting: `false` if it is held (for SQLite, whose write transaction is the lock).
+    fn try_begin(&mut self) -> BackendResult<bool> {
+        self.begin().map(|()| true)
     }
-    /// Releases what [`lock`](Backend::lock) took; an error if it was no longer held.
+    /// Releases what [`lock`](SyncBackend::lock) took; an error if it was no longer held.
     fn unlock(&mut self, table: &TableName) -> BackendResult<()>;
     /// Begins a write transaction, taking the database's write lock where it has one.
     fn begin(&mut self) -> BackendResult<()>;
@@ -156,7 +118,7 @@ pub trait Backend {
     /// The column names of a table, or `None` if it does not exist.
     fn columns(&mut self, table: &str) -> BackendResult<Option<Vec<String>>>;
     /// The tracking table's column names, or `None` if it does not exist: the
-    /// [`columns`](Backend::columns) of the table every other verb taking a
+    /// [`columns`](SyncBackend::columns) of the table every other verb taking a
     /// [`TableName`] works on.
     fn history_columns(&mut self, table: &TableName) -> BackendResult<Option<Vec<String>>> {
         self.columns(table.as_str())
@@ -215,26 +177,185 @@ pub trait Backend {
     fn delete_row(&mut self, table: &TableName, version: u64) -> BackendResult<()>;
     /// Drops the tracking table.
     fn drop_history(&mut self, table: &TableName) -> BackendResult<()>;
-    /// The SQLite connection, for code migrations that need it directly.
-    #[cfg(feature = "sqlite")]
-    fn sqlite(&mut self) -> Option<&rusqlite::Connection> {
+    /// The driver's connection, for code migrations that need it directly.
+    fn connection(&mut self) -> Option<&mut dyn Any> {
         None
     }
 }
 
-/// `"a"."b"` for `a.b`, with embedded double quotes doubled: standard SQL quoting, as
-/// SQLite and PostgreSQL take it.
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub(crate) fn quote_double(identifier: &str) -> String {
-    identifier
-        .split('.')
-        .map(|part| format!("\"{}\"", part.replace('"', "\"\"")))
-        .collect::<Vec<_>>()
-        .join(".")
+/// A blocking backend offered to the run: each verb does its work when called and
+/// returns a future that is already complete.
+pub(crate) struct Blocking<B>(pub(crate) B);
+
+impl<B: SyncBackend> CodeConnection for Blocking<B> {
+    fn backend_name(&self) -> &'static str {
+        self.0.name()
+    }
+    fn dialect(&self) -> Dialect {
+        self.0.dialect()
+    }
+    fn execute(&mut self, sql: &str) -> Result<(), crate::BoxError> {
+        self.0.execute(sql)
+    }
+    fn quote(&self, identifier: &str) -> String {
+        self.0.quote(identifier)
+    }
+    fn columns(&mut self, table: &str) -> Result<Option<Vec<String>>, crate::BoxError> {
+        self.0.columns(table)
+    }
+    fn has_index(&mut self, table: &str, index: &str) -> Result<bool, crate::BoxError> {
+        self.0.has_index(table, index)
+    }
+    fn connection(&mut self) -> Option<&mut dyn Any> {
+        self.0.connection()
+    }
 }
 
-/// A version as the signed 64-bit integer the databases store.
-#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
-pub(crate) fn version_param(version: u64) -> BackendResult<i64> {
-    Ok(i64::try_from(version)?)
+impl<B: SyncBackend> terrace_core::Backend for Blocking<B> {
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+    fn dialect(&self) -> Dialect {
+        self.0.dialect()
+    }
+    fn transactional_ddl(&self) -> bool {
+        self.0.transactional_ddl()
+    }
+    fn prefers_one_transaction(&self) -> bool {
+        self.0.prefers_one_transaction()
+    }
+    fn transaction_open(&mut self) -> BoxFuture<'_, BackendResult<bool>> {
+        ready(self.0.transaction_open())
+    }
+    fn lock<'a>(
+        &'a mut self,
+        table: &'a TableName,
+        timeout: Duration,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.0.lock(table, timeout))
+    }
+    fn try_begin(&mut self) -> BoxFuture<'_, BackendResult<bool>> {
+        ready(self.0.try_begin())
+    }
+    fn try_lock<'a>(
+        &'a mut self,
+        table: &'a TableName,
+        timeout: Duration,
+    ) -> BoxFuture<'a, BackendResult<bool>> {
+        ready(self.0.try_lock(table, timeout))
+    }
+    fn unlock<'a>(&'a mut self, table: &'a TableName) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.0.unlock(table))
+    }
+    fn begin(&mut self) -> BoxFuture<'_, BackendResult<()>> {
+        ready(self.0.begin())
+    }
+    fn commit(&mut self) -> BoxFuture<'_, BackendResult<()>> {
+        ready(self.0.commit())
+    }
+    fn rollback(&mut self) -> BoxFuture<'_, BackendResult<()>> {
+        ready(self.0.rollback())
+    }
+    fn savepoint<'a>(&'a mut self, name: &'a str) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.0.savepoint(name))
+    }
+    fn release<'a>(&'a mut self, name: &'a str) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.0.release(name))
+    }
+    fn rollback_to<'a>(&'a mut self, name: &'a str) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.0.rollback_to(name))
+    }
+    fn execute<'a>(&'a mut self, sql: &'a str) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.0.execute(sql))
+    }
+    fn run_code<'a>(&'a mut self, code: &'a CodeFn) -> BoxFuture<'a, CodeResult> {
+        ready(code.call(&mut Db::new(self)))
+    }
+    fn check_migration(&mut self) -> BoxFuture<'_, BackendResult<()>> {
+        ready(self.0.check_migration())
+    }
+    fn quote(&self, identifier: &str) -> String {
+        self.0.quote(identifier)
+    }
+    fn history_columns<'a>(
+        &'a mut self,
+        table: &'a TableName,
+    ) -> BoxFuture<'a, BackendResult<Option<Vec<String>>>> {
+        ready(self.0.history_columns(table))
+    }
+    fn upgrade_history<'a>(&'a mut self, table: &'a TableName) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.0.upgrade_history(table))
+    }
+    fn create_history<'a>(&'a mut self, table: &'a TableName) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.0.create_history(table))
+    }
+    fn add_history_column<'a>(
+        &'a mut self,
+        table: &'a TableName,
+        column: ExtraColumn,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.0.add_history_column(table, column))
+    }
+    fn visit_history<'a>(
+        &'a mut self,
+        table: &'a TableName,
+        visit: Visit<'a>,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.0.visit_history(table, visit))
+    }
+    fn read_history<'a>(
+        &'a mut self,
+        table: &'a TableName,
+        columns: &'a [ExtraColumn],
+    ) -> BoxFuture<'a, BackendResult<Vec<AppliedMigration>>> {
+        ready(self.0.read_history(table, columns))
+    }
+    fn row_state<'a>(
+        &'a mut self,
+        table: &'a TableName,
+        version: u64,
+    ) -> BoxFuture<'a, BackendResult<Option<RowState>>> {
+        ready(self.0.row_state(table, version))
+    }
+    fn insert_row<'a>(
+        &'a mut self,
+        table: &'a TableName,
+        row: &'a NewRow<'a>,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.0.insert_row(table, row))
+    }
+    fn insert_rows<'a>(
+        &'a mut self,
+        table: &'a TableName,
+        rows: &'a [NewRow<'a>],
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.0.insert_rows(table, rows))
+    }
+    fn update_row<'a>(
+        &'a mut self,
+        table: &'a TableName,
+        row: &'a NewRow<'a>,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.0.update_row(table, row))
+    }
+    fn delete_row<'a>(
+        &'a mut self,
+        table: &'a TableName,
+        version: u64,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.0.delete_row(table, version))
+    }
+    fn drop_history<'a>(&'a mut self, table: &'a TableName) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.0.drop_history(table))
+    }
+    fn abandon(&mut self, locked: Option<&TableName>, in_transaction: bool) {
+        if in_transaction && let Err(err) = self.0.rollback() {
+            tracing::warn!(error = %err, "rolling back failed");
+        }
+        if let Some(table) = locked
+            && let Err(err) = self.0.unlock(table)
+        {
+            tracing::warn!(error = %err, "releasing the migration lock failed");
+        }
+    }
 }

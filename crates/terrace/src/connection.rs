@@ -6,7 +6,7 @@
 //! backend is compiled in. A password in a URL is never shown: [`DatabaseUrl`]'s
 //! `Display` and every error hide it.
 
-use crate::backend::{Backend, Database};
+use crate::backend::Database;
 use crate::error::Error;
 use std::borrow::Cow;
 use std::fmt;
@@ -1054,8 +1054,10 @@ fn recover_for_reading(
     Ok(conn)
 }
 
+impl crate::backend::sealed::Sealed for Connection {}
+
 impl Database for Connection {
-    fn backend(&mut self) -> Result<Box<dyn Backend + '_>, Error> {
+    fn backend(&mut self) -> Result<Box<dyn terrace_core::Backend + '_>, Error> {
         match self {
             #[cfg(feature = "sqlite")]
             Connection::Sqlite(conn) => conn.backend(),

@@ -37,35 +37,40 @@
 #[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
 compile_error!("terrace needs at least one backend feature: sqlite, postgres or mysql");
 
-pub mod backend;
+mod backend;
 pub mod connection;
-pub mod error;
-mod executor;
-pub mod history;
-pub mod migration;
-pub mod migrations;
-pub mod plan;
-mod repair;
-pub mod report;
-mod runner;
-pub mod schema;
-mod session;
-pub mod validate;
+mod migrations;
 
-pub use backend::{Backend, Database};
+use terrace_core::{error, history};
+
+pub use backend::Database;
 pub use connection::{Access, ConnectOptions, Connection, DatabaseUrl, Scheme};
-pub use error::{BoxError, Error};
-pub use history::{AppliedMigration, RowState, TableName};
-pub use migration::{Body, CodeFn, CodeResult, Migration};
-pub use migrations::{Migrations, TransactionMode};
-pub use plan::{Direction, Plan, Step, Target};
-pub use report::{
-    AppliedStatus, Event, PendingMigration, RepairChange, RepairReport, Report, ResetReport,
-    Status, StepReport,
+pub use migrations::Migrations;
+pub use terrace_core::{
+    AppliedMigration, AppliedStatus, Body, BoxError, CodeFn, CodeResult, Db, Direction, Error,
+    Event, HistorySnapshot, Migration, PendingMigration, Plan, Problem, RepairChange, RepairReport,
+    Report, ResetReport, RowState, Status, Step, StepReport, TableName, Target, TransactionMode,
+    Warning,
 };
-pub use runner::HistorySnapshot;
-pub use schema::Db;
-pub use validate::{Problem, Warning};
+
+/// [`Db::sqlite`](DbSqlite::sqlite): the SQLite connection of a code migration, as
+/// [`Db::connection`] gives it. Import the trait to call it.
+#[cfg(feature = "sqlite")]
+pub trait DbSqlite {
+    /// The `rusqlite` connection, on the SQLite backend of `rusqlite`, for queries the
+    /// helpers do not cover (reading rows, binding parameters).
+    fn sqlite(&mut self) -> Option<&mut rusqlite::Connection>;
+}
+
+#[cfg(feature = "sqlite")]
+impl DbSqlite for Db<'_> {
+    fn sqlite(&mut self) -> Option<&mut rusqlite::Connection> {
+        self.connection::<rusqlite::Connection>()
+    }
+}
+
+/// What a [`Migrations`] holds, read through its methods (it dereferences to one).
+pub use terrace_core::Migrations as MigrationList;
 
 pub use terrace_macros::{embed_migrations, migration};
 

@@ -1,129 +1,64 @@
-//! A list of migrations and how to run it: tracking table, transaction mode, lock
-//! timeout.
+//! The application's migrations, run on its own connection: blocking drivers through
+//! [`Database`], async ones through [`AsyncDatabase`](crate::AsyncDatabase).
 
+use crate::backend::Database;
 use crate::error::Error;
-use crate::history::TableName;
-use crate::migration::Migration;
-use crate::validate::{Problem, Warning};
-use std::borrow::Cow;
+use crate::{
+    Event, HistorySnapshot, Migration, Plan, RepairReport, Report, ResetReport, Status, Target,
+    TransactionMode,
+};
+use std::ops::Deref;
 use std::path::Path;
-use std::sync::OnceLock;
 use std::time::Duration;
-
-/// How migrations are grouped into transactions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TransactionMode {
-    /// One transaction per migration: short locks; the default on servers.
-    PerMigration,
-    /// One transaction for the whole run, a savepoint per migration: one commit (one
-    /// fsync on SQLite); the default on SQLite. A failing migration still rolls back
-    /// alone and the ones before it are committed; a process killed mid-run leaves the
-    /// database exactly as before the run.
-    PerRun,
-}
+use terrace_core::block_on;
 
 /// The migrations of an application, with the settings to run them.
 ///
 /// Build it from a static list ([`Migrations::new`], or
 /// [`embed_migrations!`](crate::embed_migrations)), from a `Vec`, or from a folder read
-/// at run time ([`Migrations::from_dir`]).
+/// at run time ([`Migrations::from_dir`]). What it holds — the list, the tracking table,
+/// problems found without a database — is read through the methods of
+/// [`MigrationList`](crate::MigrationList) it dereferences to.
 #[derive(Debug, Clone)]
-pub struct Migrations {
-    pub(crate) list: Cow<'static, [Migration]>,
-    /// Problems found while reading files, reported by every command that validates.
-    pub(crate) file_problems: Vec<Problem>,
-    /// What reading the folder found worth a warning.
-    warnings: Vec<Warning>,
-    pub(crate) table: TableName,
-    pub(crate) mode: Option<TransactionMode>,
-    pub(crate) lock_timeout: Duration,
-    /// Every version's cumulative checksum in version order, computed at build time by
-    /// `embed_migrations!`.
-    precomputed_cumulative: Option<&'static [(u64, &'static str)]>,
-    /// Every version's cumulative checksum, in version order, computed on first use.
-    cumulative: OnceLock<Vec<(u64, String)>>,
-    /// Whether [`source_problems`](Migrations::source_problems) is empty, found on
-    /// first use: the list does not change.
-    sources_valid: OnceLock<bool>,
+pub struct Migrations(terrace_core::Migrations);
+
+impl Deref for Migrations {
+    type Target = terrace_core::Migrations;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 impl Migrations {
     /// How long to wait for another runner's lock unless told otherwise.
-    pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(300);
+    pub const DEFAULT_LOCK_TIMEOUT: Duration = terrace_core::Migrations::DEFAULT_LOCK_TIMEOUT;
 
     /// The longest lock timeout: 24 days, just under the longest wait SQLite's busy
     /// timeout can express.
-    pub const MAX_LOCK_TIMEOUT: Duration = Duration::from_secs(24 * 24 * 60 * 60);
+    pub const MAX_LOCK_TIMEOUT: Duration = terrace_core::Migrations::MAX_LOCK_TIMEOUT;
 
     /// A static list, in any order (it is validated when run). In a `static`, build it
     /// with [`migrations!`](macro@crate::migrations), or pass a list that is itself a
     /// `static` or `const`.
     pub const fn new(list: &'static [Migration]) -> Self {
-        Migrations {
-            list: Cow::Borrowed(list),
-            file_problems: Vec::new(),
-            warnings: Vec::new(),
-            table: TableName::DEFAULT,
-            mode: None,
-            lock_timeout: Self::DEFAULT_LOCK_TIMEOUT,
-            precomputed_cumulative: None,
-            cumulative: OnceLock::new(),
-            sources_valid: OnceLock::new(),
-        }
+        Migrations(terrace_core::Migrations::new(list))
     }
 
     /// Supplies every version's cumulative checksum in version order, computed ahead of
-    /// time by [`embed_migrations!`](crate::embed_migrations). It must equal what the
-    /// list gives at run time.
+    /// time by [`embed_migrations!`](crate::embed_migrations).
     #[doc(hidden)]
     pub const fn with_precomputed_cumulative_checksums(
         mut self,
         checksums: &'static [(u64, &'static str)],
     ) -> Self {
-        self.precomputed_cumulative = Some(checksums);
+        self.0.set_precomputed_cumulative_checksums(checksums);
         self
-    }
-
-    /// Every version's cumulative checksum (see
-    /// [`cumulative_checksum`](terrace_format::cumulative_checksum)), in version order.
-    pub(crate) fn cumulative_checksums(&self) -> &[(u64, String)] {
-        self.cumulative.get_or_init(|| {
-            let mut previous: Option<String> = None;
-            crate::validate::index_by_version(&self.list)
-                .into_iter()
-                .map(|(version, i)| {
-                    let migration = &self.list[i];
-                    let next = terrace_format::cumulative_checksum(
-                        previous.as_deref(),
-                        version,
-                        migration.name(),
-                        &migration.checksum(),
-                    );
-                    previous = Some(next.clone());
-                    (version, next)
-                })
-                .collect()
-        })
-    }
-
-    /// The cumulative checksum of one version.
-    pub(crate) fn cumulative_checksum(&self, version: u64) -> &str {
-        if let Some(known) = self.precomputed_cumulative {
-            return known
-                .binary_search_by_key(&version, |(v, _)| *v)
-                .map_or("", |at| known[at].1);
-        }
-        let all = self.cumulative_checksums();
-        all.binary_search_by_key(&version, |(v, _)| *v)
-            .map_or("", |at| all[at].1.as_str())
     }
 
     /// A list built at run time.
     pub fn from_vec(list: Vec<Migration>) -> Self {
-        Migrations {
-            list: Cow::Owned(list),
-            ..Migrations::new(&[])
-        }
+        Migrations(terrace_core::Migrations::from_vec(list))
     }
 
     /// Reads every `NNNN_name.sql` file of a folder.
@@ -134,61 +69,21 @@ impl Migrations {
     /// [`MAX_FILE_SIZE`](terrace_format::MAX_FILE_SIZE) bytes are read; anything else
     /// named like a migration is such a problem. Files that look like migrations but
     /// are not read, and a folder with no migration at all, are
-    /// [warnings](Migrations::warnings); an empty folder is a problem when the history
-    /// records applied migrations.
+    /// [warnings](terrace_core::Migrations::warnings); an empty folder is a problem when
+    /// the history records applied migrations.
     pub fn from_dir(dir: impl AsRef<Path>) -> Result<Self, Error> {
-        let dir = dir.as_ref();
-        let folder = terrace_format::read_folder(dir).map_err(|source| Error::ReadFolder {
-            path: dir.to_owned(),
-            source,
-        })?;
-        let file_problems = folder
-            .problems
-            .into_iter()
-            .map(|p| Problem::File {
-                line: p.kind.line(),
-                detail: p.kind.detail(),
-                path: p.path,
-            })
-            .collect::<Vec<_>>();
-        let mut warnings: Vec<Warning> = folder
-            .ignored
-            .into_iter()
-            .map(|file| Warning::IgnoredFile {
-                path: file.path,
-                rename_to: file.rename_to,
-            })
-            .collect();
-        if folder.files.is_empty() && file_problems.is_empty() {
-            warnings.push(Warning::NoMigrations {
-                dir: dir.to_owned(),
-            });
-        }
-        Ok(Migrations {
-            file_problems,
-            warnings,
-            ..Migrations::from_vec(folder.files.into_iter().map(Migration::from_file).collect())
-        })
-    }
-
-    /// What reading the folder found that does not stop a command but may not be what
-    /// was meant: files that look like migrations but were not read
-    /// (`0002_add_x.SQL`), or a folder with no migration at all. Empty for lists not
-    /// read from a folder.
-    pub fn warnings(&self) -> &[Warning] {
-        &self.warnings
+        terrace_core::Migrations::from_dir(dir).map(Migrations)
     }
 
     /// Uses another tracking table (validated: letters, digits, `_`, optionally
     /// `schema.table`).
-    pub fn with_table(mut self, name: &str) -> Result<Self, Error> {
-        self.table = TableName::parse(name)?;
-        Ok(self)
+    pub fn with_table(self, name: &str) -> Result<Self, Error> {
+        self.0.with_table(name).map(Migrations)
     }
 
     /// Overrides the backend's default transaction mode.
     pub const fn with_transaction_mode(mut self, mode: TransactionMode) -> Self {
-        self.mode = Some(mode);
+        self.0.set_transaction_mode(mode);
         self
     }
 
@@ -196,37 +91,143 @@ impl Migrations {
     /// [`MAX_LOCK_TIMEOUT`](Migrations::MAX_LOCK_TIMEOUT) (a longer one is taken as
     /// that).
     pub const fn with_lock_timeout(mut self, timeout: Duration) -> Self {
-        self.lock_timeout = if timeout.as_secs() > Self::MAX_LOCK_TIMEOUT.as_secs() {
-            Self::MAX_LOCK_TIMEOUT
-        } else {
-            timeout
-        };
+        self.0.set_lock_timeout(timeout);
         self
     }
 
-    /// The migrations, in the order given.
-    pub fn list(&self) -> &[Migration] {
-        &self.list
+    /// Applies every pending migration.
+    ///
+    /// Validates the migrations and the history first — duplicate versions, gaps, bad
+    /// names, missing or edited applied migrations, dirty rows — and changes nothing if
+    /// any problem is found.
+    pub fn run(&self, db: &mut impl Database) -> Result<Report, Error> {
+        block_on(self.0.run(&mut *db.backend()?))
     }
 
-    /// The tracking table.
-    pub fn table(&self) -> &TableName {
-        &self.table
+    /// Applies pending migrations up to `target`, calling `observer` as each starts and
+    /// finishes.
+    pub fn run_to(
+        &self,
+        db: &mut impl Database,
+        target: Target,
+        observer: &mut dyn FnMut(&Event<'_>),
+    ) -> Result<Report, Error> {
+        block_on(self.0.run_to(&mut *db.backend()?, target, observer))
     }
 
-    /// Whether [`source_problems`](Migrations::source_problems) is empty, worked out
-    /// once.
-    pub(crate) fn sources_valid(&self) -> bool {
-        *self
-            .sources_valid
-            .get_or_init(|| self.source_problems().is_empty())
+    /// Rolls back applied migrations, newest first, running their down sections.
+    /// Refuses before changing anything if a migration in range has no down, or if
+    /// validation finds a problem; one about pending migrations only (such as a draft
+    /// whose up section is still empty) does not stop a rollback, which runs none of
+    /// them.
+    pub fn rollback(&self, db: &mut impl Database, target: Target) -> Result<Report, Error> {
+        block_on(self.0.rollback(&mut *db.backend()?, target))
     }
 
-    /// Every problem found without a database: unreadable files, duplicate versions,
-    /// gaps, bad names.
-    pub fn source_problems(&self) -> Vec<Problem> {
-        let mut problems = self.file_problems.clone();
-        problems.extend(crate::validate::check_sources(&self.list));
-        problems
+    /// [`rollback`](Migrations::rollback), calling `observer` as each step starts and
+    /// finishes.
+    pub fn rollback_with(
+        &self,
+        db: &mut impl Database,
+        target: Target,
+        observer: &mut dyn FnMut(&Event<'_>),
+    ) -> Result<Report, Error> {
+        block_on(self.0.rollback_with(&mut *db.backend()?, target, observer))
+    }
+
+    /// The dry run: what [`run_to`](Migrations::run_to) would apply, with each
+    /// migration's SQL, after the same validation. Writes nothing — not even the
+    /// tracking table.
+    pub fn plan(&self, db: &mut impl Database, target: Target) -> Result<Plan<'_>, Error> {
+        block_on(self.0.plan(&mut *db.backend()?, target))
+    }
+
+    /// The dry run of a rollback. Writes nothing.
+    pub fn plan_rollback(&self, db: &mut impl Database, target: Target) -> Result<Plan<'_>, Error> {
+        block_on(self.0.plan_rollback(&mut *db.backend()?, target))
+    }
+
+    /// Applied and pending migrations, and every validation problem. Writes nothing. A
+    /// file that could not be read but whose name gives a version not applied (such as
+    /// a draft whose up section is still empty) is pending, with its problem.
+    pub fn status(&self, db: &mut impl Database) -> Result<Status, Error> {
+        block_on(self.0.status(&mut *db.backend()?))
+    }
+
+    /// Reads the tracking table as [`status`](Migrations::status) does, refusing
+    /// another tool's table, without looking at the list: a list tracked in the same
+    /// table, even an empty one, reads what
+    /// [`status_of`](terrace_core::Migrations::status_of) then compares with the
+    /// migrations. So a program can read the history while it is still reading its
+    /// migrations. Writes nothing.
+    pub fn read_history(&self, db: &mut impl Database) -> Result<HistorySnapshot, Error> {
+        block_on(self.0.read_history(&mut *db.backend()?))
+    }
+
+    /// Runs every check of [`status`](Migrations::status) and fails with all problems
+    /// found. Writes nothing.
+    pub fn validate(&self, db: &mut impl Database) -> Result<(), Error> {
+        block_on(self.0.validate(&mut *db.backend()?))
+    }
+
+    /// Adopts an existing database: records migrations 1 to `version` as applied
+    /// without running them. Refuses if the history is not empty, or if validation
+    /// finds a problem about migrations up to `version` (one about later migrations,
+    /// such as a draft, does not stop it).
+    pub fn baseline(&self, db: &mut impl Database, version: u64) -> Result<Report, Error> {
+        block_on(self.0.baseline(&mut *db.backend()?, version))
+    }
+
+    /// [`baseline`](Migrations::baseline), telling `observer` if it has to wait for the
+    /// migration lock ([`Event::WaitingForLock`], [`Event::LockAcquired`]).
+    pub fn baseline_with(
+        &self,
+        db: &mut impl Database,
+        version: u64,
+        observer: &mut dyn FnMut(&Event<'_>),
+    ) -> Result<Report, Error> {
+        block_on(self.0.baseline_with(&mut *db.backend()?, version, observer))
+    }
+
+    /// Accepts the migrations as they are now: records current checksums and names for
+    /// applied migrations, and clears the newest dirty row (an interrupted run becomes
+    /// pending again; an interrupted rollback counts as applied). Says exactly what it
+    /// changed. Refuses, changing nothing, a dirty row with applied migrations after it,
+    /// and a version whose name and checksum both differ from the file's (another
+    /// migration took its number): see [`Problem::DirtyBelowApplied`] and
+    /// [`Problem::Replaced`]. A problem about pending migrations only (such as a draft
+    /// whose up section is still empty) does not stop it, and is in the report's
+    /// `remaining`.
+    ///
+    /// [`Problem::DirtyBelowApplied`]: crate::Problem::DirtyBelowApplied
+    /// [`Problem::Replaced`]: crate::Problem::Replaced
+    pub fn repair(&self, db: &mut impl Database) -> Result<RepairReport, Error> {
+        block_on(self.0.repair(&mut *db.backend()?))
+    }
+
+    /// [`repair`](Migrations::repair), telling `observer` if it has to wait for the
+    /// migration lock ([`Event::WaitingForLock`], [`Event::LockAcquired`]).
+    pub fn repair_with(
+        &self,
+        db: &mut impl Database,
+        observer: &mut dyn FnMut(&Event<'_>),
+    ) -> Result<RepairReport, Error> {
+        block_on(self.0.repair_with(&mut *db.backend()?, observer))
+    }
+
+    /// Drops the tracking table, forgetting which migrations were applied (the schema
+    /// itself is left as it is). For development databases only.
+    pub fn reset_history(&self, db: &mut impl Database) -> Result<ResetReport, Error> {
+        block_on(self.0.reset_history(&mut *db.backend()?))
+    }
+
+    /// [`reset_history`](Migrations::reset_history), telling `observer` if it has to
+    /// wait for the migration lock ([`Event::WaitingForLock`], [`Event::LockAcquired`]).
+    pub fn reset_history_with(
+        &self,
+        db: &mut impl Database,
+        observer: &mut dyn FnMut(&Event<'_>),
+    ) -> Result<ResetReport, Error> {
+        block_on(self.0.reset_history_with(&mut *db.backend()?, observer))
     }
 }

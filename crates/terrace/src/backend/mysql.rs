@@ -8,7 +8,9 @@
 //! `applied_at` is a `DATETIME(6)`: a `TIMESTAMP` ends in January 2038, so tables made
 //! with one are upgraded in place before they are next written.
 
-use crate::backend::{Backend, BackendResult, Database, LockTimedOut, NewRow, version_param};
+use crate::backend::{
+    BackendResult, Blocking, Database, LockTimedOut, NewRow, SyncBackend, version_param,
+};
 use crate::error::BoxError;
 use crate::error::Error;
 use crate::history::{AppliedMigration, ExtraColumn, RowState, StoredRow, TableName};
@@ -18,12 +20,14 @@ use mysql::{Conn, Params, Row};
 use std::time::Duration;
 use terrace_format::Dialect;
 
+impl crate::backend::sealed::Sealed for Conn {}
+
 impl Database for Conn {
-    fn backend(&mut self) -> Result<Box<dyn Backend + '_>, Error> {
-        Ok(Box::new(Mysql {
+    fn backend(&mut self) -> Result<Box<dyn terrace_core::Backend + '_>, Error> {
+        Ok(Box::new(Blocking(Mysql {
             conn: self,
             database: None,
-        }))
+        })))
     }
 }
 
@@ -140,7 +144,11 @@ fn column_type(column: ExtraColumn) -> &'static str {
     }
 }
 
-impl Backend for Mysql<'_> {
+impl SyncBackend for Mysql<'_> {
+    fn connection(&mut self) -> Option<&mut dyn std::any::Any> {
+        Some(self.conn)
+    }
+
     fn name(&self) -> &'static str {
         "mysql"
     }
@@ -158,15 +166,6 @@ impl Backend for Mysql<'_> {
     }
 
     fn lock(&mut self, table: &TableName, timeout: Duration) -> BackendResult<()> {
-        self.lock_reporting(table, timeout, &mut || {})
-    }
-
-    fn lock_reporting(
-        &mut self,
-        table: &TableName,
-        timeout: Duration,
-        waiting: &mut dyn FnMut(),
-    ) -> BackendResult<()> {
         // GET_LOCK waits whole seconds: a timeout under one second waits one.
         let seconds = timeout.as_secs().max(1);
         let database = self.database(table)?;
@@ -188,7 +187,6 @@ impl Backend for Mysql<'_> {
         if timeout.is_zero() {
             return Err(Box::new(LockTimedOut));
         }
-        waiting();
         if get_lock(seconds)? {
             Ok(())
         } else {

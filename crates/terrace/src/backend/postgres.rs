@@ -14,7 +14,8 @@
 //! resolve through the `search_path` as usual.
 
 use crate::backend::{
-    Backend, BackendResult, Database, LockTimedOut, NewRow, quote_double as quote, version_param,
+    BackendResult, Blocking, Database, LockTimedOut, NewRow, SyncBackend, quote_double as quote,
+    version_param,
 };
 use crate::error::BoxError;
 use crate::error::Error;
@@ -24,12 +25,14 @@ use postgres::{Client, Row};
 use std::time::{Duration, Instant};
 use terrace_format::Dialect;
 
+impl crate::backend::sealed::Sealed for Client {}
+
 impl Database for Client {
-    fn backend(&mut self) -> Result<Box<dyn Backend + '_>, Error> {
-        Ok(Box::new(Postgres {
+    fn backend(&mut self) -> Result<Box<dyn terrace_core::Backend + '_>, Error> {
+        Ok(Box::new(Blocking(Postgres {
             client: self,
             schema: None,
-        }))
+        })))
     }
 }
 
@@ -194,7 +197,11 @@ fn column_type(column: ExtraColumn) -> &'static str {
     }
 }
 
-impl Backend for Postgres<'_> {
+impl SyncBackend for Postgres<'_> {
+    fn connection(&mut self) -> Option<&mut dyn std::any::Any> {
+        Some(self.client)
+    }
+
     fn name(&self) -> &'static str {
         "postgres"
     }
@@ -227,19 +234,9 @@ impl Backend for Postgres<'_> {
     }
 
     fn lock(&mut self, table: &TableName, timeout: Duration) -> BackendResult<()> {
-        self.lock_reporting(table, timeout, &mut || {})
-    }
-
-    fn lock_reporting(
-        &mut self,
-        table: &TableName,
-        timeout: Duration,
-        waiting: &mut dyn FnMut(),
-    ) -> BackendResult<()> {
         let key = lock_key(&self.history(table)?);
         let deadline = Instant::now() + timeout;
         let mut pause = Duration::from_millis(20);
-        let mut first = true;
         loop {
             let row = self.query_one("SELECT pg_try_advisory_lock($1)", &[&key])?;
             if row.try_get::<_, bool>(0)? {
@@ -247,9 +244,6 @@ impl Backend for Postgres<'_> {
             }
             if Instant::now() >= deadline {
                 return Err(Box::new(LockTimedOut));
-            }
-            if std::mem::take(&mut first) {
-                waiting();
             }
             std::thread::sleep(pause);
             pause = (pause * 2).min(Duration::from_millis(500));

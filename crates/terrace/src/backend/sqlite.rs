@@ -17,8 +17,8 @@
 
 use crate::backend::lock_file::{self, LockFile};
 use crate::backend::{
-    Backend, BackendResult, Database, LockTimedOut, NewRow, RowKey, quote_double as quote,
-    version_param,
+    BackendResult, Blocking, Database, LockTimedOut, NewRow, RowKey, SyncBackend,
+    quote_double as quote, version_param,
 };
 use crate::error::Error;
 use crate::history::{AppliedMigration, ExtraColumn, RowState, StoredRow, TableName};
@@ -29,18 +29,20 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 use terrace_format::Dialect;
 
+impl crate::backend::sealed::Sealed for Connection {}
+
 impl Database for Connection {
-    fn backend(&mut self) -> Result<Box<dyn Backend + '_>, Error> {
-        Ok(Box::new(Sqlite {
+    fn backend(&mut self) -> Result<Box<dyn terrace_core::Backend + '_>, Error> {
+        Ok(Box::new(Blocking(Sqlite {
             conn: self,
             held: None,
-        }))
+        })))
     }
 }
 
 /// The SQLite backend over a borrowed connection.
 struct Sqlite<'c> {
-    conn: &'c Connection,
+    conn: &'c mut Connection,
     /// While a writing command holds the lock: what it changed on the connection and
     /// how much longer it may wait.
     held: Option<Held>,
@@ -134,32 +136,83 @@ fn text(value: ValueRef<'_>) -> Option<String> {
 }
 
 impl Sqlite<'_> {
+    /// Takes the lock file, waiting for it at most `file_wait`, and prepares the
+    /// connection for a writing command whose waits may last `timeout` in all.
+    fn take_lock(&mut self, file_wait: Duration, timeout: Duration) -> BackendResult<()> {
+        self.restore()?;
+        let began = Instant::now();
+        let lock_file = match self.conn.path().filter(|p| !p.is_empty()) {
+            Some(path) => {
+                let path = lock_file::path_for(std::path::Path::new(path));
+                match LockFile::acquire(&path, file_wait, &mut || {}) {
+                    Ok(held) => Some(held),
+                    // A folder Terrace may not write to: SQLite itself says whether the
+                    // database can be written, and the run is locked by its transactions.
+                    Err(err)
+                        if matches!(
+                            err.kind(),
+                            std::io::ErrorKind::PermissionDenied
+                                | std::io::ErrorKind::ReadOnlyFilesystem
+                        ) =>
+                    {
+                        tracing::warn!(path = %path.display(), error = %err, "cannot create the lock file; locking by transaction only");
+                        None
+                    }
+                    Err(err) if err.kind() == std::io::ErrorKind::TimedOut => {
+                        return Err(Box::new(LockTimedOut));
+                    }
+                    Err(err) => return Err(err.into()),
+                }
+            }
+            None => None,
+        };
+        let busy_timeout_ms: i64 = self
+            .conn
+            .pragma_query_value(None, "busy_timeout", |row| row.get(0))?;
+        // Inside the caller's own transaction the pragma cannot change (and BEGIN will
+        // fail): leave it alone.
+        let foreign_keys: bool = self.conn.is_autocommit()
+            && self
+                .conn
+                .pragma_query_value(None, "foreign_keys", |row| row.get(0))?;
+        // Held from here on, so that an error below still restores (on drop).
+        self.held = Some(Held {
+            timeout,
+            budget: timeout.saturating_sub(began.elapsed()),
+            busy_timeout_ms,
+            foreign_keys,
+            known_violations: None,
+            foreign_keys_present: false,
+            _lock_file: lock_file,
+        });
+        if foreign_keys {
+            let present = self
+                .conn
+                .prepare_cached(
+                    "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND sql LIKE '%references%'",
+                )?
+                .exists([])?;
+            let known = if present {
+                violations(self.conn)?.into_iter().collect()
+            } else {
+                HashSet::new()
+            };
+            self.conn.pragma_update(None, "foreign_keys", false)?;
+            if let Some(held) = self.held.as_mut() {
+                held.known_violations = Some(known);
+                held.foreign_keys_present = present;
+            }
+        }
+        Ok(())
+    }
+
     /// Runs `BEGIN IMMEDIATE` or `COMMIT`, waiting for the database's locks at most for
     /// what is left of the lock timeout, and counts the time against it.
     fn waiting(&mut self, sql: &str) -> BackendResult<()> {
-        self.waiting_reporting(sql, None)
-    }
-
-    /// [`waiting`](Self::waiting), trying first without waiting when given `waiting`,
-    /// which is called if that try finds the database busy.
-    fn waiting_reporting(
-        &mut self,
-        sql: &str,
-        waiting: Option<&mut dyn FnMut()>,
-    ) -> BackendResult<()> {
-        let conn = self.conn;
+        let conn = &*self.conn;
         let Some(held) = self.held.as_mut() else {
             return Ok(conn.execute_batch(sql)?);
         };
-        if let Some(waiting) = waiting
-            && !held.budget.is_zero()
-        {
-            conn.busy_timeout(Duration::ZERO)?;
-            match conn.execute_batch(sql) {
-                Err(e) if busy(&e) => waiting(),
-                result => return Ok(result?),
-            }
-        }
         conn.busy_timeout(held.budget)?;
         let began = Instant::now();
         let result = conn.execute_batch(sql);
@@ -261,7 +314,7 @@ impl Sqlite<'_> {
     }
 }
 
-impl Backend for Sqlite<'_> {
+impl SyncBackend for Sqlite<'_> {
     fn name(&self) -> &'static str {
         "sqlite"
     }
@@ -282,81 +335,16 @@ impl Backend for Sqlite<'_> {
         Ok(!self.conn.is_autocommit())
     }
 
-    fn lock(&mut self, table: &TableName, timeout: Duration) -> BackendResult<()> {
-        self.lock_reporting(table, timeout, &mut || {})
+    fn lock(&mut self, _table: &TableName, timeout: Duration) -> BackendResult<()> {
+        self.take_lock(timeout, timeout)
     }
 
-    fn lock_reporting(
-        &mut self,
-        _table: &TableName,
-        timeout: Duration,
-        waiting: &mut dyn FnMut(),
-    ) -> BackendResult<()> {
-        self.restore()?;
-        let began = Instant::now();
-        let lock_file = match self.conn.path().filter(|p| !p.is_empty()) {
-            Some(path) => {
-                let path = lock_file::path_for(std::path::Path::new(path));
-                match LockFile::acquire(&path, timeout, waiting) {
-                    Ok(held) => Some(held),
-                    // A folder Terrace may not write to: SQLite itself says whether the
-                    // database can be written, and the run is locked by its transactions.
-                    Err(err)
-                        if matches!(
-                            err.kind(),
-                            std::io::ErrorKind::PermissionDenied
-                                | std::io::ErrorKind::ReadOnlyFilesystem
-                        ) =>
-                    {
-                        tracing::warn!(path = %path.display(), error = %err, "cannot create the lock file; locking by transaction only");
-                        None
-                    }
-                    Err(err) if err.kind() == std::io::ErrorKind::TimedOut => {
-                        return Err(Box::new(LockTimedOut));
-                    }
-                    Err(err) => return Err(err.into()),
-                }
-            }
-            None => None,
-        };
-        let busy_timeout_ms: i64 = self
-            .conn
-            .pragma_query_value(None, "busy_timeout", |row| row.get(0))?;
-        // Inside the caller's own transaction the pragma cannot change (and BEGIN will
-        // fail): leave it alone.
-        let foreign_keys: bool = self.conn.is_autocommit()
-            && self
-                .conn
-                .pragma_query_value(None, "foreign_keys", |row| row.get(0))?;
-        // Held from here on, so that an error below still restores (on drop).
-        self.held = Some(Held {
-            timeout,
-            budget: timeout.saturating_sub(began.elapsed()),
-            busy_timeout_ms,
-            foreign_keys,
-            known_violations: None,
-            foreign_keys_present: false,
-            _lock_file: lock_file,
-        });
-        if foreign_keys {
-            let present = self
-                .conn
-                .prepare_cached(
-                    "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND sql LIKE '%references%'",
-                )?
-                .exists([])?;
-            let known = if present {
-                violations(self.conn)?.into_iter().collect()
-            } else {
-                HashSet::new()
-            };
-            self.conn.pragma_update(None, "foreign_keys", false)?;
-            if let Some(held) = self.held.as_mut() {
-                held.known_violations = Some(known);
-                held.foreign_keys_present = present;
-            }
+    fn try_lock(&mut self, _table: &TableName, timeout: Duration) -> BackendResult<bool> {
+        match self.take_lock(Duration::ZERO, timeout) {
+            Ok(()) => Ok(true),
+            Err(e) if e.is::<LockTimedOut>() => Ok(false),
+            Err(e) => Err(e),
         }
-        Ok(())
     }
 
     fn unlock(&mut self, _table: &TableName) -> BackendResult<()> {
@@ -367,8 +355,19 @@ impl Backend for Sqlite<'_> {
         self.waiting("BEGIN IMMEDIATE")
     }
 
-    fn begin_reporting(&mut self, waiting: &mut dyn FnMut()) -> BackendResult<()> {
-        self.waiting_reporting("BEGIN IMMEDIATE", Some(waiting))
+    fn try_begin(&mut self) -> BackendResult<bool> {
+        let conn = &*self.conn;
+        match self.held.as_ref() {
+            Some(held) if !held.budget.is_zero() => {
+                conn.busy_timeout(Duration::ZERO)?;
+                match conn.execute_batch("BEGIN IMMEDIATE") {
+                    Ok(()) => Ok(true),
+                    Err(e) if busy(&e) => Ok(false),
+                    Err(e) => Err(e.into()),
+                }
+            }
+            _ => self.begin().map(|()| true),
+        }
     }
 
     fn commit(&mut self) -> BackendResult<()> {
@@ -609,7 +608,7 @@ impl Backend for Sqlite<'_> {
             .execute_batch(&format!("DROP TABLE {}", quote(table.as_str())))?)
     }
 
-    fn sqlite(&mut self) -> Option<&rusqlite::Connection> {
+    fn connection(&mut self) -> Option<&mut dyn std::any::Any> {
         // What a code migration does with the connection is not seen: check after it.
         if let Some(held) = self.held.as_mut() {
             held.foreign_keys_present = true;

@@ -200,7 +200,9 @@ fn with_enforcement_off_the_caller_gets_no_check() {
 
 #[terrace::migration]
 fn dangling_through_the_connection(db: &mut terrace::Db<'_>) -> terrace::CodeResult {
-    let conn = db.sqlite().expect("the SQLite connection");
+    let conn = db
+        .connection::<rusqlite::Connection>()
+        .expect("the SQLite connection");
     conn.execute_batch(
         "CREATE TABLE owner (id INTEGER PRIMARY KEY);
          CREATE TABLE pet (id INTEGER PRIMARY KEY, owner_id INTEGER REFERENCES owner (id));

@@ -1,6 +1,7 @@
 //! The idempotent schema helpers, by introspection.
 
 use crate::support::{Scratch, columns};
+use terrace::DbSqlite as _;
 use terrace::{Migration, Migrations};
 
 #[terrace::migration]

@@ -269,7 +269,8 @@ impl Error {
         }
     }
 
-    pub(crate) fn database(action: impl Into<String>, source: impl Into<BoxError>) -> Self {
+    /// A database error while doing `action` ("reading table schema_migrations").
+    pub fn database(action: impl Into<String>, source: impl Into<BoxError>) -> Self {
         Error::Database {
             action: action.into(),
             source: source.into(),

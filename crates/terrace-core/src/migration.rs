@@ -11,7 +11,7 @@ pub type CodeResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
 /// A Rust function usable as a migration, with the checksum of its source.
 ///
-/// Made by the [`migration`](macro@crate::migration) attribute, which hashes the function's
+/// Made by the `#[terrace::migration]` attribute, which hashes the function's
 /// tokens so that editing an applied code migration is detected like editing an
 /// applied SQL file.
 #[derive(Clone, Copy)]
@@ -22,7 +22,7 @@ pub struct CodeFn {
 
 impl CodeFn {
     /// Pairs a function with the checksum of its source. The
-    /// [`migration`](macro@crate::migration) attribute calls this; a hand-written checksum
+    /// `#[terrace::migration]` attribute calls this; a hand-written checksum
     /// must change whenever the function's behaviour does.
     pub const fn new(run: fn(&mut Db<'_>) -> CodeResult, checksum: &'static str) -> Self {
         CodeFn { run, checksum }
@@ -113,7 +113,7 @@ impl Migration {
     }
 
     /// A Rust code migration, made from a function marked with the
-    /// [`migration`](macro@crate::migration) attribute.
+    /// `#[terrace::migration]` attribute.
     pub const fn code(version: u64, name: &'static str, up: CodeFn) -> Self {
         Migration {
             version,
@@ -160,12 +160,11 @@ impl Migration {
         self
     }
 
-    /// Supplies a checksum computed ahead of time (by [`embed_migrations!`]), so none
+    /// Supplies a checksum computed ahead of time (by `terrace::embed_migrations!`), so none
     /// is computed at run time. It must equal what [`Migration::checksum`] would
     /// compute.
     ///
-    /// [`embed_migrations!`]: crate::embed_migrations
-    #[doc(hidden)]
+    ///     #[doc(hidden)]
     pub const fn with_precomputed_checksum(mut self, checksum: &'static str) -> Self {
         std::mem::forget(self.checksum.replace(Cow::Borrowed(checksum)));
         self
@@ -173,10 +172,9 @@ impl Migration {
 
     /// Marks a migration as read from a file whose up and down texts start on these
     /// lines, so that a failing statement is named by its line of the file (set by
-    /// [`embed_migrations!`]).
+    /// `terrace::embed_migrations!`).
     ///
-    /// [`embed_migrations!`]: crate::embed_migrations
-    #[doc(hidden)]
+    ///     #[doc(hidden)]
     pub const fn with_file_lines(mut self, up: usize, down: usize) -> Self {
         self.file_lines = Some((up, down));
         self

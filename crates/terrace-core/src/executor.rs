@@ -9,18 +9,17 @@ use crate::migration::{Body, Migration};
 use crate::migrations::{Migrations, TransactionMode};
 use crate::plan::{Direction, Plan, Step};
 use crate::report::{Event, StepReport};
-use crate::schema::Db;
 use crate::session::Session;
 use crate::validate::Problem;
 use std::time::{Duration, Instant};
 use terrace_format::split_statements;
 
 /// Runs one direction's body, statement by statement.
-fn run_body(
+async fn run_body<O: FnMut(&Event<'_>) + ?Sized>(
     backend: &mut dyn Backend,
     step: &Step<'_>,
     dirty_on_failure: bool,
-    observer: &mut dyn FnMut(&Event<'_>),
+    observer: &mut O,
 ) -> Result<(), Error> {
     let migration = step.migration;
     // The failing statement: its first line, its line and its number of how many.
@@ -58,17 +57,15 @@ fn run_body(
                     line: line(statement),
                     sql: statement.text,
                 });
-                backend.execute(statement.text).map_err(|e| {
+                backend.execute(statement.text).await.map_err(|e| {
                     let first_line = statement.first_line().to_owned();
                     failed(Some((first_line, line(statement), (index + 1, count))), e)
                 })?;
             }
         }
-        Body::Code(code) => code
-            .call(&mut Db::new(backend))
-            .map_err(|e| failed(None, e))?,
+        Body::Code(code) => backend.run_code(code).await.map_err(|e| failed(None, e))?,
     }
-    backend.check_migration().map_err(|e| failed(None, e))
+    backend.check_migration().await.map_err(|e| failed(None, e))
 }
 
 /// The history row of a migration, as the list has it now.
@@ -94,10 +91,10 @@ fn millis(duration: Duration) -> i64 {
 }
 
 /// Executes a plan's steps on a locked session whose history table exists.
-pub(crate) struct Executor<'r, 'o> {
+pub(crate) struct Executor<'r, O: ?Sized> {
     migrations: &'r Migrations,
     mode: TransactionMode,
-    observer: &'r mut (dyn FnMut(&Event<'_>) + 'o),
+    observer: &'r mut O,
     steps: Vec<StepReport>,
     /// In one transaction per run, the history writes of the steps done so far, made
     /// just before the transaction commits: the rows commit with their migrations all
@@ -111,11 +108,11 @@ pub(crate) struct Executor<'r, 'o> {
     position: (usize, usize),
 }
 
-impl<'r, 'o> Executor<'r, 'o> {
+impl<'r, O: FnMut(&Event<'_>) + ?Sized> Executor<'r, O> {
     pub(crate) fn new(
         migrations: &'r Migrations,
         mode: TransactionMode,
-        observer: &'r mut (dyn FnMut(&Event<'_>) + 'o),
+        observer: &'r mut O,
     ) -> Self {
         Executor {
             migrations,
@@ -157,10 +154,15 @@ impl<'r, 'o> Executor<'r, 'o> {
     /// Whether a concurrent runner already did this step (checked whenever a
     /// transaction begins after planning). Only a finished step counts as done: a row
     /// another run left started or reverting is a dirty state, and stops the run.
-    fn already_done(&mut self, backend: &mut dyn Backend, step: &Step<'_>) -> Result<bool, Error> {
+    async fn already_done(
+        &mut self,
+        backend: &mut dyn Backend,
+        step: &Step<'_>,
+    ) -> Result<bool, Error> {
         let (version, name) = (step.migration.version(), step.migration.name());
         let state = backend
             .row_state(self.table(), version)
+            .await
             .map_err(|e| Error::database(format!("reading table {}", self.table()), e))?;
         let done = match (step.direction, state) {
             (Direction::Up, Some(RowState::Applied)) | (Direction::Down, None) => true,
@@ -187,12 +189,16 @@ impl<'r, 'o> Executor<'r, 'o> {
 
     /// Runs a step and records it, inside the session's transaction, and returns how
     /// long it ran. In one transaction per run its history is written at commit.
-    fn apply(&mut self, backend: &mut dyn Backend, step: &Step<'r>) -> Result<Duration, Error> {
+    async fn apply(
+        &mut self,
+        backend: &mut dyn Backend,
+        step: &Step<'r>,
+    ) -> Result<Duration, Error> {
         let started = self.start(step);
-        let outcome = run_body(backend, step, false, self.observer);
+        let outcome = run_body(backend, step, false, self.observer).await;
         // A body that ran COMMIT or ROLLBACK itself left the rest of its work, and its
         // history row, outside the transaction: say so, whether or not it then failed.
-        let open = backend.transaction_open().map_err(|e| {
+        let open = backend.transaction_open().await.map_err(|e| {
             Error::database("checking that the migration's transaction is still open", e)
         });
         if !open.as_ref().is_ok_and(|open| *open) {
@@ -212,39 +218,43 @@ impl<'r, 'o> Executor<'r, 'o> {
         let duration = started.elapsed();
         match self.mode {
             TransactionMode::PerRun => self.deferred.push((*step, millis(duration))),
-            TransactionMode::PerMigration => self.write(backend, step, millis(duration))?,
+            TransactionMode::PerMigration => self.write(backend, step, millis(duration)).await?,
         }
         Ok(duration)
     }
 
     /// Writes a completed step's history: its row for an up, no row for a down.
-    fn write(
-        &self,
+    async fn write(
+        &mut self,
         backend: &mut dyn Backend,
         step: &Step<'_>,
         execution_ms: i64,
     ) -> Result<(), Error> {
         let checksum = step.migration.checksum();
-        match step.direction {
-            Direction::Up => backend.insert_row(
-                self.table(),
-                &row(
+        let written = match step.direction {
+            Direction::Up => {
+                let row = row(
                     self.migrations,
                     step.migration,
                     &checksum,
                     Some(execution_ms),
                     RowState::Applied,
-                ),
-            ),
-            Direction::Down => backend.delete_row(self.table(), step.migration.version()),
-        }
-        .map_err(|e| self.record_error(step, e))
+                );
+                backend.insert_row(self.table(), &row).await
+            }
+            Direction::Down => {
+                backend
+                    .delete_row(self.table(), step.migration.version())
+                    .await
+            }
+        };
+        written.map_err(|e| self.record_error(step, e))
     }
 
     /// Writes the deferred history, then commits.
-    fn commit(&mut self, session: &mut Session<'_>) -> Result<(), Error> {
-        self.flush(session.backend())?;
-        session.commit()?;
+    async fn commit(&mut self, session: &mut Session<'_>) -> Result<(), Error> {
+        self.flush(session.backend()).await?;
+        session.commit().await?;
         let versions = std::mem::take(&mut self.uncommitted);
         if !versions.is_empty() {
             (self.observer)(&Event::Committed {
@@ -255,13 +265,13 @@ impl<'r, 'o> Executor<'r, 'o> {
     }
 
     /// Writes the deferred history rows, inside the open transaction.
-    fn flush(&mut self, backend: &mut dyn Backend) -> Result<(), Error> {
+    async fn flush(&mut self, backend: &mut dyn Backend) -> Result<(), Error> {
         let deferred = std::mem::take(&mut self.deferred);
         let (ups, downs): (Vec<_>, Vec<_>) = deferred
             .into_iter()
             .partition(|(step, _)| step.direction == Direction::Up);
         for (step, execution_ms) in downs {
-            self.write(backend, &step, execution_ms)?;
+            self.write(backend, &step, execution_ms).await?;
         }
         if !ups.is_empty() {
             let checksums: Vec<_> = ups
@@ -281,60 +291,55 @@ impl<'r, 'o> Executor<'r, 'o> {
                     )
                 })
                 .collect();
-            backend.insert_rows(self.table(), &rows).map_err(|e| {
-                Error::database(
-                    format!(
-                        "recording {} migrations in table {}",
-                        rows.len(),
-                        self.table()
-                    ),
-                    e,
-                )
-            })?;
+            backend
+                .insert_rows(self.table(), &rows)
+                .await
+                .map_err(|e| {
+                    Error::database(
+                        format!(
+                            "recording {} migrations in table {}",
+                            rows.len(),
+                            self.table()
+                        ),
+                        e,
+                    )
+                })?;
         }
         Ok(())
     }
 
     /// Runs a step outside any transaction: marked started (or reverting) first, in a
     /// transaction of its own, so an interruption leaves an explicit dirty row.
-    fn apply_alone(&mut self, session: &mut Session<'_>, step: &Step<'_>) -> Result<(), Error> {
-        self.commit(session)?;
-        session.begin()?;
-        if self.already_done(session.backend(), step)? {
-            return session.commit();
+    async fn apply_alone(
+        &mut self,
+        session: &mut Session<'_>,
+        step: &Step<'_>,
+    ) -> Result<(), Error> {
+        self.commit(session).await?;
+        session.begin().await?;
+        if self.already_done(session.backend(), step).await? {
+            return session.commit().await;
         }
         let checksum = step.migration.checksum();
+        let state = match step.direction {
+            Direction::Up => RowState::Started,
+            Direction::Down => RowState::Reverting,
+        };
+        let marker = row(self.migrations, step.migration, &checksum, None, state);
         let marked = match step.direction {
-            Direction::Up => session.backend().insert_row(
-                self.table(),
-                &row(
-                    self.migrations,
-                    step.migration,
-                    &checksum,
-                    None,
-                    RowState::Started,
-                ),
-            ),
-            Direction::Down => session.backend().update_row(
-                self.table(),
-                &row(
-                    self.migrations,
-                    step.migration,
-                    &checksum,
-                    None,
-                    RowState::Reverting,
-                ),
-            ),
+            Direction::Up => session.backend().insert_row(self.table(), &marker).await,
+            Direction::Down => session.backend().update_row(self.table(), &marker).await,
         };
         marked.map_err(|e| self.record_error(step, e))?;
-        session.commit()?;
+        session.commit().await?;
 
         let started = self.start(step);
-        run_body(session.backend(), step, true, self.observer)?;
+        run_body(session.backend(), step, true, self.observer).await?;
         let duration = started.elapsed();
 
         // The body ran completely: a failure from here on leaves nothing to undo, only
         // the history to bring in line, and says so.
+        let table = self.table();
         let not_recorded = |e: Error| {
             let source: crate::error::BoxError = match e {
                 Error::Database { source, .. } => source,
@@ -345,28 +350,31 @@ impl<'r, 'o> Executor<'r, 'o> {
                 version: step.migration.version(),
                 name: step.migration.name().to_owned(),
                 direction: step.direction,
-                table: self.table().to_string(),
+                table: table.to_string(),
                 source,
             }
         };
-        session.begin().map_err(not_recorded)?;
+        session.begin().await.map_err(not_recorded)?;
         let recorded = match step.direction {
-            Direction::Up => session.backend().update_row(
-                self.table(),
-                &row(
+            Direction::Up => {
+                let applied = row(
                     self.migrations,
                     step.migration,
                     &checksum,
                     Some(millis(duration)),
                     RowState::Applied,
-                ),
-            ),
-            Direction::Down => session
-                .backend()
-                .delete_row(self.table(), step.migration.version()),
+                );
+                session.backend().update_row(self.table(), &applied).await
+            }
+            Direction::Down => {
+                session
+                    .backend()
+                    .delete_row(self.table(), step.migration.version())
+                    .await
+            }
         };
         recorded.map_err(|e| not_recorded(self.record_error(step, e)))?;
-        session.commit().map_err(not_recorded)?;
+        session.commit().await.map_err(not_recorded)?;
         self.finish(step, duration, true);
         Ok(())
     }
@@ -407,14 +415,14 @@ impl<'r, 'o> Executor<'r, 'o> {
 
     /// Runs every step. The session holds the lock and an open transaction, in which
     /// the history was read and the plan made.
-    pub(crate) fn execute(
+    pub(crate) async fn execute(
         &mut self,
         session: &mut Session<'_>,
         plan: &Plan<'r>,
     ) -> Result<(), Error> {
         let transactional_ddl = session.backend().transactional_ddl();
         if self.mode == TransactionMode::PerMigration {
-            session.commit()?;
+            session.commit().await?;
         }
         // Once the planning transaction has ended, a concurrent runner may have done
         // any step (SQLite holds no lock between transactions): check each one again.
@@ -423,19 +431,19 @@ impl<'r, 'o> Executor<'r, 'o> {
             self.position = (index + 1, plan.steps.len());
             if !transactional_ddl || !step.is_transactional() {
                 in_planning_transaction = false;
-                self.apply_alone(session, step)?;
+                self.apply_alone(session, step).await?;
                 continue;
             }
             if !session.in_transaction() {
-                session.begin()?;
+                session.begin().await?;
             }
-            if !in_planning_transaction && self.already_done(session.backend(), step)? {
-                self.commit(session)?;
+            if !in_planning_transaction && self.already_done(session.backend(), step).await? {
+                self.commit(session).await?;
                 continue;
             }
             match self.mode {
                 TransactionMode::PerMigration => {
-                    let duration = match self.apply(session.backend(), step) {
+                    let duration = match self.apply(session.backend(), step).await {
                         Ok(duration) => duration,
                         Err(failure) => {
                             if matches!(failure, Error::TransactionEnded { .. }) {
@@ -444,19 +452,19 @@ impl<'r, 'o> Executor<'r, 'o> {
                             return Err(failure);
                         }
                     };
-                    session.commit()?;
+                    session.commit().await?;
                     self.finish(step, duration, true);
                     in_planning_transaction = false;
                 }
-                TransactionMode::PerRun => self.apply_in_savepoint(session, step)?,
+                TransactionMode::PerRun => self.apply_in_savepoint(session, step).await?,
             }
         }
-        self.commit(session)
+        self.commit(session).await
     }
 
     /// Applies a step inside the run's transaction; on failure undoes only this step,
     /// commits the ones before it, and returns the failure.
-    fn apply_in_savepoint(
+    async fn apply_in_savepoint(
         &mut self,
         session: &mut Session<'_>,
         step: &Step<'r>,
@@ -467,15 +475,17 @@ impl<'r, 'o> Executor<'r, 'o> {
             // Code can end the transaction (validation keeps transaction control out
             // of SQL): the rows of the migrations before it go in first, so that they
             // share the fate of those migrations' work whatever the code does.
-            self.flush(backend)?;
+            self.flush(backend).await?;
         }
         backend
             .savepoint(SAVEPOINT)
+            .await
             .map_err(|e| Error::database("setting a savepoint", e))?;
-        match self.apply(backend, step) {
+        match self.apply(backend, step).await {
             Ok(duration) => {
                 backend
                     .release(SAVEPOINT)
+                    .await
                     .map_err(|e| Error::database("releasing a savepoint", e))?;
                 self.finish(step, duration, false);
                 self.uncommitted.push(step.migration.version());
@@ -504,11 +514,11 @@ impl<'r, 'o> Executor<'r, 'o> {
             Err(failure) => {
                 // The failure is what the caller needs to know; a later error in
                 // cleaning up after it is logged, never put in its place.
-                if let Err(e) = backend.rollback_to(SAVEPOINT) {
+                if let Err(e) = backend.rollback_to(SAVEPOINT).await {
                     tracing::error!(error = %e, "rolling back to a savepoint failed");
                     return Err(failure);
                 }
-                if let Err(e) = self.commit(session) {
+                if let Err(e) = self.commit(session).await {
                     tracing::error!(error = %e, "committing the migrations before the failure failed");
                     // Those migrations are not applied after all.
                     self.steps.clear();

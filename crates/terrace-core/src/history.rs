@@ -93,27 +93,35 @@ impl RowState {
     /// Reads the `state` column as every backend does: `NULL` (a hand-made row, or a
     /// table whose column allows it) counts as applied, like a row of a table without
     /// the column; any other value as [`parse`](RowState::parse) reads it.
-    pub(crate) fn from_column(value: Option<&str>) -> Self {
+    pub fn from_column(value: Option<&str>) -> Self {
         value.map_or(RowState::Applied, RowState::parse)
     }
 }
 
 /// A history row's columns as a backend read them, before they are checked.
-pub(crate) struct StoredRow {
-    pub(crate) version: Option<i64>,
-    pub(crate) name: Option<String>,
-    pub(crate) applied_at: Option<String>,
-    pub(crate) checksum: Option<String>,
-    pub(crate) execution_ms: Option<i64>,
-    pub(crate) state: Option<String>,
-    pub(crate) cumulative_checksum: Option<String>,
+#[derive(Debug, Clone, Default)]
+pub struct StoredRow {
+    /// `version`.
+    pub version: Option<i64>,
+    /// `name`.
+    pub name: Option<String>,
+    /// `applied_at`, as text.
+    pub applied_at: Option<String>,
+    /// `checksum`.
+    pub checksum: Option<String>,
+    /// `execution_ms`.
+    pub execution_ms: Option<i64>,
+    /// `state`.
+    pub state: Option<String>,
+    /// `cumulative_checksum`.
+    pub cumulative_checksum: Option<String>,
 }
 
 impl StoredRow {
     /// The row, read the same way on every backend: a `NULL` state counts as applied
     /// ([`RowState::from_column`]); a row without a version or a name, which no
     /// migration could have written, is an error naming it and the table.
-    pub(crate) fn into_row(self, table: &TableName) -> Result<AppliedMigration, String> {
+    pub fn into_row(self, table: &TableName) -> Result<AppliedMigration, String> {
         let version = stored_version(table, self.version)?;
         let Some(name) = self.name else {
             return Err(format!(
@@ -134,7 +142,7 @@ impl StoredRow {
 }
 
 /// A stored version, which must be present and not negative.
-pub(crate) fn stored_version(table: &TableName, version: Option<i64>) -> Result<u64, String> {
+pub fn stored_version(table: &TableName, version: Option<i64>) -> Result<u64, String> {
     match version {
         None => Err(format!("a row of table {table} has no version (NULL)")),
         Some(v) => u64::try_from(v)

@@ -4,7 +4,7 @@
 //! [`validate`](crate::validate) and [`plan`](crate::plan) — and knows nothing of any
 //! particular database: it speaks to a [`Backend`].
 
-use crate::backend::{Backend, Database};
+use crate::backend::Backend;
 use crate::error::Error;
 use crate::executor::{Executor, row};
 use crate::history::{AppliedMigration, ExtraColumn, RowState, TableName, TableShape, classify};
@@ -36,9 +36,10 @@ struct History {
 pub struct HistorySnapshot(History);
 
 /// Reads the tracking table without changing anything; refuses another tool's table.
-fn read_history(backend: &mut dyn Backend, table: &TableName) -> Result<History, Error> {
+async fn read_history(backend: &mut dyn Backend, table: &TableName) -> Result<History, Error> {
     let columns = backend
         .history_columns(table)
+        .await
         .map_err(|e| Error::database(format!("inspecting table {table}"), e))?;
     match classify(columns.as_deref()) {
         TableShape::Absent => Ok(History {
@@ -53,6 +54,7 @@ fn read_history(backend: &mut dyn Backend, table: &TableName) -> Result<History,
                 .collect();
             let rows = backend
                 .read_history(table, &present)
+                .await
                 .map_err(|e| Error::database(format!("reading table {table}"), e))?;
             Ok(History {
                 exists: true,
@@ -73,7 +75,7 @@ fn read_history(backend: &mut dyn Backend, table: &TableName) -> Result<History,
 }
 
 /// Creates the tracking table, or adds the columns an older one lacks.
-fn ensure_history(
+async fn ensure_history(
     backend: &mut dyn Backend,
     table: &TableName,
     history: &History,
@@ -81,18 +83,23 @@ fn ensure_history(
     if !history.exists {
         return backend
             .create_history(table)
+            .await
             .map_err(|e| Error::database(format!("creating table {table}"), e));
     }
     backend
         .upgrade_history(table)
+        .await
         .map_err(|e| Error::database(format!("upgrading table {table}"), e))?;
     for &column in &history.missing {
-        backend.add_history_column(table, column).map_err(|e| {
-            Error::database(
-                format!("adding column {} to table {table}", column.name()),
-                e,
-            )
-        })?;
+        backend
+            .add_history_column(table, column)
+            .await
+            .map_err(|e| {
+                Error::database(
+                    format!("adding column {} to table {table}", column.name()),
+                    e,
+                )
+            })?;
         tracing::info!(table = %table, column = column.name(), "upgraded the tracking table");
     }
     Ok(())
@@ -142,55 +149,61 @@ impl Migrations {
     /// Validates the migrations and the history first — duplicate versions, gaps, bad
     /// names, missing or edited applied migrations, dirty rows — and changes nothing if
     /// any problem is found.
-    pub fn run(&self, db: &mut impl Database) -> Result<Report, Error> {
-        self.run_to(db, Target::Latest, &mut |_| {})
+    pub async fn run(&self, backend: &mut dyn Backend) -> Result<Report, Error> {
+        self.run_to(backend, Target::Latest, &mut |_| {}).await
     }
 
     /// Applies pending migrations up to `target`, calling `observer` as each starts and
     /// finishes.
-    pub fn run_to(
+    pub async fn run_to<O: FnMut(&Event<'_>) + ?Sized>(
         &self,
-        db: &mut impl Database,
+        backend: &mut dyn Backend,
         target: Target,
-        observer: &mut dyn FnMut(&Event<'_>),
+        observer: &mut O,
     ) -> Result<Report, Error> {
         let began = Instant::now();
-        let mut backend = db.backend()?;
-        if target == Target::Latest && self.proven_up_to_date(&mut *backend) {
+        if target == Target::Latest && self.proven_up_to_date(backend).await {
             return Ok(Report {
                 direction: Direction::Up,
                 steps: Vec::new(),
                 total: began.elapsed(),
             });
         }
-        self.migrate(&mut *backend, Direction::Up, target, observer, began)
+        self.migrate(backend, Direction::Up, target, observer, began)
+            .await
     }
 
     /// The shared body of a run and a rollback: lock, read the history, validate, plan
     /// in `direction`, then execute the plan.
-    fn migrate(
+    async fn migrate<O: FnMut(&Event<'_>) + ?Sized>(
         &self,
         backend: &mut dyn Backend,
         direction: Direction,
         target: Target,
-        observer: &mut dyn FnMut(&Event<'_>),
+        observer: &mut O,
         began: Instant,
     ) -> Result<Report, Error> {
-        let mut session = Session::writing(backend, &self.table, self.lock_timeout, observer)?;
-        let history = read_history(session.backend(), &self.table)?;
-        invalid(self.blocking(&history, direction))?;
-        let plan = match direction {
-            Direction::Up => plan_up(&self.list, &history.rows, target)?,
-            Direction::Down => plan_down(&self.list, &history.rows, target)?,
-        };
+        let mut session =
+            Session::writing(backend, &self.table, self.lock_timeout, observer).await?;
         let mut executor = self.executor(session.backend(), observer);
-        if !plan.is_empty() {
-            ensure_history(session.backend(), &self.table, &history)?;
-            executor
-                .execute(&mut session, &plan)
-                .map_err(|e| e.with_applied(executor.steps()))?;
+        let result = async {
+            let history = read_history(session.backend(), &self.table).await?;
+            invalid(self.blocking(&history, direction))?;
+            let plan = match direction {
+                Direction::Up => plan_up(&self.list, &history.rows, target)?,
+                Direction::Down => plan_down(&self.list, &history.rows, target)?,
+            };
+            if !plan.is_empty() {
+                ensure_history(session.backend(), &self.table, &history).await?;
+                executor
+                    .execute(&mut session, &plan)
+                    .await
+                    .map_err(|e| e.with_applied(executor.steps()))?;
+            }
+            Ok(())
         }
-        session.close()?;
+        .await;
+        session.end(result).await?;
         Ok(Report {
             direction,
             steps: executor.into_steps(),
@@ -206,7 +219,7 @@ impl Migrations {
     /// full run would find no problem and nothing to apply. Anything else — an error
     /// (such as an older table that lacks a column), a difference, a pending migration —
     /// proves nothing, and the full run follows, under the lock.
-    fn proven_up_to_date(&self, backend: &mut dyn Backend) -> bool {
+    async fn proven_up_to_date(&self, backend: &mut dyn Backend) -> bool {
         if self.list.is_empty() || !self.sources_valid() {
             return false;
         }
@@ -218,7 +231,7 @@ impl Migrations {
         let order = index_by_version(&self.list);
         let mut next = 0;
         let mut equal = true;
-        let read = backend.visit_history(&self.table, &mut |row| {
+        let mut visit = |row: crate::backend::RowKey<'_>| {
             let Some(&(version, at)) = order.get(next) else {
                 equal = false;
                 return false;
@@ -230,7 +243,8 @@ impl Migrations {
                 && row.checksum == Some(&*migration.checksum())
                 && RowState::from_column(row.state) == RowState::Applied;
             equal
-        });
+        };
+        let read = backend.visit_history(&self.table, &mut visit).await;
         read.is_ok() && equal && next == order.len()
     }
 
@@ -239,28 +253,32 @@ impl Migrations {
     /// validation finds a problem; one about pending migrations only (such as a draft
     /// whose up section is still empty) does not stop a rollback, which runs none of
     /// them.
-    pub fn rollback(&self, db: &mut impl Database, target: Target) -> Result<Report, Error> {
-        self.rollback_with(db, target, &mut |_| {})
+    pub async fn rollback(
+        &self,
+        backend: &mut dyn Backend,
+        target: Target,
+    ) -> Result<Report, Error> {
+        self.rollback_with(backend, target, &mut |_| {}).await
     }
 
     /// [`rollback`](Migrations::rollback), calling `observer` as each step starts and
     /// finishes.
-    pub fn rollback_with(
+    pub async fn rollback_with<O: FnMut(&Event<'_>) + ?Sized>(
         &self,
-        db: &mut impl Database,
+        backend: &mut dyn Backend,
         target: Target,
-        observer: &mut dyn FnMut(&Event<'_>),
+        observer: &mut O,
     ) -> Result<Report, Error> {
         let began = Instant::now();
-        let mut backend = db.backend()?;
-        self.migrate(&mut *backend, Direction::Down, target, observer, began)
+        self.migrate(backend, Direction::Down, target, observer, began)
+            .await
     }
 
-    fn executor<'r, 'o>(
+    fn executor<'r, O: FnMut(&Event<'_>) + ?Sized>(
         &'r self,
         backend: &mut dyn Backend,
-        observer: &'r mut (dyn FnMut(&Event<'_>) + 'o),
-    ) -> Executor<'r, 'o> {
+        observer: &'r mut O,
+    ) -> Executor<'r, O> {
         let mode = self.mode.unwrap_or(if backend.prefers_one_transaction() {
             TransactionMode::PerRun
         } else {
@@ -272,20 +290,27 @@ impl Migrations {
     /// The dry run: what [`run_to`](Migrations::run_to) would apply, with each
     /// migration's SQL, after the same validation. Writes nothing — not even the
     /// tracking table.
-    pub fn plan(&self, db: &mut impl Database, target: Target) -> Result<Plan<'_>, Error> {
-        let history = self.read_valid(db, Direction::Up)?;
+    pub async fn plan(&self, backend: &mut dyn Backend, target: Target) -> Result<Plan<'_>, Error> {
+        let history = self.read_valid(backend, Direction::Up).await?;
         plan_up(&self.list, &history.rows, target)
     }
 
     /// The dry run of a rollback. Writes nothing.
-    pub fn plan_rollback(&self, db: &mut impl Database, target: Target) -> Result<Plan<'_>, Error> {
-        let history = self.read_valid(db, Direction::Down)?;
+    pub async fn plan_rollback(
+        &self,
+        backend: &mut dyn Backend,
+        target: Target,
+    ) -> Result<Plan<'_>, Error> {
+        let history = self.read_valid(backend, Direction::Down).await?;
         plan_down(&self.list, &history.rows, target)
     }
 
-    fn read_valid(&self, db: &mut impl Database, direction: Direction) -> Result<History, Error> {
-        let mut backend = db.backend()?;
-        let history = read_history(Session::reading(&mut *backend).backend(), &self.table)?;
+    async fn read_valid(
+        &self,
+        backend: &mut dyn Backend,
+        direction: Direction,
+    ) -> Result<History, Error> {
+        let history = read_history(Session::reading(backend).backend(), &self.table).await?;
         invalid(self.blocking(&history, direction))?;
         Ok(history)
     }
@@ -293,8 +318,9 @@ impl Migrations {
     /// Applied and pending migrations, and every validation problem. Writes nothing. A
     /// file that could not be read but whose name gives a version not applied (such as
     /// a draft whose up section is still empty) is pending, with its problem.
-    pub fn status(&self, db: &mut impl Database) -> Result<Status, Error> {
-        self.status_on(&mut *db.backend()?)
+    pub async fn status(&self, backend: &mut dyn Backend) -> Result<Status, Error> {
+        let history = read_history(Session::reading(backend).backend(), &self.table).await?;
+        Ok(self.status_from(history))
     }
 
     /// Reads the tracking table as [`status`](Migrations::status) does, refusing
@@ -302,9 +328,8 @@ impl Migrations {
     /// table, even an empty one, reads what [`status_of`](Migrations::status_of) then
     /// compares with the migrations. So a program can read the history while it is
     /// still reading its migrations. Writes nothing.
-    pub fn read_history(&self, db: &mut impl Database) -> Result<HistorySnapshot, Error> {
-        let mut backend = db.backend()?;
-        let history = read_history(Session::reading(&mut *backend).backend(), &self.table)?;
+    pub async fn read_history(&self, backend: &mut dyn Backend) -> Result<HistorySnapshot, Error> {
+        let history = read_history(Session::reading(backend).backend(), &self.table).await?;
         Ok(HistorySnapshot(history))
     }
 
@@ -312,11 +337,6 @@ impl Migrations {
     /// [`read_history`](Migrations::read_history) (of the same table).
     pub fn status_of(&self, history: HistorySnapshot) -> Status {
         self.status_from(history.0)
-    }
-
-    fn status_on(&self, backend: &mut dyn Backend) -> Result<Status, Error> {
-        let history = read_history(Session::reading(backend).backend(), &self.table)?;
-        Ok(self.status_from(history))
     }
 
     fn status_from(&self, history: History) -> Status {
@@ -366,60 +386,65 @@ impl Migrations {
 
     /// Runs every check of [`status`](Migrations::status) and fails with all problems
     /// found. Writes nothing.
-    pub fn validate(&self, db: &mut impl Database) -> Result<(), Error> {
-        invalid(self.status(db)?.problems)
+    pub async fn validate(&self, backend: &mut dyn Backend) -> Result<(), Error> {
+        invalid(self.status(backend).await?.problems)
     }
 
     /// Adopts an existing database: records migrations 1 to `version` as applied
     /// without running them. Refuses if the history is not empty, or if validation
     /// finds a problem about migrations up to `version` (one about later migrations,
     /// such as a draft, does not stop it).
-    pub fn baseline(&self, db: &mut impl Database, version: u64) -> Result<Report, Error> {
-        self.baseline_with(db, version, &mut |_| {})
+    pub async fn baseline(&self, backend: &mut dyn Backend, version: u64) -> Result<Report, Error> {
+        self.baseline_with(backend, version, &mut |_| {}).await
     }
 
     /// [`baseline`](Migrations::baseline), telling `observer` if it has to wait for the
     /// migration lock ([`Event::WaitingForLock`], [`Event::LockAcquired`]).
-    pub fn baseline_with(
+    pub async fn baseline_with<O: FnMut(&Event<'_>) + ?Sized>(
         &self,
-        db: &mut impl Database,
+        backend: &mut dyn Backend,
         version: u64,
-        observer: &mut dyn FnMut(&Event<'_>),
+        observer: &mut O,
     ) -> Result<Report, Error> {
         let began = Instant::now();
         let mut problems = self.source_problems();
         problems.retain(|problem| blocks_baseline(problem, version));
         invalid(problems)?;
-        let mut backend = db.backend()?;
         let mut session =
-            Session::writing(&mut *backend, &self.table, self.lock_timeout, observer)?;
-        let history = read_history(session.backend(), &self.table)?;
-        if !history.rows.is_empty() {
-            return Err(Error::HistoryNotEmpty {
-                applied: history.rows.len(),
-            });
+            Session::writing(backend, &self.table, self.lock_timeout, observer).await?;
+        let result = async {
+            let history = read_history(session.backend(), &self.table).await?;
+            if !history.rows.is_empty() {
+                return Err(Error::HistoryNotEmpty {
+                    applied: history.rows.len(),
+                });
+            }
+            let plan = plan_up(&self.list, &[], Target::Version(version))?;
+            ensure_history(session.backend(), &self.table, &history).await?;
+            let mut steps = Vec::with_capacity(plan.steps.len());
+            for step in &plan.steps {
+                let checksum = step.migration.checksum();
+                let applied = row(self, step.migration, &checksum, None, RowState::Applied);
+                session
+                    .backend()
+                    .insert_row(&self.table, &applied)
+                    .await
+                    .map_err(|e| {
+                        Error::database(
+                            format!("recording the baseline in table {}", self.table),
+                            e,
+                        )
+                    })?;
+                steps.push(StepReport {
+                    version: step.migration.version(),
+                    name: step.migration.name().to_owned(),
+                    duration: Duration::ZERO,
+                });
+            }
+            Ok(steps)
         }
-        let plan = plan_up(&self.list, &[], Target::Version(version))?;
-        ensure_history(session.backend(), &self.table, &history)?;
-        let mut steps = Vec::with_capacity(plan.steps.len());
-        for step in &plan.steps {
-            let checksum = step.migration.checksum();
-            session
-                .backend()
-                .insert_row(
-                    &self.table,
-                    &row(self, step.migration, &checksum, None, RowState::Applied),
-                )
-                .map_err(|e| {
-                    Error::database(format!("recording the baseline in table {}", self.table), e)
-                })?;
-            steps.push(StepReport {
-                version: step.migration.version(),
-                name: step.migration.name().to_owned(),
-                duration: Duration::ZERO,
-            });
-        }
-        session.close()?;
+        .await;
+        let steps = session.end(result).await?;
         Ok(Report {
             direction: Direction::Up,
             steps,
@@ -436,89 +461,91 @@ impl Migrations {
     /// [`Problem::Replaced`]. A problem about pending migrations only (such as a draft
     /// whose up section is still empty) does not stop it, and is in the report's
     /// `remaining`.
-    pub fn repair(&self, db: &mut impl Database) -> Result<RepairReport, Error> {
-        self.repair_with(db, &mut |_| {})
+    pub async fn repair(&self, backend: &mut dyn Backend) -> Result<RepairReport, Error> {
+        self.repair_with(backend, &mut |_| {}).await
     }
 
     /// [`repair`](Migrations::repair), telling `observer` if it has to wait for the
     /// migration lock ([`Event::WaitingForLock`], [`Event::LockAcquired`]).
-    pub fn repair_with(
+    pub async fn repair_with<O: FnMut(&Event<'_>) + ?Sized>(
         &self,
-        db: &mut impl Database,
-        observer: &mut dyn FnMut(&Event<'_>),
+        backend: &mut dyn Backend,
+        observer: &mut O,
     ) -> Result<RepairReport, Error> {
-        let mut backend = db.backend()?;
         let mut session =
-            Session::writing(&mut *backend, &self.table, self.lock_timeout, observer)?;
-        let history = read_history(session.backend(), &self.table)?;
-        let mut problems = self.source_problems();
-        problems.retain(|problem| concerns_applied(problem, &history.rows));
-        invalid(problems)?;
-        let plan = plan_repair(&self.list, &history.rows, |version| {
-            self.cumulative_checksum(version)
-        })
-        .map_err(|problems| Error::RepairRefused { problems })?;
-        if history.exists {
-            ensure_history(session.backend(), &self.table, &history)?;
-        }
-        for write in &plan.writes {
-            let backend = session.backend();
-            let (version, written) = match *write {
-                RepairWrite::Clear(version) => (version, backend.delete_row(&self.table, version)),
-                RepairWrite::Record(position) => {
-                    let migration = &self.list[position];
-                    let checksum = migration.checksum();
-                    (
-                        migration.version(),
-                        backend.update_row(
-                            &self.table,
-                            &row(self, migration, &checksum, None, RowState::Applied),
-                        ),
+            Session::writing(backend, &self.table, self.lock_timeout, observer).await?;
+        let result = async {
+            let history = read_history(session.backend(), &self.table).await?;
+            let mut problems = self.source_problems();
+            problems.retain(|problem| concerns_applied(problem, &history.rows));
+            invalid(problems)?;
+            let plan = plan_repair(&self.list, &history.rows, |version| {
+                self.cumulative_checksum(version)
+            })
+            .map_err(|problems| Error::RepairRefused { problems })?;
+            if history.exists {
+                ensure_history(session.backend(), &self.table, &history).await?;
+            }
+            for write in &plan.writes {
+                let backend = session.backend();
+                let (version, written) = match *write {
+                    RepairWrite::Clear(version) => {
+                        (version, backend.delete_row(&self.table, version).await)
+                    }
+                    RepairWrite::Record(position) => {
+                        let migration = &self.list[position];
+                        let checksum = migration.checksum();
+                        let applied = row(self, migration, &checksum, None, RowState::Applied);
+                        let written = backend.update_row(&self.table, &applied).await;
+                        (migration.version(), written)
+                    }
+                };
+                written.map_err(|e| {
+                    Error::database(
+                        format!("repairing migration {version} in table {}", self.table),
+                        e,
                     )
-                }
-            };
-            written.map_err(|e| {
-                Error::database(
-                    format!("repairing migration {version} in table {}", self.table),
-                    e,
-                )
-            })?;
+                })?;
+            }
+            Ok(plan.changes)
         }
-        session.close()?;
-        let remaining = self.status_on(&mut *backend)?.problems;
-        Ok(RepairReport {
-            changes: plan.changes,
-            remaining,
-        })
+        .await;
+        let changes = session.end(result).await?;
+        let history = read_history(Session::reading(backend).backend(), &self.table).await?;
+        let remaining = self.status_from(history).problems;
+        Ok(RepairReport { changes, remaining })
     }
 
     /// Drops the tracking table, forgetting which migrations were applied (the schema
     /// itself is left as it is). For development databases only.
-    pub fn reset_history(&self, db: &mut impl Database) -> Result<ResetReport, Error> {
-        self.reset_history_with(db, &mut |_| {})
+    pub async fn reset_history(&self, backend: &mut dyn Backend) -> Result<ResetReport, Error> {
+        self.reset_history_with(backend, &mut |_| {}).await
     }
 
     /// [`reset_history`](Migrations::reset_history), telling `observer` if it has to
     /// wait for the migration lock ([`Event::WaitingForLock`], [`Event::LockAcquired`]).
-    pub fn reset_history_with(
+    pub async fn reset_history_with<O: FnMut(&Event<'_>) + ?Sized>(
         &self,
-        db: &mut impl Database,
-        observer: &mut dyn FnMut(&Event<'_>),
+        backend: &mut dyn Backend,
+        observer: &mut O,
     ) -> Result<ResetReport, Error> {
-        let mut backend = db.backend()?;
         let mut session =
-            Session::writing(&mut *backend, &self.table, self.lock_timeout, observer)?;
-        let history = read_history(session.backend(), &self.table)?;
-        if history.exists {
-            session
-                .backend()
-                .drop_history(&self.table)
-                .map_err(|e| Error::database(format!("dropping table {}", self.table), e))?;
+            Session::writing(backend, &self.table, self.lock_timeout, observer).await?;
+        let result = async {
+            let history = read_history(session.backend(), &self.table).await?;
+            if history.exists {
+                session
+                    .backend()
+                    .drop_history(&self.table)
+                    .await
+                    .map_err(|e| Error::database(format!("dropping table {}", self.table), e))?;
+            }
+            Ok(ResetReport {
+                dropped: history.exists,
+                rows: history.rows.len(),
+            })
         }
-        session.close()?;
-        Ok(ResetReport {
-            dropped: history.exists,
-            rows: history.rows.len(),
-        })
+        .await;
+        session.end(result).await
     }
 }

@@ -4,9 +4,29 @@
 //! `information_schema` of the servers), never by running a statement and matching its
 //! error message, so they behave the same on every backend and in every locale.
 
-use crate::backend::Backend;
 use crate::error::BoxError;
-use terrace_format::split_statements;
+use std::any::Any;
+use terrace_format::{Dialect, split_statements};
+
+/// What a blocking connection offers a code migration: a [`Db`] is made of one. The
+/// adapters of blocking drivers implement it; an async driver cannot (code runs
+/// without awaiting).
+pub trait CodeConnection: Send {
+    /// The backend's name: `"sqlite"`, `"postgres"` or `"mysql"`.
+    fn backend_name(&self) -> &'static str;
+    /// The SQL dialect, for splitting statements.
+    fn dialect(&self) -> Dialect;
+    /// Executes one SQL statement, discarding any rows.
+    fn execute(&mut self, sql: &str) -> Result<(), BoxError>;
+    /// Quotes an identifier (each part of a `schema.table` name separately).
+    fn quote(&self, identifier: &str) -> String;
+    /// The column names of a table, or `None` if it does not exist.
+    fn columns(&mut self, table: &str) -> Result<Option<Vec<String>>, BoxError>;
+    /// Whether an index of this name exists on the table.
+    fn has_index(&mut self, table: &str, index: &str) -> Result<bool, BoxError>;
+    /// The driver's connection, for [`Db::connection`].
+    fn connection(&mut self) -> Option<&mut dyn Any>;
+}
 
 /// The connection a code migration runs on, inside the migration's transaction
 /// (where the backend has transactional DDL and the migration is transactional).
@@ -20,17 +40,18 @@ use terrace_format::split_statements;
 /// }
 /// ```
 pub struct Db<'a> {
-    backend: &'a mut dyn Backend,
+    backend: &'a mut dyn CodeConnection,
 }
 
 impl<'a> Db<'a> {
-    pub(crate) fn new(backend: &'a mut dyn Backend) -> Self {
+    /// A `Db` over a connection; adapters make one to run a code migration.
+    pub fn new(backend: &'a mut dyn CodeConnection) -> Self {
         Db { backend }
     }
 
     /// The backend's name: `"sqlite"`, `"postgres"` or `"mysql"`.
     pub fn backend_name(&self) -> &'static str {
-        self.backend.name()
+        self.backend.backend_name()
     }
 
     /// Executes SQL: one statement or several separated by `;`.
@@ -121,10 +142,16 @@ impl<'a> Db<'a> {
         Ok(true)
     }
 
-    /// The SQLite connection, on the SQLite backend, for queries the helpers do not
-    /// cover (reading rows, binding parameters).
-    #[cfg(feature = "sqlite")]
-    pub fn sqlite(&mut self) -> Option<&rusqlite::Connection> {
-        self.backend.sqlite()
+    /// The driver's connection, when it is a `C`, for queries the helpers do not cover
+    /// (reading rows, binding parameters): `db.connection::<rusqlite::Connection>()` on
+    /// SQLite, `db.connection::<postgres::Client>()` on PostgreSQL,
+    /// `db.connection::<mysql::Conn>()` on MySQL.
+    pub fn connection<C: Any>(&mut self) -> Option<&mut C> {
+        self.backend.connection()?.downcast_mut()
+    }
+
+    /// The SQL dialect of the database.
+    pub fn dialect(&self) -> Dialect {
+        self.backend.dialect()
     }
 }

@@ -1,7 +1,9 @@
-//! A backend borrowed for one command, holding the lock and the open transaction as
-//! RAII state. A command that succeeds ends it with [`Session::close`], which commits
-//! and releases the lock and reports either failing; dropping it instead — on `?`, on
-//! panic — rolls back an open transaction and releases the lock, logging what fails.
+//! A backend borrowed for one command, holding the lock and the open transaction. A
+//! command that succeeds ends it with [`Session::close`], which commits and releases
+//! the lock and reports either failing; one that fails ends it with
+//! [`Session::abort`], which rolls back and releases the lock, logging what fails.
+//! Dropping it without either — a panic, a cancelled future — asks the backend to
+//! [`abandon`](Backend::abandon) the command.
 
 use crate::backend::{Backend, BackendResult, LockTimedOut};
 use crate::error::Error;
@@ -33,12 +35,15 @@ impl<'a> Session<'a> {
     /// the history is only ever read under the lock. If either is found held by
     /// another run, `observer` hears of it at once ([`Event::WaitingForLock`]), and
     /// again once both are taken ([`Event::LockAcquired`]).
-    pub(crate) fn writing(
+    pub(crate) async fn writing<O>(
         backend: &'a mut (dyn Backend + 'a),
         table: &TableName,
         timeout: Duration,
-        observer: &mut dyn FnMut(&Event<'_>),
-    ) -> Result<Self, Error> {
+        observer: &mut O,
+    ) -> Result<Self, Error>
+    where
+        O: FnMut(&Event<'_>) + ?Sized,
+    {
         let began = Instant::now();
         let mut waited = false;
         let mut waiting = || {
@@ -54,7 +59,16 @@ impl<'a> Session<'a> {
                 });
             }
         };
-        let locked = backend.lock_reporting(table, timeout, &mut waiting);
+        // First a try, so that a lock held by another run is told of before waiting.
+        let locked = match backend.try_lock(table, timeout).await {
+            Ok(true) => Ok(()),
+            Ok(false) if timeout.is_zero() => Err(LockTimedOut.into()),
+            Ok(false) => {
+                waiting();
+                backend.lock(table, timeout).await
+            }
+            Err(e) => Err(e),
+        };
         lock_error(locked, table, timeout, "taking the migration lock")?;
         let mut session = Session {
             backend,
@@ -62,8 +76,20 @@ impl<'a> Session<'a> {
             timeout,
             in_transaction: false,
         };
-        let begun = session.backend.begin_reporting(&mut waiting);
-        lock_error(begun, table, timeout, "beginning a transaction")?;
+        let begun = match session.backend.try_begin().await {
+            Ok(true) => Ok(()),
+            Ok(false) => {
+                if !timeout.is_zero() {
+                    waiting();
+                }
+                session.backend.begin().await
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = lock_error(begun, table, timeout, "beginning a transaction") {
+            session.abort().await;
+            return Err(e);
+        }
         session.in_transaction = true;
         if waited {
             let waited = began.elapsed();
@@ -87,8 +113,8 @@ impl<'a> Session<'a> {
         self.in_transaction
     }
 
-    pub(crate) fn begin(&mut self) -> Result<(), Error> {
-        let begun = self.backend.begin();
+    pub(crate) async fn begin(&mut self) -> Result<(), Error> {
+        let begun = self.backend.begin().await;
         match &self.locked {
             Some(table) => lock_error(begun, table, self.timeout, "beginning a transaction")?,
             None => begun.map_err(|e| Error::database("beginning a transaction", e))?,
@@ -103,23 +129,43 @@ impl<'a> Session<'a> {
         self.in_transaction = false;
     }
 
-    pub(crate) fn commit(&mut self) -> Result<(), Error> {
+    pub(crate) async fn commit(&mut self) -> Result<(), Error> {
         if self.in_transaction {
             self.backend
                 .commit()
+                .await
                 .map_err(|e| Error::database("committing", e))?;
             self.in_transaction = false;
         }
         Ok(())
     }
 
+    /// Ends a command with `result`: on success commits what is open and releases the
+    /// lock ([`close`](Session::close)); on failure rolls back and releases the lock
+    /// ([`abort`](Session::abort)) and returns the failure.
+    pub(crate) async fn end<T>(mut self, result: Result<T, Error>) -> Result<T, Error> {
+        match result {
+            Ok(value) => {
+                self.close().await?;
+                Ok(value)
+            }
+            Err(failure) => {
+                self.abort().await;
+                Err(failure)
+            }
+        }
+    }
+
     /// Ends a command that succeeded: commits what is open, then releases the lock.
     /// A lock that cannot be released, or was no longer held, is an error: the
     /// command's work is committed, but the run was not protected throughout.
-    pub(crate) fn close(mut self) -> Result<(), Error> {
-        self.commit()?;
+    pub(crate) async fn close(&mut self) -> Result<(), Error> {
+        if let Err(e) = self.commit().await {
+            self.abort().await;
+            return Err(e);
+        }
         if let Some(table) = self.locked.take() {
-            self.backend.unlock(&table).map_err(|e| {
+            self.backend.unlock(&table).await.map_err(|e| {
                 Error::database(
                     format!(
                         "releasing the migration lock on table {table} (what the command did is committed)"
@@ -129,6 +175,21 @@ impl<'a> Session<'a> {
             })?;
         }
         Ok(())
+    }
+
+    /// Ends a command that failed: rolls back what is open and releases the lock,
+    /// logging what fails — the command's own failure is what its caller needs.
+    pub(crate) async fn abort(&mut self) {
+        if std::mem::take(&mut self.in_transaction)
+            && let Err(err) = self.backend.rollback().await
+        {
+            tracing::warn!(error = %err, "rolling back failed");
+        }
+        if let Some(table) = self.locked.take()
+            && let Err(err) = self.backend.unlock(&table).await
+        {
+            tracing::warn!(error = %err, "releasing the migration lock failed");
+        }
     }
 }
 
@@ -154,15 +215,9 @@ fn lock_error(
 
 impl Drop for Session<'_> {
     fn drop(&mut self) {
-        if self.in_transaction
-            && let Err(err) = self.backend.rollback()
-        {
-            tracing::warn!(error = %err, "rolling back failed");
-        }
-        if let Some(table) = self.locked.take()
-            && let Err(err) = self.backend.unlock(&table)
-        {
-            tracing::warn!(error = %err, "releasing the migration lock failed");
+        if self.in_transaction || self.locked.is_some() {
+            self.backend
+                .abandon(self.locked.take().as_ref(), self.in_transaction);
         }
     }
 }
