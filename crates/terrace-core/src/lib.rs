@@ -8,6 +8,7 @@
 //! which a blocking adapter completes in one poll ([`block_on`]) and an async one
 //! awaits, so that the orchestration is written once for both.
 
+pub mod adapter;
 pub mod backend;
 pub mod error;
 mod executor;
@@ -22,6 +23,7 @@ pub mod schema;
 mod session;
 pub mod validate;
 
+pub use adapter::{Adapter, Cell, Kind, Param, Rows};
 pub use backend::{Backend, BoxFuture, LockTimedOut, NewRow, RowKey, ready};
 pub use error::{BoxError, Error};
 pub use history::{AppliedMigration, RowState, TableName};

@@ -43,7 +43,7 @@ mod migrations;
 
 use terrace_core::{error, history};
 
-pub use backend::Database;
+pub use backend::{AsyncDatabase, Database};
 pub use connection::{Access, ConnectOptions, Connection, DatabaseUrl, Scheme};
 pub use migrations::Migrations;
 pub use terrace_core::{

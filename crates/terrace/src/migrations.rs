@@ -1,7 +1,7 @@
 //! The application's migrations, run on its own connection: blocking drivers through
 //! [`Database`], async ones through [`AsyncDatabase`](crate::AsyncDatabase).
 
-use crate::backend::Database;
+use crate::backend::{AsyncDatabase, Database};
 use crate::error::Error;
 use crate::{
     Event, HistorySnapshot, Migration, Plan, RepairReport, Report, ResetReport, Status, Target,
@@ -229,5 +229,95 @@ impl Migrations {
         observer: &mut dyn FnMut(&Event<'_>),
     ) -> Result<ResetReport, Error> {
         block_on(self.0.reset_history_with(&mut *db.backend()?, observer))
+    }
+
+    /// [`run`](Migrations::run) on an async connection.
+    pub async fn run_async(&self, db: &mut impl AsyncDatabase) -> Result<Report, Error> {
+        self.0.run(&mut *db.backend().await?).await
+    }
+
+    /// [`run_to`](Migrations::run_to) on an async connection.
+    pub async fn run_to_async(
+        &self,
+        db: &mut impl AsyncDatabase,
+        target: Target,
+        observer: &mut (dyn FnMut(&Event<'_>) + Send),
+    ) -> Result<Report, Error> {
+        self.0
+            .run_to(&mut *db.backend().await?, target, observer)
+            .await
+    }
+
+    /// [`rollback`](Migrations::rollback) on an async connection.
+    pub async fn rollback_async(
+        &self,
+        db: &mut impl AsyncDatabase,
+        target: Target,
+    ) -> Result<Report, Error> {
+        self.0.rollback(&mut *db.backend().await?, target).await
+    }
+
+    /// [`rollback_with`](Migrations::rollback_with) on an async connection.
+    pub async fn rollback_with_async(
+        &self,
+        db: &mut impl AsyncDatabase,
+        target: Target,
+        observer: &mut (dyn FnMut(&Event<'_>) + Send),
+    ) -> Result<Report, Error> {
+        self.0
+            .rollback_with(&mut *db.backend().await?, target, observer)
+            .await
+    }
+
+    /// [`plan`](Migrations::plan) on an async connection.
+    pub async fn plan_async(
+        &self,
+        db: &mut impl AsyncDatabase,
+        target: Target,
+    ) -> Result<Plan<'_>, Error> {
+        self.0.plan(&mut *db.backend().await?, target).await
+    }
+
+    /// [`plan_rollback`](Migrations::plan_rollback) on an async connection.
+    pub async fn plan_rollback_async(
+        &self,
+        db: &mut impl AsyncDatabase,
+        target: Target,
+    ) -> Result<Plan<'_>, Error> {
+        self.0
+            .plan_rollback(&mut *db.backend().await?, target)
+            .await
+    }
+
+    /// [`status`](Migrations::status) on an async connection.
+    pub async fn status_async(&self, db: &mut impl AsyncDatabase) -> Result<Status, Error> {
+        self.0.status(&mut *db.backend().await?).await
+    }
+
+    /// [`validate`](Migrations::validate) on an async connection.
+    pub async fn validate_async(&self, db: &mut impl AsyncDatabase) -> Result<(), Error> {
+        self.0.validate(&mut *db.backend().await?).await
+    }
+
+    /// [`baseline`](Migrations::baseline) on an async connection.
+    pub async fn baseline_async(
+        &self,
+        db: &mut impl AsyncDatabase,
+        version: u64,
+    ) -> Result<Report, Error> {
+        self.0.baseline(&mut *db.backend().await?, version).await
+    }
+
+    /// [`repair`](Migrations::repair) on an async connection.
+    pub async fn repair_async(&self, db: &mut impl AsyncDatabase) -> Result<RepairReport, Error> {
+        self.0.repair(&mut *db.backend().await?).await
+    }
+
+    /// [`reset_history`](Migrations::reset_history) on an async connection.
+    pub async fn reset_history_async(
+        &self,
+        db: &mut impl AsyncDatabase,
+    ) -> Result<ResetReport, Error> {
+        self.0.reset_history(&mut *db.backend().await?).await
     }
 }
