@@ -92,7 +92,7 @@ pub(crate) trait SyncBackend: Send {
         let _ = timeout;
         match self.lock(table, Duration::ZERO) {
             Ok(()) => Ok(true),
-            Err(e) if e.is::<LockTimedOut>() => Ok(false),
+            Err(e) if e.is::<terrace_core::LockTimedOut>() => Ok(false),
             Err(e) => Err(e),
         }
     }

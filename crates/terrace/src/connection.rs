@@ -626,6 +626,8 @@ impl Connection {
     }
 
     fn open_once(url: &DatabaseUrl, options: &ConnectOptions) -> Result<Self, Retry> {
+        // Only SQLite reads the options.
+        let _ = options;
         match url.scheme() {
             #[cfg(feature = "sqlite")]
             Scheme::Sqlite => open_sqlite(url, options.access).map(Connection::Sqlite),
@@ -1065,6 +1067,9 @@ impl Database for Connection {
             Connection::Postgres(client) => client.backend(),
             #[cfg(feature = "mysql")]
             Connection::Mysql(conn) => conn.backend(),
+            // Built with diesel's backends alone, the enum has no variant.
+            #[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
+            _ => unreachable!("a connection of a driver that is not compiled in"),
         }
     }
 }

@@ -34,11 +34,27 @@
 //! change anything; every writing command takes the migration lock before it reads the
 //! history; each migration commits together with its history row.
 
-#[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
-compile_error!("terrace needs at least one backend feature: sqlite, postgres or mysql");
+#[cfg(not(any(
+    feature = "sqlite",
+    feature = "postgres",
+    feature = "mysql",
+    feature = "diesel-sqlite",
+    feature = "diesel-postgres",
+    feature = "diesel-mysql"
+)))]
+compile_error!(
+    "terrace needs at least one backend feature: sqlite, postgres, mysql, diesel-sqlite, diesel-postgres or diesel-mysql"
+);
 
 mod backend;
 pub mod connection;
+#[cfg(any(
+    feature = "diesel-sqlite",
+    feature = "diesel-postgres",
+    feature = "diesel-mysql"
+))]
+#[path = "adapter/diesel.rs"]
+mod diesel_adapter;
 mod migrations;
 
 use terrace_core::{error, history};
