@@ -6,12 +6,10 @@
 //! parameters go through `sql_query`, boxed so that any number of typed parameters
 //! binds to one query type; rows of any shape are read field by field, each as the
 //! [`Kind`] the caller asked for.
-#![cfg_attr(
-    not(test),
-    allow(dead_code, reason = "offered as a `Database` once `SqlBackend` is in")
-)]
 
-use crate::backend::BackendResult;
+use crate::backend::sealed::Sealed;
+use crate::backend::{BackendResult, Database};
+use crate::error::Error;
 use diesel::backend::Backend as DieselBackend;
 use diesel::deserialize::{FromSql, QueryableByName};
 use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
@@ -21,7 +19,7 @@ use std::any::Any;
 use std::cell::RefCell;
 use std::time::Duration;
 use terrace_core::backend::BoxFuture;
-use terrace_core::{Adapter, BoxError, Cell, Kind, Param, Rows, ready};
+use terrace_core::{Adapter, BoxError, Cell, Kind, Param, Rows, SqlBackend, ready};
 use terrace_format::Dialect;
 
 /// A diesel connection, borrowed for one command.
@@ -188,6 +186,16 @@ macro_rules! diesel_database {
 
             fn connection(&mut self) -> Option<&mut dyn Any> {
                 Some(&mut *self.conn)
+            }
+        }
+
+        #[cfg(feature = $feature)]
+        impl Sealed for $conn {}
+
+        #[cfg(feature = $feature)]
+        impl Database for $conn {
+            fn backend(&mut self) -> Result<Box<dyn terrace_core::Backend + '_>, Error> {
+                Ok(Box::new(SqlBackend::new(DieselAdapter { conn: self })))
             }
         }
     };

@@ -10,6 +10,7 @@ mod commands;
 mod concurrency;
 mod connection;
 mod crash;
+mod diesel_adapters;
 mod dirty;
 mod dry_run;
 mod embedded;
