@@ -50,6 +50,8 @@ pub mod report;
 mod runner;
 pub mod schema;
 mod session;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod validate;
 
 pub use backend::{Backend, Database};
@@ -67,6 +69,8 @@ pub use runner::HistorySnapshot;
 pub use schema::Db;
 pub use validate::{Problem, Warning};
 
+#[cfg(feature = "testing")]
+pub use terrace_macros::test;
 pub use terrace_macros::{embed_migrations, migration};
 
 /// The migration file format: names, sections, checksums, statement splitting.
