@@ -40,6 +40,8 @@ compile_error!("terrace needs at least one backend feature: sqlite, postgres or 
 mod backend;
 pub mod connection;
 mod migrations;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use terrace_core::{error, history};
 
@@ -72,6 +74,8 @@ impl DbSqlite for Db<'_> {
 /// What a [`Migrations`] holds, read through its methods (it dereferences to one).
 pub use terrace_core::Migrations as MigrationList;
 
+#[cfg(feature = "testing")]
+pub use terrace_macros::test;
 pub use terrace_macros::{embed_migrations, migration};
 
 /// The migration file format: names, sections, checksums, statement splitting.

@@ -26,5 +26,6 @@ mod rollback;
 mod servers;
 mod splitting;
 mod startup;
+mod test_databases;
 mod tls;
 mod validation;
