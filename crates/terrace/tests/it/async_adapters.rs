@@ -4,7 +4,7 @@
 
 use crate::backends::{Kind, TestDb};
 use sqlx::{Connection as _, MySql, Pool, Postgres, Sqlite};
-use terrace::{Error, Target};
+use terrace::{Error, Migration, Migrations, Target};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Driver {
@@ -322,6 +322,47 @@ async fn agrees_with_the_blocking_connection(driver: Driver, db: &TestDb) {
     off(move || drop(blocking));
 }
 
+#[terrace::migration]
+fn create_notes(db: &mut terrace::Db<'_>) -> terrace::CodeResult {
+    db.execute("CREATE TABLE notes (id INTEGER)")?;
+    Ok(())
+}
+
+/// A migration written in Rust cannot run on an async connection: it fails, saying
+/// why, without running, and the one before it stays applied.
+async fn code_migration_needs_a_blocking_connection(driver: Driver, db: &TestDb) {
+    let list = Migrations::from_vec(vec![
+        Migration::sql(1, "create_projects", "CREATE TABLE projects (id INTEGER);"),
+        Migration::code(2, "create_notes", create_notes),
+    ]);
+    let mut conn = connect(driver, db).await;
+    let err = on!(&mut conn, |c| list.run_async(c).await).unwrap_err();
+    let Error::MigrationFailed {
+        version, source, ..
+    } = &err
+    else {
+        panic!("expected MigrationFailed, got {err:?}");
+    };
+    assert_eq!(*version, 2);
+    assert!(
+        source.to_string().contains("needs a blocking connection"),
+        "{source}"
+    );
+    assert!(off(|| db.table_exists("projects")));
+    assert!(!off(|| db.table_exists("notes")));
+
+    // The same list through a blocking connection runs it.
+    off(|| {
+        let mut blocking = db.connect();
+        if driver == Driver::SqlxMysql {
+            // Left dirty (MySQL runs it outside a transaction): mark it for a retry.
+            list.repair(&mut blocking).unwrap();
+        }
+        assert_eq!(list.run(&mut blocking).unwrap().versions(), [2]);
+    });
+    assert!(off(|| db.table_exists("notes")));
+}
+
 /// Runs blocking test helpers (whose PostgreSQL driver starts a runtime of its own)
 /// on a thread of their own, away from the test's runtime.
 fn off<T: Send>(f: impl FnOnce() -> T + Send) -> T {
@@ -398,4 +439,8 @@ async_test!(pool_runs_async, pool_runs,);
 async_test!(
     agrees_with_the_blocking_connection_async,
     agrees_with_the_blocking_connection
+);
+async_test!(
+    code_migration_needs_a_blocking_connection_async,
+    code_migration_needs_a_blocking_connection
 );
