@@ -444,3 +444,44 @@ async_test!(
     code_migration_needs_a_blocking_connection_async,
     code_migration_needs_a_blocking_connection
 );
+
+/// A command abandoned midway on a pooled connection (its future dropped while a
+/// migration ran) does not leave the migration lock held in the pool: the connection
+/// is closed, not returned, and a run on another connection goes ahead.
+#[test]
+#[cfg_attr(
+    not(terrace_test_postgres),
+    ignore = "TERRACE_TEST_POSTGRES_URL was not set when the tests were built"
+)]
+fn an_abandoned_command_does_not_return_its_lock_to_the_pool() {
+    let db = TestDb::new(Kind::Postgres);
+    db.write(
+        "0001_slow.sql",
+        "-- migrate:up\nCREATE TABLE slow (id INTEGER);\nSELECT pg_sleep(2);",
+    );
+    let list = db.migrations();
+    runtime().block_on(async {
+        let AnyPool::Pg(mut pool) = pool(Driver::SqlxPostgres, &db, 1).await else {
+            unreachable!()
+        };
+        let cancelled = tokio::time::timeout(
+            std::time::Duration::from_millis(500),
+            list.run_async(&mut pool),
+        )
+        .await;
+        assert!(cancelled.is_err(), "the run should still have been running");
+
+        let mut other = sqlx::PgConnection::connect(&db.url).await.unwrap();
+        let started = std::time::Instant::now();
+        let report = list
+            .clone()
+            .with_lock_timeout(std::time::Duration::from_secs(5))
+            .run_async(&mut other)
+            .await
+            .unwrap();
+        assert_eq!(report.versions(), [1]);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        // The pool opens a fresh connection for the next command.
+        assert!(list.status_async(&mut pool).await.unwrap().is_up_to_date());
+    });
+}
