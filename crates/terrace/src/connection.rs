@@ -625,6 +625,10 @@ impl Connection {
         }
     }
 
+    #[cfg_attr(
+        not(any(feature = "sqlite", feature = "postgres", feature = "mysql")),
+        expect(unused_variables, reason = "no blocking backend to open")
+    )]
     fn open_once(url: &DatabaseUrl, options: &ConnectOptions) -> Result<Self, Retry> {
         match url.scheme() {
             #[cfg(feature = "sqlite")]
@@ -1065,6 +1069,9 @@ impl Database for Connection {
             Connection::Postgres(client) => client.backend(),
             #[cfg(feature = "mysql")]
             Connection::Mysql(conn) => conn.backend(),
+            // Built with only the async adapters, a `Connection` has no variant.
+            #[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
+            none => match *none {},
         }
     }
 }

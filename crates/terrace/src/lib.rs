@@ -34,9 +34,33 @@
 //! change anything; every writing command takes the migration lock before it reads the
 //! history; each migration commits together with its history row.
 
-#[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
-compile_error!("terrace needs at least one backend feature: sqlite, postgres or mysql");
+// Built with only the async adapters, the blocking machinery has no user.
+#![cfg_attr(
+    not(any(feature = "sqlite", feature = "postgres", feature = "mysql")),
+    allow(dead_code)
+)]
 
+#[cfg(not(any(
+    feature = "sqlite",
+    feature = "postgres",
+    feature = "mysql",
+    feature = "sqlx-sqlite",
+    feature = "sqlx-postgres",
+    feature = "sqlx-mysql",
+    feature = "tokio-postgres"
+)))]
+compile_error!(
+    "terrace needs at least one backend feature: sqlite, postgres, mysql, sqlx-sqlite, \
+     sqlx-postgres, sqlx-mysql or tokio-postgres"
+);
+
+#[cfg(any(
+    feature = "sqlx-sqlite",
+    feature = "sqlx-postgres",
+    feature = "sqlx-mysql",
+    feature = "tokio-postgres"
+))]
+mod adapter;
 mod backend;
 pub mod connection;
 mod migrations;

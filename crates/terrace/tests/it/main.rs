@@ -2,6 +2,7 @@
 #![expect(clippy::unwrap_used, reason = "a test fails loudly on any setup error")]
 
 mod after_crash;
+mod async_adapters;
 mod backends;
 mod support;
 
