@@ -6,8 +6,6 @@
 //! tracking table's SQL. It makes no decisions: what to run, in which order and with
 //! which checks is decided once, in `terrace-core`, for every backend.
 
-#[cfg(feature = "sqlite")]
-mod lock_file;
 #[cfg(feature = "mysql")]
 mod mysql;
 #[cfg(feature = "postgres")]

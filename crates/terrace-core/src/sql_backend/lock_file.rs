@@ -32,6 +32,66 @@ pub fn path_for(database: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Tries to take the lock on `path` until a deadline, with growing pauses.
+struct Attempt<'p> {
+    path: &'p Path,
+    file: Option<File>,
+    timeout: Duration,
+    deadline: Instant,
+    pause: Duration,
+}
+
+/// What one try of an [`Attempt`] found.
+enum Tried {
+    /// The lock is taken.
+    Taken(LockFile),
+    /// It is held: wait this long before the next try.
+    Wait(Duration),
+}
+
+impl<'p> Attempt<'p> {
+    fn new(path: &'p Path, timeout: Duration) -> io::Result<Self> {
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)?;
+        Ok(Attempt {
+            path,
+            file: Some(file),
+            timeout,
+            deadline: Instant::now() + timeout,
+            pause: Duration::from_millis(2),
+        })
+    }
+
+    fn try_once(&mut self) -> io::Result<Tried> {
+        let file = self
+            .file
+            .take()
+            .ok_or_else(|| io::Error::other("the lock file was already taken"))?;
+        match file.try_lock() {
+            Ok(()) => return Ok(Tried::Taken(LockFile { _file: file })),
+            Err(TryLockError::WouldBlock) => self.file = Some(file),
+            Err(TryLockError::Error(err)) => return Err(err),
+        }
+        let now = Instant::now();
+        if now >= self.deadline {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "the migration lock ({}) is held by another run; waited {:.1} s",
+                    self.path.display(),
+                    self.timeout.as_secs_f64()
+                ),
+            ));
+        }
+        let wait = self.pause.min(self.deadline - now);
+        self.pause = (self.pause * 2).min(Duration::from_millis(50));
+        Ok(Tried::Wait(wait))
+    }
+}
+
 /// Takes the lock on `path`, waiting at most `timeout` for another holder. Fails with
 /// [`io::ErrorKind::TimedOut`] when it stays held that long.
 pub async fn acquire(
@@ -39,31 +99,46 @@ pub async fn acquire(
     timeout: Duration,
     adapter: &mut dyn Adapter,
 ) -> io::Result<LockFile> {
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)?;
-    let deadline = Instant::now() + timeout;
-    let mut pause = Duration::from_millis(2);
+    let mut attempt = Attempt::new(path, timeout)?;
     loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(LockFile { _file: file }),
-            Err(TryLockError::WouldBlock) => {}
-            Err(TryLockError::Error(err)) => return Err(err),
+        match attempt.try_once()? {
+            Tried::Taken(lock) => return Ok(lock),
+            Tried::Wait(wait) => adapter.sleep(wait).await,
         }
-        let now = Instant::now();
-        if now >= deadline {
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!(
-                    "the migration lock ({}) is held by another run; waited {:.1} s",
-                    path.display(),
-                    timeout.as_secs_f64()
-                ),
-            ));
+    }
+}
+
+/// [`acquire`], sleeping the thread between tries: for blocking backends.
+pub fn acquire_blocking(path: &Path, timeout: Duration) -> io::Result<LockFile> {
+    let mut attempt = Attempt::new(path, timeout)?;
+    loop {
+        match attempt.try_once()? {
+            Tried::Taken(lock) => return Ok(lock),
+            Tried::Wait(wait) => std::thread::sleep(wait),
         }
-        adapter.sleep(pause.min(deadline - now)).await;
-        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_holder_waits_then_times_out_and_gets_it_once_released() {
+        let dir = std::env::temp_dir().join(format!("terrace-lock-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a scratch folder");
+        let path = path_for(&dir.join("app.db"));
+        assert!(path.ends_with("app.db-terrace.lock"));
+
+        let first = acquire_blocking(&path, Duration::ZERO).expect("free");
+        let began = Instant::now();
+        let err = acquire_blocking(&path, Duration::from_millis(100)).expect_err("held");
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        assert!(began.elapsed() >= Duration::from_millis(100));
+        assert!(err.to_string().contains("held by another run"), "{err}");
+
+        drop(first);
+        acquire_blocking(&path, Duration::ZERO).expect("released on drop");
+        std::fs::remove_dir_all(&dir).expect("cleaned up");
     }
 }
