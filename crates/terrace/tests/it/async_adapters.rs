@@ -322,6 +322,48 @@ async fn agrees_with_the_blocking_connection(driver: Driver, db: &TestDb) {
     off(move || drop(blocking));
 }
 
+/// A blocking run and an async one on the same database take the same migration lock
+/// (the same lock file on SQLite, advisory key on PostgreSQL, `GET_LOCK` name on
+/// MySQL): while the blocking run holds it, the async run waits and gives up after its
+/// lock timeout, changing nothing; once it is released, the async run finds every
+/// migration applied.
+async fn one_lock_for_blocking_and_async_runs(driver: Driver, db: &TestDb) {
+    use std::sync::mpsc;
+    use std::time::Duration;
+    two(db);
+    let list = db.migrations();
+    let (release, released) = mpsc::channel::<()>();
+    let (held, holding) = mpsc::channel::<()>();
+    let holder_list = db.migrations();
+    let mut blocking = off(|| db.connect());
+    let holder = std::thread::spawn(move || {
+        let mut first = true;
+        holder_list
+            .run_to(&mut blocking, Target::Latest, &mut |event| {
+                if matches!(event, terrace::Event::Started { .. }) && std::mem::take(&mut first) {
+                    held.send(()).unwrap();
+                    released.recv().unwrap();
+                }
+            })
+            .unwrap();
+        blocking
+    });
+    holding
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the blocking run took the lock");
+
+    let waiting = list.clone().with_lock_timeout(Duration::from_millis(1500));
+    let mut conn = connect(driver, db).await;
+    let err = on!(&mut conn, |c| waiting.run_async(c).await).unwrap_err();
+    assert!(matches!(err, Error::LockTimeout { .. }), "{err}");
+
+    release.send(()).unwrap();
+    let blocking = holder.join().unwrap();
+    off(move || drop(blocking));
+    let report = on!(&mut conn, |c| list.run_async(c).await).unwrap();
+    assert_eq!(report.count(), 0, "the blocking run applied both");
+}
+
 #[terrace::migration]
 fn create_notes(db: &mut terrace::Db<'_>) -> terrace::CodeResult {
     db.execute("CREATE TABLE notes (id INTEGER)")?;
@@ -434,6 +476,10 @@ async_test!(
     migrates_status_and_rollback
 );
 async_test!(failing_migration_async, failing_migration);
+async_test!(
+    one_lock_for_blocking_and_async_runs_async,
+    one_lock_for_blocking_and_async_runs
+);
 async_test!(concurrent_runs_async, concurrent_runs);
 async_test!(pool_runs_async, pool_runs,);
 async_test!(
