@@ -64,6 +64,8 @@ mod adapter;
 mod backend;
 pub mod connection;
 mod migrations;
+#[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
+mod postgres_error;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -6,6 +6,7 @@
 
 use crate::backend::{AsyncDatabase, sealed::Sealed};
 use crate::error::Error;
+use crate::postgres_error::{server_error, sqlstate};
 use std::time::Duration;
 use terrace_core::adapter::{Adapter, Cell, Kind, Param, Rows};
 use terrace_core::backend::{BackendResult, BoxFuture};
@@ -13,48 +14,6 @@ use terrace_core::{BoxError, SqlBackend};
 use terrace_format::Dialect;
 use tokio_postgres::Client;
 use tokio_postgres::types::ToSql;
-
-/// A server error: its text is the server's message with its SQLSTATE, detail and
-/// hint (the driver's own `Display` says only "db error"), and its source is the
-/// driver's `DbError`, for programs that match on the SQLSTATE.
-#[derive(Debug)]
-struct ServerError {
-    text: String,
-    error: tokio_postgres::Error,
-}
-
-impl std::fmt::Display for ServerError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.text)
-    }
-}
-
-impl std::error::Error for ServerError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        // The driver's error only says "db error" around the `DbError`: skip it.
-        std::error::Error::source(&self.error)
-    }
-}
-
-/// The driver's error, with the server's message as its text when there is one.
-fn server_error(error: tokio_postgres::Error) -> BoxError {
-    let Some(db) = error.as_db_error() else {
-        return Box::new(error);
-    };
-    let mut text = format!(
-        "{}: {} (SQLSTATE {})",
-        db.severity(),
-        db.message(),
-        db.code().code()
-    );
-    if let Some(detail) = db.detail() {
-        text.push_str(&format!("; detail: {detail}"));
-    }
-    if let Some(hint) = db.hint() {
-        text.push_str(&format!("; hint: {hint}"));
-    }
-    Box::new(ServerError { text, error })
-}
 
 /// The parameters as the driver takes them.
 fn params<'a>(params: &'a [Param<'a>]) -> Vec<Box<dyn ToSql + Send + Sync + 'a>> {
@@ -145,11 +104,7 @@ impl Adapter for TokioPostgres<'_> {
     }
 
     fn sqlstate(&self, error: &BoxError) -> Option<String> {
-        let error = match error.downcast_ref::<ServerError>() {
-            Some(server) => &server.error,
-            None => error.downcast_ref::<tokio_postgres::Error>()?,
-        };
-        Some(error.as_db_error()?.code().code().to_owned())
+        sqlstate(error)
     }
 }
 
