@@ -21,6 +21,7 @@ pub mod report;
 mod runner;
 pub mod schema;
 mod session;
+pub mod sql_backend;
 pub mod validate;
 
 pub use adapter::{Adapter, Cell, Kind, Param, Rows};
@@ -36,6 +37,7 @@ pub use report::{
 };
 pub use runner::HistorySnapshot;
 pub use schema::{CodeConnection, Db};
+pub use sql_backend::SqlBackend;
 pub use validate::{Problem, Warning};
 
 /// The migration file format: names, sections, checksums, statement splitting.

@@ -411,7 +411,10 @@ fn the_checks_catch_loss_duplication_and_misplacement() {
 /// The byte offsets where SQLite ends each statement of `sql`: just past its `;`, or
 /// the end of the text for a last statement without one.
 fn sqlite_split_points(sql: &str) -> Result<Vec<usize>, String> {
-    use rusqlite::fallible_iterator::FallibleIterator as _;
+    // `Batch::next` is a method of its own up to rusqlite 0.32 and fallible-iterator's
+    // since 0.33: with that trait in scope, the same call compiles on both.
+    #[allow(unused_imports, reason = "used from rusqlite 0.33 on")]
+    use fallible_iterator::FallibleIterator as _;
     let conn = rusqlite::Connection::open_in_memory().map_err(|e| e.to_string())?;
     let mut batch = rusqlite::Batch::new(&conn, sql);
     let mut cursor = 0;

@@ -6,8 +6,10 @@
 //!   `terrace::Migrations`.
 //! * `#[migration]` turns a function into a `terrace::CodeFn` whose checksum is the
 //!   SHA-256 of the function's tokens, so an edited code migration is detected.
+//! * `#[test(migrations = …)]` (as `#[terrace::test]`) makes a test that gets a
+//!   freshly migrated database of its own.
 //!
-//! Both are written without `syn` or `quote`: they parse the little they need by hand
+//! All are written without `syn` or `quote`: they parse the little they need by hand
 //! and emit ordinary calls to the library's `const fn` constructors.
 
 use proc_macro::{Delimiter, Literal, TokenStream, TokenTree};
@@ -16,6 +18,7 @@ use std::path::PathBuf;
 
 mod code;
 mod embed;
+mod test_attr;
 
 /// Embeds a folder of migration files, read at compile time, as a static
 /// `terrace::Migrations`. The path is relative to the crate's `Cargo.toml`. A
@@ -40,6 +43,18 @@ pub fn migration(attr: TokenStream, item: TokenStream) -> TokenStream {
         return compile_error("#[migration] takes no arguments");
     }
     code::expand(item).unwrap_or_else(|message| compile_error(&message))
+}
+
+/// Makes a test that gets a freshly migrated database of its own (terrace's `testing`
+/// feature): `#[terrace::test(migrations = MIGRATIONS)] fn name(conn: &mut
+/// rusqlite::Connection) { … }`. The parameter's type picks the backend
+/// (`rusqlite::Connection`, `postgres::Client`, `mysql::Conn`, or `terrace::Connection`
+/// for whichever the URL names); `url_env = "VARIABLE"` reads the server URL from that
+/// variable instead of `DATABASE_URL`. The database is removed when the test ends, also
+/// when it panics. See `terrace::testing`.
+#[proc_macro_attribute]
+pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
+    test_attr::expand(attr, item)
 }
 
 /// A `compile_error!` invocation. Braces make it valid both where an item is expected

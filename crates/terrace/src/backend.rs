@@ -6,8 +6,6 @@
 //! tracking table's SQL. It makes no decisions: what to run, in which order and with
 //! which checks is decided once, in `terrace-core`, for every backend.
 
-#[cfg(feature = "sqlite")]
-mod lock_file;
 #[cfg(feature = "mysql")]
 mod mysql;
 #[cfg(feature = "postgres")]
@@ -23,7 +21,6 @@ use terrace_core::backend::{BoxFuture, NewRow, RowKey, Visit, ready};
 use terrace_core::{CodeConnection, CodeFn, CodeResult, Db};
 use terrace_format::Dialect;
 
-#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub(crate) use terrace_core::LockTimedOut;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) use terrace_core::backend::quote_double;

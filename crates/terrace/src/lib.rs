@@ -34,18 +34,43 @@
 //! change anything; every writing command takes the migration lock before it reads the
 //! history; each migration commits together with its history row.
 
+// Built with only the async adapters, the blocking machinery has no user.
+#![cfg_attr(
+    not(any(
+        feature = "sqlite",
+        feature = "postgres",
+        feature = "mysql",
+        feature = "diesel-sqlite",
+        feature = "diesel-postgres",
+        feature = "diesel-mysql"
+    )),
+    allow(dead_code)
+)]
+
 #[cfg(not(any(
     feature = "sqlite",
     feature = "postgres",
     feature = "mysql",
+    feature = "sqlx-sqlite",
+    feature = "sqlx-postgres",
+    feature = "sqlx-mysql",
+    feature = "tokio-postgres",
     feature = "diesel-sqlite",
     feature = "diesel-postgres",
     feature = "diesel-mysql"
 )))]
 compile_error!(
-    "terrace needs at least one backend feature: sqlite, postgres, mysql, diesel-sqlite, diesel-postgres or diesel-mysql"
+    "terrace needs at least one backend feature: sqlite, postgres, mysql, sqlx-sqlite, \
+     sqlx-postgres, sqlx-mysql, tokio-postgres, diesel-sqlite, diesel-postgres or diesel-mysql"
 );
 
+#[cfg(any(
+    feature = "sqlx-sqlite",
+    feature = "sqlx-postgres",
+    feature = "sqlx-mysql",
+    feature = "tokio-postgres"
+))]
+mod adapter;
 mod backend;
 pub mod connection;
 #[cfg(any(
@@ -56,6 +81,10 @@ pub mod connection;
 #[path = "adapter/diesel.rs"]
 mod diesel_adapter;
 mod migrations;
+#[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
+mod postgres_error;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use terrace_core::{error, history};
 
@@ -88,6 +117,8 @@ impl DbSqlite for Db<'_> {
 /// What a [`Migrations`] holds, read through its methods (it dereferences to one).
 pub use terrace_core::Migrations as MigrationList;
 
+#[cfg(feature = "testing")]
+pub use terrace_macros::test;
 pub use terrace_macros::{embed_migrations, migration};
 
 /// The migration file format: names, sections, checksums, statement splitting.

@@ -17,9 +17,9 @@ use crate::backend::{
     BackendResult, Blocking, Database, LockTimedOut, NewRow, SyncBackend, quote_double as quote,
     version_param,
 };
-use crate::error::BoxError;
 use crate::error::Error;
 use crate::history::{AppliedMigration, ExtraColumn, RowState, StoredRow, TableName};
+use crate::postgres_error::server_error;
 use postgres::types::ToSql;
 use postgres::{Client, Row};
 use std::time::{Duration, Instant};
@@ -40,51 +40,6 @@ struct Postgres<'c> {
     client: &'c mut Client,
     /// The current schema when first needed: where an unqualified tracking table is.
     schema: Option<String>,
-}
-
-/// A server error: its text is the server's message with its SQLSTATE, detail and
-/// hint (the driver's own `Display` says only "db error"), and its source is the
-/// driver's [`DbError`](postgres::error::DbError), for programs that match on the
-/// SQLSTATE.
-#[derive(Debug)]
-struct ServerError {
-    text: String,
-    error: postgres::Error,
-}
-
-impl std::fmt::Display for ServerError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.text)
-    }
-}
-
-impl std::error::Error for ServerError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        // The driver's error only says "db error" around the `DbError`: skip it.
-        std::error::Error::source(&self.error)
-    }
-}
-
-/// The driver's error, with the server's message as its text when there is one.
-fn server_error(e: postgres::Error) -> BoxError {
-    match e.as_db_error() {
-        Some(db) => {
-            let mut text = format!(
-                "{}: {} (SQLSTATE {})",
-                db.severity(),
-                db.message(),
-                db.code().code()
-            );
-            if let Some(detail) = db.detail() {
-                text.push_str(&format!("; detail: {detail}"));
-            }
-            if let Some(hint) = db.hint() {
-                text.push_str(&format!("; hint: {hint}"));
-            }
-            Box::new(ServerError { text, error: e })
-        }
-        None => Box::new(e),
-    }
 }
 
 /// One identifier, double-quoted, dots and all.

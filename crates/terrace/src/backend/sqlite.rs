@@ -15,7 +15,6 @@
 //! and fails it for any violation that was not there before the command. The caller's
 //! settings come back when the command ends, on every path.
 
-use crate::backend::lock_file::{self, LockFile};
 use crate::backend::{
     BackendResult, Blocking, Database, LockTimedOut, NewRow, RowKey, SyncBackend,
     quote_double as quote, version_param,
@@ -27,6 +26,7 @@ use rusqlite::{Connection, ErrorCode, params};
 use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
+use terrace_core::sql_backend::lock_file::{self, LockFile};
 use terrace_format::Dialect;
 
 impl crate::backend::sealed::Sealed for Connection {}
@@ -144,7 +144,7 @@ impl Sqlite<'_> {
         let lock_file = match self.conn.path().filter(|p| !p.is_empty()) {
             Some(path) => {
                 let path = lock_file::path_for(std::path::Path::new(path));
-                match LockFile::acquire(&path, file_wait, &mut || {}) {
+                match lock_file::acquire_blocking(&path, file_wait) {
                     Ok(held) => Some(held),
                     // A folder Terrace may not write to: SQLite itself says whether the
                     // database can be written, and the run is locked by its transactions.

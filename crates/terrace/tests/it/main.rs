@@ -2,6 +2,7 @@
 #![expect(clippy::unwrap_used, reason = "a test fails loudly on any setup error")]
 
 mod after_crash;
+mod async_adapters;
 mod backends;
 mod support;
 
@@ -27,5 +28,6 @@ mod rollback;
 mod servers;
 mod splitting;
 mod startup;
+mod test_databases;
 mod tls;
 mod validation;

@@ -1,0 +1,121 @@
+//! `tokio_postgres::Client`, behind the `tokio-postgres` feature.
+//!
+//! Migration SQL and transaction control run through `batch_execute` (the simple query
+//! protocol, several statements at once); Terrace's own statements as prepared
+//! statements with typed parameters.
+
+use crate::backend::{AsyncDatabase, sealed::Sealed};
+use crate::error::Error;
+use crate::postgres_error::{server_error, sqlstate};
+use std::time::Duration;
+use terrace_core::adapter::{Adapter, Cell, Kind, Param, Rows};
+use terrace_core::backend::{BackendResult, BoxFuture};
+use terrace_core::{BoxError, SqlBackend};
+use terrace_format::Dialect;
+use tokio_postgres::Client;
+use tokio_postgres::types::ToSql;
+
+/// The parameters as the driver takes them.
+fn params<'a>(params: &'a [Param<'a>]) -> Vec<Box<dyn ToSql + Send + Sync + 'a>> {
+    params
+        .iter()
+        .map(|param| -> Box<dyn ToSql + Send + Sync + 'a> {
+            match *param {
+                Param::Int(value) => Box::new(value),
+                Param::Text(value) => Box::new(value),
+            }
+        })
+        .collect()
+}
+
+/// A `tokio_postgres::Client` seen as Terrace needs it.
+struct TokioPostgres<'c> {
+    client: &'c Client,
+}
+
+impl Adapter for TokioPostgres<'_> {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    fn blocking(&self) -> bool {
+        false
+    }
+
+    fn batch<'a>(&'a mut self, sql: &'a str) -> BoxFuture<'a, BackendResult<()>> {
+        Box::pin(async move { self.client.batch_execute(sql).await.map_err(server_error) })
+    }
+
+    fn execute<'a>(
+        &'a mut self,
+        sql: &'a str,
+        params: &'a [Param<'a>],
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        Box::pin(async move {
+            let owned = self::params(params);
+            let refs: Vec<&(dyn ToSql + Sync)> = owned
+                .iter()
+                .map(|param| &**param as &(dyn ToSql + Sync))
+                .collect();
+            self.client
+                .execute(sql, &refs)
+                .await
+                .map(drop)
+                .map_err(server_error)
+        })
+    }
+
+    fn query<'a>(
+        &'a mut self,
+        sql: &'a str,
+        params: &'a [Param<'a>],
+        kinds: &'a [Kind],
+    ) -> BoxFuture<'a, BackendResult<Rows>> {
+        Box::pin(async move {
+            let owned = self::params(params);
+            let refs: Vec<&(dyn ToSql + Sync)> = owned
+                .iter()
+                .map(|param| &**param as &(dyn ToSql + Sync))
+                .collect();
+            let rows = self.client.query(sql, &refs).await.map_err(server_error)?;
+            rows.iter()
+                .map(|row| {
+                    kinds
+                        .iter()
+                        .enumerate()
+                        .map(|(index, kind)| -> BackendResult<Cell> {
+                            Ok(match kind {
+                                Kind::Int => row
+                                    .try_get::<_, Option<i64>>(index)?
+                                    .map_or(Cell::Null, Cell::Int),
+                                Kind::Text => row
+                                    .try_get::<_, Option<String>>(index)?
+                                    .map_or(Cell::Null, Cell::Text),
+                            })
+                        })
+                        .collect::<BackendResult<Vec<Cell>>>()
+                })
+                .collect()
+        })
+    }
+
+    fn sleep(&mut self, duration: Duration) -> BoxFuture<'_, ()> {
+        super::sleep(duration)
+    }
+
+    fn sqlstate(&self, error: &BoxError) -> Option<String> {
+        sqlstate(error)
+    }
+}
+
+impl Sealed for Client {}
+
+impl AsyncDatabase for Client {
+    fn backend(&mut self) -> BoxFuture<'_, Result<Box<dyn terrace_core::Backend + '_>, Error>> {
+        Box::pin(async move {
+            let backend: Box<dyn terrace_core::Backend + '_> =
+                Box::new(SqlBackend::new(TokioPostgres { client: self }));
+            Ok(backend)
+        })
+    }
+}
