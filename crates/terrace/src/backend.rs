@@ -21,6 +21,7 @@ use terrace_core::backend::{BoxFuture, NewRow, RowKey, Visit, ready};
 use terrace_core::{CodeConnection, CodeFn, CodeResult, Db};
 use terrace_format::Dialect;
 
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub(crate) use terrace_core::LockTimedOut;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) use terrace_core::backend::quote_double;

@@ -627,7 +627,7 @@ impl Connection {
 
     #[cfg_attr(
         not(any(feature = "sqlite", feature = "postgres", feature = "mysql")),
-        expect(unused_variables, reason = "no blocking backend to open")
+        allow(unused_variables, reason = "no blocking backend to open")
     )]
     fn open_once(url: &DatabaseUrl, options: &ConnectOptions) -> Result<Self, Retry> {
         // Only SQLite reads the options.

@@ -34,16 +34,10 @@
 //! change anything; every writing command takes the migration lock before it reads the
 //! history; each migration commits together with its history row.
 
-// Built with only the async adapters, the blocking machinery has no user.
+// Built without the rusqlite, postgres and mysql drivers, their blocking backends'
+// machinery has no user.
 #![cfg_attr(
-    not(any(
-        feature = "sqlite",
-        feature = "postgres",
-        feature = "mysql",
-        feature = "diesel-sqlite",
-        feature = "diesel-postgres",
-        feature = "diesel-mysql"
-    )),
+    not(any(feature = "sqlite", feature = "postgres", feature = "mysql")),
     allow(dead_code)
 )]
 
