@@ -218,6 +218,15 @@ pub fn contenders() -> Vec<Contender> {
             &sqlx_lock,
         ),
         c(
+            "terrace_sqlx",
+            sqlx.join("bench-terrace-sqlx"),
+            None,
+            true,
+            "per-run (SQLite default), through the sqlx-sqlite adapter on sqlx's connection",
+            &["terrace", "sqlx", "sqlx-sqlite", "tokio", "libsqlite3-sys"],
+            &sqlx_lock,
+        ),
+        c(
             "diesel_migrations",
             sync.join("bench-diesel"),
             None,

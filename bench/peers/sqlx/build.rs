@@ -1,8 +1,10 @@
 //! Rebuilds the contender binary when `bench gen` adds or removes migration files.
 
 fn main() {
-    for n in ["100", "1000", "10000"] {
-        println!("cargo:rerun-if-changed=../../generated/sqlx/{n}");
+    for tool in ["sqlx", "terrace"] {
+        for n in ["100", "1000", "10000"] {
+            println!("cargo:rerun-if-changed=../../generated/{tool}/{n}");
+        }
     }
     println!("cargo:rerun-if-changed=build.rs");
 }
