@@ -73,7 +73,8 @@ type Violation = (String, Option<i64>, String, i64);
 /// The `GET_LOCK` name of a tracking table. Lock names are server-wide, so the name
 /// holds the database (the table's own, or the connection's current one) as well; a
 /// name longer than the 64 characters MySQL allows keeps its first 64.
-const MYSQL_LOCK_NAME: &str = "LEFT(CONCAT('terrace:', COALESCE(?, DATABASE(), ''), '.', ?), 64)";
+pub const MYSQL_LOCK_NAME: &str =
+    "LEFT(CONCAT('terrace:', COALESCE(?, DATABASE(), ''), '.', ?), 64)";
 
 /// The type of MySQL's `applied_at`, and its default.
 const MYSQL_APPLIED_AT: &str = "DATETIME(6) NULL DEFAULT CURRENT_TIMESTAMP(6)";
@@ -94,7 +95,7 @@ pub fn postgres_lock_key(qualified: &str) -> i64 {
 }
 
 /// `` `a`.`b` `` for `a.b`, with embedded backticks doubled.
-fn quote_backticks(identifier: &str) -> String {
+pub fn quote_backticks(identifier: &str) -> String {
     identifier
         .split('.')
         .map(|part| format!("`{}`", part.replace('`', "``")))
@@ -103,20 +104,20 @@ fn quote_backticks(identifier: &str) -> String {
 }
 
 /// One identifier, double-quoted, dots and all.
-fn quote_part(part: &str) -> String {
+pub fn quote_part(part: &str) -> String {
     format!("\"{}\"", part.replace('"', "\"\""))
 }
 
 /// Whether SQL text mentions `REFERENCES`, in any case: the only way to declare a
 /// foreign key.
-fn mentions_references(sql: &str) -> bool {
+pub fn mentions_references(sql: &str) -> bool {
     sql.as_bytes()
         .windows(b"references".len())
         .any(|w| w.eq_ignore_ascii_case(b"references"))
 }
 
 /// A duration as people write it: `300s`, `1.5s`, `250ms`.
-fn show(duration: Duration) -> String {
+pub fn show(duration: Duration) -> String {
     if duration.subsec_millis() == 0 {
         format!("{}s", duration.as_secs())
     } else if duration < Duration::from_secs(1) {

@@ -18,6 +18,7 @@ use mysql::prelude::FromRow;
 use mysql::prelude::Queryable;
 use mysql::{Conn, Params, Row};
 use std::time::Duration;
+use terrace_core::sql_backend::{MYSQL_LOCK_NAME, quote_backticks as quote};
 use terrace_format::Dialect;
 
 impl crate::backend::sealed::Sealed for Conn {}
@@ -97,20 +98,6 @@ impl Mysql<'_> {
     }
 }
 
-/// `` `a`.`b` `` for `a.b`, with embedded backticks doubled.
-fn quote(identifier: &str) -> String {
-    identifier
-        .split('.')
-        .map(|part| format!("`{}`", part.replace('`', "``")))
-        .collect::<Vec<_>>()
-        .join(".")
-}
-
-/// The `GET_LOCK` name of a tracking table. Lock names are server-wide, so the name
-/// holds the database (the table's own, or the connection's current one) as well; a
-/// name longer than the 64 characters MySQL allows keeps its first 64.
-const LOCK_NAME: &str = "LEFT(CONCAT('terrace:', COALESCE(?, DATABASE(), ''), '.', ?), 64)";
-
 /// `(schema, table)` for the `information_schema` queries; `None` means the current
 /// database.
 fn split(table: &str) -> (Option<&str>, &str) {
@@ -171,7 +158,7 @@ impl SyncBackend for Mysql<'_> {
         let database = self.database(table)?;
         let mut get_lock = |seconds: u64| -> BackendResult<bool> {
             let got: Option<Option<i64>> = self.exec_first(
-                format!("SELECT GET_LOCK({LOCK_NAME}, ?)"),
+                format!("SELECT GET_LOCK({MYSQL_LOCK_NAME}, ?)"),
                 (database.as_str(), table.table(), seconds),
             )?;
             match got.flatten() {
@@ -197,7 +184,7 @@ impl SyncBackend for Mysql<'_> {
     fn unlock(&mut self, table: &TableName) -> BackendResult<()> {
         let database = self.database(table)?;
         let released: Option<Option<i64>> = self.exec_first(
-            format!("SELECT RELEASE_LOCK({LOCK_NAME})"),
+            format!("SELECT RELEASE_LOCK({MYSQL_LOCK_NAME})"),
             (database, table.table()),
         )?;
         match released.flatten() {

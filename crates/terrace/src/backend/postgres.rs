@@ -23,6 +23,7 @@ use crate::postgres_error::server_error;
 use postgres::types::ToSql;
 use postgres::{Client, Row};
 use std::time::{Duration, Instant};
+use terrace_core::sql_backend::{postgres_lock_key, quote_part};
 use terrace_format::Dialect;
 
 impl crate::backend::sealed::Sealed for Client {}
@@ -40,11 +41,6 @@ struct Postgres<'c> {
     client: &'c mut Client,
     /// The current schema when first needed: where an unqualified tracking table is.
     schema: Option<String>,
-}
-
-/// One identifier, double-quoted, dots and all.
-fn quote_part(part: &str) -> String {
-    format!("\"{}\"", part.replace('"', "\"\""))
 }
 
 impl Postgres<'_> {
@@ -131,18 +127,6 @@ impl Postgres<'_> {
     }
 }
 
-/// The advisory lock key of a tracking table: a stable 64-bit hash of its qualified,
-/// quoted name.
-fn lock_key(qualified: &str) -> i64 {
-    // FNV-1a: stable across releases and platforms, unlike std's hasher.
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in b"terrace:".iter().chain(qualified.as_bytes()) {
-        hash ^= u64::from(*byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    i64::from_ne_bytes(hash.to_ne_bytes())
-}
-
 fn column_type(column: ExtraColumn) -> &'static str {
     match column {
         ExtraColumn::Checksum => "TEXT",
@@ -189,7 +173,7 @@ impl SyncBackend for Postgres<'_> {
     }
 
     fn lock(&mut self, table: &TableName, timeout: Duration) -> BackendResult<()> {
-        let key = lock_key(&self.history(table)?);
+        let key = postgres_lock_key(&self.history(table)?);
         let deadline = Instant::now() + timeout;
         let mut pause = Duration::from_millis(20);
         loop {
@@ -206,7 +190,7 @@ impl SyncBackend for Postgres<'_> {
     }
 
     fn unlock(&mut self, table: &TableName) -> BackendResult<()> {
-        let key = lock_key(&self.history(table)?);
+        let key = postgres_lock_key(&self.history(table)?);
         let row = self.query_one("SELECT pg_advisory_unlock($1)", &[&key])?;
         if row.try_get::<_, bool>(0)? {
             Ok(())

@@ -27,6 +27,7 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 use terrace_core::sql_backend::lock_file::{self, LockFile};
+use terrace_core::sql_backend::{mentions_references, show};
 use terrace_format::Dialect;
 
 impl crate::backend::sealed::Sealed for Connection {}
@@ -70,14 +71,6 @@ struct Held {
     _lock_file: Option<LockFile>,
 }
 
-/// Whether SQL text mentions `REFERENCES`, in any case: the only way to declare a
-/// foreign key.
-fn mentions_references(sql: &str) -> bool {
-    sql.as_bytes()
-        .windows(b"references".len())
-        .any(|w| w.eq_ignore_ascii_case(b"references"))
-}
-
 /// A row of `PRAGMA foreign_key_check`: the table, the row's rowid (`None` in a
 /// `WITHOUT ROWID` table), the parent table and the foreign key's id.
 type Violation = (String, Option<i64>, String, i64);
@@ -90,17 +83,6 @@ fn violations(conn: &Connection) -> rusqlite::Result<Vec<Violation>> {
         Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
     })?
     .collect()
-}
-
-/// A duration as people write it: `300s`, `1.5s`, `250ms`.
-fn show(duration: Duration) -> String {
-    if duration.subsec_millis() == 0 {
-        format!("{}s", duration.as_secs())
-    } else if duration < Duration::from_secs(1) {
-        format!("{}ms", duration.as_millis())
-    } else {
-        format!("{:.1}s", duration.as_secs_f64())
-    }
 }
 
 fn busy(error: &rusqlite::Error) -> bool {
