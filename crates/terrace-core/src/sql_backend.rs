@@ -82,6 +82,98 @@ const MYSQL_APPLIED_AT: &str = "DATETIME(6) NULL DEFAULT CURRENT_TIMESTAMP(6)";
 /// PostgreSQL's SQLSTATE for a statement that needs a transaction block.
 const NO_ACTIVE_SQL_TRANSACTION: &str = "25P01";
 
+/// The query that reads the quick start-up check's columns of every row as one text,
+/// where the dialect can aggregate text without a length limit (SQLite, PostgreSQL):
+/// one row to fetch instead of one per migration, which is what a driver spends most
+/// on. Each row is `'version','name','checksum','state';`, every value an SQL string
+/// literal (quotes doubled) or `NULL`, so that no value can be read as another. The
+/// row count comes with it, as a check that every row was read.
+fn packed_history_query(dialect: Dialect, relation: &str) -> Option<String> {
+    match dialect {
+        Dialect::Sqlite => Some(format!(
+            "SELECT count(*), group_concat(packed, '') FROM \
+             (SELECT printf('%Q,%Q,%Q,%Q;', version, name, checksum, state) AS packed \
+             FROM {relation} ORDER BY version)"
+        )),
+        Dialect::Postgres => Some(format!(
+            "SELECT count(*)::bigint, \
+             string_agg(format('%L,%L,%L,%L;', version, name, checksum, state), '' \
+             ORDER BY version) FROM {relation}"
+        )),
+        _ => None,
+    }
+}
+
+/// Reads [`packed_history_query`]'s text, calling `visit` with each row until it
+/// returns `false`: whether every row was visited and how many were, or `None` if the
+/// text is not what the query writes (such as PostgreSQL's `E'…'` form of a value
+/// holding a backslash, which no valid row holds).
+fn visit_packed(text: &str, visit: Visit<'_>) -> Option<(bool, i64)> {
+    let mut rest = text;
+    let mut seen = 0;
+    // Values holding a quote are unescaped into these.
+    let mut buffers: [String; 4] = Default::default();
+    while !rest.is_empty() {
+        let mut fields: [Option<&str>; 4] = [None; 4];
+        let mut escaped = [false; 4];
+        for (i, field) in fields.iter_mut().enumerate() {
+            let separator = if i == 3 { ';' } else { ',' };
+            let (value, tail) = unpack_literal(rest, separator)?;
+            rest = tail;
+            if let Some(value) = value {
+                if value.contains("''") {
+                    buffers[i] = value.replace("''", "'");
+                    escaped[i] = true;
+                } else {
+                    *field = Some(value);
+                }
+            }
+        }
+        for i in 0..4 {
+            if escaped[i] {
+                fields[i] = Some(&buffers[i]);
+            }
+        }
+        let version = match fields[0] {
+            Some(digits) => Some(digits.parse::<i64>().ok()?),
+            None => None,
+        };
+        seen += 1;
+        let key = RowKey {
+            version,
+            name: fields[1],
+            checksum: fields[2],
+            state: fields[3],
+        };
+        if !visit(key) {
+            return Some((false, seen));
+        }
+    }
+    Some((true, seen))
+}
+
+/// Reads a `'text'` literal (quotes inside doubled, left so) or `NULL`, and the
+/// separator after it.
+fn unpack_literal(text: &str, separator: char) -> Option<(Option<&str>, &str)> {
+    if let Some(rest) = text.strip_prefix("NULL") {
+        return Some((None, rest.strip_prefix(separator)?));
+    }
+    let body = text.strip_prefix('\'')?;
+    let bytes = body.as_bytes();
+    let mut at = 0;
+    loop {
+        let quote = at + body[at..].find('\'')?;
+        if bytes.get(quote + 1) == Some(&b'\'') {
+            at = quote + 2;
+            continue;
+        }
+        return Some((
+            Some(&body[..quote]),
+            body[quote + 1..].strip_prefix(separator)?,
+        ));
+    }
+}
+
 /// The advisory lock key of a PostgreSQL tracking table: a stable 64-bit hash of its
 /// qualified, quoted name.
 pub fn postgres_lock_key(qualified: &str) -> i64 {
@@ -926,6 +1018,19 @@ impl<A: Adapter> SqlBackend<A> {
         visit: Visit<'_>,
     ) -> BackendResult<()> {
         let relation = self.history(table).await?;
+        if let Some(sql) = packed_history_query(self.dialect(), &relation) {
+            let rows = self.query(&sql, &[], &[Kind::Int, Kind::Text]).await?;
+            let (count, packed) = match rows.first().map(Vec::as_slice) {
+                Some([count, packed]) => (count.int(), packed.text().unwrap_or("")),
+                _ => (None, ""),
+            };
+            let seen = visit_packed(packed, visit);
+            return match (seen, count) {
+                (Some((false, _)), _) => Ok(()),
+                (Some((true, seen)), Some(count)) if seen == count => Ok(()),
+                _ => Err("the history could not be read in one piece".into()),
+            };
+        }
         let sql = format!(
             "SELECT {}, {}, {}, {} FROM {relation} ORDER BY version",
             self.as_int("version"),
@@ -1324,6 +1429,81 @@ impl<A: Adapter> Backend for SqlBackend<A> {
             && let Err(err) = block_on(self.unlock_verb(table))
         {
             tracing::warn!(error = %err, "releasing the migration lock failed");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every row of a packed text, with owned values.
+    type Owned = (Option<i64>, Option<String>, Option<String>, Option<String>);
+
+    fn unpack_all(text: &str) -> Option<Vec<Owned>> {
+        let mut rows = Vec::new();
+        let mut visit = |key: RowKey<'_>| {
+            rows.push((
+                key.version,
+                key.name.map(str::to_owned),
+                key.checksum.map(str::to_owned),
+                key.state.map(str::to_owned),
+            ));
+            true
+        };
+        let (all, seen) = visit_packed(text, &mut visit)?;
+        assert!(all);
+        assert_eq!(usize::try_from(seen).ok(), Some(rows.len()));
+        Some(rows)
+    }
+
+    fn some(text: &str) -> Option<String> {
+        Some(text.to_owned())
+    }
+
+    #[test]
+    fn packed_rows_read_back_as_they_were_written() {
+        let rows = unpack_all("'1','init','abc','applied';NULL,NULL,NULL,NULL;").expect("valid");
+        assert_eq!(
+            rows,
+            [
+                (Some(1), some("init"), some("abc"), some("applied")),
+                (None, None, None, None),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_value_holding_quotes_and_separators_stays_one_value() {
+        // A name that looks like the rest of a row and the start of another.
+        let rows = unpack_all("'1','a'',NULL;''2','','s';").expect("valid");
+        assert_eq!(rows, [(Some(1), some("a',NULL;'2"), some(""), some("s"))]);
+    }
+
+    #[test]
+    fn the_visitor_stops_the_reading() {
+        let mut calls = 0;
+        let mut visit = |_: RowKey<'_>| {
+            calls += 1;
+            false
+        };
+        let seen = visit_packed("'1','a','b','c';'2','a','b','c';", &mut visit);
+        assert_eq!((seen, calls), (Some((false, 1)), 1));
+    }
+
+    #[test]
+    fn damaged_text_is_refused() {
+        for text in [
+            "'1'",
+            "'1','init'",
+            "'x','init',NULL,NULL;",
+            "'1','init,NULL,NULL;",
+            "'1','init',NULL,NULL",
+            "'1','init',NULL,NULL,",
+            "'1',E'a\\\\b',NULL,NULL;",
+            "'1',init,NULL,NULL;",
+        ] {
+            assert!(unpack_all(text).is_none(), "{text:?} was read");
         }
     }
 }

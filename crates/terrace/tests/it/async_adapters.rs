@@ -322,46 +322,110 @@ async fn agrees_with_the_blocking_connection(driver: Driver, db: &TestDb) {
     off(move || drop(blocking));
 }
 
-/// A blocking run and an async one on the same database take the same migration lock
-/// (the same lock file on SQLite, advisory key on PostgreSQL, `GET_LOCK` name on
-/// MySQL): while the blocking run holds it, the async run waits and gives up after its
-/// lock timeout, changing nothing; once it is released, the async run finds every
-/// migration applied.
-async fn one_lock_for_blocking_and_async_runs(driver: Driver, db: &TestDb) {
-    use std::sync::mpsc;
-    use std::time::Duration;
-    two(db);
-    let list = db.migrations();
-    let (release, released) = mpsc::channel::<()>();
-    let (held, holding) = mpsc::channel::<()>();
-    let holder_list = db.migrations();
-    let mut blocking = off(|| db.connect());
-    let holder = std::thread::spawn(move || {
-        let mut first = true;
-        holder_list
-            .run_to(&mut blocking, Target::Latest, &mut |event| {
+/// A blocking run of `list` on `db`, paused with the migration lock held as its first
+/// migration starts, until [`release`](LockHolder::release).
+struct LockHolder {
+    release: std::sync::mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<terrace::Connection>,
+}
+
+impl LockHolder {
+    fn start(db: &TestDb, list: Migrations) -> LockHolder {
+        use std::sync::mpsc;
+        let (release, released) = mpsc::channel::<()>();
+        let (held, holding) = mpsc::channel::<()>();
+        let mut blocking = off(|| db.connect());
+        let thread = std::thread::spawn(move || {
+            let mut first = true;
+            list.run_to(&mut blocking, Target::Latest, &mut |event| {
                 if matches!(event, terrace::Event::Started { .. }) && std::mem::take(&mut first) {
                     held.send(()).unwrap();
                     released.recv().unwrap();
                 }
             })
             .unwrap();
-        blocking
-    });
-    holding
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the blocking run took the lock");
+            blocking
+        });
+        holding
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("the blocking run took the lock");
+        LockHolder { release, thread }
+    }
 
-    let waiting = list.clone().with_lock_timeout(Duration::from_millis(1500));
+    /// Lets the blocking run finish, and closes its connection.
+    fn release(self) {
+        self.release.send(()).unwrap();
+        let blocking = self.thread.join().unwrap();
+        off(move || drop(blocking));
+    }
+}
+
+/// A blocking run and an async one on the same database take the same migration lock
+/// (the same lock file on SQLite, advisory key on PostgreSQL, `GET_LOCK` name on
+/// MySQL): while the blocking run holds it, the async run waits and gives up after its
+/// lock timeout, changing nothing; once it is released, the async run finds every
+/// migration applied.
+async fn one_lock_for_blocking_and_async_runs(driver: Driver, db: &TestDb) {
+    two(db);
+    let list = db.migrations();
+    let holder = LockHolder::start(db, db.migrations());
+
+    let waiting = list
+        .clone()
+        .with_lock_timeout(std::time::Duration::from_millis(1500));
     let mut conn = connect(driver, db).await;
     let err = on!(&mut conn, |c| waiting.run_async(c).await).unwrap_err();
     assert!(matches!(err, Error::LockTimeout { .. }), "{err}");
 
-    release.send(()).unwrap();
-    let blocking = holder.join().unwrap();
-    off(move || drop(blocking));
+    holder.release();
     let report = on!(&mut conn, |c| list.run_async(c).await).unwrap();
     assert_eq!(report.count(), 0, "the blocking run applied both");
+}
+
+/// The quick start-up check on every async driver: a database holding every migration
+/// is proven up to date by one read, without waiting for the lock another run holds;
+/// an edited migration is not hidden by it (the run waits for the lock to look).
+async fn up_to_date_without_the_lock(driver: Driver, db: &TestDb) {
+    two(db);
+    let list = db.migrations();
+    let mut conn = connect(driver, db).await;
+    on!(&mut conn, |c| list.run_async(c).await).unwrap();
+
+    // Another run holds the lock, applying a third migration.
+    let mut longer = list.list().to_vec();
+    longer.push(Migration::sql(
+        3,
+        "create_notes",
+        "CREATE TABLE notes (id INTEGER);",
+    ));
+    let holder = LockHolder::start(db, Migrations::from_vec(longer));
+
+    let quick = list
+        .clone()
+        .with_lock_timeout(std::time::Duration::from_millis(300));
+    let result = on!(&mut conn, |c| quick.run_async(c).await);
+    if driver == Driver::SqlxMysql {
+        // MySQL marks a migration started, committed, before it runs: the check sees
+        // a row the list lacks, proves nothing, and the full run waits for the lock.
+        let err = result.unwrap_err();
+        assert!(matches!(err, Error::LockTimeout { .. }), "{err}");
+    } else {
+        assert_eq!(result.unwrap().count(), 0);
+        assert!(on!(&mut conn, |c| quick.status_async(c).await).is_ok());
+    }
+
+    // An edited applied migration: the check proves nothing, the run waits.
+    db.write(
+        "0002_create_tasks.sql",
+        "-- migrate:up\nCREATE TABLE tasks (id BIGINT PRIMARY KEY);\n\
+         -- migrate:down\nDROP TABLE tasks;",
+    );
+    let edited = db
+        .migrations()
+        .with_lock_timeout(std::time::Duration::from_millis(300));
+    let err = on!(&mut conn, |c| edited.run_async(c).await).unwrap_err();
+    assert!(matches!(err, Error::LockTimeout { .. }), "{err}");
+    holder.release();
 }
 
 #[terrace::migration]
@@ -481,6 +545,10 @@ async_test!(
     one_lock_for_blocking_and_async_runs
 );
 async_test!(concurrent_runs_async, concurrent_runs);
+async_test!(
+    up_to_date_without_the_lock_async,
+    up_to_date_without_the_lock
+);
 async_test!(pool_runs_async, pool_runs,);
 async_test!(
     agrees_with_the_blocking_connection_async,
