@@ -4,7 +4,7 @@
 //!
 //! - **SQLite**: the lock is SQLite's own write lock (`BEGIN IMMEDIATE`, with the
 //!   busy timeout bounding the wait to what is left of the lock timeout), and a lock
-//!   file beside the database held for the whole command (see [`lock_file`]).
+//!   file beside the database held for the whole command (see the `lock_file` module).
 //!   Foreign key enforcement is switched off while a writing command runs, so that a
 //!   migration can rebuild a table, and `PRAGMA foreign_key_check` runs after each
 //!   migration. The caller's settings come back when the command ends.
@@ -14,7 +14,7 @@
 //! - **MySQL / MariaDB**: `GET_LOCK` on a name holding the table's database; DDL is not
 //!   transactional, so every migration is marked started before it runs.
 
-pub mod lock_file;
+mod lock_file;
 
 use crate::adapter::{Adapter, Cell, Kind, Param, Rows};
 use crate::backend::{
@@ -73,7 +73,7 @@ type Violation = (String, Option<i64>, String, i64);
 /// The `GET_LOCK` name of a tracking table. Lock names are server-wide, so the name
 /// holds the database (the table's own, or the connection's current one) as well; a
 /// name longer than the 64 characters MySQL allows keeps its first 64.
-pub const MYSQL_LOCK_NAME: &str =
+const MYSQL_LOCK_NAME: &str =
     "LEFT(CONCAT('terrace:', COALESCE(?, DATABASE(), ''), '.', ?), 64)";
 
 /// The type of MySQL's `applied_at`, and its default.
@@ -176,7 +176,7 @@ fn unpack_literal(text: &str, separator: char) -> Option<(Option<&str>, &str)> {
 
 /// The advisory lock key of a PostgreSQL tracking table: a stable 64-bit hash of its
 /// qualified, quoted name.
-pub fn postgres_lock_key(qualified: &str) -> i64 {
+fn postgres_lock_key(qualified: &str) -> i64 {
     // FNV-1a: stable across releases and platforms, unlike std's hasher.
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in b"terrace:".iter().chain(qualified.as_bytes()) {
@@ -187,7 +187,7 @@ pub fn postgres_lock_key(qualified: &str) -> i64 {
 }
 
 /// `` `a`.`b` `` for `a.b`, with embedded backticks doubled.
-pub fn quote_backticks(identifier: &str) -> String {
+fn quote_backticks(identifier: &str) -> String {
     identifier
         .split('.')
         .map(|part| format!("`{}`", part.replace('`', "``")))
@@ -196,20 +196,20 @@ pub fn quote_backticks(identifier: &str) -> String {
 }
 
 /// One identifier, double-quoted, dots and all.
-pub fn quote_part(part: &str) -> String {
+fn quote_part(part: &str) -> String {
     format!("\"{}\"", part.replace('"', "\"\""))
 }
 
 /// Whether SQL text mentions `REFERENCES`, in any case: the only way to declare a
 /// foreign key.
-pub fn mentions_references(sql: &str) -> bool {
+fn mentions_references(sql: &str) -> bool {
     sql.as_bytes()
         .windows(b"references".len())
         .any(|w| w.eq_ignore_ascii_case(b"references"))
 }
 
 /// A duration as people write it: `300s`, `1.5s`, `250ms`.
-pub fn show(duration: Duration) -> String {
+fn show(duration: Duration) -> String {
     if duration.subsec_millis() == 0 {
         format!("{}s", duration.as_secs())
     } else if duration < Duration::from_secs(1) {

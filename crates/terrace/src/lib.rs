@@ -58,12 +58,6 @@ compile_error!(
      sqlx-postgres, sqlx-mysql, tokio-postgres, diesel-sqlite, diesel-postgres or diesel-mysql"
 );
 
-#[cfg(any(
-    feature = "sqlx-sqlite",
-    feature = "sqlx-postgres",
-    feature = "sqlx-mysql",
-    feature = "tokio-postgres"
-))]
 mod adapter;
 mod backend;
 pub mod connection;
@@ -80,7 +74,7 @@ mod postgres_error;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-use terrace_core::{error, history};
+use terrace_core::error;
 
 pub use backend::{AsyncDatabase, Database};
 pub use connection::{Access, ConnectOptions, Connection, DatabaseUrl, Scheme};

@@ -51,7 +51,6 @@ pub(crate) fn server_error(error: DriverError) -> BoxError {
 }
 
 /// The SQLSTATE of an error [`server_error`] made, or of the driver's own.
-#[cfg(feature = "tokio-postgres")]
 pub(crate) fn sqlstate(error: &BoxError) -> Option<String> {
     let error = match error.downcast_ref::<ServerError>() {
         Some(server) => &server.error,

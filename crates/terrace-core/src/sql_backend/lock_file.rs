@@ -108,7 +108,8 @@ pub async fn acquire(
     }
 }
 
-/// [`acquire`], sleeping the thread between tries: for blocking backends.
+/// [`acquire`], sleeping the thread between tries: for the tests.
+#[cfg(test)]
 pub fn acquire_blocking(path: &Path, timeout: Duration) -> io::Result<LockFile> {
     let mut attempt = Attempt::new(path, timeout)?;
     loop {

@@ -7,8 +7,8 @@
 //! binds to one query type; rows of any shape are read field by field, each as the
 //! [`Kind`] the caller asked for.
 
+use crate::backend::Database;
 use crate::backend::sealed::Sealed;
-use crate::backend::{BackendResult, Database};
 use crate::error::Error;
 use diesel::backend::Backend as DieselBackend;
 use diesel::deserialize::{FromSql, QueryableByName};
@@ -18,6 +18,7 @@ use diesel::sql_types::{BigInt, Nullable, Text};
 use std::any::Any;
 use std::cell::RefCell;
 use std::time::Duration;
+use terrace_core::backend::BackendResult;
 use terrace_core::backend::BoxFuture;
 use terrace_core::{Adapter, BoxError, Cell, Kind, Param, Rows, SqlBackend, ready};
 use terrace_format::Dialect;

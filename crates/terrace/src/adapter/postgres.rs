@@ -1,0 +1,122 @@
+//! `postgres::Client`, behind the `postgres` feature.
+//!
+//! The client is blocking: each verb does its work when called. Migration SQL and
+//! transaction control run through `batch_execute` (the simple query protocol,
+//! several statements at once); Terrace's own statements as prepared statements with
+//! typed parameters.
+
+use crate::backend::{Database, sealed::Sealed};
+use crate::error::Error;
+use crate::postgres_error::{server_error, sqlstate};
+use postgres::Client;
+use postgres::types::ToSql;
+use std::any::Any;
+use std::time::Duration;
+use terrace_core::backend::{BackendResult, BoxFuture};
+use terrace_core::{Adapter, BoxError, Cell, Kind, Param, Rows, SqlBackend, ready};
+use terrace_format::Dialect;
+
+/// A `postgres::Client`, borrowed for one command.
+struct Postgres<'c> {
+    client: &'c mut Client,
+}
+
+/// The parameters as the driver binds them.
+fn bind<'p>(params: &'p [Param<'p>]) -> Vec<&'p (dyn ToSql + Sync)> {
+    params
+        .iter()
+        .map(|param| match param {
+            Param::Int(value) => value as &(dyn ToSql + Sync),
+            Param::Text(value) => value as &(dyn ToSql + Sync),
+        })
+        .collect()
+}
+
+impl Postgres<'_> {
+    fn query_now(
+        &mut self,
+        sql: &str,
+        params: &[Param<'_>],
+        kinds: &[Kind],
+    ) -> BackendResult<Rows> {
+        let rows = self
+            .client
+            .query(sql, &bind(params))
+            .map_err(server_error)?;
+        rows.iter()
+            .map(|row| {
+                kinds
+                    .iter()
+                    .enumerate()
+                    .map(|(index, kind)| -> BackendResult<Cell> {
+                        Ok(match kind {
+                            Kind::Int => row
+                                .try_get::<_, Option<i64>>(index)?
+                                .map_or(Cell::Null, Cell::Int),
+                            Kind::Text => row
+                                .try_get::<_, Option<String>>(index)?
+                                .map_or(Cell::Null, Cell::Text),
+                        })
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+impl Adapter for Postgres<'_> {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    fn blocking(&self) -> bool {
+        true
+    }
+
+    fn batch<'a>(&'a mut self, sql: &'a str) -> BoxFuture<'a, BackendResult<()>> {
+        ready(self.client.batch_execute(sql).map_err(server_error))
+    }
+
+    fn execute<'a>(
+        &'a mut self,
+        sql: &'a str,
+        params: &'a [Param<'a>],
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        ready(
+            self.client
+                .execute(sql, &bind(params))
+                .map(drop)
+                .map_err(server_error),
+        )
+    }
+
+    fn query<'a>(
+        &'a mut self,
+        sql: &'a str,
+        params: &'a [Param<'a>],
+        kinds: &'a [Kind],
+    ) -> BoxFuture<'a, BackendResult<Rows>> {
+        ready(self.query_now(sql, params, kinds))
+    }
+
+    fn sleep(&mut self, duration: Duration) -> BoxFuture<'_, ()> {
+        std::thread::sleep(duration);
+        ready(())
+    }
+
+    fn sqlstate(&self, error: &BoxError) -> Option<String> {
+        sqlstate(error)
+    }
+
+    fn connection(&mut self) -> Option<&mut dyn Any> {
+        Some(&mut *self.client)
+    }
+}
+
+impl Sealed for Client {}
+
+impl Database for Client {
+    fn backend(&mut self) -> Result<Box<dyn terrace_core::Backend + '_>, Error> {
+        Ok(Box::new(SqlBackend::new(Postgres { client: self })))
+    }
+}
