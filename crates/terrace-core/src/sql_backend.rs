@@ -73,8 +73,7 @@ type Violation = (String, Option<i64>, String, i64);
 /// The `GET_LOCK` name of a tracking table. Lock names are server-wide, so the name
 /// holds the database (the table's own, or the connection's current one) as well; a
 /// name longer than the 64 characters MySQL allows keeps its first 64.
-const MYSQL_LOCK_NAME: &str =
-    "LEFT(CONCAT('terrace:', COALESCE(?, DATABASE(), ''), '.', ?), 64)";
+const MYSQL_LOCK_NAME: &str = "LEFT(CONCAT('terrace:', COALESCE(?, DATABASE(), ''), '.', ?), 64)";
 
 /// The type of MySQL's `applied_at`, and its default.
 const MYSQL_APPLIED_AT: &str = "DATETIME(6) NULL DEFAULT CURRENT_TIMESTAMP(6)";
