@@ -121,7 +121,7 @@ impl StoredRow {
     /// The row, read the same way on every backend: a `NULL` state counts as applied
     /// ([`RowState::from_column`]); a row without a version or a name, which no
     /// migration could have written, is an error naming it and the table.
-    pub fn into_row(self, table: &TableName) -> Result<AppliedMigration, String> {
+    pub fn into_row(self, table: &TableName) -> Result<HistoryRow, String> {
         let version = stored_version(table, self.version)?;
         let Some(name) = self.name else {
             return Err(format!(
@@ -129,7 +129,7 @@ impl StoredRow {
                  set it to the name of migration {version}"
             ));
         };
-        Ok(AppliedMigration {
+        Ok(HistoryRow {
             version,
             name,
             applied_at: self.applied_at,
@@ -150,9 +150,10 @@ pub fn stored_version(table: &TableName, version: Option<i64>) -> Result<u64, St
     }
 }
 
-/// One row of the tracking table.
+/// One row of the tracking table: a migration that was applied, or one whose run
+/// started and did not finish ([`state`](HistoryRow::state) says which).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AppliedMigration {
+pub struct HistoryRow {
     /// The migration's version.
     pub version: u64,
     /// The name it was applied under.

@@ -27,7 +27,7 @@ pub mod validate;
 pub use adapter::{Adapter, Cell, Kind, Param, Rows};
 pub use backend::{Backend, BoxFuture, LockTimedOut, NewRow, RowKey, ready};
 pub use error::{BoxError, Error};
-pub use history::{AppliedMigration, RowState, TableName};
+pub use history::{HistoryRow, RowState, TableName};
 pub use migration::{Body, CodeFn, CodeResult, Migration};
 pub use migrations::{Migrations, TransactionMode};
 pub use plan::{Direction, Plan, Step, Target};

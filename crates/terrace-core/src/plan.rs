@@ -5,7 +5,7 @@
 //! touching the database, and the runner executes exactly its steps.
 
 use crate::error::Error;
-use crate::history::AppliedMigration;
+use crate::history::HistoryRow;
 use crate::migration::{Body, Migration};
 use crate::validate::index_by_version;
 
@@ -88,7 +88,7 @@ impl Plan<'_> {
     }
 }
 
-fn is_applied(applied: &[AppliedMigration], version: u64) -> bool {
+fn is_applied(applied: &[HistoryRow], version: u64) -> bool {
     applied
         .binary_search_by_key(&version, |r| r.version)
         .is_ok()
@@ -97,7 +97,7 @@ fn is_applied(applied: &[AppliedMigration], version: u64) -> bool {
 /// Plans applying pending migrations. `applied` must be sorted by version.
 pub fn plan_up<'m>(
     list: &'m [Migration],
-    applied: &[AppliedMigration],
+    applied: &[HistoryRow],
     target: Target,
 ) -> Result<Plan<'m>, Error> {
     let index = index_by_version(list);
@@ -133,11 +133,11 @@ pub fn plan_up<'m>(
 /// migration in range has no down section or no longer exists.
 pub fn plan_down<'m>(
     list: &'m [Migration],
-    applied: &[AppliedMigration],
+    applied: &[HistoryRow],
     target: Target,
 ) -> Result<Plan<'m>, Error> {
     let newest_first = applied.iter().rev();
-    let rows: Vec<&AppliedMigration> = match target {
+    let rows: Vec<&HistoryRow> = match target {
         Target::Latest => return Err(Error::RollbackNeedsTarget),
         Target::Steps(n) => newest_first
             .take(usize::try_from(n).unwrap_or(usize::MAX))
@@ -188,10 +188,10 @@ mod tests {
         Migration::sql(4, "add_d", "ALTER TABLE a ADD d;").with_down("ALTER TABLE a DROP d;"),
     ];
 
-    fn applied(versions: &[u64]) -> Vec<AppliedMigration> {
+    fn applied(versions: &[u64]) -> Vec<HistoryRow> {
         versions
             .iter()
-            .map(|&v| AppliedMigration {
+            .map(|&v| HistoryRow {
                 version: v,
                 name: LIST[v as usize - 1].name().into(),
                 applied_at: None,

@@ -7,7 +7,7 @@
 use crate::backend::Backend;
 use crate::error::Error;
 use crate::executor::{Executor, row};
-use crate::history::{AppliedMigration, ExtraColumn, RowState, TableName, TableShape, classify};
+use crate::history::{ExtraColumn, HistoryRow, RowState, TableName, TableShape, classify};
 use crate::migrations::{Migrations, TransactionMode};
 use crate::plan::{Direction, Plan, Target, plan_down, plan_up};
 use crate::repair::{RepairWrite, plan_repair};
@@ -27,7 +27,7 @@ struct History {
     exists: bool,
     /// Columns an older table lacks.
     missing: Vec<ExtraColumn>,
-    rows: Vec<AppliedMigration>,
+    rows: Vec<HistoryRow>,
 }
 
 /// A tracking table read as [`Migrations::status`] reads it, ahead of the comparison

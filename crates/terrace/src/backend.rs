@@ -14,7 +14,7 @@ mod postgres;
 mod sqlite;
 
 use crate::error::Error;
-use crate::history::{AppliedMigration, ExtraColumn, RowState, TableName};
+use crate::history::{ExtraColumn, HistoryRow, RowState, TableName};
 use std::any::Any;
 use std::time::Duration;
 use terrace_core::backend::{BoxFuture, NewRow, RowKey, Visit, ready};
@@ -172,7 +172,7 @@ pub(crate) trait SyncBackend: Send {
         &mut self,
         table: &TableName,
         columns: &[ExtraColumn],
-    ) -> BackendResult<Vec<AppliedMigration>>;
+    ) -> BackendResult<Vec<HistoryRow>>;
     /// The state of a version's row, or `None` if it has none.
     fn row_state(&mut self, table: &TableName, version: u64) -> BackendResult<Option<RowState>>;
     /// Writes a row.
@@ -317,7 +317,7 @@ impl<B: SyncBackend> terrace_core::Backend for Blocking<B> {
         &'a mut self,
         table: &'a TableName,
         columns: &'a [ExtraColumn],
-    ) -> BoxFuture<'a, BackendResult<Vec<AppliedMigration>>> {
+    ) -> BoxFuture<'a, BackendResult<Vec<HistoryRow>>> {
         ready(self.0.read_history(table, columns))
     }
     fn row_state<'a>(

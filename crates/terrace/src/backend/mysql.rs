@@ -13,7 +13,7 @@ use crate::backend::{
 };
 use crate::error::BoxError;
 use crate::error::Error;
-use crate::history::{AppliedMigration, ExtraColumn, RowState, StoredRow, TableName};
+use crate::history::{ExtraColumn, HistoryRow, RowState, StoredRow, TableName};
 use mysql::prelude::FromRow;
 use mysql::prelude::Queryable;
 use mysql::{Conn, Params, Row};
@@ -109,7 +109,7 @@ fn split(table: &str) -> (Option<&str>, &str) {
 
 /// A history row as the driver reads it: version, name, applied_at, checksum,
 /// execution_ms, state, cumulative_checksum; every column may be `NULL`.
-type HistoryRow = (
+type DriverRow = (
     Option<i64>,
     Option<String>,
     Option<String>,
@@ -307,7 +307,7 @@ impl SyncBackend for Mysql<'_> {
         &mut self,
         table: &TableName,
         columns: &[ExtraColumn],
-    ) -> BackendResult<Vec<AppliedMigration>> {
+    ) -> BackendResult<Vec<HistoryRow>> {
         let pick = |column: ExtraColumn, absent: &'static str| {
             if columns.contains(&column) {
                 column.name()
@@ -327,7 +327,7 @@ impl SyncBackend for Mysql<'_> {
         let rows: Vec<Row> = self.conn.query(sql).map_err(server_error)?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
-            let (version, name, applied_at, checksum, execution_ms, state, cumulative_checksum): HistoryRow =
+            let (version, name, applied_at, checksum, execution_ms, state, cumulative_checksum): DriverRow =
                 mysql::from_row_opt(row)?;
             let read = StoredRow {
                 version,

@@ -18,7 +18,7 @@ use crate::backend::{
     version_param,
 };
 use crate::error::Error;
-use crate::history::{AppliedMigration, ExtraColumn, RowState, StoredRow, TableName};
+use crate::history::{ExtraColumn, HistoryRow, RowState, StoredRow, TableName};
 use crate::postgres_error::server_error;
 use postgres::types::ToSql;
 use postgres::{Client, Row};
@@ -288,7 +288,7 @@ impl SyncBackend for Postgres<'_> {
         &mut self,
         table: &TableName,
         columns: &[ExtraColumn],
-    ) -> BackendResult<Vec<AppliedMigration>> {
+    ) -> BackendResult<Vec<HistoryRow>> {
         let pick = |column: ExtraColumn, absent: &'static str| {
             if columns.contains(&column) {
                 column.name()

@@ -20,7 +20,7 @@ use crate::backend::{
     quote_double as quote, version_param,
 };
 use crate::error::Error;
-use crate::history::{AppliedMigration, ExtraColumn, RowState, StoredRow, TableName};
+use crate::history::{ExtraColumn, HistoryRow, RowState, StoredRow, TableName};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, ErrorCode, params};
 use std::collections::HashSet;
@@ -485,7 +485,7 @@ impl SyncBackend for Sqlite<'_> {
         &mut self,
         table: &TableName,
         columns: &[ExtraColumn],
-    ) -> BackendResult<Vec<AppliedMigration>> {
+    ) -> BackendResult<Vec<HistoryRow>> {
         let pick = |column: ExtraColumn, absent: &'static str| {
             if columns.contains(&column) {
                 column.name()
