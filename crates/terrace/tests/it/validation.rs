@@ -55,7 +55,7 @@ fn checked_without_change(damage: impl FnOnce(&Scratch), rollback: RollbackToo) 
             let plan = migrations
                 .plan_rollback(&mut scratch.open(), terrace::Target::Steps(1))
                 .unwrap();
-            assert_eq!(plan.steps[0].migration.version(), 2);
+            assert_eq!(plan.steps()[0].migration().version(), 2);
         }
     }
     assert_eq!(
