@@ -88,6 +88,9 @@ mod tests {
         fn all(backend: &mut dyn Backend) {
             send(LIST.run(backend));
         }
+        fn run_to(backend: &mut dyn Backend) {
+            send(LIST.run_to(backend, Target::Steps(1)));
+        }
         fn rollback(backend: &mut dyn Backend) {
             send(LIST.rollback(backend, Target::Version(0)));
         }
@@ -106,6 +109,6 @@ mod tests {
         fn plan(backend: &mut dyn Backend) {
             send(LIST.plan(backend, Target::Latest));
         }
-        let _ = (all, rollback, status, repair, baseline, reset, plan);
+        let _ = (all, run_to, rollback, status, repair, baseline, reset, plan);
     }
 }

@@ -104,15 +104,20 @@ impl Migrations {
         block_on(self.0.run(&mut *db.backend()?))
     }
 
-    /// Applies pending migrations up to `target`, calling `observer` as each starts and
+    /// Applies pending migrations up to `target`.
+    pub fn run_to(&self, db: &mut impl Database, target: Target) -> Result<Report, Error> {
+        block_on(self.0.run_to(&mut *db.backend()?, target))
+    }
+
+    /// [`run_to`](Migrations::run_to), calling `observer` as each step starts and
     /// finishes.
-    pub fn run_to(
+    pub fn run_with(
         &self,
         db: &mut impl Database,
         target: Target,
         observer: &mut dyn FnMut(&Event<'_>),
     ) -> Result<Report, Error> {
-        block_on(self.0.run_to(&mut *db.backend()?, target, observer))
+        block_on(self.0.run_with(&mut *db.backend()?, target, observer))
     }
 
     /// Rolls back applied migrations, newest first, running their down sections.
@@ -241,10 +246,19 @@ impl Migrations {
         &self,
         db: &mut impl AsyncDatabase,
         target: Target,
+    ) -> Result<Report, Error> {
+        self.0.run_to(&mut *db.backend().await?, target).await
+    }
+
+    /// [`run_with`](Migrations::run_with) on an async connection.
+    pub async fn run_with_async(
+        &self,
+        db: &mut impl AsyncDatabase,
+        target: Target,
         observer: &mut (dyn FnMut(&Event<'_>) + Send),
     ) -> Result<Report, Error> {
         self.0
-            .run_to(&mut *db.backend().await?, target, observer)
+            .run_with(&mut *db.backend().await?, target, observer)
             .await
     }
 

@@ -46,7 +46,7 @@ fn plan_with_pending_and_rollback_plan_write_nothing() {
     copy_fixture(&scratch, "basic");
     let migrations = scratch.migrations();
     migrations
-        .run_to(&mut scratch.open(), Target::Version(2), &mut |_| {})
+        .run_to(&mut scratch.open(), Target::Version(2))
         .unwrap();
     let before = scratch.bytes();
     let mut conn = scratch.open();
@@ -87,7 +87,7 @@ backend_test!(
         );
 
         migrations
-            .run_to(&mut db.connect(), Target::Version(2), &mut |_| {})
+            .run_to(&mut db.connect(), Target::Version(2))
             .unwrap();
         let partial = db.snapshot();
         let mut conn = db.connect();

@@ -16,7 +16,7 @@ backend_test!(round_trip_restores_the_schema, |db| {
     };
     let empty = without_history(db);
     migrations
-        .run_to(&mut db.connect(), Target::Version(1), &mut |_| {})
+        .run_to(&mut db.connect(), Target::Version(1))
         .unwrap();
     let after_one = without_history(db);
     migrations.run(&mut db.connect()).unwrap();

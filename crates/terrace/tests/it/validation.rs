@@ -210,7 +210,7 @@ backend_test!(
     |db| {
         copy_fixture(&db.scratch, "basic");
         db.migrations()
-            .run_to(&mut db.connect(), terrace::Target::Version(2), &mut |_| {})
+            .run_to(&mut db.connect(), terrace::Target::Version(2))
             .unwrap();
         db.write(
             "0002_add_base_url.sql",
