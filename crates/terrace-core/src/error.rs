@@ -270,7 +270,9 @@ impl Error {
         }
     }
 
-    /// A database error while doing `action` ("reading table schema_migrations").
+    /// A database error while doing `action` ("reading table schema_migrations"), as
+    /// the backends report one.
+    #[doc(hidden)]
     pub fn database(action: impl Into<String>, source: impl Into<BoxError>) -> Self {
         Error::Database {
             action: action.into(),

@@ -81,7 +81,9 @@ impl RowState {
         }
     }
 
-    /// Reads a stored value; anything unknown counts as an interrupted up.
+    /// Reads a stored value; anything unknown counts as an interrupted up. For the
+    /// backends.
+    #[doc(hidden)]
     pub fn parse(value: &str) -> Self {
         match value {
             "applied" => RowState::Applied,
@@ -92,7 +94,9 @@ impl RowState {
 
     /// Reads the `state` column as every backend does: `NULL` (a hand-made row, or a
     /// table whose column allows it) counts as applied, like a row of a table without
-    /// the column; any other value as [`parse`](RowState::parse) reads it.
+    /// the column; any other value as [`parse`](RowState::parse) reads it. For the
+    /// backends.
+    #[doc(hidden)]
     pub fn from_column(value: Option<&str>) -> Self {
         value.map_or(RowState::Applied, RowState::parse)
     }
@@ -151,8 +155,10 @@ pub fn stored_version(table: &TableName, version: Option<i64>) -> Result<u64, St
 }
 
 /// One row of the tracking table: a migration that was applied, or one whose run
-/// started and did not finish ([`state`](HistoryRow::state) says which).
+/// started and did not finish ([`state`](HistoryRow::state) says which). Only Terrace
+/// makes one, so that a later column can be added to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct HistoryRow {
     /// The migration's version.
     pub version: u64,

@@ -2,11 +2,16 @@
 //! model, validation, planning, the repair policy, the tracking table's policy and
 //! the run itself, which speaks to a database only through the [`Backend`] trait.
 //!
-//! Applications use the `terrace` crate, which re-exports what they need and adds the
-//! adapters for each driver (rusqlite, postgres, mysql, sqlx, tokio-postgres, diesel).
-//! This crate is for those adapters: a run is a future over a `&mut dyn Backend`,
-//! which a blocking adapter completes in one poll ([`block_on`]) and an async one
-//! awaits, so that the orchestration is written once for both.
+//! **This is an implementation crate of Terrace.** Applications depend on the
+//! `terrace` crate, which re-exports what they need and adds the adapters for each
+//! driver (rusqlite, postgres, mysql, sqlx, tokio-postgres, diesel). What is public
+//! here beyond those re-exports — [`Backend`], [`Adapter`], [`SqlBackend`], the
+//! tracking table's policy in [`history`] — is public for those adapters only, and
+//! may change in any release.
+//!
+//! A run is a future over a `&mut dyn Backend`, which a blocking adapter completes
+//! in one poll ([`block_on`]) and an async one awaits, so that the orchestration is
+//! written once for both.
 
 pub mod adapter;
 pub mod backend;

@@ -112,9 +112,6 @@ impl DbSqlite for Db<'_> {
 #[deprecated(note = "renamed HistoryRow")]
 pub type AppliedMigration = HistoryRow;
 
-/// What a [`Migrations`] holds, read through its methods (it dereferences to one).
-pub use terrace_core::Migrations as MigrationList;
-
 #[cfg(feature = "testing")]
 pub use terrace_macros::test;
 pub use terrace_macros::{embed_migrations, migration};
