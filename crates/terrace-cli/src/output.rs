@@ -369,30 +369,30 @@ impl Output {
     pub fn plan(&self, plan: &Plan<'_>) -> anyhow::Result<()> {
         if self.json {
             return self.json(&PlanDoc {
-                direction: plan.direction.as_str(),
+                direction: plan.direction().as_str(),
                 dry_run: true,
                 steps: plan
-                    .steps
+                    .steps()
                     .iter()
                     .map(|step| PlannedDoc {
-                        version: step.migration.version(),
-                        name: step.migration.name(),
+                        version: step.migration().version(),
+                        name: step.migration().name(),
                         transactional: step.is_transactional(),
                         sql: step.body().sql(),
                     })
                     .collect(),
             });
         }
-        let n = plan.steps.len();
-        let mut text = match (n, plan.direction) {
+        let n = plan.len();
+        let mut text = match (n, plan.direction()) {
             (0, Direction::Up) => "dry run: nothing to apply".to_owned(),
             (0, _) => "dry run: nothing to roll back".to_owned(),
             (n, Direction::Up) => format!("dry run: {n} migration{} would be applied", plural(n)),
             (n, _) => format!("dry run: {n} migration{} would be rolled back", plural(n)),
         };
         text.push_str("; nothing was changed");
-        for step in &plan.steps {
-            let migration = step.migration;
+        for step in plan {
+            let migration = step.migration();
             let outside = if step.is_transactional() {
                 ""
             } else {
@@ -402,7 +402,7 @@ impl Output {
                 "-- {} {} ({}{outside})",
                 migration.version(),
                 migration.name(),
-                step.direction.as_str()
+                step.direction().as_str()
             );
             let _ = write!(text, "\n\n{}\n", self.paint(Style::Bold, &heading));
             text.push_str(step.body().sql().unwrap_or("-- (a Rust code migration)"));

@@ -12,7 +12,7 @@
 //! returns its driver's future, and the async front awaits the run.
 
 use crate::error::BoxError;
-use crate::history::{AppliedMigration, ExtraColumn, RowState, TableName};
+use crate::history::{ExtraColumn, HistoryRow, RowState, TableName};
 use crate::migration::{CodeFn, CodeResult};
 use std::future::Future;
 use std::pin::Pin;
@@ -177,7 +177,7 @@ pub trait Backend: Send {
         &'a mut self,
         table: &'a TableName,
         columns: &'a [ExtraColumn],
-    ) -> BoxFuture<'a, BackendResult<Vec<AppliedMigration>>>;
+    ) -> BoxFuture<'a, BackendResult<Vec<HistoryRow>>>;
     /// The state of a version's row, or `None` if it has none.
     fn row_state<'a>(
         &'a mut self,

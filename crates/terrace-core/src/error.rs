@@ -71,8 +71,9 @@ pub enum Error {
         dirty: bool,
         /// The migrations this run applied (or, in a rollback, rolled back) before this
         /// one, as version and name, in the order they ran: committed, they stay so.
-        /// Filled in by [`Migrations::run_to`](crate::Migrations::run_to) and
-        /// [`Migrations::rollback_with`](crate::Migrations::rollback_with).
+        /// Filled in by every run and rollback
+        /// ([`Migrations::run_with`](crate::Migrations::run_with),
+        /// [`Migrations::rollback_with`](crate::Migrations::rollback_with)).
         applied: Vec<(u64, String)>,
         /// The database's or the code migration's error.
         #[source]
@@ -269,7 +270,9 @@ impl Error {
         }
     }
 
-    /// A database error while doing `action` ("reading table schema_migrations").
+    /// A database error while doing `action` ("reading table schema_migrations"), as
+    /// the backends report one.
+    #[doc(hidden)]
     pub fn database(action: impl Into<String>, source: impl Into<BoxError>) -> Self {
         Error::Database {
             action: action.into(),

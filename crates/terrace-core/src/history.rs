@@ -81,7 +81,9 @@ impl RowState {
         }
     }
 
-    /// Reads a stored value; anything unknown counts as an interrupted up.
+    /// Reads a stored value; anything unknown counts as an interrupted up. For the
+    /// backends.
+    #[doc(hidden)]
     pub fn parse(value: &str) -> Self {
         match value {
             "applied" => RowState::Applied,
@@ -92,7 +94,9 @@ impl RowState {
 
     /// Reads the `state` column as every backend does: `NULL` (a hand-made row, or a
     /// table whose column allows it) counts as applied, like a row of a table without
-    /// the column; any other value as [`parse`](RowState::parse) reads it.
+    /// the column; any other value as [`parse`](RowState::parse) reads it. For the
+    /// backends.
+    #[doc(hidden)]
     pub fn from_column(value: Option<&str>) -> Self {
         value.map_or(RowState::Applied, RowState::parse)
     }
@@ -121,7 +125,7 @@ impl StoredRow {
     /// The row, read the same way on every backend: a `NULL` state counts as applied
     /// ([`RowState::from_column`]); a row without a version or a name, which no
     /// migration could have written, is an error naming it and the table.
-    pub fn into_row(self, table: &TableName) -> Result<AppliedMigration, String> {
+    pub fn into_row(self, table: &TableName) -> Result<HistoryRow, String> {
         let version = stored_version(table, self.version)?;
         let Some(name) = self.name else {
             return Err(format!(
@@ -129,7 +133,7 @@ impl StoredRow {
                  set it to the name of migration {version}"
             ));
         };
-        Ok(AppliedMigration {
+        Ok(HistoryRow {
             version,
             name,
             applied_at: self.applied_at,
@@ -150,9 +154,12 @@ pub fn stored_version(table: &TableName, version: Option<i64>) -> Result<u64, St
     }
 }
 
-/// One row of the tracking table.
+/// One row of the tracking table: a migration that was applied, or one whose run
+/// started and did not finish ([`state`](HistoryRow::state) says which). Only Terrace
+/// makes one, so that a later column can be added to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AppliedMigration {
+#[non_exhaustive]
+pub struct HistoryRow {
     /// The migration's version.
     pub version: u64,
     /// The name it was applied under.

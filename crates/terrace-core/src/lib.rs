@@ -2,11 +2,16 @@
 //! model, validation, planning, the repair policy, the tracking table's policy and
 //! the run itself, which speaks to a database only through the [`Backend`] trait.
 //!
-//! Applications use the `terrace` crate, which re-exports what they need and adds the
-//! adapters for each driver (rusqlite, postgres, mysql, sqlx, tokio-postgres, diesel).
-//! This crate is for those adapters: a run is a future over a `&mut dyn Backend`,
-//! which a blocking adapter completes in one poll ([`block_on`]) and an async one
-//! awaits, so that the orchestration is written once for both.
+//! **This is an implementation crate of Terrace.** Applications depend on the
+//! `terrace` crate, which re-exports what they need and adds the adapters for each
+//! driver (rusqlite, postgres, mysql, sqlx, tokio-postgres, diesel). What is public
+//! here beyond those re-exports — [`Backend`], [`Adapter`], [`SqlBackend`], the
+//! tracking table's policy in [`history`] — is public for those adapters only, and
+//! may change in any release.
+//!
+//! A run is a future over a `&mut dyn Backend`, which a blocking adapter completes
+//! in one poll ([`block_on`]) and an async one awaits, so that the orchestration is
+//! written once for both.
 
 pub mod adapter;
 pub mod backend;
@@ -27,7 +32,7 @@ pub mod validate;
 pub use adapter::{Adapter, Cell, Kind, Param, Rows};
 pub use backend::{Backend, BoxFuture, LockTimedOut, NewRow, RowKey, ready};
 pub use error::{BoxError, Error};
-pub use history::{AppliedMigration, RowState, TableName};
+pub use history::{HistoryRow, RowState, TableName};
 pub use migration::{Body, CodeFn, CodeResult, Migration};
 pub use migrations::{Migrations, TransactionMode};
 pub use plan::{Direction, Plan, Step, Target};
@@ -88,6 +93,9 @@ mod tests {
         fn all(backend: &mut dyn Backend) {
             send(LIST.run(backend));
         }
+        fn run_to(backend: &mut dyn Backend) {
+            send(LIST.run_to(backend, Target::Steps(1)));
+        }
         fn rollback(backend: &mut dyn Backend) {
             send(LIST.rollback(backend, Target::Version(0)));
         }
@@ -106,6 +114,6 @@ mod tests {
         fn plan(backend: &mut dyn Backend) {
             send(LIST.plan(backend, Target::Latest));
         }
-        let _ = (all, rollback, status, repair, baseline, reset, plan);
+        let _ = (all, run_to, rollback, status, repair, baseline, reset, plan);
     }
 }

@@ -163,8 +163,7 @@ impl Migration {
     /// Supplies a checksum computed ahead of time (by `terrace::embed_migrations!`), so none
     /// is computed at run time. It must equal what [`Migration::checksum`] would
     /// compute.
-    ///
-    ///     #[doc(hidden)]
+    #[doc(hidden)]
     pub const fn with_precomputed_checksum(mut self, checksum: &'static str) -> Self {
         std::mem::forget(self.checksum.replace(Cow::Borrowed(checksum)));
         self
@@ -173,8 +172,7 @@ impl Migration {
     /// Marks a migration as read from a file whose up and down texts start on these
     /// lines, so that a failing statement is named by its line of the file (set by
     /// `terrace::embed_migrations!`).
-    ///
-    ///     #[doc(hidden)]
+    #[doc(hidden)]
     pub const fn with_file_lines(mut self, up: usize, down: usize) -> Self {
         self.file_lines = Some((up, down));
         self

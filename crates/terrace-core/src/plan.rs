@@ -5,7 +5,7 @@
 //! touching the database, and the runner executes exactly its steps.
 
 use crate::error::Error;
-use crate::history::AppliedMigration;
+use crate::history::HistoryRow;
 use crate::migration::{Body, Migration};
 use crate::validate::index_by_version;
 
@@ -44,13 +44,21 @@ impl Direction {
 /// One migration to run in one direction.
 #[derive(Debug, Clone, Copy)]
 pub struct Step<'m> {
-    /// The migration.
-    pub migration: &'m Migration,
-    /// The direction.
-    pub direction: Direction,
+    pub(crate) migration: &'m Migration,
+    pub(crate) direction: Direction,
 }
 
 impl<'m> Step<'m> {
+    /// The migration.
+    pub fn migration(&self) -> &'m Migration {
+        self.migration
+    }
+
+    /// The direction it runs in.
+    pub fn direction(&self) -> Direction {
+        self.direction
+    }
+
     /// What runs: the up body, or the down body.
     pub fn body(&self) -> &'m Body {
         match self.direction {
@@ -75,29 +83,51 @@ impl<'m> Step<'m> {
 /// The steps a run would take, in order.
 #[derive(Debug, Clone)]
 pub struct Plan<'m> {
-    /// The direction of every step.
-    pub direction: Direction,
-    /// The steps, in the order they run.
-    pub steps: Vec<Step<'m>>,
+    pub(crate) direction: Direction,
+    pub(crate) steps: Vec<Step<'m>>,
 }
 
-impl Plan<'_> {
+impl<'m> Plan<'m> {
+    /// The direction of every step.
+    pub fn direction(&self) -> Direction {
+        self.direction
+    }
+
+    /// The steps, in the order they run.
+    pub fn steps(&self) -> &[Step<'m>] {
+        &self.steps
+    }
+
+    /// How many steps there are.
+    pub fn len(&self) -> usize {
+        self.steps.len()
+    }
+
     /// Whether there is nothing to do.
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty()
     }
 }
 
-fn is_applied(applied: &[AppliedMigration], version: u64) -> bool {
+impl<'p, 'm> IntoIterator for &'p Plan<'m> {
+    type Item = &'p Step<'m>;
+    type IntoIter = std::slice::Iter<'p, Step<'m>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.steps.iter()
+    }
+}
+
+fn is_applied(applied: &[HistoryRow], version: u64) -> bool {
     applied
         .binary_search_by_key(&version, |r| r.version)
         .is_ok()
 }
 
 /// Plans applying pending migrations. `applied` must be sorted by version.
-pub fn plan_up<'m>(
+pub(crate) fn plan_up<'m>(
     list: &'m [Migration],
-    applied: &[AppliedMigration],
+    applied: &[HistoryRow],
     target: Target,
 ) -> Result<Plan<'m>, Error> {
     let index = index_by_version(list);
@@ -131,13 +161,13 @@ pub fn plan_up<'m>(
 
 /// Plans a rollback, newest first. Fails, naming every migration at fault, when a
 /// migration in range has no down section or no longer exists.
-pub fn plan_down<'m>(
+pub(crate) fn plan_down<'m>(
     list: &'m [Migration],
-    applied: &[AppliedMigration],
+    applied: &[HistoryRow],
     target: Target,
 ) -> Result<Plan<'m>, Error> {
     let newest_first = applied.iter().rev();
-    let rows: Vec<&AppliedMigration> = match target {
+    let rows: Vec<&HistoryRow> = match target {
         Target::Latest => return Err(Error::RollbackNeedsTarget),
         Target::Steps(n) => newest_first
             .take(usize::try_from(n).unwrap_or(usize::MAX))
@@ -188,10 +218,10 @@ mod tests {
         Migration::sql(4, "add_d", "ALTER TABLE a ADD d;").with_down("ALTER TABLE a DROP d;"),
     ];
 
-    fn applied(versions: &[u64]) -> Vec<AppliedMigration> {
+    fn applied(versions: &[u64]) -> Vec<HistoryRow> {
         versions
             .iter()
-            .map(|&v| AppliedMigration {
+            .map(|&v| HistoryRow {
                 version: v,
                 name: LIST[v as usize - 1].name().into(),
                 applied_at: None,
@@ -203,12 +233,19 @@ mod tests {
             .collect()
     }
 
+    /// The versions a plan runs, read through its public accessors, which must agree
+    /// on its length and direction.
     fn versions(plan: &Plan<'_>) -> Vec<u64> {
-        plan.steps.iter().map(|s| s.migration.version()).collect()
+        assert_eq!(plan.len(), plan.steps().len());
+        assert!(plan.into_iter().all(|s| s.direction() == plan.direction()));
+        plan.into_iter().map(|s| s.migration().version()).collect()
     }
 
     #[test]
     fn up_targets() {
+        let plan = plan_up(LIST, &[], Target::Steps(1)).unwrap();
+        assert_eq!((plan.direction(), plan.len()), (Direction::Up, 1));
+        assert_eq!(plan.steps()[0].migration().name(), "create_a");
         assert_eq!(
             versions(&plan_up(LIST, &[], Target::Latest).unwrap()),
             [1, 2, 3, 4]
@@ -239,6 +276,10 @@ mod tests {
     #[test]
     fn down_targets() {
         let all = applied(&[1, 2, 3, 4]);
+        let plan = plan_down(LIST, &all, Target::Steps(2)).unwrap();
+        assert_eq!(plan.direction(), Direction::Down);
+        assert_eq!(plan.steps()[0].direction(), Direction::Down);
+        assert_eq!(plan.steps()[0].body().sql(), Some("ALTER TABLE a DROP d;"));
         assert_eq!(
             versions(&plan_down(LIST, &all, Target::Steps(1)).unwrap()),
             [4]

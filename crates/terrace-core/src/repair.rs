@@ -8,7 +8,7 @@
 //! database cannot be told) and when the history's migration at a version differs from
 //! the file's in both name and checksum (another migration took that number).
 
-use crate::history::{AppliedMigration, RowState};
+use crate::history::{HistoryRow, RowState};
 use crate::migration::Migration;
 use crate::report::RepairChange;
 use crate::validate::{Problem, check_history, index_by_version};
@@ -35,7 +35,7 @@ pub(crate) struct RepairPlan {
 /// version; rows whose stored value differs are rewritten silently (it is derived).
 pub(crate) fn plan_repair<'a>(
     list: &[Migration],
-    rows: &[AppliedMigration],
+    rows: &[HistoryRow],
     cumulative: impl Fn(u64) -> &'a str,
 ) -> Result<RepairPlan, Vec<Problem>> {
     let refused: Vec<Problem> = check_history(list, rows)
@@ -109,9 +109,9 @@ mod tests {
         Migration::sql(3, "add_c", "ALTER TABLE a ADD c;"),
     ];
 
-    fn row(version: u64, name: &str, state: RowState) -> AppliedMigration {
+    fn row(version: u64, name: &str, state: RowState) -> HistoryRow {
         let migration = LIST.iter().find(|m| m.version() == version);
-        AppliedMigration {
+        HistoryRow {
             version,
             name: name.into(),
             applied_at: None,

@@ -1,6 +1,6 @@
 //! What commands return: reports of what ran, status, repairs, events for progress.
 
-use crate::history::{AppliedMigration, RowState};
+use crate::history::{HistoryRow, RowState};
 use crate::plan::Direction;
 use crate::validate::Problem;
 use std::fmt;
@@ -122,7 +122,7 @@ impl Report {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppliedStatus {
     /// The history row.
-    pub row: AppliedMigration,
+    pub row: HistoryRow,
     /// False when the migration changed since it was applied, or no longer exists.
     /// True when no checksum was recorded (rows adopted from the origin's table).
     pub checksum_ok: bool,
@@ -163,7 +163,7 @@ impl Status {
     }
 
     /// The history rows left dirty by an interrupted migration.
-    pub fn dirty(&self) -> impl Iterator<Item = &AppliedMigration> {
+    pub fn dirty(&self) -> impl Iterator<Item = &HistoryRow> {
         self.applied
             .iter()
             .map(|a| &a.row)

@@ -7,7 +7,7 @@
 use crate::backend::Backend;
 use crate::error::Error;
 use crate::executor::{Executor, row};
-use crate::history::{AppliedMigration, ExtraColumn, RowState, TableName, TableShape, classify};
+use crate::history::{ExtraColumn, HistoryRow, RowState, TableName, TableShape, classify};
 use crate::migrations::{Migrations, TransactionMode};
 use crate::plan::{Direction, Plan, Target, plan_down, plan_up};
 use crate::repair::{RepairWrite, plan_repair};
@@ -27,7 +27,7 @@ struct History {
     exists: bool,
     /// Columns an older table lacks.
     missing: Vec<ExtraColumn>,
-    rows: Vec<AppliedMigration>,
+    rows: Vec<HistoryRow>,
 }
 
 /// A tracking table read as [`Migrations::status`] reads it, ahead of the comparison
@@ -150,12 +150,17 @@ impl Migrations {
     /// names, missing or edited applied migrations, dirty rows — and changes nothing if
     /// any problem is found.
     pub async fn run(&self, backend: &mut dyn Backend) -> Result<Report, Error> {
-        self.run_to(backend, Target::Latest, &mut |_| {}).await
+        self.run_with(backend, Target::Latest, &mut |_| {}).await
     }
 
-    /// Applies pending migrations up to `target`, calling `observer` as each starts and
+    /// Applies pending migrations up to `target`.
+    pub async fn run_to(&self, backend: &mut dyn Backend, target: Target) -> Result<Report, Error> {
+        self.run_with(backend, target, &mut |_| {}).await
+    }
+
+    /// [`run_to`](Migrations::run_to), calling `observer` as each step starts and
     /// finishes.
-    pub async fn run_to<O: FnMut(&Event<'_>) + ?Sized>(
+    pub async fn run_with<O: FnMut(&Event<'_>) + ?Sized>(
         &self,
         backend: &mut dyn Backend,
         target: Target,

@@ -45,6 +45,7 @@ pub struct Db<'a> {
 
 impl<'a> Db<'a> {
     /// A `Db` over a connection; adapters make one to run a code migration.
+    #[doc(hidden)]
     pub fn new(backend: &'a mut dyn CodeConnection) -> Self {
         Db { backend }
     }

@@ -23,7 +23,7 @@ use crate::backend::{
 };
 use crate::block_on;
 use crate::error::BoxError;
-use crate::history::{AppliedMigration, ExtraColumn, RowState, StoredRow, TableName};
+use crate::history::{ExtraColumn, HistoryRow, RowState, StoredRow, TableName};
 use crate::migration::{CodeFn, CodeResult};
 use crate::schema::{CodeConnection, Db};
 use lock_file::LockFile;
@@ -1059,7 +1059,7 @@ impl<A: Adapter> SqlBackend<A> {
         &mut self,
         table: &TableName,
         columns: &[ExtraColumn],
-    ) -> BackendResult<Vec<AppliedMigration>> {
+    ) -> BackendResult<Vec<HistoryRow>> {
         let relation = self.history(table).await?;
         let sql = {
             let text = |column: ExtraColumn, absent: &'static str| {
@@ -1370,7 +1370,7 @@ impl<A: Adapter> Backend for SqlBackend<A> {
         &'a mut self,
         table: &'a TableName,
         columns: &'a [ExtraColumn],
-    ) -> BoxFuture<'a, BackendResult<Vec<AppliedMigration>>> {
+    ) -> BoxFuture<'a, BackendResult<Vec<HistoryRow>>> {
         Box::pin(self.read_history_verb(table, columns))
     }
     fn row_state<'a>(

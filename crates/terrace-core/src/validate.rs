@@ -3,7 +3,7 @@
 //! [`check_sources`] looks at the migrations alone; [`check_history`] compares them with
 //! the tracking table's rows. Both are pure and return every problem at once.
 
-use crate::history::{AppliedMigration, RowState};
+use crate::history::{HistoryRow, RowState};
 use crate::migration::Migration;
 use crate::plan::Direction;
 use std::fmt;
@@ -418,7 +418,7 @@ pub(crate) fn file_version(path: &std::path::Path) -> Option<(u64, String)> {
 /// written by `terrace new`, a pending file with a bad name, a pending migration out
 /// of order — does not stop them; every other problem does, an edited or missing
 /// applied migration among them. `applied` must be sorted by version.
-pub(crate) fn concerns_applied(problem: &Problem, applied: &[AppliedMigration]) -> bool {
+pub(crate) fn concerns_applied(problem: &Problem, applied: &[HistoryRow]) -> bool {
     let Some(versions) = problem.versions() else {
         return true;
     };
@@ -434,7 +434,7 @@ pub(crate) fn concerns_applied(problem: &Problem, applied: &[AppliedMigration]) 
 /// be sorted by version.
 pub(crate) fn unreadable_pending<'p>(
     problems: &'p [Problem],
-    applied: &'p [AppliedMigration],
+    applied: &'p [HistoryRow],
 ) -> impl Iterator<Item = (u64, String, &'p Problem)> + 'p {
     problems.iter().filter_map(move |problem| {
         let Problem::File { path, .. } = problem else {
@@ -565,7 +565,7 @@ fn check_sql(migration: &Migration) -> impl Iterator<Item = Problem> + '_ {
 /// Problems between the migrations and the history rows (sorted by version): missing
 /// migrations, edits, renames, dirty rows, and pending migrations older than applied
 /// ones.
-pub fn check_history(list: &[Migration], applied: &[AppliedMigration]) -> Vec<Problem> {
+pub fn check_history(list: &[Migration], applied: &[HistoryRow]) -> Vec<Problem> {
     let index = index_by_version(list);
     let find = |version: u64| {
         index
@@ -694,8 +694,8 @@ fn comparable(a: &str, b: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn row(version: u64, name: &str, checksum: Option<&str>) -> AppliedMigration {
-        AppliedMigration {
+    fn row(version: u64, name: &str, checksum: Option<&str>) -> HistoryRow {
+        HistoryRow {
             version,
             name: name.into(),
             applied_at: None,

@@ -80,8 +80,8 @@ pub use backend::{AsyncDatabase, Database};
 pub use connection::{Access, ConnectOptions, Connection, DatabaseUrl, Scheme};
 pub use migrations::Migrations;
 pub use terrace_core::{
-    AppliedMigration, AppliedStatus, Body, BoxError, CodeFn, CodeResult, Db, Direction, Error,
-    Event, HistorySnapshot, Migration, PendingMigration, Plan, Problem, RepairChange, RepairReport,
+    AppliedStatus, Body, BoxError, CodeFn, CodeResult, Db, Direction, Error, Event, HistoryRow,
+    HistorySnapshot, Migration, PendingMigration, Plan, Problem, RepairChange, RepairReport,
     Report, ResetReport, RowState, Status, Step, StepReport, TableName, Target, TransactionMode,
     Warning,
 };
@@ -102,8 +102,9 @@ impl DbSqlite for Db<'_> {
     }
 }
 
-/// What a [`Migrations`] holds, read through its methods (it dereferences to one).
-pub use terrace_core::Migrations as MigrationList;
+/// A row of the tracking table, which may be an interrupted (dirty) one.
+#[deprecated(note = "renamed HistoryRow")]
+pub type AppliedMigration = HistoryRow;
 
 #[cfg(feature = "testing")]
 pub use terrace_macros::test;

@@ -4,10 +4,9 @@
 use crate::backend::{AsyncDatabase, Database};
 use crate::error::Error;
 use crate::{
-    Event, HistorySnapshot, Migration, Plan, RepairReport, Report, ResetReport, Status, Target,
-    TransactionMode,
+    Event, HistorySnapshot, Migration, Plan, Problem, RepairReport, Report, ResetReport, Status,
+    TableName, Target, TransactionMode, Warning,
 };
-use std::ops::Deref;
 use std::path::Path;
 use std::time::Duration;
 use terrace_core::block_on;
@@ -17,18 +16,11 @@ use terrace_core::block_on;
 /// Build it from a static list ([`Migrations::new`], or
 /// [`embed_migrations!`](crate::embed_migrations)), from a `Vec`, or from a folder read
 /// at run time ([`Migrations::from_dir`]). What it holds — the list, the tracking table,
-/// problems found without a database — is read through the methods of
-/// [`MigrationList`](crate::MigrationList) it dereferences to.
+/// problems found without a database — is read through [`list`](Migrations::list),
+/// [`table`](Migrations::table), [`warnings`](Migrations::warnings) and
+/// [`source_problems`](Migrations::source_problems).
 #[derive(Debug, Clone)]
 pub struct Migrations(terrace_core::Migrations);
-
-impl Deref for Migrations {
-    type Target = terrace_core::Migrations;
-
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
-}
 
 impl Migrations {
     /// How long to wait for another runner's lock unless told otherwise.
@@ -69,7 +61,7 @@ impl Migrations {
     /// [`MAX_FILE_SIZE`](terrace_format::MAX_FILE_SIZE) bytes are read; anything else
     /// named like a migration is such a problem. Files that look like migrations but
     /// are not read, and a folder with no migration at all, are
-    /// [warnings](terrace_core::Migrations::warnings); an empty folder is a problem when
+    /// [warnings](Migrations::warnings); an empty folder is a problem when
     /// the history records applied migrations.
     pub fn from_dir(dir: impl AsRef<Path>) -> Result<Self, Error> {
         terrace_core::Migrations::from_dir(dir).map(Migrations)
@@ -95,6 +87,30 @@ impl Migrations {
         self
     }
 
+    /// The migrations, in the order given.
+    pub fn list(&self) -> &[Migration] {
+        self.0.list()
+    }
+
+    /// The tracking table.
+    pub fn table(&self) -> &TableName {
+        self.0.table()
+    }
+
+    /// What reading the folder found that does not stop a command but may not be what
+    /// was meant: files that look like migrations but were not read
+    /// (`0002_add_x.SQL`), or a folder with no migration at all. Empty for lists not
+    /// read from a folder.
+    pub fn warnings(&self) -> &[Warning] {
+        self.0.warnings()
+    }
+
+    /// Every problem found without a database: unreadable files, duplicate versions,
+    /// gaps, bad names.
+    pub fn source_problems(&self) -> Vec<Problem> {
+        self.0.source_problems()
+    }
+
     /// Applies every pending migration.
     ///
     /// Validates the migrations and the history first — duplicate versions, gaps, bad
@@ -104,15 +120,20 @@ impl Migrations {
         block_on(self.0.run(&mut *db.backend()?))
     }
 
-    /// Applies pending migrations up to `target`, calling `observer` as each starts and
+    /// Applies pending migrations up to `target`.
+    pub fn run_to(&self, db: &mut impl Database, target: Target) -> Result<Report, Error> {
+        block_on(self.0.run_to(&mut *db.backend()?, target))
+    }
+
+    /// [`run_to`](Migrations::run_to), calling `observer` as each step starts and
     /// finishes.
-    pub fn run_to(
+    pub fn run_with(
         &self,
         db: &mut impl Database,
         target: Target,
         observer: &mut dyn FnMut(&Event<'_>),
     ) -> Result<Report, Error> {
-        block_on(self.0.run_to(&mut *db.backend()?, target, observer))
+        block_on(self.0.run_with(&mut *db.backend()?, target, observer))
     }
 
     /// Rolls back applied migrations, newest first, running their down sections.
@@ -157,11 +178,18 @@ impl Migrations {
     /// Reads the tracking table as [`status`](Migrations::status) does, refusing
     /// another tool's table, without looking at the list: a list tracked in the same
     /// table, even an empty one, reads what
-    /// [`status_of`](terrace_core::Migrations::status_of) then compares with the
+    /// [`status_of`](Migrations::status_of) then compares with the
     /// migrations. So a program can read the history while it is still reading its
     /// migrations. Writes nothing.
     pub fn read_history(&self, db: &mut impl Database) -> Result<HistorySnapshot, Error> {
         block_on(self.0.read_history(&mut *db.backend()?))
+    }
+
+    /// What [`status`](Migrations::status) reports, for a history read ahead by
+    /// [`read_history`](Migrations::read_history) (of the same table). Needs no
+    /// connection.
+    pub fn status_of(&self, history: HistorySnapshot) -> Status {
+        self.0.status_of(history)
     }
 
     /// Runs every check of [`status`](Migrations::status) and fails with all problems
@@ -241,10 +269,19 @@ impl Migrations {
         &self,
         db: &mut impl AsyncDatabase,
         target: Target,
+    ) -> Result<Report, Error> {
+        self.0.run_to(&mut *db.backend().await?, target).await
+    }
+
+    /// [`run_with`](Migrations::run_with) on an async connection.
+    pub async fn run_with_async(
+        &self,
+        db: &mut impl AsyncDatabase,
+        target: Target,
         observer: &mut (dyn FnMut(&Event<'_>) + Send),
     ) -> Result<Report, Error> {
         self.0
-            .run_to(&mut *db.backend().await?, target, observer)
+            .run_with(&mut *db.backend().await?, target, observer)
             .await
     }
 

@@ -34,7 +34,7 @@ pub fn run(args: &MigrateArgs, config: &Config, out: &Output) -> anyhow::Result<
     if creating && !database.is_missing_file() {
         crate::banner::created(&database, out);
     }
-    let report = migrations.run_to(&mut conn, target, &mut |event| {
+    let report = migrations.run_with(&mut conn, target, &mut |event| {
         out.lock_wait(&database, event);
         out.progress(event);
     })?;

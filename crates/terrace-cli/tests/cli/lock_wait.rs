@@ -61,7 +61,7 @@ fn hold_lock(
     let thread = std::thread::spawn(move || {
         let mut first = true;
         migrations
-            .run_to(&mut conn, Target::Latest, &mut |event| {
+            .run_with(&mut conn, Target::Latest, &mut |event| {
                 if matches!(event, Event::Started { .. }) && std::mem::take(&mut first) {
                     held.send(()).unwrap();
                     release.recv().unwrap();

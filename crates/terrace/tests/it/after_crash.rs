@@ -92,7 +92,6 @@ fn read_only_commands_recover_a_journal_left_by_a_crash() {
         migrations
             .plan_rollback(&mut conn, Target::Steps(1))
             .unwrap()
-            .steps
             .len(),
         1
     );

@@ -163,6 +163,37 @@ async fn migrates_status_and_rollback(driver: Driver, db: &TestDb) {
     assert_eq!((status.applied_count(), status.pending_count()), (1, 1));
 }
 
+/// The async pairs agree with the blocking ones: `run_to_async` stops at its target,
+/// `run_with_async` and `rollback_with_async` report each step to the observer.
+async fn targets_and_observers(driver: Driver, db: &TestDb) {
+    two(db);
+    let list = db.migrations();
+    let mut conn = connect(driver, db).await;
+
+    let report = on!(&mut conn, |c| list.run_to_async(c, Target::Steps(1)).await).unwrap();
+    assert_eq!(report.versions(), [1]);
+    assert_eq!(off(|| db.versions()), [1]);
+
+    let mut started = Vec::new();
+    let mut observer = |event: &terrace::Event<'_>| {
+        if let terrace::Event::Started { version, .. } = event {
+            started.push(*version);
+        }
+    };
+    let report = on!(&mut conn, |c| list
+        .run_with_async(c, Target::Latest, &mut observer)
+        .await)
+    .unwrap();
+    assert_eq!(report.versions(), [2]);
+    let report = on!(&mut conn, |c| list
+        .rollback_with_async(c, Target::Version(0), &mut observer)
+        .await)
+    .unwrap();
+    assert_eq!(report.versions(), [2, 1]);
+    assert_eq!(started, [2, 2, 1]);
+    assert_eq!(off(|| db.versions()), Vec::<u64>::new());
+}
+
 /// A failing migration fails the run with the server's message and code; the ones
 /// before it stay applied, and it and the ones after it are not.
 async fn failing_migration(driver: Driver, db: &TestDb) {
@@ -337,7 +368,7 @@ impl LockHolder {
         let mut blocking = off(|| db.connect());
         let thread = std::thread::spawn(move || {
             let mut first = true;
-            list.run_to(&mut blocking, Target::Latest, &mut |event| {
+            list.run_with(&mut blocking, Target::Latest, &mut |event| {
                 if matches!(event, terrace::Event::Started { .. }) && std::mem::take(&mut first) {
                     held.send(()).unwrap();
                     released.recv().unwrap();
@@ -539,6 +570,7 @@ async_test!(
     migrates_status_and_rollback_async,
     migrates_status_and_rollback
 );
+async_test!(targets_and_observers_async, targets_and_observers);
 async_test!(failing_migration_async, failing_migration);
 async_test!(
     one_lock_for_blocking_and_async_runs_async,

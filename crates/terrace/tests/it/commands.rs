@@ -85,7 +85,7 @@ backend_test!(a_history_read_ahead_gives_the_status_read_at_once, |db| {
     copy_fixture(&db.scratch, "basic");
     let migrations = db.migrations();
     migrations
-        .run_to(&mut db.connect(), terrace::Target::Version(2), &mut |_| {})
+        .run_to(&mut db.connect(), terrace::Target::Version(2))
         .unwrap();
     db.execute("UPDATE schema_migrations SET checksum = 'sha256:00' WHERE version = 1");
     // Read by a list that knows only the table, before the migrations are known.

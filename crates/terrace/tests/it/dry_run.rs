@@ -17,9 +17,9 @@ fn plan_on_a_fresh_file_writes_nothing_not_even_the_tracking_table() {
     let mut conn = scratch.open();
     let plan = migrations.plan(&mut conn, Target::Latest).unwrap();
     let steps: Vec<_> = plan
-        .steps
+        .steps()
         .iter()
-        .map(|s| (s.migration.version(), s.migration.name()))
+        .map(|s| (s.migration().version(), s.migration().name()))
         .collect();
     assert_eq!(
         steps,
@@ -30,7 +30,7 @@ fn plan_on_a_fresh_file_writes_nothing_not_even_the_tracking_table() {
         ]
     );
     assert_eq!(
-        plan.steps[1].body().sql(),
+        plan.steps()[1].body().sql(),
         Some("ALTER TABLE projects ADD COLUMN base_url TEXT;")
     );
     migrations.status(&mut conn).unwrap();
@@ -46,18 +46,24 @@ fn plan_with_pending_and_rollback_plan_write_nothing() {
     copy_fixture(&scratch, "basic");
     let migrations = scratch.migrations();
     migrations
-        .run_to(&mut scratch.open(), Target::Version(2), &mut |_| {})
+        .run_to(&mut scratch.open(), Target::Version(2))
         .unwrap();
     let before = scratch.bytes();
     let mut conn = scratch.open();
     let plan = migrations.plan(&mut conn, Target::Latest).unwrap();
-    assert_eq!(plan.steps.len(), 1);
+    assert_eq!(plan.len(), 1);
     let down = migrations
         .plan_rollback(&mut conn, Target::Version(0))
         .unwrap();
-    let versions: Vec<u64> = down.steps.iter().map(|s| s.migration.version()).collect();
+    let versions: Vec<u64> = down
+        .steps()
+        .iter()
+        .map(|s| s.migration().version())
+        .collect();
     assert_eq!(versions, [2, 1]);
-    assert!(matches!(down.steps[0].body(), Body::Sql(sql) if sql.contains("DROP COLUMN base_url")));
+    assert!(
+        matches!(down.steps()[0].body(), Body::Sql(sql) if sql.contains("DROP COLUMN base_url"))
+    );
     drop(conn);
     assert_eq!(scratch.bytes(), before);
 }
@@ -70,14 +76,7 @@ backend_test!(
         let migrations = db.migrations();
         let fresh = db.snapshot();
         let mut conn = db.connect();
-        assert_eq!(
-            migrations
-                .plan(&mut conn, Target::Latest)
-                .unwrap()
-                .steps
-                .len(),
-            3
-        );
+        assert_eq!(migrations.plan(&mut conn, Target::Latest).unwrap().len(), 3);
         migrations.status(&mut conn).unwrap();
         migrations.validate(&mut conn).unwrap();
         drop(conn);
@@ -88,23 +87,15 @@ backend_test!(
         );
 
         migrations
-            .run_to(&mut db.connect(), Target::Version(2), &mut |_| {})
+            .run_to(&mut db.connect(), Target::Version(2))
             .unwrap();
         let partial = db.snapshot();
         let mut conn = db.connect();
-        assert_eq!(
-            migrations
-                .plan(&mut conn, Target::Latest)
-                .unwrap()
-                .steps
-                .len(),
-            1
-        );
+        assert_eq!(migrations.plan(&mut conn, Target::Latest).unwrap().len(), 1);
         assert_eq!(
             migrations
                 .plan_rollback(&mut conn, Target::Version(0))
                 .unwrap()
-                .steps
                 .len(),
             2
         );

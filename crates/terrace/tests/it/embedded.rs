@@ -48,7 +48,7 @@ fn an_embedded_migration_names_a_failing_statement_by_its_line_of_the_file() {
     let scratch = Scratch::new();
     let mut conn = scratch.open();
     EMBEDDED
-        .run_to(&mut conn, terrace::Target::Version(1), &mut |_| {})
+        .run_to(&mut conn, terrace::Target::Version(1))
         .unwrap();
     conn.execute_batch("DROP TABLE projects;").unwrap();
     let at_run_time = Migrations::from_dir(fixtures("basic")).unwrap();

@@ -22,7 +22,7 @@ backend_test!(a_lock_timeout_is_one_error_on_every_backend, |db| {
     let (started, wait) = mpsc::channel();
     std::thread::scope(|s| {
         let holder = s.spawn(move || {
-            holding_list().run_to(&mut db.connect(), Target::Latest, &mut |event| {
+            holding_list().run_with(&mut db.connect(), Target::Latest, &mut |event| {
                 if let Event::Started { .. } = event {
                     let _ = started.send(());
                 }

@@ -47,7 +47,7 @@ fn holder(db: &TestDb, release: mpsc::Receiver<()>) -> std::thread::JoinHandle<(
     let thread = std::thread::spawn(move || {
         let mut first = true;
         migrations
-            .run_to(&mut conn, Target::Latest, &mut |event| {
+            .run_with(&mut conn, Target::Latest, &mut |event| {
                 if matches!(event, Event::Started { .. }) && std::mem::take(&mut first) {
                     held.send(()).unwrap();
                     release.recv().unwrap();
@@ -73,7 +73,7 @@ backend_test!(
         let mut events = Vec::new();
         let mut waited = None;
         let report = migrations
-            .run_to(&mut conn, Target::Latest, &mut |event| {
+            .run_with(&mut conn, Target::Latest, &mut |event| {
                 if let Event::LockAcquired { waited: w } = event {
                     waited = Some(*w);
                 }
@@ -114,7 +114,7 @@ backend_test!(a_run_waiting_for_the_lock_says_so_then_times_out, |db| {
     let mut conn = db.connect();
     let mut events = Vec::new();
     let err = migrations
-        .run_to(&mut conn, Target::Latest, &mut |event| {
+        .run_with(&mut conn, Target::Latest, &mut |event| {
             events.extend(seen(event));
         })
         .unwrap_err();
@@ -134,7 +134,7 @@ backend_test!(a_free_lock_sends_no_lock_event, |db| {
     two_migrations(db);
     let mut events = Vec::new();
     db.migrations()
-        .run_to(&mut db.connect(), Target::Latest, &mut |event| {
+        .run_with(&mut db.connect(), Target::Latest, &mut |event| {
             events.extend(seen(event));
         })
         .unwrap();
@@ -162,7 +162,7 @@ fn on_sqlite_a_writer_holding_the_write_lock_is_announced_too() {
     let report = db
         .migrations()
         .with_lock_timeout(Duration::from_secs(20))
-        .run_to(&mut db.connect(), Target::Latest, &mut |event| {
+        .run_with(&mut db.connect(), Target::Latest, &mut |event| {
             if let Some(seen) = seen(event) {
                 if matches!(seen, Seen::Waiting { .. }) {
                     release.send(()).unwrap();

@@ -47,7 +47,7 @@ backend_test!(both_transaction_modes_apply_everything, |db| {
     let report = migrations
         .clone()
         .with_transaction_mode(TransactionMode::PerRun)
-        .run_to(&mut db.connect(), Target::Version(2), &mut |_| {})
+        .run_to(&mut db.connect(), Target::Version(2))
         .unwrap();
     assert_eq!(report.versions(), [1, 2]);
     let report = migrations
@@ -64,7 +64,7 @@ backend_test!(run_to_a_version_and_by_steps_with_progress_events, |db| {
     let mut conn = db.connect();
     let mut events = Vec::new();
     let report = migrations
-        .run_to(&mut conn, Target::Version(2), &mut |event| {
+        .run_with(&mut conn, Target::Version(2), &mut |event| {
             events.push(match event {
                 Event::Started { version, .. } => format!("start {version}"),
                 Event::Finished { version, .. } => format!("done {version}"),
@@ -97,14 +97,8 @@ backend_test!(run_to_a_version_and_by_steps_with_progress_events, |db| {
     let status = migrations.status(&mut conn).unwrap();
     assert_eq!((status.applied_count(), status.pending_count()), (2, 1));
     assert_eq!(status.pending[0].name, "create_checks");
-    assert!(
-        migrations
-            .run_to(&mut conn, Target::Version(9), &mut |_| {})
-            .is_err()
-    );
-    let report = migrations
-        .run_to(&mut conn, Target::Steps(5), &mut |_| {})
-        .unwrap();
+    assert!(migrations.run_to(&mut conn, Target::Version(9)).is_err());
+    let report = migrations.run_to(&mut conn, Target::Steps(5)).unwrap();
     assert_eq!(report.versions(), [3]);
     assert!(migrations.status(&mut conn).unwrap().is_up_to_date());
 });
@@ -214,7 +208,7 @@ backend_test!(progress_says_applied_only_once_it_is_committed, |db| {
         let mut waiting = Vec::new();
         db.migrations()
             .with_transaction_mode(mode)
-            .run_to(
+            .run_with(
                 &mut db.connect(),
                 Target::Latest,
                 &mut |event| match event {

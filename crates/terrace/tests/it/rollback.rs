@@ -16,7 +16,7 @@ backend_test!(round_trip_restores_the_schema, |db| {
     };
     let empty = without_history(db);
     migrations
-        .run_to(&mut db.connect(), Target::Version(1), &mut |_| {})
+        .run_to(&mut db.connect(), Target::Version(1))
         .unwrap();
     let after_one = without_history(db);
     migrations.run(&mut db.connect()).unwrap();
@@ -173,7 +173,7 @@ backend_test!(a_pending_draft_blocks_a_run_but_not_a_rollback, |db| {
     let plan = migrations
         .plan_rollback(&mut db.connect(), Target::Steps(1))
         .unwrap();
-    assert_eq!(plan.steps.len(), 1);
+    assert_eq!(plan.len(), 1);
     let report = migrations
         .rollback(&mut db.connect(), Target::Steps(1))
         .unwrap();

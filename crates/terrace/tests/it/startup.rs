@@ -51,11 +51,7 @@ fn pending_migrations_take_the_full_run() {
     copy_fixture(&scratch, "basic");
     scratch
         .migrations()
-        .run_to(
-            &mut scratch.open(),
-            terrace::Target::Version(2),
-            &mut |_| {},
-        )
+        .run_to(&mut scratch.open(), terrace::Target::Version(2))
         .unwrap();
     with_write_lock_held(&scratch, || {
         let err = quick(&EMBEDDED).run(&mut scratch.open()).unwrap_err();

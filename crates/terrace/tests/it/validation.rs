@@ -55,7 +55,7 @@ fn checked_without_change(damage: impl FnOnce(&Scratch), rollback: RollbackToo) 
             let plan = migrations
                 .plan_rollback(&mut scratch.open(), terrace::Target::Steps(1))
                 .unwrap();
-            assert_eq!(plan.steps[0].migration.version(), 2);
+            assert_eq!(plan.steps()[0].migration().version(), 2);
         }
     }
     assert_eq!(
@@ -210,7 +210,7 @@ backend_test!(
     |db| {
         copy_fixture(&db.scratch, "basic");
         db.migrations()
-            .run_to(&mut db.connect(), terrace::Target::Version(2), &mut |_| {})
+            .run_to(&mut db.connect(), terrace::Target::Version(2))
             .unwrap();
         db.write(
             "0002_add_base_url.sql",
