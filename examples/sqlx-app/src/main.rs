@@ -94,3 +94,29 @@ async fn serve(pool: &SqlitePool) -> Result<(), Box<dyn Error>> {
     println!("{} notes, the last: {last}", notes.len());
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each writer adds one note to a new, migrated database.
+    #[terrace::test(migrations = MIGRATIONS)]
+    async fn every_writer_adds_a_note(pool: SqlitePool) -> Result<(), Box<dyn Error>> {
+        serve(&pool).await?;
+        let authors: Vec<String> = sqlx::query_scalar("SELECT author FROM notes ORDER BY author")
+            .fetch_all(&pool)
+            .await?;
+        assert_eq!(authors, ["task 0", "task 1", "task 2"]);
+        Ok(())
+    }
+
+    /// The next test's database is a new one: no notes.
+    #[terrace::test(migrations = MIGRATIONS)]
+    async fn a_new_database_has_no_notes(conn: &mut sqlx::SqliteConnection) {
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM notes")
+            .fetch_one(conn)
+            .await
+            .expect("the notes table is migrated");
+        assert_eq!(count, 0);
+    }
+}
