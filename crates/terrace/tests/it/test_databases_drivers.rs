@@ -11,29 +11,111 @@ use diesel::query_dsl::LoadQuery;
 use diesel::{QueryableByName, RunQueryDsl};
 use std::panic::catch_unwind;
 
-/// Where the SQLite file behind an sqlx executor is.
-const SQLITE_FILE: &str = "SELECT file FROM pragma_database_list WHERE name = 'main'";
+/// For one database: a test on a pool (by value), one on a connection (`&mut`), and
+/// one that panics inside a transaction holding a lock (`lock`). Each checks its
+/// database is migrated and empty and records where it is (`location`, a query).
+macro_rules! sqlx_tests {
+    (
+        $(#[$only:meta])*
+        url_env = $env:literal,
+        $pool_test:ident($pool:ty),
+        $connection_test:ident($connection:ty),
+        $panics:ident,
+        location = $location:literal,
+        lock = $lock:literal $(,)?
+    ) => {
+        #[terrace::test(migrations = MIGRATIONS, url_env = $env)]
+        $(#[$only])*
+        async fn $pool_test(mut pool: $pool) {
+            let count: i64 = sqlx::query_scalar("SELECT count(*) FROM projects")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            assert_eq!(count, 0);
+            let status = MIGRATIONS.status_async(&mut pool).await.unwrap();
+            assert_eq!((status.applied_count(), status.pending_count()), (2, 0));
+            record(sqlx::query_scalar($location).fetch_one(&pool).await.unwrap());
+        }
 
-#[terrace::test(migrations = MIGRATIONS)]
-async fn sqlx_sqlite_pool(mut pool: sqlx::SqlitePool) {
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM projects")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(count, 0);
-    let status = MIGRATIONS.status_async(&mut pool).await.unwrap();
-    assert_eq!((status.applied_count(), status.pending_count()), (2, 0));
-    record(
-        sqlx::query_scalar(SQLITE_FILE)
-            .fetch_one(&pool)
-            .await
-            .unwrap(),
-    );
+        #[terrace::test(migrations = MIGRATIONS, url_env = $env)]
+        $(#[$only])*
+        async fn $connection_test(conn: &mut $connection) {
+            let count: i64 = sqlx::query_scalar("SELECT count(*) FROM projects")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+            assert_eq!(count, 0);
+            let status = MIGRATIONS.status_async(&mut *conn).await.unwrap();
+            assert_eq!(status.applied_count(), 2);
+            record(
+                sqlx::query_scalar($location)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .unwrap(),
+            );
+        }
+
+        #[terrace::test(migrations = MIGRATIONS, url_env = $env)]
+        #[should_panic(expected = "the test body failed")]
+        $(#[$only])*
+        async fn $panics(pool: $pool) {
+            // The pooled connection is still in its transaction, holding the lock, when
+            // the database is removed.
+            let mut transaction = pool.begin().await.unwrap();
+            sqlx::query($lock)
+                .execute(&mut *transaction)
+                .await
+                .unwrap();
+            fail(
+                sqlx::query_scalar($location)
+                    .fetch_one(&mut *transaction)
+                    .await
+                    .unwrap(),
+            );
+        }
+    };
 }
 
-/// A test may return a `Result`, and take its connection as `&mut`.
+sqlx_tests!(
+    url_env = "TERRACE_TEST_UNSET_SERVER_URL",
+    sqlx_sqlite_pool(sqlx::SqlitePool),
+    sqlx_sqlite_connection(sqlx::SqliteConnection),
+    sqlx_sqlite_pool_panics,
+    location = "SELECT file FROM pragma_database_list WHERE name = 'main'",
+    lock = "INSERT INTO projects (name) VALUES ('half')",
+);
+
+sqlx_tests!(
+    #[cfg_attr(
+        not(terrace_test_postgres),
+        ignore = "TERRACE_TEST_POSTGRES_URL was not set when the tests were built"
+    )]
+    url_env = "TERRACE_TEST_POSTGRES_URL",
+    sqlx_postgres_pool(sqlx::PgPool),
+    sqlx_postgres_connection(sqlx::PgConnection),
+    sqlx_postgres_pool_panics,
+    location = "SELECT current_database()::text",
+    lock = "LOCK TABLE projects",
+);
+
+sqlx_tests!(
+    #[cfg_attr(
+        not(terrace_test_mysql),
+        ignore = "TERRACE_TEST_MYSQL_URL was not set when the tests were built"
+    )]
+    url_env = "TERRACE_TEST_MYSQL_URL",
+    sqlx_mysql_pool(sqlx::MySqlPool),
+    sqlx_mysql_connection(sqlx::MySqlConnection),
+    sqlx_mysql_pool_panics,
+    location = "SELECT DATABASE()",
+    lock = "SELECT * FROM projects FOR UPDATE",
+);
+
+/// A test may return a `Result`; what it writes is in its database.
 #[terrace::test(migrations = MIGRATIONS)]
-async fn sqlx_sqlite_connection(conn: &mut sqlx::SqliteConnection) -> Result<(), sqlx::Error> {
+async fn sqlx_test_returning_a_result(
+    conn: &mut sqlx::SqliteConnection,
+) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO projects (name, base_url) VALUES ('terrace', 'https://t')")
         .execute(&mut *conn)
         .await?;
@@ -41,155 +123,7 @@ async fn sqlx_sqlite_connection(conn: &mut sqlx::SqliteConnection) -> Result<(),
         .fetch_all(&mut *conn)
         .await?;
     assert_eq!(names, ["terrace"]);
-    assert_eq!(
-        MIGRATIONS.status_async(conn).await.unwrap().applied_count(),
-        2
-    );
-    record(
-        sqlx::query_scalar(SQLITE_FILE)
-            .fetch_one(&mut *conn)
-            .await?,
-    );
     Ok(())
-}
-
-#[terrace::test(migrations = MIGRATIONS)]
-#[should_panic(expected = "the test body failed")]
-async fn sqlx_sqlite_pool_panics(pool: sqlx::SqlitePool) {
-    // Inside a transaction that holds the database's write lock.
-    let mut transaction = pool.begin().await.unwrap();
-    sqlx::query("INSERT INTO projects (name) VALUES ('half')")
-        .execute(&mut *transaction)
-        .await
-        .unwrap();
-    fail(
-        sqlx::query_scalar(SQLITE_FILE)
-            .fetch_one(&mut *transaction)
-            .await
-            .unwrap(),
-    );
-}
-
-#[terrace::test(migrations = MIGRATIONS, url_env = "TERRACE_TEST_POSTGRES_URL")]
-#[cfg_attr(
-    not(terrace_test_postgres),
-    ignore = "TERRACE_TEST_POSTGRES_URL was not set when the tests were built"
-)]
-async fn sqlx_postgres_pool(mut pool: sqlx::PgPool) {
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM projects")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(count, 0);
-    let status = MIGRATIONS.status_async(&mut pool).await.unwrap();
-    assert_eq!((status.applied_count(), status.pending_count()), (2, 0));
-    record(
-        sqlx::query_scalar("SELECT current_database()::text")
-            .fetch_one(&pool)
-            .await
-            .unwrap(),
-    );
-}
-
-#[terrace::test(migrations = MIGRATIONS, url_env = "TERRACE_TEST_POSTGRES_URL")]
-#[cfg_attr(
-    not(terrace_test_postgres),
-    ignore = "TERRACE_TEST_POSTGRES_URL was not set when the tests were built"
-)]
-async fn sqlx_postgres_connection(conn: &mut sqlx::PgConnection) {
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM projects")
-        .fetch_one(&mut *conn)
-        .await
-        .unwrap();
-    assert_eq!(count, 0);
-    record(
-        sqlx::query_scalar("SELECT current_database()::text")
-            .fetch_one(&mut *conn)
-            .await
-            .unwrap(),
-    );
-}
-
-#[terrace::test(migrations = MIGRATIONS, url_env = "TERRACE_TEST_POSTGRES_URL")]
-#[should_panic(expected = "the test body failed")]
-#[cfg_attr(
-    not(terrace_test_postgres),
-    ignore = "TERRACE_TEST_POSTGRES_URL was not set when the tests were built"
-)]
-async fn sqlx_postgres_pool_panics(pool: sqlx::PgPool) {
-    // Inside a transaction holding a lock on the table: the pooled connection is still
-    // open when the database is dropped.
-    let mut transaction = pool.begin().await.unwrap();
-    sqlx::query("LOCK TABLE projects")
-        .execute(&mut *transaction)
-        .await
-        .unwrap();
-    fail(
-        sqlx::query_scalar("SELECT current_database()::text")
-            .fetch_one(&mut *transaction)
-            .await
-            .unwrap(),
-    );
-}
-
-#[terrace::test(migrations = MIGRATIONS, url_env = "TERRACE_TEST_MYSQL_URL")]
-#[cfg_attr(
-    not(terrace_test_mysql),
-    ignore = "TERRACE_TEST_MYSQL_URL was not set when the tests were built"
-)]
-async fn sqlx_mysql_pool(mut pool: sqlx::MySqlPool) {
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM projects")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(count, 0);
-    let status = MIGRATIONS.status_async(&mut pool).await.unwrap();
-    assert_eq!((status.applied_count(), status.pending_count()), (2, 0));
-    record(
-        sqlx::query_scalar("SELECT DATABASE()")
-            .fetch_one(&pool)
-            .await
-            .unwrap(),
-    );
-}
-
-#[terrace::test(migrations = MIGRATIONS, url_env = "TERRACE_TEST_MYSQL_URL")]
-#[cfg_attr(
-    not(terrace_test_mysql),
-    ignore = "TERRACE_TEST_MYSQL_URL was not set when the tests were built"
-)]
-async fn sqlx_mysql_connection(conn: &mut sqlx::MySqlConnection) {
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM projects")
-        .fetch_one(&mut *conn)
-        .await
-        .unwrap();
-    assert_eq!(count, 0);
-    record(
-        sqlx::query_scalar("SELECT DATABASE()")
-            .fetch_one(&mut *conn)
-            .await
-            .unwrap(),
-    );
-}
-
-#[terrace::test(migrations = MIGRATIONS, url_env = "TERRACE_TEST_MYSQL_URL")]
-#[should_panic(expected = "the test body failed")]
-#[cfg_attr(
-    not(terrace_test_mysql),
-    ignore = "TERRACE_TEST_MYSQL_URL was not set when the tests were built"
-)]
-async fn sqlx_mysql_pool_panics(pool: sqlx::MySqlPool) {
-    let mut transaction = pool.begin().await.unwrap();
-    sqlx::query("SELECT * FROM projects FOR UPDATE")
-        .execute(&mut *transaction)
-        .await
-        .unwrap();
-    fail(
-        sqlx::query_scalar("SELECT DATABASE()")
-            .fetch_one(&mut *transaction)
-            .await
-            .unwrap(),
-    );
 }
 
 #[terrace::test(migrations = MIGRATIONS, url_env = "TERRACE_TEST_UNSET_SERVER_URL")]
@@ -204,7 +138,7 @@ matrix!(
 );
 fn sqlx_afterwards(kind: Kind) {
     let (pool_test, connection_test): (fn(), fn()) = match kind {
-        Kind::Sqlite => (sqlx_sqlite_pool, || sqlx_sqlite_connection().unwrap()),
+        Kind::Sqlite => (sqlx_sqlite_pool, sqlx_sqlite_connection),
         Kind::Postgres => (sqlx_postgres_pool, sqlx_postgres_connection),
         Kind::Mysql => (sqlx_mysql_pool, sqlx_mysql_connection),
     };
