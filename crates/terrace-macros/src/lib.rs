@@ -48,10 +48,12 @@ pub fn migration(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// Makes a test that gets a freshly migrated database of its own (terrace's `testing`
 /// feature): `#[terrace::test(migrations = MIGRATIONS)] fn name(conn: &mut
 /// rusqlite::Connection) { … }`. The parameter's type picks the backend
-/// (`rusqlite::Connection`, `postgres::Client`, `mysql::Conn`, or `terrace::Connection`
-/// for whichever the URL names); `url_env = "VARIABLE"` reads the server URL from that
-/// variable instead of `DATABASE_URL`. The database is removed when the test ends, also
-/// when it panics. See `terrace::testing`.
+/// (`rusqlite::Connection`, `postgres::Client`, `mysql::Conn`, diesel's connections, or
+/// `terrace::Connection` for whichever the URL names); an `async fn` takes an sqlx pool
+/// by value or an sqlx connection as `&mut`, and runs on a tokio runtime of its own.
+/// `url_env = "VARIABLE"` reads the server URL from that variable instead of
+/// `DATABASE_URL`. The database is removed when the test ends, also when it panics. See
+/// `terrace::testing`.
 #[proc_macro_attribute]
 pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
     test_attr::expand(attr, item)

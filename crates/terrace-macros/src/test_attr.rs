@@ -2,10 +2,9 @@
 //!
 //! Parse (the arguments, then the function) → check → expand. The parameter's type is
 //! not matched by name here: the expansion hands it to
-//! `terrace::testing::Builder::run`, whose `TestConnection` bound picks the backend and
-//! rejects an unknown type with a message of its own, pointing at the type. Only the
-//! sync front exists: a parsed `async fn` is refused in [`expand`], where an async
-//! expansion (over an async runner) will go.
+//! `terrace::testing::Builder::run` (a plain `fn`) or `Builder::run_async` (an `async
+//! fn`), whose `TestConnection` or `AsyncTestConnection` bound picks the backend and
+//! rejects an unknown type with a message of its own, pointing at the type.
 
 use proc_macro::{Delimiter, Group, Ident, Literal, Punct, Spacing, Span, TokenStream, TokenTree};
 
@@ -28,6 +27,8 @@ struct TestFn {
     pattern: TokenStream,
     /// The parameter's type, without its `&mut` (and lifetime).
     connection: TokenStream,
+    /// Whether the parameter is `&mut …` (else the type is taken by value).
+    lent: bool,
     /// `-> Type`, or nothing.
     output: TokenStream,
     body: Group,
@@ -47,18 +48,15 @@ fn error(message: impl Into<String>, span: Span) -> Error {
 }
 
 const USAGE: &str = "#[terrace::test(migrations = MIGRATIONS)] fn name(conn: &mut rusqlite::Connection) { … } \
-     (or &mut postgres::Client, &mut mysql::Conn, &mut terrace::Connection)";
+     (or &mut postgres::Client, &mut mysql::Conn, &mut terrace::Connection, diesel's \
+     &mut SqliteConnection, &mut PgConnection, &mut MysqlConnection), or \
+     async fn name(pool: sqlx::SqlitePool) { … } (or sqlx::PgPool, sqlx::MySqlPool, \
+     &mut sqlx::SqliteConnection, &mut sqlx::PgConnection, &mut sqlx::MySqlConnection)";
 
 pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let parsed = parse_arguments(attr).and_then(|args| Ok((args, parse_fn(item)?)));
     match parsed {
-        Ok((args, test)) => match test.asyncness {
-            None => expand_sync(&args, test),
-            Some(span) => compile_error_at(
-                "#[terrace::test] does not support async fn yet: write a plain fn",
-                span,
-            ),
-        },
+        Ok((args, test)) => expand_test(&args, test),
         Err(e) => compile_error_at(&e.message, e.span),
     }
 }
@@ -231,9 +229,9 @@ fn parse_fn(item: TokenStream) -> Result<TestFn, Error> {
             tokens[at].span(),
         ));
     }
-    let (pattern, connection) = match tokens.get(at) {
+    let (pattern, connection, lent) = match tokens.get(at) {
         Some(TokenTree::Group(params)) if params.delimiter() == Delimiter::Parenthesis => {
-            parse_parameter(params)?
+            parse_parameter(params, asyncness.is_some())?
         }
         _ => return Err(error("expected the function's parameter list", name.span())),
     };
@@ -265,13 +263,18 @@ fn parse_fn(item: TokenStream) -> Result<TestFn, Error> {
         name,
         pattern,
         connection,
+        lent,
         output: output.into_iter().collect(),
         body: body.clone(),
     })
 }
 
-/// The one parameter `pattern: &mut Type`, as its pattern and its type.
-fn parse_parameter(params: &Group) -> Result<(TokenStream, TokenStream), Error> {
+/// The one parameter `pattern: &mut Type` (or, in an `async fn`, `pattern: Type`), as
+/// its pattern, its type and whether it is lent.
+fn parse_parameter(
+    params: &Group,
+    asyncness: bool,
+) -> Result<(TokenStream, TokenStream, bool), Error> {
     let parts = split_commas(params.stream());
     let [param] = parts.as_slice() else {
         return Err(error(
@@ -301,16 +304,21 @@ fn parse_parameter(params: &Group) -> Result<(TokenStream, TokenStream), Error> 
             at += 2;
         }
     }
+    if !reference && asyncness && !ty.is_empty() {
+        // A pool by value; the expansion's bound refuses any other type.
+        return Ok((pattern, ty.iter().cloned().collect(), false));
+    }
     if !reference || !is_ident(ty.get(at), "mut") || ty.len() <= at + 1 {
         let span = ty.first().map_or_else(|| params.span(), TokenTree::span);
         return Err(error(
             format!(
-                "the test's connection is lent to it: the parameter's type must be `&mut …`: {USAGE}"
+                "the test's connection is lent to it: the parameter's type must be `&mut …` \
+                 (only an async fn takes an sqlx pool by value): {USAGE}"
             ),
             span,
         ));
     }
-    Ok((pattern, ty[at + 1..].iter().cloned().collect()))
+    Ok((pattern, ty[at + 1..].iter().cloned().collect(), true))
 }
 
 /// Ordinary Rust from text (spans at the attribute).
@@ -320,18 +328,20 @@ fn code(text: &str) -> TokenStream {
 }
 
 /// The test as a `#[test]` function: the body becomes an inner function of the same
-/// name, run by `terrace::testing::Builder::run`, which makes the database before it
-/// and removes it after it, also when it panics.
-fn expand_sync(args: &Arguments, test: TestFn) -> TokenStream {
+/// name, run by `terrace::testing::Builder::run` (or, for an `async fn`, `run_async`,
+/// on a runtime of its own), which makes the database before it and removes it after
+/// it, also when it panics.
+fn expand_test(args: &Arguments, test: TestFn) -> TokenStream {
     let TestFn {
         attributes,
         visibility,
+        asyncness,
         name,
         pattern,
         connection,
+        lent,
         output,
         body,
-        ..
     } = test;
     let mut builder = code("::terrace::testing::TestDb::builder()");
     if let Some(variable) = &args.url_env {
@@ -341,11 +351,15 @@ fn expand_sync(args: &Arguments, test: TestFn) -> TokenStream {
             TokenStream::from(TokenTree::Literal(variable.clone())),
         ))]);
     }
-    // fn name(pattern: &mut Connection) -> Output { body }
-    let mut inner = code("fn");
+    // [async] fn name(pattern: &mut Connection) -> Output { body }
+    let mut inner = TokenStream::new();
+    if let Some(span) = asyncness {
+        inner.extend([TokenTree::Ident(Ident::new("async", span))]);
+    }
+    inner.extend(code("fn"));
     inner.extend([TokenTree::Ident(name.clone())]);
     let mut parameter = pattern;
-    parameter.extend(code(": &mut"));
+    parameter.extend(code(if lent { ": &mut" } else { ":" }));
     parameter.extend(connection.clone());
     inner.extend([TokenTree::Group(Group::new(
         Delimiter::Parenthesis,
@@ -353,10 +367,15 @@ fn expand_sync(args: &Arguments, test: TestFn) -> TokenStream {
     ))]);
     inner.extend(output.clone());
     inner.extend([TokenTree::Group(body)]);
-    // builder.run::<Connection, _>(&(migrations), name)
+    // builder.run::<Connection, _>(&(migrations), name), or
+    // builder.run_async::<Connection, _>(&(migrations), |conn| Box::pin(name(conn)))
     let mut call = builder;
-    call.extend(code(".run::<"));
-    call.extend(connection);
+    call.extend(code(if asyncness.is_some() {
+        ".run_async::<"
+    } else {
+        ".run::<"
+    }));
+    call.extend(connection.clone());
     call.extend(code(", _>"));
     // `&(migrations)`, spanned at the expression so a type error points there.
     let span = args
@@ -373,7 +392,11 @@ fn expand_sync(args: &Arguments, test: TestFn) -> TokenStream {
         .into_iter()
         .collect();
     call_args.extend([TokenTree::Punct(Punct::new(',', Spacing::Alone))]);
-    call_args.extend([TokenTree::Ident(name.clone())]);
+    if asyncness.is_some() {
+        call_args.extend(async_test(&name, connection, lent));
+    } else {
+        call_args.extend([TokenTree::Ident(name.clone())]);
+    }
     call.extend([TokenTree::Group(Group::new(
         Delimiter::Parenthesis,
         call_args,
@@ -393,6 +416,31 @@ fn expand_sync(args: &Arguments, test: TestFn) -> TokenStream {
     out.extend(output);
     out.extend([TokenTree::Group(Group::new(Delimiter::Brace, outer_body))]);
     out
+}
+
+/// The closure `run_async` calls: `|conn| Box::pin(name(conn))`, the connection lent
+/// to the test, or for a pool taken by value, a clone of it, through `TestPool` (whose
+/// bound refuses, pointing at the type, anything but a pool by value).
+fn async_test(name: &Ident, connection: TokenStream, lent: bool) -> TokenStream {
+    let mut argument = if lent {
+        code("__terrace_conn")
+    } else {
+        let mut handle = code("<");
+        handle.extend(connection);
+        handle.extend(code(
+            " as ::terrace::testing::TestPool>::handle(__terrace_conn)",
+        ));
+        handle
+    };
+    argument = TokenStream::from(TokenTree::Group(Group::new(
+        Delimiter::Parenthesis,
+        argument,
+    )));
+    let mut call = TokenStream::from(TokenTree::Ident(name.clone()));
+    call.extend(argument);
+    let mut closure = code("|__terrace_conn| ::std::boxed::Box::pin");
+    closure.extend([TokenTree::Group(Group::new(Delimiter::Parenthesis, call))]);
+    closure
 }
 
 /// A `compile_error!` pointing at `span`, in braces so it stands where an item does.

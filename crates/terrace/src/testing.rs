@@ -22,7 +22,34 @@
 //! `&mut postgres::Client` and `&mut mysql::Conn` get a scratch database on the server
 //! that `DATABASE_URL` names (or the variable given as `url_env = "NAME"`);
 //! `&mut terrace::Connection` gets whichever backend that variable names, SQLite when
-//! it is not set. Without the attribute, [`TestDb`] does the same:
+//! it is not set. diesel's `&mut SqliteConnection`, `&mut PgConnection` and
+//! `&mut MysqlConnection` (with their features) work the same way, the database
+//! migrated through that connection.
+//!
+//! An `async fn` takes an sqlx pool by value (`sqlx::SqlitePool`, `sqlx::PgPool`,
+//! `sqlx::MySqlPool`) or an sqlx connection as `&mut` (`SqliteConnection`,
+//! `PgConnection`, `MySqlConnection`), with terrace's feature for it. It runs on a new
+//! single-threaded tokio runtime (sqlx needs its `runtime-tokio` feature), its
+//! database migrated through that pool or connection with
+//! [`run_async`](crate::Migrations::run_async):
+//!
+//! ```no_run
+//! # static MIGRATIONS: terrace::Migrations = terrace::migrations![];
+//! #[terrace::test(migrations = MIGRATIONS)]
+//! async fn a_new_database_has_no_projects(pool: sqlx::SqlitePool) {
+//!     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM projects")
+//!         .fetch_one(&pool)
+//!         .await
+//!         .unwrap();
+//!     assert_eq!(count, 0);
+//! }
+//! # fn main() {}
+//! ```
+//!
+//! A server's scratch database is created and dropped over terrace's blocking driver
+//! for that server (`postgres` or `mysql`), whichever driver the test uses.
+//!
+//! Without the attribute, [`TestDb`] does the same:
 //!
 //! ```
 //! # use terrace::{Migration, Migrations, migrations};
@@ -73,17 +100,59 @@
 //! # fn main() {}
 //! ```
 //!
-//! An `async fn` is refused for now (an async runner is planned):
+//! A plain `fn` is lent its connection; only an `async fn` takes a pool by value:
 //!
 //! ```compile_fail
 //! # static MIGRATIONS: terrace::Migrations = terrace::migrations![];
 //! #[terrace::test(migrations = MIGRATIONS)]
-//! async fn later(conn: &mut rusqlite::Connection) {}
+//! fn pool_in_a_plain_fn(pool: sqlx::SqlitePool) {}
 //! # fn main() {}
 //! ```
+//!
+//! An `async fn` takes an sqlx pool or connection, and a plain `fn` a blocking one: the
+//! attribute hands an `async fn`'s parameter to [`Builder::run_async`], whose bound
+//! says "an async test cannot be handed a `rusqlite::Connection`", and a plain `fn`'s
+//! to [`Builder::run`] ("a test database cannot be opened as a `SqliteConnection`" for
+//! an sqlx connection), each with a note listing the types it takes:
+//!
+//! ```compile_fail,E0277
+//! # static MIGRATIONS: terrace::Migrations = terrace::migrations![];
+//! terrace::testing::TestDb::builder()
+//!     .run_async(&MIGRATIONS, |_conn: &mut rusqlite::Connection| Box::pin(async {}));
+//! ```
+//!
+//! ```compile_fail,E0277
+//! # static MIGRATIONS: terrace::Migrations = terrace::migrations![];
+//! terrace::testing::TestDb::builder().run(&MIGRATIONS, |_conn: &mut sqlx::SqliteConnection| {});
+//! ```
+//!
+//! Only a pool is taken by value, through [`TestPool`] ("an async test takes only an
+//! sqlx pool by value, not a `SqliteConnection`"):
+//!
+//! ```compile_fail,E0277
+//! fn by_value(conn: &mut sqlx::SqliteConnection) -> sqlx::SqliteConnection {
+//!     <sqlx::SqliteConnection as terrace::testing::TestPool>::handle(conn)
+//! }
+//! ```
+//!
+//! ```
+//! fn by_value(pool: &mut sqlx::SqlitePool) -> sqlx::SqlitePool {
+//!     <sqlx::SqlitePool as terrace::testing::TestPool>::handle(pool)
+//! }
+//! ```
 
+#[cfg(any(
+    feature = "diesel-sqlite",
+    feature = "diesel-postgres",
+    feature = "diesel-mysql"
+))]
+mod on_diesel;
+mod on_sqlx;
 mod scratch;
 
+pub use on_sqlx::{AsyncTestConnection, TestPool};
+
+use crate::backend::Database;
 use crate::connection::{Connection, DatabaseUrl, Scheme, redact};
 use crate::error::BoxError;
 use crate::migrations::Migrations;
@@ -390,12 +459,50 @@ impl TestDb {
         wanted: Scheme,
         take: impl FnOnce(Connection) -> Option<C>,
     ) -> Result<C, TestDbError> {
-        let database = self.scheme();
-        if database != wanted {
-            return Err(TestDbError::OtherBackend { database, wanted });
-        }
+        self.expect_backend(wanted)?;
         let connection = self.open_any()?;
         Ok(take(connection).expect("a URL of this scheme opens a connection of its backend"))
+    }
+}
+
+impl TestDb {
+    /// An error unless the database is on `wanted`'s backend.
+    fn expect_backend(&self, wanted: Scheme) -> Result<(), TestDbError> {
+        let database = self.scheme();
+        if database == wanted {
+            Ok(())
+        } else {
+            Err(TestDbError::OtherBackend { database, wanted })
+        }
+    }
+
+    /// A driver's failure to connect to this database.
+    #[cfg_attr(
+        not(any(
+            feature = "diesel-sqlite",
+            feature = "diesel-postgres",
+            feature = "diesel-mysql",
+            feature = "sqlx-sqlite",
+            feature = "sqlx-postgres",
+            feature = "sqlx-mysql"
+        )),
+        allow(dead_code, reason = "only the diesel and sqlx connections use it")
+    )]
+    fn connect_failed(&self, source: BoxError) -> TestDbError {
+        TestDbError::Failed {
+            action: "connect to the test database",
+            target: redact(&self.url).into_owned(),
+            source,
+        }
+    }
+
+    /// Migrating this database failed.
+    fn migration_failed(&self, source: crate::Error) -> TestDbError {
+        TestDbError::Failed {
+            action: "migrate the test database",
+            target: redact(&self.url).into_owned(),
+            source: Box::new(source),
+        }
     }
 }
 
@@ -433,22 +540,24 @@ impl Builder {
     /// process makes in a place first drops the leftovers there (see
     /// [`sweep`](Builder::sweep)).
     pub fn create(self, migrations: &Migrations) -> Result<TestDb, TestDbError> {
-        let target = resolve(self.backend, &self.source.origin(), self.source.value())?;
-        sweep_once(&target);
-        let db = match target {
-            Target::Sqlite => create_sqlite()?,
-            Target::Server(scheme, server_url) => create_server(scheme, server_url)?,
-        };
         // Made first, so that a failing migration still removes the database.
+        let db = self.create_empty()?;
         let mut conn = db.open_any()?;
         migrations
             .run(&mut conn)
-            .map_err(|source| TestDbError::Failed {
-                action: "migrate the test database",
-                target: redact(&db.url).into_owned(),
-                source: Box::new(source),
-            })?;
+            .map_err(|source| db.migration_failed(source))?;
         Ok(db)
+    }
+
+    /// Makes the database, not yet migrated (after sweeping the leftovers of its place
+    /// once per process).
+    fn create_empty(self) -> Result<TestDb, TestDbError> {
+        let target = resolve(self.backend, &self.source.origin(), self.source.value())?;
+        sweep_once(&target);
+        match target {
+            Target::Sqlite => create_sqlite(),
+            Target::Server(scheme, server_url) => create_server(scheme, server_url),
+        }
     }
 
     /// Runs a test on a new database, the backend picked by the connection's type:
@@ -463,11 +572,18 @@ impl Builder {
             self.backend = Some(backend);
         }
         let db = self
-            .create(migrations)
+            .create_empty()
             .unwrap_or_else(|e| panic!("cannot make the test database: {}", render(&e)));
         let mut conn = db
             .open::<C>()
             .unwrap_or_else(|e| panic!("cannot open the test database: {}", render(&e)));
+        // Through the test's own driver, so that its feature alone is enough.
+        if let Err(source) = migrations.run(&mut conn) {
+            panic!(
+                "cannot make the test database: {}",
+                render(&db.migration_failed(source))
+            );
+        }
         // `conn` is dropped before `db`, on return and while unwinding.
         test(&mut conn)
     }
@@ -489,16 +605,20 @@ mod sealed {
     pub trait Sealed {}
 }
 
-/// A connection type a [`TestDb`] hands out, and `#[terrace::test]` accepts as its
-/// parameter: `rusqlite::Connection`, `postgres::Client`, `mysql::Conn` (with their
-/// backend's feature) and [`Connection`].
+/// A connection type a [`TestDb`] hands out, and a plain `fn` under `#[terrace::test]`
+/// accepts as its parameter: `rusqlite::Connection`, `postgres::Client`, `mysql::Conn`,
+/// diesel's `SqliteConnection`, `PgConnection` and `MysqlConnection` (each with its
+/// feature) and [`Connection`]. The test database is migrated through it.
 #[diagnostic::on_unimplemented(
     message = "a test database cannot be opened as a `{Self}`",
-    label = "not a connection type of a compiled-in backend",
-    note = "use `&mut rusqlite::Connection`, `&mut postgres::Client`, `&mut mysql::Conn` or \
-            `&mut terrace::Connection`, with terrace's feature for that backend enabled"
+    label = "not a blocking connection type of a compiled-in backend",
+    note = "a plain fn takes `&mut rusqlite::Connection`, `&mut postgres::Client`, \
+            `&mut mysql::Conn`, `&mut terrace::Connection`, or diesel's \
+            `&mut SqliteConnection`, `&mut PgConnection`, `&mut MysqlConnection`, with \
+            terrace's feature for that backend enabled; an sqlx pool or connection needs an \
+            `async fn`"
 )]
-pub trait TestConnection: Sized + sealed::Sealed {
+pub trait TestConnection: Database + Sized + sealed::Sealed {
     /// The backend this type connects to (`None`: any).
     #[doc(hidden)]
     const BACKEND: Option<Scheme>;

@@ -29,5 +29,6 @@ mod servers;
 mod splitting;
 mod startup;
 mod test_databases;
+mod test_databases_drivers;
 mod tls;
 mod validation;

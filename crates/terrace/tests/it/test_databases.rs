@@ -12,7 +12,7 @@ use std::path::Path;
 use terrace::testing::{Builder, TestDb, TestDbError};
 use terrace::{ConnectOptions, Connection, DatabaseUrl, Migration, Migrations, Scheme, migrations};
 
-static MIGRATIONS: Migrations = migrations![
+pub(crate) static MIGRATIONS: Migrations = migrations![
     Migration::sql(
         1,
         "create_projects",
@@ -125,7 +125,7 @@ fn server_has(kind: Kind, name: &str) -> bool {
 
 /// Whether a test database is still there: its SQLite file or folder, or its name on
 /// the server.
-fn exists(kind: Kind, location: &str) -> bool {
+pub(crate) fn exists(kind: Kind, location: &str) -> bool {
     match kind {
         Kind::Sqlite => {
             let file = Path::new(location);
@@ -168,6 +168,8 @@ macro_rules! matrix {
         }
     };
 }
+
+pub(crate) use matrix;
 
 matrix!(a_test_database_is_migrated, migrated);
 fn migrated(kind: Kind) {
@@ -408,11 +410,11 @@ thread_local! {
     static LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
-fn record(location: String) {
+pub(crate) fn record(location: String) {
     LOCATION.with(|l| *l.borrow_mut() = Some(location));
 }
 
-fn recorded() -> String {
+pub(crate) fn recorded() -> String {
     LOCATION
         .with(|l| l.borrow_mut().take())
         .expect("the test recorded its database")
@@ -487,7 +489,7 @@ fn attribute_any_backend_without_a_url_is_sqlite(conn: &mut Connection) {
 fn attribute_without_a_server_url_fails_naming_the_variable(_client: &mut postgres::Client) {}
 
 /// Records where its database is, then fails.
-fn fail(location: String) -> ! {
+pub(crate) fn fail(location: String) -> ! {
     record(location);
     panic!("the test body failed");
 }
