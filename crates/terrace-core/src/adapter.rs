@@ -60,6 +60,42 @@ impl Cell {
     }
 }
 
+/// A column of a row visited in place, borrowed for the visit
+/// ([`Adapter::visit_rows`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CellRef<'a> {
+    /// `NULL`.
+    Null,
+    /// An integer.
+    Int(i64),
+    /// Text.
+    Text(&'a str),
+    /// A value of another type than the column's [`Kind`] (or text that is not
+    /// UTF-8): equal to nothing Terrace compares it with.
+    Other,
+}
+
+impl<'a> CellRef<'a> {
+    /// The integer, if the cell holds one.
+    pub fn int(&self) -> Option<i64> {
+        match self {
+            CellRef::Int(value) => Some(*value),
+            _ => None,
+        }
+    }
+
+    /// The text, if the cell holds some.
+    pub fn text(&self) -> Option<&'a str> {
+        match self {
+            CellRef::Text(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+/// A visitor of rows read in place: returns `false` to stop.
+pub type RowVisit<'a> = &'a mut (dyn FnMut(&[CellRef<'_>]) -> bool + Send);
+
 /// How to read a column: the SQL Terrace sends casts every column it reads to a
 /// 64-bit integer or to text, so that every driver can decode it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +141,21 @@ pub trait Adapter: Send {
         params: &'a [Param<'a>],
         kinds: &'a [Kind],
     ) -> BoxFuture<'a, BackendResult<Rows>>;
+
+    /// Runs a query and calls `visit` with each row's columns, read in place as
+    /// `kinds` says, until it returns `false`; `None` where the driver cannot read a
+    /// row without copying it, or gains nothing by it (then Terrace fetches fewer,
+    /// larger rows instead). The quick start-up check reads the history this way.
+    fn visit_rows<'a>(
+        &'a mut self,
+        sql: &'a str,
+        params: &'a [Param<'a>],
+        kinds: &'a [Kind],
+        visit: RowVisit<'a>,
+    ) -> Option<BoxFuture<'a, BackendResult<()>>> {
+        let _ = (sql, params, kinds, visit);
+        None
+    }
 
     /// Waits, between tries of a lock: a blocking adapter sleeps, an async one awaits
     /// its runtime's timer.

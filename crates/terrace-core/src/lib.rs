@@ -29,7 +29,7 @@ mod session;
 pub mod sql_backend;
 pub mod validate;
 
-pub use adapter::{Adapter, Cell, Kind, Param, Rows};
+pub use adapter::{Adapter, Cell, CellRef, Kind, Param, RowVisit, Rows};
 pub use backend::{Backend, BoxFuture, LockTimedOut, NewRow, RowKey, ready};
 pub use error::{BoxError, Error};
 pub use history::{HistoryRow, RowState, TableName};

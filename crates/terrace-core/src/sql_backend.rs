@@ -16,7 +16,7 @@
 
 mod lock_file;
 
-use crate::adapter::{Adapter, Cell, Kind, Param, Rows};
+use crate::adapter::{Adapter, Cell, CellRef, Kind, Param, Rows};
 use crate::backend::{
     Backend, BackendResult, BoxFuture, LockTimedOut, NewRow, RowKey, Visit, quote_double,
     version_param,
@@ -1017,6 +1017,33 @@ impl<A: Adapter> SqlBackend<A> {
         visit: Visit<'_>,
     ) -> BackendResult<()> {
         let relation = self.history(table).await?;
+        const KINDS: [Kind; 4] = [Kind::Int, Kind::Text, Kind::Text, Kind::Text];
+        let sql = match self.dialect() {
+            // SQLite's values keep their types: read as stored, a value of another
+            // type is simply not equal.
+            Dialect::Sqlite => {
+                format!("SELECT version, name, checksum, state FROM {relation} ORDER BY version")
+            }
+            _ => format!(
+                "SELECT {}, {}, {}, {} FROM {relation} ORDER BY version",
+                self.as_int("version"),
+                self.as_text("name"),
+                self.as_text("checksum"),
+                self.as_text("state"),
+            ),
+        };
+        let mut by_row = |cells: &[CellRef<'_>]| {
+            let cell = |i: usize| cells.get(i).copied().unwrap_or(CellRef::Null);
+            visit(RowKey {
+                version: cell(0).int(),
+                name: cell(1).text(),
+                checksum: cell(2).text(),
+                state: cell(3).text(),
+            })
+        };
+        if let Some(read) = self.adapter.visit_rows(&sql, &[], &KINDS, &mut by_row) {
+            return read.await;
+        }
         if let Some(sql) = packed_history_query(self.dialect(), &relation) {
             let rows = self.query(&sql, &[], &[Kind::Int, Kind::Text]).await?;
             let (count, packed) = match rows.first().map(Vec::as_slice) {
@@ -1030,16 +1057,7 @@ impl<A: Adapter> SqlBackend<A> {
                 _ => Err("the history could not be read in one piece".into()),
             };
         }
-        let sql = format!(
-            "SELECT {}, {}, {}, {} FROM {relation} ORDER BY version",
-            self.as_int("version"),
-            self.as_text("name"),
-            self.as_text("checksum"),
-            self.as_text("state"),
-        );
-        let rows = self
-            .query(&sql, &[], &[Kind::Int, Kind::Text, Kind::Text, Kind::Text])
-            .await?;
+        let rows = self.query(&sql, &[], &KINDS).await?;
         for row in &rows {
             let cell = |i: usize| row.get(i);
             let key = RowKey {

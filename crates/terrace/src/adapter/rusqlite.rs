@@ -11,7 +11,9 @@ use rusqlite::{Connection, ErrorCode};
 use std::any::Any;
 use std::time::Duration;
 use terrace_core::backend::{BackendResult, BoxFuture};
-use terrace_core::{Adapter, BoxError, Cell, Kind, Param, Rows, SqlBackend, ready};
+use terrace_core::{
+    Adapter, BoxError, Cell, CellRef, Kind, Param, RowVisit, Rows, SqlBackend, ready,
+};
 use terrace_format::Dialect;
 
 /// A rusqlite connection, borrowed for one command.
@@ -79,6 +81,51 @@ impl Rusqlite<'_> {
     }
 }
 
+/// A column read in place, as `kind` asks: a value of another type, or text that is
+/// not UTF-8, is [`CellRef::Other`].
+fn cell_ref(value: ValueRef<'_>, kind: Kind) -> CellRef<'_> {
+    match (kind, value) {
+        (_, ValueRef::Null) => CellRef::Null,
+        (Kind::Int, ValueRef::Integer(i)) => CellRef::Int(i),
+        (Kind::Text, ValueRef::Text(t)) => {
+            std::str::from_utf8(t).map_or(CellRef::Other, CellRef::Text)
+        }
+        _ => CellRef::Other,
+    }
+}
+
+impl Rusqlite<'_> {
+    fn visit_now(
+        &mut self,
+        sql: &str,
+        params: &[Param<'_>],
+        kinds: &[Kind],
+        visit: RowVisit<'_>,
+    ) -> BackendResult<()> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let mut rows = stmt.query(&*bind(params))?;
+        // The cells of a row live in a buffer on the stack where they fit.
+        const ON_STACK: usize = 8;
+        while let Some(row) = rows.next()? {
+            let mut stack = [CellRef::Null; ON_STACK];
+            let mut heap = Vec::new();
+            let cells: &mut [CellRef<'_>] = if kinds.len() <= ON_STACK {
+                &mut stack[..kinds.len()]
+            } else {
+                heap.resize(kinds.len(), CellRef::Null);
+                &mut heap
+            };
+            for ((index, kind), cell) in kinds.iter().enumerate().zip(cells.iter_mut()) {
+                *cell = cell_ref(row.get_ref(index)?, *kind);
+            }
+            if !visit(cells) {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Adapter for Rusqlite<'_> {
     fn dialect(&self) -> Dialect {
         Dialect::Sqlite
@@ -107,6 +154,16 @@ impl Adapter for Rusqlite<'_> {
         kinds: &'a [Kind],
     ) -> BoxFuture<'a, BackendResult<Rows>> {
         ready(self.query_now(sql, params, kinds))
+    }
+
+    fn visit_rows<'a>(
+        &'a mut self,
+        sql: &'a str,
+        params: &'a [Param<'a>],
+        kinds: &'a [Kind],
+        visit: RowVisit<'a>,
+    ) -> Option<BoxFuture<'a, BackendResult<()>>> {
+        Some(ready(self.visit_now(sql, params, kinds, visit)))
     }
 
     fn sleep(&mut self, duration: Duration) -> BoxFuture<'_, ()> {
