@@ -277,18 +277,32 @@ impl TestDb {
 
     /// One column of every row, as text.
     pub fn column(&self, sql: &str, index: usize) -> Vec<String> {
+        self.rows(sql)
+            .into_iter()
+            .map(|mut row| row.swap_remove(index))
+            .collect()
+    }
+
+    /// Every row, each column as text (`NULL` for null), read on a fresh connection.
+    pub fn rows(&self, sql: &str) -> Vec<Vec<String>> {
         match self.connect() {
             Connection::Sqlite(conn) => {
                 let mut stmt = conn.prepare(sql).unwrap();
+                let width = stmt.column_count();
                 stmt.query_map([], |r| {
-                    Ok(match r.get_ref(index)? {
-                        rusqlite::types::ValueRef::Null => "NULL".to_owned(),
-                        rusqlite::types::ValueRef::Integer(i) => i.to_string(),
-                        rusqlite::types::ValueRef::Real(f) => f.to_string(),
-                        rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => {
-                            String::from_utf8_lossy(t).into_owned()
-                        }
-                    })
+                    (0..width)
+                        .map(|index| {
+                            Ok(match r.get_ref(index)? {
+                                rusqlite::types::ValueRef::Null => "NULL".to_owned(),
+                                rusqlite::types::ValueRef::Integer(i) => i.to_string(),
+                                rusqlite::types::ValueRef::Real(f) => f.to_string(),
+                                rusqlite::types::ValueRef::Text(t)
+                                | rusqlite::types::ValueRef::Blob(t) => {
+                                    String::from_utf8_lossy(t).into_owned()
+                                }
+                            })
+                        })
+                        .collect()
                 })
                 .unwrap()
                 .collect::<Result<_, _>>()
@@ -299,9 +313,11 @@ impl TestDb {
                 .unwrap()
                 .into_iter()
                 .filter_map(|m| match m {
-                    postgres::SimpleQueryMessage::Row(row) => {
-                        Some(row.get(index).unwrap_or("NULL").to_owned())
-                    }
+                    postgres::SimpleQueryMessage::Row(row) => Some(
+                        (0..row.len())
+                            .map(|index| row.get(index).unwrap_or("NULL").to_owned())
+                            .collect(),
+                    ),
                     _ => None,
                 })
                 .collect(),
@@ -309,10 +325,16 @@ impl TestDb {
                 let rows: Vec<mysql::Row> =
                     mysql::prelude::Queryable::query(&mut conn, sql).unwrap();
                 rows.into_iter()
-                    .map(|row| match row.as_ref(index) {
-                        Some(mysql::Value::NULL) | None => "NULL".to_owned(),
-                        Some(mysql::Value::Bytes(b)) => String::from_utf8_lossy(b).into_owned(),
-                        Some(other) => other.as_sql(true).trim_matches('\'').to_owned(),
+                    .map(|row| {
+                        (0..row.len())
+                            .map(|index| match row.as_ref(index) {
+                                Some(mysql::Value::NULL) | None => "NULL".to_owned(),
+                                Some(mysql::Value::Bytes(b)) => {
+                                    String::from_utf8_lossy(b).into_owned()
+                                }
+                                Some(other) => other.as_sql(true).trim_matches('\'').to_owned(),
+                            })
+                            .collect()
                     })
                     .collect()
             }

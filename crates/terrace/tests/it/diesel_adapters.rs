@@ -1,12 +1,13 @@
 //! An application's own diesel connection as the database: `SqliteConnection`,
-//! `PgConnection` and `MysqlConnection` migrate, report, roll back, fail, run code
-//! migrations and race exactly as Terrace's own connections do, and share one history
-//! with them.
+//! `PgConnection` and `MysqlConnection` hand code migrations their own connection,
+//! race as Terrace's own connections do, and share one history with them. That they
+//! run every command as the other drivers do is proven by the shared scenarios
+//! (`scenarios.rs`).
 
 use crate::backends::{Kind, TestDb};
 use diesel::RunQueryDsl;
 use std::sync::Barrier;
-use terrace::{Error, Migrations, Target};
+use terrace::Migrations;
 
 /// A diesel connection type the tests run on, with the scratch database it opens.
 trait DieselConn: terrace::Database + diesel::Connection + Send + 'static {
@@ -89,82 +90,6 @@ fn three(db: &TestDb) {
         "0003_create_tasks.sql",
         "-- migrate:up\nCREATE TABLE tasks (id INTEGER);\n-- migrate:down\nDROP TABLE tasks;\n",
     );
-}
-
-fn migrate_status_and_roll_back<C: DieselConn>() {
-    let db = TestDb::new(C::KIND);
-    three(&db);
-    let migrations = db.migrations();
-    let mut conn = connect::<C>(&db);
-
-    let status = migrations.status(&mut conn).unwrap();
-    assert_eq!((status.applied_count(), status.pending_count()), (0, 3));
-
-    assert_eq!(migrations.run(&mut conn).unwrap().versions(), [1, 2, 3]);
-    assert_eq!(db.versions(), [1, 2, 3]);
-    assert_eq!(db.count("SELECT count(*) FROM owners"), 1);
-    let status = migrations.status(&mut conn).unwrap();
-    assert_eq!((status.applied_count(), status.pending_count()), (3, 0));
-    assert_eq!(
-        migrations.run(&mut conn).unwrap().count(),
-        0,
-        "a second run is a no-op"
-    );
-
-    let report = migrations.rollback(&mut conn, Target::Version(1)).unwrap();
-    assert_eq!(report.versions(), [3, 2]);
-    assert_eq!(db.versions(), [1]);
-    assert!(db.table_exists("projects"));
-    assert!(!db.table_exists("owners") && !db.table_exists("tasks"));
-    let status = migrations.status(&mut conn).unwrap();
-    assert_eq!((status.applied_count(), status.pending_count()), (1, 2));
-
-    // The connection is the application's, and still works for it afterwards.
-    conn.batch_execute("INSERT INTO projects (id, name) VALUES (5, 'app')")
-        .unwrap();
-    assert_eq!(db.count("SELECT count(*) FROM projects"), 1);
-}
-
-fn a_failing_migration_keeps_the_earlier_ones<C: DieselConn>() {
-    let db = TestDb::new(C::KIND);
-    db.write(
-        "0001_create_projects.sql",
-        "-- migrate:up\nCREATE TABLE projects (id INTEGER PRIMARY KEY, name VARCHAR(100));",
-    );
-    db.write(
-        "0002_fill_projects.sql",
-        "-- migrate:up\nINSERT INTO projects (id, name) VALUES (1, 'a');\nINSERT INTO no_such_table VALUES (1);\n",
-    );
-    db.write(
-        "0003_create_later.sql",
-        "-- migrate:up\nCREATE TABLE later (id INTEGER);",
-    );
-    let mut conn = connect::<C>(&db);
-    let err = db.migrations().run(&mut conn).unwrap_err();
-    match &err {
-        Error::MigrationFailed {
-            version, source, ..
-        } => {
-            assert_eq!(*version, 2);
-            // The server's own message, as diesel reports it.
-            let message = source.to_string().to_lowercase();
-            assert!(
-                message.contains("no_such_table") || message.contains("no such table"),
-                "{message}"
-            );
-        }
-        other => panic!("{other:?}"),
-    }
-    assert!(db.table_exists("projects"), "migration 1 stays applied");
-    assert!(!db.table_exists("later"), "nothing after the failure runs");
-    if C::KIND != Kind::Mysql {
-        assert_eq!(db.versions(), [1]);
-        assert_eq!(
-            db.count("SELECT count(*) FROM projects"),
-            0,
-            "the failed migration's first statement is rolled back"
-        );
-    }
 }
 
 fn a_code_migration_reaches_the_diesel_connection<C: DieselConn>() {
@@ -294,8 +219,6 @@ macro_rules! diesel_test {
     };
 }
 
-diesel_test!(migrate_status_and_roll_back);
-diesel_test!(a_failing_migration_keeps_the_earlier_ones);
 diesel_test!(a_code_migration_reaches_the_diesel_connection);
 diesel_test!(two_runs_apply_each_migration_once);
 diesel_test!(terraces_own_connection_shares_the_history);
