@@ -3,6 +3,8 @@
 //! through its pool or connection, and the database is gone afterwards, also after a
 //! panic.
 
+#![expect(clippy::unwrap_used, reason = "a test fails loudly on any setup error")]
+
 use sqlx::{Connection, MySqlConnection, MySqlPool, PgConnection, PgPool};
 use sqlx_servers_tests::MIGRATIONS;
 use std::panic::{AssertUnwindSafe, catch_unwind};
