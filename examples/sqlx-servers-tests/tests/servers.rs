@@ -104,104 +104,93 @@ async fn mysql_pool_gets_a_migrated_scratch_database(pool: MySqlPool) {
     assert!(mysql_databases().await.contains(&name));
 }
 
-#[test]
-#[cfg_attr(
-    not(terrace_test_postgres),
-    ignore = "TERRACE_TEST_POSTGRES_URL was not set when the tests were built"
-)]
-fn postgres_scratch_database_is_dropped_after_the_test_and_after_a_panic() {
-    let name = TestDb::builder().url_env(POSTGRES_URL).run_async(
-        &MIGRATIONS,
-        |conn: &mut PgConnection| {
-            Box::pin(async move {
-                let name: String = sqlx::query_scalar("SELECT current_database()::text")
-                    .fetch_one(&mut *conn)
-                    .await
-                    .unwrap();
-                let status = MIGRATIONS.status_async(&mut *conn).await.unwrap();
-                assert_eq!((status.applied_count(), status.pending_count()), (2, 0));
-                name
-            })
-        },
-    );
-    assert_scratch(&name, POSTGRES_URL);
-    assert!(!block_on(postgres_databases()).contains(&name), "{name}");
+/// A test on a scratch database through a connection, then one that panics with a
+/// transaction still open on a pool (`lock`); each database is gone afterwards.
+macro_rules! dropped_after_return_and_panic {
+    (
+        $(#[$only:meta])*
+        $test:ident,
+        url_env = $variable:expr,
+        $connection:ty,
+        $pool:ty,
+        name = $name:literal,
+        lock = $lock:literal,
+        databases = $databases:ident $(,)?
+    ) => {
+        #[test]
+        $(#[$only])*
+        fn $test() {
+            let name = TestDb::builder()
+                .url_env($variable)
+                .run_async(&MIGRATIONS, |conn: &mut $connection| {
+                    Box::pin(async move {
+                        let name: String = sqlx::query_scalar($name)
+                            .fetch_one(&mut *conn)
+                            .await
+                            .unwrap();
+                        let status = MIGRATIONS.status_async(&mut *conn).await.unwrap();
+                        assert_eq!((status.applied_count(), status.pending_count()), (2, 0));
+                        name
+                    })
+                });
+            assert_scratch(&name, $variable);
+            assert!(!block_on($databases()).contains(&name), "{name}");
 
-    let (sender, receiver) = std::sync::mpsc::channel();
-    let panicked = catch_unwind(AssertUnwindSafe(|| {
-        TestDb::builder()
-            .url_env(POSTGRES_URL)
-            .run_async(&MIGRATIONS, |pool: &mut PgPool| {
-                Box::pin(async move {
-                    // A transaction holding a lock is still open when the database goes.
-                    let mut transaction = pool.begin().await.unwrap();
-                    sqlx::query("LOCK TABLE projects")
-                        .execute(&mut *transaction)
-                        .await
-                        .unwrap();
-                    let name: String = sqlx::query_scalar("SELECT current_database()::text")
-                        .fetch_one(&mut *transaction)
-                        .await
-                        .unwrap();
-                    sender.send(name).unwrap();
-                    panic!("the test body failed");
-                })
-            })
-    }));
-    assert!(panicked.is_err());
-    let name = receiver.recv().unwrap();
-    assert_scratch(&name, POSTGRES_URL);
-    assert!(!block_on(postgres_databases()).contains(&name), "{name}");
+            let (sender, receiver) = std::sync::mpsc::channel();
+            let panicked = catch_unwind(AssertUnwindSafe(|| {
+                TestDb::builder()
+                    .url_env($variable)
+                    .run_async(&MIGRATIONS, |pool: &mut $pool| {
+                        Box::pin(async move {
+                            let mut transaction = pool.begin().await.unwrap();
+                            sqlx::query($lock)
+                                .execute(&mut *transaction)
+                                .await
+                                .unwrap();
+                            let name: String = sqlx::query_scalar($name)
+                                .fetch_one(&mut *transaction)
+                                .await
+                                .unwrap();
+                            sender.send(name).unwrap();
+                            panic!("the test body failed");
+                        })
+                    })
+            }));
+            assert!(panicked.is_err());
+            let name = receiver.recv().unwrap();
+            assert_scratch(&name, $variable);
+            assert!(!block_on($databases()).contains(&name), "{name}");
+        }
+    };
 }
 
-#[test]
-#[cfg_attr(
-    not(terrace_test_mysql),
-    ignore = "TERRACE_TEST_MYSQL_URL was not set when the tests were built"
-)]
-fn mysql_scratch_database_is_dropped_after_the_test_and_after_a_panic() {
-    let name = TestDb::builder().url_env(MYSQL_URL).run_async(
-        &MIGRATIONS,
-        |conn: &mut MySqlConnection| {
-            Box::pin(async move {
-                let name: String = sqlx::query_scalar("SELECT DATABASE()")
-                    .fetch_one(&mut *conn)
-                    .await
-                    .unwrap();
-                let status = MIGRATIONS.status_async(&mut *conn).await.unwrap();
-                assert_eq!((status.applied_count(), status.pending_count()), (2, 0));
-                name
-            })
-        },
-    );
-    assert_scratch(&name, MYSQL_URL);
-    assert!(!block_on(mysql_databases()).contains(&name), "{name}");
+dropped_after_return_and_panic!(
+    #[cfg_attr(
+        not(terrace_test_postgres),
+        ignore = "TERRACE_TEST_POSTGRES_URL was not set when the tests were built"
+    )]
+    postgres_scratch_database_is_dropped_after_the_test_and_after_a_panic,
+    url_env = POSTGRES_URL,
+    PgConnection,
+    PgPool,
+    name = "SELECT current_database()::text",
+    lock = "LOCK TABLE projects",
+    databases = postgres_databases,
+);
 
-    let (sender, receiver) = std::sync::mpsc::channel();
-    let panicked = catch_unwind(AssertUnwindSafe(|| {
-        TestDb::builder()
-            .url_env(MYSQL_URL)
-            .run_async(&MIGRATIONS, |pool: &mut MySqlPool| {
-                Box::pin(async move {
-                    let mut transaction = pool.begin().await.unwrap();
-                    sqlx::query("SELECT * FROM projects FOR UPDATE")
-                        .execute(&mut *transaction)
-                        .await
-                        .unwrap();
-                    let name: String = sqlx::query_scalar("SELECT DATABASE()")
-                        .fetch_one(&mut *transaction)
-                        .await
-                        .unwrap();
-                    sender.send(name).unwrap();
-                    panic!("the test body failed");
-                })
-            })
-    }));
-    assert!(panicked.is_err());
-    let name = receiver.recv().unwrap();
-    assert_scratch(&name, MYSQL_URL);
-    assert!(!block_on(mysql_databases()).contains(&name), "{name}");
-}
+dropped_after_return_and_panic!(
+    #[cfg_attr(
+        not(terrace_test_mysql),
+        ignore = "TERRACE_TEST_MYSQL_URL was not set when the tests were built"
+    )]
+    mysql_scratch_database_is_dropped_after_the_test_and_after_a_panic,
+    url_env = MYSQL_URL,
+    MySqlConnection,
+    MySqlPool,
+    name = "SELECT DATABASE()",
+    lock = "SELECT * FROM projects FOR UPDATE",
+    databases = mysql_databases,
+);
 
 /// A sweep lists the server's databases through sqlx, also when asked from inside a
 /// running tokio runtime (an application's own `#[tokio::test]`).
