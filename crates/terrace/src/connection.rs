@@ -283,6 +283,29 @@ impl DatabaseUrl {
     /// connection string and an unknown SQLite parameter are errors (naming the
     /// supported forms, never showing a password).
     pub fn parse(url: &str) -> Result<Self, Error> {
+        let parsed = Self::parse_any(url)?;
+        let scheme = parsed.scheme;
+        if !Scheme::compiled_in()
+            .iter()
+            .any(|s| s.starts_with(scheme.feature()))
+        {
+            return Err(Error::UnsupportedUrl {
+                url: redact(url.trim()).into_owned(),
+                reason: format!(
+                    "this build has no {} backend (enable terrace's '{}' feature)",
+                    scheme.feature(),
+                    scheme.feature()
+                ),
+                supported: Scheme::compiled_in(),
+            });
+        }
+        Ok(parsed)
+    }
+
+    /// Parses a URL as [`parse`](DatabaseUrl::parse) does, also one of a backend this
+    /// build has no blocking driver for (whose scratch databases `terrace::testing`
+    /// makes through the driver the build has).
+    pub(crate) fn parse_any(url: &str) -> Result<Self, Error> {
         let url = url.trim();
         let unsupported = |reason: String| Error::UnsupportedUrl {
             url: redact(url).into_owned(),
@@ -340,16 +363,6 @@ impl DatabaseUrl {
                 }
             }
         };
-        if !Scheme::compiled_in()
-            .iter()
-            .any(|s| s.starts_with(scheme.feature()))
-        {
-            return Err(unsupported(format!(
-                "this build has no {} backend (enable terrace's '{}' feature)",
-                scheme.feature(),
-                scheme.feature()
-            )));
-        }
         Ok(DatabaseUrl {
             raw,
             scheme,

@@ -46,8 +46,9 @@
 //! # fn main() {}
 //! ```
 //!
-//! A server's scratch database is created and dropped over terrace's blocking driver
-//! for that server (`postgres` or `mysql`), whichever driver the test uses.
+//! A server's scratch database is created, dropped and swept through whichever driver
+//! for that server the build has: terrace's blocking one (`postgres`, `mysql`), else
+//! sqlx's, else diesel's, so the test's own driver is enough.
 //!
 //! Without the attribute, [`TestDb`] does the same:
 //!
@@ -141,6 +142,7 @@
 //! }
 //! ```
 
+mod admin;
 #[cfg(any(
     feature = "diesel-sqlite",
     feature = "diesel-postgres",
@@ -345,7 +347,9 @@ fn resolve(
         }
         (_, Some(url)) => url,
     };
-    let found = DatabaseUrl::parse(&url)
+    // Any server: its scratch database is made through whichever driver for it the
+    // build has.
+    let found = DatabaseUrl::parse_any(&url)
         .map_err(|source| TestDbError::BadUrl {
             origin: origin.to_owned(),
             source,

@@ -1,7 +1,8 @@
 //! diesel's connections as test connections: a plain `fn` under `#[terrace::test]`
 //! taking `&mut diesel::SqliteConnection`, `PgConnection` or `MysqlConnection` gets a
-//! database migrated through that connection (its feature alone is enough on SQLite; a
-//! server's scratch database is created and dropped over terrace's own driver for it).
+//! database migrated through that connection. Its feature alone is enough: a server's
+//! scratch database is created and dropped over terrace's blocking driver, sqlx or
+//! diesel, whichever the build has.
 
 use super::{Scheme, TestConnection, TestDb, TestDbError, sealed};
 

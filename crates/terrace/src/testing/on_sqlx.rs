@@ -2,9 +2,9 @@
 //! `#[terrace::test]` runs on a tokio runtime of its own and gets a database migrated
 //! through its pool or connection (`run_async` over the sqlx adapter).
 //!
-//! The database is made, and dropped, outside the runtime: a server's scratch database
-//! is created and dropped over terrace's blocking driver for it, which must not run
-//! inside a runtime.
+//! The database is made, and dropped, outside the test's runtime: a server's scratch
+//! database is created and dropped over a blocking driver, or over sqlx on a runtime of
+//! its own, neither of which can run inside another runtime.
 
 use super::{Builder, Scheme, TestDb, TestDbError, render, sealed};
 use crate::backend::AsyncDatabase;

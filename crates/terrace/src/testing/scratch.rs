@@ -6,6 +6,7 @@
 //! machine's identity, so a sweep only ever drops what this host's dead processes made,
 //! never another machine's live databases on a shared server.
 
+use super::admin::with_admin;
 use super::{Target, TestDb, TestDbError, render};
 use crate::connection::{ConnectOptions, Connection, DatabaseUrl, Scheme, redact};
 use crate::error::BoxError;
@@ -130,7 +131,7 @@ pub(super) fn sweep_once(target: &Target) {
 pub(super) fn sweep(target: &Target) -> Result<Vec<String>, TestDbError> {
     match target {
         Target::Sqlite => sweep_sqlite(),
-        Target::Server(_, url) => sweep_server(url),
+        Target::Server(scheme, url) => sweep_server(*scheme, url),
     }
 }
 
@@ -213,136 +214,49 @@ fn server_failure(action: &'static str, what: &str, url: &str, source: BoxError)
 }
 
 pub(super) fn create_server(scheme: Scheme, server_url: String) -> Result<TestDb, TestDbError> {
-    let mut admin = open_url(&server_url)
-        .map_err(|e| server_failure("connect to", "the server", &server_url, e))?;
-    loop {
-        let name = next_name();
-        match create_database(&mut admin, &name) {
-            Ok(true) => {
-                return Ok(TestDb {
-                    url: with_database(&server_url, &name),
-                    place: Some(Place::Server {
-                        scheme,
-                        server_url,
-                        name,
-                    }),
-                });
-            }
-            // Left by a dead process with this process's id: take the next name.
-            Ok(false) => {}
-            Err(e) => {
-                return Err(server_failure(
-                    "create the scratch database",
-                    &name,
-                    &server_url,
-                    e,
-                ));
-            }
-        }
-    }
-}
-
-/// Creates a database; `false` if one of that name exists.
-fn create_database(admin: &mut Connection, name: &str) -> Result<bool, BoxError> {
-    match admin {
-        #[cfg(feature = "postgres")]
-        Connection::Postgres(client) => {
-            match client.batch_execute(&format!("CREATE DATABASE \"{name}\"")) {
-                Ok(()) => Ok(true),
-                Err(e) if e.code() == Some(&postgres::error::SqlState::DUPLICATE_DATABASE) => {
-                    Ok(false)
+    let connect_failed = |e| server_failure("connect to", "the server", &server_url, e);
+    with_admin(scheme, &server_url, connect_failed, |admin| {
+        loop {
+            let name = next_name();
+            match admin.create(&name) {
+                Ok(true) => return Ok(name),
+                // Left by a dead process with this process's id: take the next name.
+                Ok(false) => {}
+                Err(e) => {
+                    return Err(server_failure(
+                        "create the scratch database",
+                        &name,
+                        &server_url,
+                        e,
+                    ));
                 }
-                Err(e) => Err(e.into()),
             }
         }
-        #[cfg(feature = "mysql")]
-        Connection::Mysql(conn) => {
-            use mysql::prelude::Queryable;
-            const DATABASE_EXISTS: u16 = 1007;
-            match conn.query_drop(format!("CREATE DATABASE `{name}`")) {
-                Ok(()) => Ok(true),
-                Err(mysql::Error::MySqlError(e)) if e.code == DATABASE_EXISTS => Ok(false),
-                Err(e) => Err(e.into()),
-            }
-        }
-        #[allow(unreachable_patterns, reason = "the server backends are optional")]
-        _ => Err(format!("cannot create {name}: not a server connection").into()),
-    }
+    })
+    .map(|name| TestDb {
+        url: with_database(&server_url, &name),
+        place: Some(Place::Server {
+            scheme,
+            server_url,
+            name,
+        }),
+    })
 }
 
-/// Drops a database, ending the sessions still connected to it first.
-fn drop_database(admin: &mut Connection, name: &str) -> Result<(), BoxError> {
-    match admin {
-        #[cfg(feature = "postgres")]
-        Connection::Postgres(client) => {
-            let version: i32 = client
-                .query_one("SELECT current_setting('server_version_num')::int", &[])?
-                .get(0);
-            if version >= 130_000 {
-                client
-                    .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))?;
-            } else {
-                client.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                     WHERE datname = $1 AND pid <> pg_backend_pid()",
-                    &[&name],
-                )?;
-                client.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\""))?;
-            }
-            Ok(())
-        }
-        #[cfg(feature = "mysql")]
-        Connection::Mysql(conn) => {
-            use mysql::prelude::Queryable;
-            let sessions: Vec<u64> = conn.exec(
-                "SELECT ID FROM information_schema.PROCESSLIST \
-                 WHERE DB = ? AND ID <> CONNECTION_ID()",
-                (name,),
-            )?;
-            for id in sessions {
-                // A session that ended meanwhile cannot be killed: nothing to do.
-                let _ = conn.query_drop(format!("KILL {id}"));
-            }
-            conn.query_drop(format!("DROP DATABASE IF EXISTS `{name}`"))?;
-            Ok(())
-        }
-        #[allow(unreachable_patterns, reason = "the server backends are optional")]
-        _ => Err(format!("cannot drop {name}: not a server connection").into()),
-    }
-}
-
-/// Every database on a server.
-fn database_names(admin: &mut Connection) -> Result<Vec<String>, BoxError> {
-    match admin {
-        #[cfg(feature = "postgres")]
-        Connection::Postgres(client) => Ok(client
-            .query("SELECT datname::text FROM pg_database", &[])?
-            .iter()
-            .map(|row| row.get(0))
-            .collect()),
-        #[cfg(feature = "mysql")]
-        Connection::Mysql(conn) => Ok(mysql::prelude::Queryable::query(
-            conn,
-            "SELECT CAST(schema_name AS CHAR) FROM information_schema.schemata",
-        )?),
-        #[allow(unreachable_patterns, reason = "the server backends are optional")]
-        _ => Err("not a server connection".into()),
-    }
-}
-
-fn sweep_server(url: &str) -> Result<Vec<String>, TestDbError> {
+fn sweep_server(scheme: Scheme, url: &str) -> Result<Vec<String>, TestDbError> {
     let Some(running) = process_table() else {
         return Ok(Vec::new());
     };
     let failed = |e| server_failure("remove leftover test databases", "the server", url, e);
-    let mut admin = open_url(url).map_err(failed)?;
-    let names = database_names(&mut admin).map_err(failed)?;
-    let mut dropped = Vec::new();
-    for name in stale(&names, host_id(), running) {
-        drop_database(&mut admin, name).map_err(failed)?;
-        dropped.push(name.to_owned());
-    }
-    Ok(dropped)
+    with_admin(scheme, url, failed, |admin| {
+        let names = admin.names().map_err(failed)?;
+        let mut dropped = Vec::new();
+        for name in stale(&names, host_id(), running) {
+            admin.drop_database(name).map_err(failed)?;
+            dropped.push(name.to_owned());
+        }
+        Ok(dropped)
+    })
 }
 
 pub(super) fn remove(place: Place) -> Result<(), TestDbError> {
@@ -355,11 +269,14 @@ pub(super) fn remove(place: Place) -> Result<(), TestDbError> {
             })
         }
         Place::Server {
-            server_url, name, ..
+            scheme,
+            server_url,
+            name,
         } => {
             let failed = |e| server_failure("drop the scratch database", &name, &server_url, e);
-            let mut admin = open_url(&server_url).map_err(failed)?;
-            drop_database(&mut admin, &name).map_err(failed)
+            with_admin(scheme, &server_url, failed, |admin| {
+                admin.drop_database(&name).map_err(failed)
+            })
         }
     }
 }
