@@ -4,9 +4,11 @@
 use terrace_core::BoxError;
 
 #[cfg(feature = "postgres")]
-use postgres::Error as DriverError;
+use postgres::{Error as DriverError, Row, types::ToSql};
+use terrace_core::backend::BackendResult;
+use terrace_core::{Cell, Kind, Param, Rows};
 #[cfg(all(feature = "tokio-postgres", not(feature = "postgres")))]
-use tokio_postgres::Error as DriverError;
+use tokio_postgres::{Error as DriverError, Row, types::ToSql};
 
 /// A server error: its text is the server's message with its SQLSTATE, detail and
 /// hint (the driver's own `Display` says only "db error"), and its source is the
@@ -57,4 +59,37 @@ pub(crate) fn sqlstate(error: &BoxError) -> Option<String> {
         None => error.downcast_ref::<DriverError>()?,
     };
     Some(error.as_db_error()?.code().code().to_owned())
+}
+
+/// The parameters as both drivers bind them.
+pub(crate) fn bind<'p>(params: &'p [Param<'p>]) -> Vec<&'p (dyn ToSql + Sync)> {
+    params
+        .iter()
+        .map(|param| match param {
+            Param::Int(value) => value as &(dyn ToSql + Sync),
+            Param::Text(value) => value as &(dyn ToSql + Sync),
+        })
+        .collect()
+}
+
+/// A query's rows, each column read as `kinds` says.
+pub(crate) fn cells(rows: &[Row], kinds: &[Kind]) -> BackendResult<Rows> {
+    rows.iter()
+        .map(|row| {
+            kinds
+                .iter()
+                .enumerate()
+                .map(|(index, kind)| -> BackendResult<Cell> {
+                    Ok(match kind {
+                        Kind::Int => row
+                            .try_get::<_, Option<i64>>(index)?
+                            .map_or(Cell::Null, Cell::Int),
+                        Kind::Text => row
+                            .try_get::<_, Option<String>>(index)?
+                            .map_or(Cell::Null, Cell::Text),
+                    })
+                })
+                .collect()
+        })
+        .collect()
 }

@@ -7,29 +7,17 @@
 
 use crate::backend::{Database, sealed::Sealed};
 use crate::error::Error;
-use crate::postgres_error::{server_error, sqlstate};
+use crate::postgres_error::{bind, cells, server_error, sqlstate};
 use postgres::Client;
-use postgres::types::ToSql;
 use std::any::Any;
 use std::time::Duration;
 use terrace_core::backend::{BackendResult, BoxFuture};
-use terrace_core::{Adapter, BoxError, Cell, Kind, Param, Rows, SqlBackend, ready};
+use terrace_core::{Adapter, BoxError, Kind, Param, Rows, SqlBackend, ready};
 use terrace_format::Dialect;
 
 /// A `postgres::Client`, borrowed for one command.
 struct Postgres<'c> {
     client: &'c mut Client,
-}
-
-/// The parameters as the driver binds them.
-fn bind<'p>(params: &'p [Param<'p>]) -> Vec<&'p (dyn ToSql + Sync)> {
-    params
-        .iter()
-        .map(|param| match param {
-            Param::Int(value) => value as &(dyn ToSql + Sync),
-            Param::Text(value) => value as &(dyn ToSql + Sync),
-        })
-        .collect()
 }
 
 impl Postgres<'_> {
@@ -43,24 +31,7 @@ impl Postgres<'_> {
             .client
             .query(sql, &bind(params))
             .map_err(server_error)?;
-        rows.iter()
-            .map(|row| {
-                kinds
-                    .iter()
-                    .enumerate()
-                    .map(|(index, kind)| -> BackendResult<Cell> {
-                        Ok(match kind {
-                            Kind::Int => row
-                                .try_get::<_, Option<i64>>(index)?
-                                .map_or(Cell::Null, Cell::Int),
-                            Kind::Text => row
-                                .try_get::<_, Option<String>>(index)?
-                                .map_or(Cell::Null, Cell::Text),
-                        })
-                    })
-                    .collect()
-            })
-            .collect()
+        cells(&rows, kinds)
     }
 }
 

@@ -6,27 +6,13 @@
 
 use crate::backend::{AsyncDatabase, sealed::Sealed};
 use crate::error::Error;
-use crate::postgres_error::{server_error, sqlstate};
+use crate::postgres_error::{bind, cells, server_error, sqlstate};
 use std::time::Duration;
-use terrace_core::adapter::{Adapter, Cell, Kind, Param, Rows};
+use terrace_core::adapter::{Adapter, Kind, Param, Rows};
 use terrace_core::backend::{BackendResult, BoxFuture};
 use terrace_core::{BoxError, SqlBackend};
 use terrace_format::Dialect;
 use tokio_postgres::Client;
-use tokio_postgres::types::ToSql;
-
-/// The parameters as the driver takes them.
-fn params<'a>(params: &'a [Param<'a>]) -> Vec<Box<dyn ToSql + Send + Sync + 'a>> {
-    params
-        .iter()
-        .map(|param| -> Box<dyn ToSql + Send + Sync + 'a> {
-            match *param {
-                Param::Int(value) => Box::new(value),
-                Param::Text(value) => Box::new(value),
-            }
-        })
-        .collect()
-}
 
 /// A `tokio_postgres::Client` seen as Terrace needs it.
 struct TokioPostgres<'c> {
@@ -52,13 +38,8 @@ impl Adapter for TokioPostgres<'_> {
         params: &'a [Param<'a>],
     ) -> BoxFuture<'a, BackendResult<()>> {
         Box::pin(async move {
-            let owned = self::params(params);
-            let refs: Vec<&(dyn ToSql + Sync)> = owned
-                .iter()
-                .map(|param| &**param as &(dyn ToSql + Sync))
-                .collect();
             self.client
-                .execute(sql, &refs)
+                .execute(sql, &bind(params))
                 .await
                 .map(drop)
                 .map_err(server_error)
@@ -72,30 +53,12 @@ impl Adapter for TokioPostgres<'_> {
         kinds: &'a [Kind],
     ) -> BoxFuture<'a, BackendResult<Rows>> {
         Box::pin(async move {
-            let owned = self::params(params);
-            let refs: Vec<&(dyn ToSql + Sync)> = owned
-                .iter()
-                .map(|param| &**param as &(dyn ToSql + Sync))
-                .collect();
-            let rows = self.client.query(sql, &refs).await.map_err(server_error)?;
-            rows.iter()
-                .map(|row| {
-                    kinds
-                        .iter()
-                        .enumerate()
-                        .map(|(index, kind)| -> BackendResult<Cell> {
-                            Ok(match kind {
-                                Kind::Int => row
-                                    .try_get::<_, Option<i64>>(index)?
-                                    .map_or(Cell::Null, Cell::Int),
-                                Kind::Text => row
-                                    .try_get::<_, Option<String>>(index)?
-                                    .map_or(Cell::Null, Cell::Text),
-                            })
-                        })
-                        .collect::<BackendResult<Vec<Cell>>>()
-                })
-                .collect()
+            let rows = self
+                .client
+                .query(sql, &bind(params))
+                .await
+                .map_err(server_error)?;
+            cells(&rows, kinds)
         })
     }
 
