@@ -54,6 +54,19 @@ fn cell(value: ValueRef<'_>, kind: Kind) -> BackendResult<Cell> {
     })
 }
 
+/// A column read in place, as `kind` asks: a value of another type, or text that is
+/// not UTF-8, is [`CellRef::Other`].
+fn cell_ref(value: ValueRef<'_>, kind: Kind) -> CellRef<'_> {
+    match (kind, value) {
+        (_, ValueRef::Null) => CellRef::Null,
+        (Kind::Int, ValueRef::Integer(i)) => CellRef::Int(i),
+        (Kind::Text, ValueRef::Text(t)) => {
+            std::str::from_utf8(t).map_or(CellRef::Other, CellRef::Text)
+        }
+        _ => CellRef::Other,
+    }
+}
+
 impl Rusqlite<'_> {
     fn execute_now(&mut self, sql: &str, params: &[Param<'_>]) -> BackendResult<()> {
         self.conn.prepare_cached(sql)?.execute(&*bind(params))?;
@@ -79,22 +92,7 @@ impl Rusqlite<'_> {
         }
         Ok(out)
     }
-}
 
-/// A column read in place, as `kind` asks: a value of another type, or text that is
-/// not UTF-8, is [`CellRef::Other`].
-fn cell_ref(value: ValueRef<'_>, kind: Kind) -> CellRef<'_> {
-    match (kind, value) {
-        (_, ValueRef::Null) => CellRef::Null,
-        (Kind::Int, ValueRef::Integer(i)) => CellRef::Int(i),
-        (Kind::Text, ValueRef::Text(t)) => {
-            std::str::from_utf8(t).map_or(CellRef::Other, CellRef::Text)
-        }
-        _ => CellRef::Other,
-    }
-}
-
-impl Rusqlite<'_> {
     fn visit_now(
         &mut self,
         sql: &str,

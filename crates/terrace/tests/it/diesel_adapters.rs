@@ -5,6 +5,7 @@
 //! (`scenarios.rs`).
 
 use crate::backends::{Kind, TestDb};
+use crate::scenarios::three;
 use diesel::RunQueryDsl;
 use std::sync::Barrier;
 use terrace::Migrations;
@@ -72,24 +73,6 @@ impl DieselConn for diesel::MysqlConnection {
 
 fn connect<C: DieselConn>(db: &TestDb) -> C {
     C::establish(&db.url).unwrap_or_else(|e| panic!("diesel cannot open {}: {e}", db.url))
-}
-
-/// Three migrations with down sections.
-fn three(db: &TestDb) {
-    db.write(
-        "0001_create_projects.sql",
-        "-- migrate:up\nCREATE TABLE projects (id INTEGER PRIMARY KEY, name VARCHAR(100));\n\
-         -- migrate:down\nDROP TABLE projects;\n",
-    );
-    db.write(
-        "0002_create_owners.sql",
-        "-- migrate:up\nCREATE TABLE owners (id INTEGER);\nINSERT INTO owners VALUES (1);\n\
-         -- migrate:down\nDROP TABLE owners;\n",
-    );
-    db.write(
-        "0003_create_tasks.sql",
-        "-- migrate:up\nCREATE TABLE tasks (id INTEGER);\n-- migrate:down\nDROP TABLE tasks;\n",
-    );
 }
 
 fn a_code_migration_reaches_the_diesel_connection<C: DieselConn>() {

@@ -500,7 +500,7 @@ fn difference(reference: &[String], other: &[String], across_modes: bool) -> Opt
 }
 
 /// Three reversible migrations; the second writes a row.
-fn three(db: &TestDb) {
+pub(crate) fn three(db: &TestDb) {
     db.write(
         "0001_create_projects.sql",
         "-- migrate:up\nCREATE TABLE projects (id INTEGER PRIMARY KEY, name VARCHAR(100));\n\
