@@ -135,27 +135,6 @@ fn mysql_scratch_database_is_dropped_after_the_test_and_after_a_panic() {
     );
 }
 
-/// Whether this is a CI run, where skipping a server is a failure.
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
-}
-
-#[test]
-fn servers_are_configured_under_ci() {
-    if !in_ci() {
-        return;
-    }
-    for (variable, built_with_it) in [
-        (POSTGRES_URL, cfg!(terrace_test_postgres)),
-        (MYSQL_URL, cfg!(terrace_test_mysql)),
-    ] {
-        assert!(
-            std::env::var_os(variable).is_some_and(|v| !v.is_empty()),
-            "{variable} is not set: CI must test against the real server"
-        );
-        assert!(
-            built_with_it,
-            "{variable} was not set when the tests were built, so its server's tests are ignored"
-        );
-    }
-}
+/// Under CI, both servers must be configured and built for.
+#[path = "../../servers-tests-common/ci.rs"]
+mod ci;
