@@ -188,6 +188,16 @@ pub enum Warning {
         /// The folder.
         dir: PathBuf,
     },
+    /// The folder's `terrace.sum` does not match its migration files, or cannot be
+    /// read (see [`terrace_format::sum`]).
+    Sum {
+        /// The sum file.
+        path: PathBuf,
+        /// The line of the sum file at fault, when there is one.
+        line: Option<usize>,
+        /// What differs (naming the migration file), and what to do.
+        detail: String,
+    },
 }
 
 impl fmt::Display for Warning {
@@ -203,6 +213,16 @@ impl fmt::Display for Warning {
                 "{} holds no migration (files named like 0001_create_users.sql)",
                 dir.display()
             ),
+            Warning::Sum {
+                path,
+                line: Some(line),
+                detail,
+            } => write!(f, "{}:{line}: {detail}", path.display()),
+            Warning::Sum {
+                path,
+                line: None,
+                detail,
+            } => write!(f, "{}: {detail}", path.display()),
         }
     }
 }

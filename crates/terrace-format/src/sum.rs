@@ -49,6 +49,9 @@ pub struct Sum {
 }
 
 /// How a sum file differs from its folder, or why it cannot be read.
+///
+/// Its display does not say the line a problem is on: [`line`](SumProblem::line)
+/// does, for `PATH:LINE: problem`.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum SumProblem {
@@ -105,15 +108,15 @@ impl fmt::Display for SumProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SumProblem::Unreadable(err) => write!(f, "cannot be read: {err}"),
-            SumProblem::ConflictMarkers { line } => write!(
+            SumProblem::ConflictMarkers { .. } => write!(
                 f,
-                "line {line}: git conflict markers: two branches changed the migrations; give \
+                "git conflict markers: two branches changed the migrations; give \
                  any migrations that now share a version new numbers with `terrace renumber`, \
                  then rewrite this file with `terrace sum`"
             ),
-            SumProblem::Malformed { line } => write!(
+            SumProblem::Malformed { .. } => write!(
                 f,
-                "line {line}: not '{TOTAL_LABEL} sha256:…' first, then 'FILE sha256:…' lines; \
+                "not '{TOTAL_LABEL} sha256:…' first, then 'FILE sha256:…' lines; \
                  rewrite the file with `terrace sum`"
             ),
             SumProblem::Total => write!(
