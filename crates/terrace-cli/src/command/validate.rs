@@ -1,11 +1,14 @@
 //! `terrace validate`: every check that runs before a migration — the files, the
 //! versions, and (with a database) the history — without applying anything. Exits with
-//! 1 when anything is wrong. With no database configured, checks the files alone.
+//! 1 when anything is wrong. With no database configured, checks the files alone. A
+//! `terrace.sum` that does not match the files is a problem here (only a warning for
+//! the other commands).
 
 use crate::config::Config;
 use crate::output::{Output, Style, plural};
 use serde::Serialize;
 use std::process::ExitCode;
+use terrace::{Problem, Warning};
 
 #[derive(Serialize)]
 struct ValidateDoc {
@@ -25,9 +28,15 @@ pub fn run(config: &Config, out: &Output) -> anyhow::Result<ExitCode> {
     if let Some(database) = &database {
         crate::banner::record(config, database);
     }
-    out.warn(migrations.warnings());
+    // The sum file's differences are problems here; the other warnings stay warnings.
+    let (sum_problems, warnings): (Vec<_>, Vec<_>) = migrations
+        .warnings()
+        .iter()
+        .cloned()
+        .partition(|w| matches!(w, Warning::Sum { .. }));
+    out.warn(&warnings);
     let database_checked = database.is_some();
-    let problems = if let Some(database) = &database {
+    let mut problems = if let Some(database) = &database {
         let mut conn = database.open_read_only(out)?;
         match migrations.validate(&mut conn) {
             Ok(()) => Vec::new(),
@@ -37,6 +46,14 @@ pub fn run(config: &Config, out: &Output) -> anyhow::Result<ExitCode> {
     } else {
         migrations.source_problems()
     };
+    problems.extend(
+        sum_problems
+            .into_iter()
+            .filter_map(|warning| match warning {
+                Warning::Sum { path, line, detail } => Some(Problem::File { path, line, detail }),
+                _ => None,
+            }),
+    );
     let count = migrations.list().len();
 
     if out.is_json() {
