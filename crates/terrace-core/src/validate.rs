@@ -213,16 +213,13 @@ impl fmt::Display for Warning {
                 "{} holds no migration (files named like 0001_create_users.sql)",
                 dir.display()
             ),
-            Warning::Sum {
-                path,
-                line: Some(line),
-                detail,
-            } => write!(f, "{}:{line}: {detail}", path.display()),
-            Warning::Sum {
-                path,
-                line: None,
-                detail,
-            } => write!(f, "{}: {detail}", path.display()),
+            // Shown as a file's problem is, `PATH:LINE:` when on a line.
+            Warning::Sum { path, line, detail } => Problem::File {
+                path: path.clone(),
+                line: *line,
+                detail: detail.clone(),
+            }
+            .fmt(f),
         }
     }
 }
