@@ -1,0 +1,100 @@
+//! refinery: `V<VERSION>__<NAME>.sql` (versioned) and `U<VERSION>__<NAME>.sql`
+//! (unversioned: may be applied out of order), found in the folder and every
+//! subfolder, as refinery's file finder walks them. refinery has no down migrations.
+//! `refinery_schema_history` holds version, name, applied_on and checksum; the
+//! checksum is refinery's own hash, which Terrace does not recompute.
+
+use super::foreign::{Applied, Column, Rows};
+use super::source::{SourceMigration, list_files, read_text, refuse_duplicates, shown};
+use crate::failure::Failure;
+use std::path::Path;
+
+/// Reads a refinery migrations folder, recursively.
+pub fn read(dir: &Path) -> Result<Vec<SourceMigration>, Vec<String>> {
+    let mut problems = Vec::new();
+    let mut list: Vec<(i64, SourceMigration)> = Vec::new();
+    for file in list_files(dir, true)? {
+        let Some(file_name) = file.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+            continue;
+        };
+        let Some(parsed) = parse(&file_name) else {
+            continue;
+        };
+        let (version, name, extension) = parsed;
+        if extension != "sql" {
+            problems.push(format!(
+                "{}: a Rust migration; only SQL files can be imported (rewrite it as SQL, or as a Terrace code migration by hand)",
+                shown(&file)
+            ));
+            continue;
+        }
+        match read_text(&dir.join(&file)) {
+            Ok(text) => list.push((
+                version,
+                SourceMigration::new(version.to_string(), name, file, &text),
+            )),
+            Err(problem) => problems.push(problem),
+        }
+    }
+    list.sort_by_key(|(version, _)| *version);
+    let list: Vec<SourceMigration> = list.into_iter().map(|(_, m)| m).collect();
+    refuse_duplicates(&list, &mut problems);
+    if problems.is_empty() {
+        Ok(list)
+    } else {
+        Err(problems)
+    }
+}
+
+/// `V12__add_x.sql` → (12, "add_x", "sql"); `None` for a file refinery does not read.
+fn parse(file_name: &str) -> Option<(i64, String, &str)> {
+    let (stem, extension) = file_name.rsplit_once('.')?;
+    if extension != "sql" && extension != "rs" {
+        return None;
+    }
+    let rest = stem.strip_prefix('V').or_else(|| stem.strip_prefix('U'))?;
+    let (digits, name) = rest.split_once("__")?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+        return None;
+    }
+    Some((digits.parse().ok()?, name.to_owned(), extension))
+}
+
+/// The columns `applied` reads, in order.
+pub const COLUMNS: &[Column] = &[Column::Text("version"), Column::Text("name")];
+
+/// The order of the table's rows.
+pub const ORDER: &str = "version";
+
+/// The applied migrations: every row of `refinery_schema_history`.
+pub fn applied(rows: &Rows, _table: &str) -> Result<Vec<Applied>, Failure> {
+    Ok(rows
+        .iter()
+        .map(|row| Applied {
+            id: row.text(0).trim().to_owned(),
+            checksum: None,
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert_eq!(parse("V1__init.sql"), Some((1, "init".into(), "sql")));
+        assert_eq!(
+            parse("U3__seed_data.sql"),
+            Some((3, "seed_data".into(), "sql"))
+        );
+        assert_eq!(parse("V2__x.rs"), Some((2, "x".into(), "rs")));
+        assert_eq!(parse("V2_x.sql"), None);
+        assert_eq!(parse("R__x.sql"), None);
+        assert_eq!(parse("V__x.sql"), None);
+        assert_eq!(parse("README.md"), None);
+    }
+}
