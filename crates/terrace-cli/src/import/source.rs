@@ -8,19 +8,20 @@ use std::path::{Path, PathBuf};
 /// The tools `terrace import` reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Tool {
-    /// sqlx-cli and `sqlx::migrate!`.
+    // Plain comments, not doc comments: clap would print these as a long list.
+    // sqlx-cli and `sqlx::migrate!`.
     Sqlx,
-    /// refinery.
+    // refinery.
     Refinery,
-    /// diesel_migrations and diesel_cli.
+    // diesel_migrations and diesel_cli.
     Diesel,
-    /// dbmate.
+    // dbmate.
     Dbmate,
-    /// goose.
+    // goose.
     Goose,
-    /// golang-migrate.
+    // golang-migrate.
     GolangMigrate,
-    /// Flyway.
+    // Flyway.
     Flyway,
 }
 
