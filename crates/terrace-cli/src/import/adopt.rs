@@ -27,7 +27,7 @@ pub fn check_tables(tool: Tool, foreign: &str, terrace: &str) -> Result<(), Fail
         "Terrace's tracking table {terrace} is {}'s table too; Terrace cannot adopt a history into the table it reads it from",
         tool.name()
     ))
-    .named("import_refused")
+    .named("import_table_clash")
     .hint("choose another name for Terrace's table with --table (or `table` in terrace.toml), for example terrace_migrations, and use it from now on"))
 }
 

@@ -1076,3 +1076,57 @@ fn a_history_with_nothing_applied_records_nothing() {
     sandbox.run(&["migrate"]).ok();
     assert_eq!(sandbox.recorded(), [1, 2, 3]);
 }
+
+#[test]
+fn json_errors_name_the_refusal() {
+    let sandbox = Sandbox::project();
+    flyway_fixture(&sandbox);
+    sandbox.write("src/R__views.sql", "CREATE VIEW v AS SELECT 1;");
+    let run = sandbox.run(&["import", "--from", "flyway", "src", "--format", "json"]);
+    assert_eq!(run.code(1).json()["kind"], "import_refused");
+
+    let sandbox = Sandbox::project();
+    dbmate_fixture(&sandbox);
+    sandbox
+        .open_db()
+        .execute_batch(&foreign_history("dbmate", Backend::Sqlite))
+        .unwrap();
+    let run = sandbox.run(&[
+        "import",
+        "--from",
+        "dbmate",
+        "src",
+        "--database",
+        "sqlite:app.db",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code(2).json()["kind"], "import_table_clash");
+
+    let sandbox = Sandbox::project();
+    golang_migrate_fixture(&sandbox);
+    let conn = sandbox.open_db();
+    conn.execute_batch(&foreign_history("golang-migrate", Backend::Sqlite))
+        .unwrap();
+    conn.execute_batch("UPDATE schema_migrations SET dirty = TRUE;")
+        .unwrap();
+    drop(conn);
+    let run = sandbox.run(&[
+        "import",
+        "--from",
+        "golang-migrate",
+        "src",
+        "--database",
+        "sqlite:app.db",
+        "--table",
+        "terrace_migrations",
+        "--format",
+        "json",
+    ]);
+    let doc = run.code(1).json();
+    assert_eq!(doc["kind"], "foreign_history_dirty");
+    assert!(
+        doc["hint"].as_str().unwrap().contains("migrate force"),
+        "{doc}"
+    );
+}
