@@ -1,6 +1,7 @@
 //! refinery: `V<VERSION>__<NAME>.sql` (versioned) and `U<VERSION>__<NAME>.sql`
 //! (unversioned: may be applied out of order), found in the folder and every
-//! subfolder, as refinery's file finder walks them. refinery has no down migrations.
+//! subfolder, as refinery's file finder walks them. refinery has no down migrations;
+//! a first line `-- +refinery NO TRANSACTION` runs the file outside a transaction.
 //! `refinery_schema_history` holds version, name, applied_on and checksum; the
 //! checksum is refinery's own hash, which Terrace does not recompute.
 
@@ -18,6 +19,12 @@ pub fn read(dir: &Path) -> Result<Vec<SourceMigration>, Vec<String>> {
             continue;
         };
         let Some(parsed) = parse(&file_name) else {
+            if dotted_version(&file_name) {
+                problems.push(format!(
+                    "{}: refinery reads versions as whole numbers; rename it with one",
+                    shown(&file)
+                ));
+            }
             continue;
         };
         let (version, name, extension) = parsed;
@@ -29,10 +36,12 @@ pub fn read(dir: &Path) -> Result<Vec<SourceMigration>, Vec<String>> {
             continue;
         }
         match read_text(&dir.join(&file)) {
-            Ok(text) => list.push((
-                version,
-                SourceMigration::new(version.to_string(), name, file, &text),
-            )),
+            Ok(text) => {
+                let (sql, transactional) = strip_no_transaction(&text);
+                let mut migration = SourceMigration::new(version.to_string(), name, file, sql);
+                migration.up_transactional = transactional;
+                list.push((version, migration));
+            }
             Err(problem) => problems.push(problem),
         }
     }
@@ -44,6 +53,32 @@ pub fn read(dir: &Path) -> Result<Vec<SourceMigration>, Vec<String>> {
     } else {
         Err(problems)
     }
+}
+
+/// The SQL without a first line `-- +refinery NO TRANSACTION`, and whether it runs in
+/// a transaction.
+fn strip_no_transaction(text: &str) -> (&str, bool) {
+    let trimmed = text.trim_start();
+    let (first, rest) = trimmed.split_once('\n').unwrap_or((trimmed, ""));
+    if first.trim() == "-- +refinery NO TRANSACTION" {
+        (rest, false)
+    } else {
+        (text, true)
+    }
+}
+
+/// `V1.1__x.sql`: refinery's file pattern, with a version it cannot read.
+fn dotted_version(file_name: &str) -> bool {
+    let rest = file_name
+        .strip_prefix('V')
+        .or_else(|| file_name.strip_prefix('U'));
+    rest.and_then(|rest| rest.split_once("__"))
+        .is_some_and(|(version, _)| {
+            version.contains('.')
+                && version
+                    .split('.')
+                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        })
 }
 
 /// `V12__add_x.sql` → (12, "add_x", "sql"); `None` for a file refinery does not read.
@@ -96,5 +131,12 @@ mod tests {
         assert_eq!(parse("R__x.sql"), None);
         assert_eq!(parse("V__x.sql"), None);
         assert_eq!(parse("README.md"), None);
+        assert!(dotted_version("V1.1__x.sql"));
+        assert!(!dotted_version("V1__x.sql"));
+        assert_eq!(
+            strip_no_transaction("-- +refinery NO TRANSACTION\nSELECT 1;"),
+            ("SELECT 1;", false)
+        );
+        assert_eq!(strip_no_transaction("SELECT 1;"), ("SELECT 1;", true));
     }
 }

@@ -63,7 +63,11 @@ fn sqlx_fixture(sandbox: &Sandbox) {
 fn refinery_fixture(sandbox: &Sandbox) {
     sandbox.write("src/V1__create_users.sql", &format!("{USERS}\n"));
     sandbox.write("src/more/V2__add_posts.sql", &format!("{POSTS}\n"));
-    sandbox.write("src/U3__index_posts.sql", &format!("{INDEX}\n"));
+    sandbox.write(
+        "src/U3__index_posts.sql",
+        &format!("-- +refinery NO TRANSACTION\n{INDEX}\n"),
+    );
+    sandbox.write("src/README.md", "not a migration\n");
 }
 
 fn diesel_fixture(sandbox: &Sandbox) {
@@ -258,7 +262,12 @@ fn refinery_versioned_and_unversioned_files_in_subfolders() {
                 POSTS,
                 None,
             ),
-            imported("refinery: U3__index_posts.sql (version 3)", UP, INDEX, None),
+            imported(
+                "refinery: U3__index_posts.sql (version 3)",
+                UP_NO_TX,
+                INDEX,
+                None,
+            ),
         ],
     );
     sandbox.run(&["migrate"]).ok();
