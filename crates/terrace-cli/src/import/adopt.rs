@@ -77,9 +77,8 @@ pub fn read(
     })?;
     match tool {
         Tool::Sqlx => sqlx::applied(&rows, table),
-        Tool::Refinery => refinery::applied(&rows, table),
-        Tool::Diesel => diesel::applied(&rows, table),
-        Tool::Dbmate => dbmate::applied(&rows, table),
+        // One row per applied migration.
+        Tool::Refinery | Tool::Diesel | Tool::Dbmate => Ok(foreign::every_row(&rows)),
         Tool::Goose => goose::applied(&rows, table),
         Tool::GolangMigrate => golang_migrate::applied(&rows, table, sources),
         Tool::Flyway => flyway::applied(&rows, table, sources),

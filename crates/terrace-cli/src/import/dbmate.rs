@@ -3,11 +3,9 @@
 //! options: Terrace's own format, read by Terrace's own parser. `schema_migrations`
 //! holds one row per applied version, as text.
 
-use super::foreign::{Applied, Column, Rows};
-use super::source::{
-    Down, SourceMigration, leading_digits, list_files, read_text, refuse_duplicates, shown,
-};
-use crate::failure::Failure;
+use super::foreign::Column;
+use super::source::finish;
+use super::source::{Down, SourceMigration, leading_digits, list_files, read_text, shown};
 use std::path::Path;
 
 /// Reads a dbmate migrations folder, in file name order as dbmate applies them.
@@ -53,12 +51,7 @@ pub fn read(dir: &Path) -> Result<Vec<SourceMigration>, Vec<String>> {
         };
         list.push(migration);
     }
-    refuse_duplicates(&list, &mut problems);
-    if problems.is_empty() {
-        Ok(list)
-    } else {
-        Err(problems)
-    }
+    finish(list, problems)
 }
 
 /// Whether a line of the text is a `-- migrate:down` marker.
@@ -75,14 +68,3 @@ pub const COLUMNS: &[Column] = &[Column::Text("version")];
 
 /// The order of the table's rows.
 pub const ORDER: &str = "version";
-
-/// The applied migrations: every row of dbmate's `schema_migrations`.
-pub fn applied(rows: &Rows, _table: &str) -> Result<Vec<Applied>, Failure> {
-    Ok(rows
-        .iter()
-        .map(|row| Applied {
-            id: row.text(0).trim().to_owned(),
-            checksum: None,
-        })
-        .collect())
-}

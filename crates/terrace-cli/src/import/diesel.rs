@@ -5,9 +5,9 @@
 //! (`2024-01-31-120000_create_users` → `20240131120000`);
 //! `__diesel_schema_migrations` holds one row per applied version.
 
-use super::foreign::{Applied, Column, Rows};
-use super::source::{Down, SourceMigration, list_folders, read_text, refuse_duplicates};
-use crate::failure::Failure;
+use super::foreign::Column;
+use super::source::finish;
+use super::source::{Down, SourceMigration, list_folders, read_text};
 use std::path::{Path, PathBuf};
 
 /// Reads a diesel migrations folder, in version order.
@@ -54,12 +54,7 @@ pub fn read(dir: &Path) -> Result<Vec<SourceMigration>, Vec<String>> {
         list.push(migration);
     }
     list.sort_by(|a, b| a.id.cmp(&b.id));
-    refuse_duplicates(&list, &mut problems);
-    if problems.is_empty() {
-        Ok(list)
-    } else {
-        Err(problems)
-    }
+    finish(list, problems)
 }
 
 /// `run_in_transaction` of a `metadata.toml` (true unless it says false).
@@ -80,14 +75,3 @@ pub const COLUMNS: &[Column] = &[Column::Text("version")];
 
 /// The order of the table's rows.
 pub const ORDER: &str = "version";
-
-/// The applied migrations: every row of `__diesel_schema_migrations`.
-pub fn applied(rows: &Rows, _table: &str) -> Result<Vec<Applied>, Failure> {
-    Ok(rows
-        .iter()
-        .map(|row| Applied {
-            id: row.text(0).trim().to_owned(),
-            checksum: None,
-        })
-        .collect())
-}

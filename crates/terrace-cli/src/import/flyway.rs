@@ -7,7 +7,7 @@
 //! checksum and success; a `BASELINE` row stands for every version up to its own.
 
 use super::foreign::{Applied, Column, Rows, flag};
-use super::source::{Down, SourceMigration, list_files, read_text, shown};
+use super::source::{Down, SourceMigration, finish, list_files, read_text, shown};
 use crate::failure::Failure;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -103,11 +103,7 @@ pub fn read(dir: &Path) -> Result<Vec<SourceMigration>, Vec<String>> {
         }
         list.push(migration);
     }
-    if problems.is_empty() {
-        Ok(list)
-    } else {
-        Err(problems)
-    }
+    finish(list, problems)
 }
 
 /// `V1_1__add_x` → prefix V, version [1, 1], description `add_x`; `R__x` has no

@@ -43,6 +43,17 @@ pub struct Applied {
     pub checksum: Option<String>,
 }
 
+/// The applied migrations of a table that holds one row per applied migration, its id
+/// in the first column.
+pub fn every_row(rows: &Rows) -> Vec<Applied> {
+    rows.iter()
+        .map(|row| Applied {
+            id: row.text(0).trim().to_owned(),
+            checksum: None,
+        })
+        .collect()
+}
+
 /// A boolean as the backends write it as text: `1`, `t`, `true`.
 pub fn flag(text: &str) -> bool {
     matches!(

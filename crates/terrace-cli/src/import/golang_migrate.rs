@@ -3,9 +3,8 @@
 //! run left it `dirty`: every migration up to that version is applied.
 
 use super::foreign::{Applied, Column, Rows, flag};
-use super::source::{
-    Down, SourceMigration, leading_digits, list_files, read_text, refuse_duplicates, shown,
-};
+use super::source::finish;
+use super::source::{Down, SourceMigration, leading_digits, list_files, read_text, shown};
 use crate::failure::Failure;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -76,12 +75,7 @@ pub fn read(dir: &Path) -> Result<Vec<SourceMigration>, Vec<String>> {
         }
         list.push(migration);
     }
-    refuse_duplicates(&list, &mut problems);
-    if problems.is_empty() {
-        Ok(list)
-    } else {
-        Err(problems)
-    }
+    finish(list, problems)
 }
 
 /// The columns `applied` reads, in order.

@@ -10,9 +10,9 @@
 //! in some dialect. Otherwise the file is refused, naming the block.
 
 use super::foreign::{Applied, Column, Rows, flag};
+use super::source::finish;
 use super::source::{
-    Down, ReadContext, SourceMigration, leading_digits, list_files, read_text, refuse_duplicates,
-    shown,
+    Down, ReadContext, SourceMigration, leading_digits, list_files, read_text, shown,
 };
 use crate::failure::Failure;
 use std::collections::HashMap;
@@ -62,12 +62,7 @@ pub fn read(dir: &Path, context: &ReadContext) -> Result<Vec<SourceMigration>, V
     }
     list.sort_by_key(|(version, _)| *version);
     let list: Vec<SourceMigration> = list.into_iter().map(|(_, m)| m).collect();
-    refuse_duplicates(&list, &mut problems);
-    if problems.is_empty() {
-        Ok(list)
-    } else {
-        Err(problems)
-    }
+    finish(list, problems)
 }
 
 /// A goose file's parts.

@@ -5,9 +5,9 @@
 //! `refinery_schema_history` holds version, name, applied_on and checksum; the
 //! checksum is refinery's own hash, which Terrace does not recompute.
 
-use super::foreign::{Applied, Column, Rows};
-use super::source::{SourceMigration, list_files, read_text, refuse_duplicates, shown};
-use crate::failure::Failure;
+use super::foreign::Column;
+use super::source::finish;
+use super::source::{SourceMigration, list_files, read_text, shown};
 use std::path::Path;
 
 /// Reads a refinery migrations folder, recursively.
@@ -47,12 +47,7 @@ pub fn read(dir: &Path) -> Result<Vec<SourceMigration>, Vec<String>> {
     }
     list.sort_by_key(|(version, _)| *version);
     let list: Vec<SourceMigration> = list.into_iter().map(|(_, m)| m).collect();
-    refuse_duplicates(&list, &mut problems);
-    if problems.is_empty() {
-        Ok(list)
-    } else {
-        Err(problems)
-    }
+    finish(list, problems)
 }
 
 /// The SQL without a first line `-- +refinery NO TRANSACTION`, and whether it runs in
@@ -103,17 +98,6 @@ pub const COLUMNS: &[Column] = &[Column::Text("version"), Column::Text("name")];
 
 /// The order of the table's rows.
 pub const ORDER: &str = "version";
-
-/// The applied migrations: every row of `refinery_schema_history`.
-pub fn applied(rows: &Rows, _table: &str) -> Result<Vec<Applied>, Failure> {
-    Ok(rows
-        .iter()
-        .map(|row| Applied {
-            id: row.text(0).trim().to_owned(),
-            checksum: None,
-        })
-        .collect())
-}
 
 #[cfg(test)]
 mod tests {

@@ -218,7 +218,7 @@ pub fn shown(path: &Path) -> String {
 
 /// Refuses two source migrations with one id, naming both files; the list is in the
 /// tool's order.
-pub fn refuse_duplicates(list: &[SourceMigration], problems: &mut Vec<String>) {
+fn refuse_duplicates(list: &[SourceMigration], problems: &mut Vec<String>) {
     let mut seen: std::collections::HashMap<&str, &Path> = std::collections::HashMap::new();
     for migration in list {
         if let Some(first) = seen.insert(&migration.id, &migration.file) {
@@ -229,6 +229,20 @@ pub fn refuse_duplicates(list: &[SourceMigration], problems: &mut Vec<String>) {
                 shown(first)
             ));
         }
+    }
+}
+
+/// A reader's result: the list, unless a problem was found (two migrations with one
+/// id included).
+pub fn finish(
+    list: Vec<SourceMigration>,
+    mut problems: Vec<String>,
+) -> Result<Vec<SourceMigration>, Vec<String>> {
+    refuse_duplicates(&list, &mut problems);
+    if problems.is_empty() {
+        Ok(list)
+    } else {
+        Err(problems)
     }
 }
 

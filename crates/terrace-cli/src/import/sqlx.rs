@@ -4,9 +4,8 @@
 //! `success` and the SHA-384 of the up file's bytes in `_sqlx_migrations`.
 
 use super::foreign::{Applied, Rows, flag};
-use super::source::{
-    Down, SourceMigration, leading_digits, list_files, read_text, refuse_duplicates, shown,
-};
+use super::source::finish;
+use super::source::{Down, SourceMigration, leading_digits, list_files, read_text, shown};
 use crate::failure::Failure;
 use sha2::{Digest, Sha384};
 use std::collections::BTreeMap;
@@ -98,12 +97,7 @@ pub fn read(dir: &Path) -> Result<Vec<SourceMigration>, Vec<String>> {
         }
         list.push(migration);
     }
-    refuse_duplicates(&list, &mut problems);
-    if problems.is_empty() {
-        Ok(list)
-    } else {
-        Err(problems)
-    }
+    finish(list, problems)
 }
 
 /// The SQL without a first line `-- no-transaction`, and whether it runs in a

@@ -26,14 +26,42 @@ fn read(sandbox: &Sandbox, relative: &str) -> String {
     std::fs::read_to_string(sandbox.path().join(relative)).unwrap()
 }
 
-/// Asserts the three files every fixture becomes, in `migrations/`.
+/// Asserts the three files every fixture becomes, in `migrations/`: create_users,
+/// add_posts and index_posts, each imported from `files[i]` (the tool's version
+/// `ids[i]`), the third with the up marker `third_up`, each with a down section under
+/// `downs[i]`'s marker where there is one.
 #[track_caller]
-fn assert_three(sandbox: &Sandbox, names: [&str; 3], texts: [String; 3]) {
+fn assert_three(
+    sandbox: &Sandbox,
+    tool: &str,
+    files: [&str; 3],
+    ids: [&str; 3],
+    third_up: &str,
+    downs: [Option<&str>; 3],
+) {
+    let names = [
+        "0001_create_users.sql",
+        "0002_add_posts.sql",
+        "0003_index_posts.sql",
+    ];
+    let ups = [(UP, USERS), (UP, POSTS), (third_up, INDEX)];
+    let down_sql = [DROP_USERS, "", DROP_INDEX];
     let mut expected: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
     expected.push("import-map.toml".to_owned());
     assert_eq!(sandbox.files("migrations"), expected);
-    for (name, text) in names.iter().zip(texts) {
-        assert_eq!(read(sandbox, &format!("migrations/{name}")), text, "{name}");
+    for i in 0..3 {
+        let text = imported(
+            &format!("{tool}: {} (version {})", files[i], ids[i]),
+            ups[i].0,
+            ups[i].1,
+            downs[i].map(|marker| (marker, down_sql[i])),
+        );
+        assert_eq!(
+            read(sandbox, &format!("migrations/{}", names[i])),
+            text,
+            "{}",
+            names[i]
+        );
     }
 }
 
@@ -195,31 +223,15 @@ fn sqlx_pairs_simple_files_and_no_transaction() {
     );
     assert_three(
         &sandbox,
+        "sqlx",
         [
-            "0001_create_users.sql",
-            "0002_add_posts.sql",
-            "0003_index_posts.sql",
+            "20240101000001_create_users.up.sql",
+            "20240101000002_Add-Posts.sql",
+            "20240101000003_index_posts.up.sql",
         ],
-        [
-            imported(
-                "sqlx: 20240101000001_create_users.up.sql (version 20240101000001)",
-                UP,
-                USERS,
-                Some((DOWN, DROP_USERS)),
-            ),
-            imported(
-                "sqlx: 20240101000002_Add-Posts.sql (version 20240101000002)",
-                UP,
-                POSTS,
-                None,
-            ),
-            imported(
-                "sqlx: 20240101000003_index_posts.up.sql (version 20240101000003)",
-                UP_NO_TX,
-                INDEX,
-                Some((DOWN, DROP_INDEX)),
-            ),
-        ],
+        ["20240101000001", "20240101000002", "20240101000003"],
+        UP_NO_TX,
+        [Some(DOWN), None, Some(DOWN)],
     );
     assert_eq!(
         read(&sandbox, "migrations/import-map.toml"),
@@ -244,31 +256,15 @@ fn refinery_versioned_and_unversioned_files_in_subfolders() {
     sandbox.run(&["import", "--from", "refinery", "src"]).ok();
     assert_three(
         &sandbox,
+        "refinery",
         [
-            "0001_create_users.sql",
-            "0002_add_posts.sql",
-            "0003_index_posts.sql",
+            "V1__create_users.sql",
+            "more/V2__add_posts.sql",
+            "U3__index_posts.sql",
         ],
-        [
-            imported(
-                "refinery: V1__create_users.sql (version 1)",
-                UP,
-                USERS,
-                None,
-            ),
-            imported(
-                "refinery: more/V2__add_posts.sql (version 2)",
-                UP,
-                POSTS,
-                None,
-            ),
-            imported(
-                "refinery: U3__index_posts.sql (version 3)",
-                UP_NO_TX,
-                INDEX,
-                None,
-            ),
-        ],
+        ["1", "2", "3"],
+        UP_NO_TX,
+        [None, None, None],
     );
     sandbox.run(&["migrate"]).ok();
 }
@@ -280,31 +276,15 @@ fn diesel_folders_metadata_and_missing_downs() {
     sandbox.run(&["import", "--from", "diesel", "src"]).ok();
     assert_three(
         &sandbox,
+        "diesel",
         [
-            "0001_create_users.sql",
-            "0002_add_posts.sql",
-            "0003_index_posts.sql",
+            "2024-01-01-000001_create_users",
+            "2024-01-01-000002_add_posts",
+            "2024-01-01-000003_index_posts",
         ],
-        [
-            imported(
-                "diesel: 2024-01-01-000001_create_users (version 20240101000001)",
-                UP,
-                USERS,
-                Some((DOWN, DROP_USERS)),
-            ),
-            imported(
-                "diesel: 2024-01-01-000002_add_posts (version 20240101000002)",
-                UP,
-                POSTS,
-                None,
-            ),
-            imported(
-                "diesel: 2024-01-01-000003_index_posts (version 20240101000003)",
-                UP_NO_TX,
-                INDEX,
-                Some(("-- migrate:down transaction:false", DROP_INDEX)),
-            ),
-        ],
+        ["20240101000001", "20240101000002", "20240101000003"],
+        UP_NO_TX,
+        [Some(DOWN), None, Some("-- migrate:down transaction:false")],
     );
     sandbox.run(&["migrate"]).ok();
 }
@@ -316,31 +296,15 @@ fn dbmate_sections_and_options() {
     sandbox.run(&["import", "--from", "dbmate", "src"]).ok();
     assert_three(
         &sandbox,
+        "dbmate",
         [
-            "0001_create_users.sql",
-            "0002_add_posts.sql",
-            "0003_index_posts.sql",
+            "20240101000001_create_users.sql",
+            "20240101000002_add_posts.sql",
+            "20240101000003_index_posts.sql",
         ],
-        [
-            imported(
-                "dbmate: 20240101000001_create_users.sql (version 20240101000001)",
-                UP,
-                USERS,
-                Some((DOWN, DROP_USERS)),
-            ),
-            imported(
-                "dbmate: 20240101000002_add_posts.sql (version 20240101000002)",
-                UP,
-                POSTS,
-                None,
-            ),
-            imported(
-                "dbmate: 20240101000003_index_posts.sql (version 20240101000003)",
-                UP_NO_TX,
-                INDEX,
-                Some((DOWN, DROP_INDEX)),
-            ),
-        ],
+        ["20240101000001", "20240101000002", "20240101000003"],
+        UP_NO_TX,
+        [Some(DOWN), None, Some(DOWN)],
     );
     sandbox.run(&["migrate"]).ok();
 }
@@ -394,31 +358,15 @@ fn golang_migrate_up_and_down_files() {
         .ok();
     assert_three(
         &sandbox,
+        "golang-migrate",
         [
-            "0001_create_users.sql",
-            "0002_add_posts.sql",
-            "0003_index_posts.sql",
+            "000001_create_users.up.sql",
+            "000002_add_posts.up.sql",
+            "000003_index_posts.up.sql",
         ],
-        [
-            imported(
-                "golang-migrate: 000001_create_users.up.sql (version 1)",
-                UP,
-                USERS,
-                Some((DOWN, DROP_USERS)),
-            ),
-            imported(
-                "golang-migrate: 000002_add_posts.up.sql (version 2)",
-                UP,
-                POSTS,
-                None,
-            ),
-            imported(
-                "golang-migrate: 000003_index_posts.up.sql (version 3)",
-                UP,
-                INDEX,
-                Some((DOWN, DROP_INDEX)),
-            ),
-        ],
+        ["1", "2", "3"],
+        UP,
+        [Some(DOWN), None, Some(DOWN)],
     );
     sandbox.run(&["migrate"]).ok();
 }
@@ -430,26 +378,15 @@ fn flyway_versions_undo_scripts_and_script_config() {
     sandbox.run(&["import", "--from", "flyway", "src"]).ok();
     assert_three(
         &sandbox,
+        "flyway",
         [
-            "0001_create_users.sql",
-            "0002_add_posts.sql",
-            "0003_index_posts.sql",
+            "V1__create_users.sql",
+            "V1_1__Add_Posts.sql",
+            "nested/V2__index_posts.sql",
         ],
-        [
-            imported(
-                "flyway: V1__create_users.sql (version 1)",
-                UP,
-                USERS,
-                Some((DOWN, DROP_USERS)),
-            ),
-            imported("flyway: V1_1__Add_Posts.sql (version 1.1)", UP, POSTS, None),
-            imported(
-                "flyway: nested/V2__index_posts.sql (version 2)",
-                UP_NO_TX,
-                INDEX,
-                None,
-            ),
-        ],
+        ["1", "1.1", "2"],
+        UP_NO_TX,
+        [Some(DOWN), None, None],
     );
     sandbox.run(&["migrate"]).ok();
 }
