@@ -121,7 +121,9 @@ pub fn run(
     let adopt_count = match conn.as_mut() {
         Some(conn) => {
             let applied = adopt::read(tool, conn, foreign_table, &sources)?;
-            Some(adopt::plan(tool, foreign_table, &sources, &applied)?)
+            let count = adopt::plan(tool, foreign_table, &sources, &applied)?;
+            refuse_history(conn, &config.table)?;
+            Some(count)
         }
         None => None,
     };
@@ -244,6 +246,26 @@ pub fn run(
     }
     out.print(&text)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses a database whose Terrace history is not empty: adopting writes a whole
+/// history, as `baseline` does.
+fn refuse_history(conn: &mut terrace::Connection, table: &str) -> anyhow::Result<()> {
+    let rows = terrace::Migrations::from_vec(Vec::new())
+        .with_table(table)?
+        .status(conn)?
+        .applied
+        .len();
+    if rows == 0 {
+        return Ok(());
+    }
+    Err(Failure::refused(format!(
+        "Terrace's table {table} already holds {rows} migration{}; import adopts a history only into an empty one",
+        plural(rows)
+    ))
+    .named("history_not_empty")
+    .hint("import into a database Terrace has not migrated yet, or name another table with --table")
+    .into())
 }
 
 /// Whether two paths name the same existing folder.

@@ -635,6 +635,35 @@ fn code_migrations_are_refused() {
 }
 
 #[test]
+fn a_database_with_terrace_history_is_refused() {
+    let sandbox = Sandbox::project();
+    goose_fixture(&sandbox);
+    create_goose_history(&sandbox);
+    let adopt = [
+        "import",
+        "--from",
+        "goose",
+        "src",
+        "--database",
+        "sqlite:app.db",
+    ];
+    sandbox.run(&adopt).ok();
+    let files = read(&sandbox, "migrations/0001_create_users.sql");
+    let before = sandbox.db_bytes();
+    let run = sandbox.run(&[&adopt[..], &["--overwrite"]].concat());
+    run.code(1);
+    assert!(
+        run.diagnostics().starts_with(
+            "error: Terrace's table schema_migrations already holds 3 migrations; import adopts a history only into an empty one\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(sandbox.db_bytes(), before);
+    assert_eq!(read(&sandbox, "migrations/0001_create_users.sql"), files);
+}
+
+#[test]
 fn the_foreign_table_as_terraces_table_is_refused() {
     for tool in ["dbmate", "golang-migrate"] {
         let sandbox = Sandbox::project();
