@@ -312,6 +312,69 @@ mod tests {
         assert_eq!(normalize("2.0"), "2");
     }
 
+    fn row(cells: &[Option<&str>]) -> super::super::foreign::Row {
+        super::super::foreign::Row(cells.iter().map(|c| c.map(str::to_owned)).collect())
+    }
+
+    #[test]
+    fn the_log_is_replayed() {
+        let source: Vec<SourceMigration> = ["1", "1.1", "2", "3"]
+            .into_iter()
+            .map(|v| SourceMigration::new(v, "x", PathBuf::from("x"), "SELECT 1;"))
+            .collect();
+        let rows = vec![
+            row(&[
+                Some("1.1"),
+                Some("BASELINE"),
+                None,
+                Some("true"),
+                Some("<< Flyway Baseline >>"),
+            ]),
+            row(&[
+                Some("2"),
+                Some("SQL"),
+                Some("5"),
+                Some("true"),
+                Some("V2__x.sql"),
+            ]),
+            row(&[
+                Some("3"),
+                Some("SQL"),
+                Some("6"),
+                Some("true"),
+                Some("V3__x.sql"),
+            ]),
+            row(&[
+                Some("3"),
+                Some("UNDO_SQL"),
+                Some("7"),
+                Some("true"),
+                Some("U3__x.sql"),
+            ]),
+            row(&[
+                None,
+                Some("SQL_REPEATABLE"),
+                Some("8"),
+                Some("true"),
+                Some("R__x.sql"),
+            ]),
+        ];
+        let replayed = applied(&rows, "t", &source).unwrap();
+        let ids: Vec<(&str, Option<&str>)> = replayed
+            .iter()
+            .map(|a| (a.id.as_str(), a.checksum.as_deref()))
+            .collect();
+        assert_eq!(ids, [("1", None), ("1.1", None), ("2", Some("5"))]);
+        let failed = vec![row(&[
+            Some("2"),
+            Some("SQL"),
+            Some("5"),
+            Some("0"),
+            Some("V2__x.sql"),
+        ])];
+        assert!(applied(&failed, "t", &source).is_err());
+    }
+
     #[test]
     fn crc32_of_lines() {
         // The CRC-32 of "abc" is 0x352441C2; line endings are not part of it.

@@ -139,3 +139,35 @@ pub fn applied(
     }
     Ok(applied)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::foreign::Row;
+    use super::*;
+
+    #[test]
+    fn every_version_up_to_the_current_one_is_applied() {
+        let source: Vec<SourceMigration> = ["1", "5", "9"]
+            .into_iter()
+            .map(|v| SourceMigration::new(v, "x", PathBuf::from("x"), "SELECT 1;"))
+            .collect();
+        let ids = |version: &str| -> Vec<String> {
+            let rows = vec![Row(vec![
+                Some(version.to_owned()),
+                Some("false".to_owned()),
+            ])];
+            applied(&rows, "t", &source)
+                .unwrap()
+                .into_iter()
+                .map(|a| a.id)
+                .collect()
+        };
+        assert_eq!(ids("5"), ["1", "5"]);
+        assert_eq!(ids("-1"), Vec::<String>::new());
+        // A version no file has is reported as applied, for the match to name it.
+        assert_eq!(ids("7"), ["1", "5", "7"]);
+        assert!(applied(&Vec::new(), "t", &source).unwrap().is_empty());
+        let dirty = vec![Row(vec![Some("5".to_owned()), Some("t".to_owned())])];
+        assert!(applied(&dirty, "t", &source).is_err());
+    }
+}

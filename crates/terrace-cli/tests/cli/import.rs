@@ -635,6 +635,64 @@ fn code_migrations_are_refused() {
 }
 
 #[test]
+fn the_tools_table_under_another_name() {
+    let sandbox = Sandbox::project();
+    goose_fixture(&sandbox);
+    create_goose_history(&sandbox);
+    sandbox
+        .open_db()
+        .execute_batch("ALTER TABLE goose_db_version RENAME TO app_versions;")
+        .unwrap();
+    let adopt = [
+        "import",
+        "--from",
+        "goose",
+        "src",
+        "--database",
+        "sqlite:app.db",
+    ];
+    let run = sandbox.run(&adopt);
+    run.code(1);
+    assert!(
+        run.diagnostics()
+            .starts_with("error: cannot read goose's table goose_db_version\n  caused by: no such table: goose_db_version\n"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("--from-table"), "{}", run.stderr);
+    let run = sandbox.run(
+        &[
+            &adopt[..],
+            &["--from-table", "app_versions; DROP TABLE users"],
+        ]
+        .concat(),
+    );
+    run.code(2);
+    assert!(run.stderr.contains("is not a table name"), "{}", run.stderr);
+    let run = sandbox.run(&[
+        "import",
+        "--from",
+        "goose",
+        "src",
+        "--from-table",
+        "app_versions",
+    ]);
+    assert!(
+        run.code(2).stderr.contains("--from-table needs --database"),
+        "{}",
+        run.stderr
+    );
+    let run = sandbox.run(&[&adopt[..], &["--from-table", "app_versions"]].concat());
+    run.ok();
+    assert!(
+        run.stdout.ends_with("adopted goose's history from app_versions: 3 migrations recorded as applied without running them; app_versions is left as it was\n"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(sandbox.recorded(), [1, 2, 3]);
+}
+
+#[test]
 fn a_database_with_terrace_history_is_refused() {
     let sandbox = Sandbox::project();
     goose_fixture(&sandbox);
