@@ -233,12 +233,21 @@ fn refuse_duplicates(list: &[SourceMigration], problems: &mut Vec<String>) {
 }
 
 /// A reader's result: the list, unless a problem was found (two migrations with one
-/// id included).
+/// id, and a migration with no SQL to run, included).
 pub fn finish(
     list: Vec<SourceMigration>,
     mut problems: Vec<String>,
 ) -> Result<Vec<SourceMigration>, Vec<String>> {
     refuse_duplicates(&list, &mut problems);
+    for migration in &list {
+        let dialect = terrace::format::Dialect::Postgres;
+        if terrace::format::split_statements(&migration.up, dialect).is_empty() {
+            problems.push(format!(
+                "{}: no SQL to run; Terrace reads a migration without any as an unfinished draft (write `SELECT 1;` in a migration meant to do nothing)",
+                shown(&migration.file)
+            ));
+        }
+    }
     if problems.is_empty() {
         Ok(list)
     } else {

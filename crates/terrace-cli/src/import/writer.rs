@@ -216,9 +216,17 @@ fn stage(staging: &Path, out: &Path, planned: &[Planned<'_>], map: &str) -> Resu
         .iter()
         .filter(|problem| !is_noop_marker(problem))
         .map(|problem| {
-            problem
+            let text = problem
                 .to_string()
-                .replace(&staging.display().to_string(), &out.display().to_string())
+                .replace(&staging.display().to_string(), &out.display().to_string());
+            let file_name = problem.path.file_name().map(|n| n.to_string_lossy());
+            match planned
+                .iter()
+                .find(|p| Some(p.file_name.as_str()) == file_name.as_deref())
+            {
+                Some(p) => format!("{text} (imported from {})", shown(&p.source.file)),
+                None => text,
+            }
         })
         .collect();
     problems.extend(folder.ignored.iter().map(ToString::to_string));

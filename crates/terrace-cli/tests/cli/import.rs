@@ -570,6 +570,39 @@ fn flyway_repeatables_and_placeholders_are_refused() {
 }
 
 #[test]
+fn files_terrace_would_refuse_are_named_and_nothing_is_written() {
+    let sandbox = Sandbox::project();
+    sandbox.write(
+        "src/1_create_users.up.sql",
+        &format!("BEGIN;\n{USERS}\nCOMMIT;\n"),
+    );
+    let run = sandbox.run(&["import", "--from", "golang-migrate", "src"]);
+    run.code(1);
+    assert_eq!(
+        run.stderr,
+        "error: the imported migrations would not pass Terrace's validation:\n  \
+         migrations/0001_create_users.sql:3: 'BEGIN' controls the transaction Terrace runs the up section in; remove it, or run the section outside a transaction with '-- migrate:up transaction:false' (imported from 1_create_users.up.sql)\n\
+         hint: fix the source file named, then import again\n"
+    );
+    assert!(sandbox.files("migrations").is_empty());
+    // A folder the import created is removed again.
+    sandbox
+        .run(&["import", "--from", "golang-migrate", "src", "--out", "new"])
+        .code(1);
+    assert!(!sandbox.path().join("new").exists());
+    // A migration with no SQL would be a draft.
+    sandbox.write("src/1_create_users.up.sql", USERS);
+    sandbox.write("src/2_nothing_yet.up.sql", "-- to do\n");
+    let run = sandbox.run(&["import", "--from", "golang-migrate", "src"]);
+    run.code(1);
+    assert!(
+        run.stderr.contains("\n  2_nothing_yet.up.sql: no SQL to run; Terrace reads a migration without any as an unfinished draft"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn goose_blocks_terrace_would_split_are_refused() {
     let sandbox = Sandbox::project();
     sandbox.write(
