@@ -476,6 +476,39 @@ fn json_output() {
 }
 
 #[test]
+fn json_output_of_an_adoption() {
+    let sandbox = Sandbox::project();
+    goose_fixture(&sandbox);
+    create_goose_history(&sandbox);
+    let doc = sandbox
+        .run(&[
+            "import",
+            "--from",
+            "goose",
+            "src",
+            "--database",
+            "sqlite:app.db",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(doc["database"], "sqlite:app.db");
+    assert_eq!(
+        doc["adopted"],
+        serde_json::json!({
+            "table": "goose_db_version",
+            "recorded": [
+                {"version": 1, "name": "create_users"},
+                {"version": 2, "name": "add_posts"},
+                {"version": 3, "name": "index_posts"}
+            ]
+        })
+    );
+    assert_eq!(doc["migrations"].as_array().unwrap().len(), 3);
+}
+
+#[test]
 fn dry_run_writes_nothing() {
     let sandbox = Sandbox::project();
     goose_fixture(&sandbox);
