@@ -79,7 +79,8 @@ pub enum Format {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create the migrations folder, its terrace.sum and a commented terrace.toml
+    /// Create the migrations folder, its terrace.sum, a commented terrace.toml and, in a
+    /// cargo package, a build.rs that watches the folder
     Init(InitArgs),
     /// Write the next migration file, with up and down sections to fill in
     #[command(visible_alias = "add")]
@@ -148,6 +149,15 @@ pub struct InitArgs {
     /// Do not create terrace.sum in the migrations folder
     #[arg(long)]
     pub no_sum: bool,
+
+    /// Require a cargo package around the folder and make its build script watch the
+    /// folder (the default does so whenever there is a package)
+    #[arg(long, conflicts_with = "no_build_rs")]
+    pub build_rs: bool,
+
+    /// Leave the package's build script alone
+    #[arg(long)]
+    pub no_build_rs: bool,
 }
 
 /// Arguments of `renumber`.

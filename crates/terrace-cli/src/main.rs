@@ -5,6 +5,7 @@
 //! validation, planning, locking, applying — is the library's.
 
 mod banner;
+mod build_script;
 mod cli;
 mod command;
 mod config;

@@ -7,8 +7,10 @@
 //! Every command prints one document on stdout. Durations are whole milliseconds;
 //! `applied_at` is the database's own text (SQLite: `YYYY-MM-DD HH:MM:SS`, UTC).
 //!
-//! * `init`: `{"config": "terrace.toml", "dir": "migrations", "created_dir": true, "sum": "migrations/terrace.sum"}`
-//!   (`sum` is `null` when no sum file was created)
+//! * `init`: `{"config": "terrace.toml", "config_written": true, "dir": "migrations", "created_dir": true,
+//!   "sum": "migrations/terrace.sum", "build_rs": {"path": "build.rs", "action": "created"}}`
+//!   (`sum` is `null` when no sum file was created; `build_rs.action`: `created`, `added` or
+//!   `already_watched`; `build_rs` is `null` outside a cargo package)
 //! * `new`: `{"path": "migrations/0002_add_base_url.sql", "version": 2, "name": "add_base_url", "sum": null}`
 //!   (`sum`: the sum file rewritten, if the folder has one)
 //! * `renumber`:

@@ -100,9 +100,28 @@ pub enum FileProblemKind {
 /// open at that line), else `PATH: detail`.
 impl fmt::Display for FileProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write(&self.path, f)
+    }
+}
+
+impl FileProblem {
+    /// The problem as its `Display` shows it, with the path shown relative to `base`
+    /// when the file is inside it (as `migrations/0003_x.sql:12: …`).
+    pub fn relative_to<'a>(&'a self, base: &'a Path) -> impl fmt::Display + 'a {
+        struct Relative<'a>(&'a FileProblem, &'a Path);
+        impl fmt::Display for Relative<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let path = self.0.path.strip_prefix(self.1).unwrap_or(&self.0.path);
+                self.0.write(path, f)
+            }
+        }
+        Relative(self, base)
+    }
+
+    fn write(&self, path: &Path, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.kind.line() {
-            Some(line) => write!(f, "{}:{line}: {}", self.path.display(), self.kind.detail()),
-            None => write!(f, "{}: {}", self.path.display(), self.kind),
+            Some(line) => write!(f, "{}:{line}: {}", path.display(), self.kind.detail()),
+            None => write!(f, "{}: {}", path.display(), self.kind),
         }
     }
 }

@@ -14,7 +14,9 @@
 //!   [`renumber`]);
 //! * `terrace.sum`, the folder's list of files and checksums ([`sum`]);
 //! * lines for a database's command-line client rather than its server (psql
-//!   meta-commands, `DELIMITER`) are refused ([`scan`]).
+//!   meta-commands, `DELIMITER`) are refused ([`scan`]);
+//! * whether a package's build script makes cargo rebuild it when a migration file is
+//!   added ([`build_script`]).
 //!
 //! ```
 //! let text = "-- migrate:up\nALTER TABLE projects ADD COLUMN base_url TEXT;\n\
@@ -24,6 +26,7 @@
 //! assert!(sections.transactional);
 //! ```
 
+pub mod build_script;
 pub mod checksum;
 pub mod folder;
 mod lex;

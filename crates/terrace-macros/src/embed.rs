@@ -1,8 +1,17 @@
 //! `embed_migrations!`: parse the folder, refuse bad files, expand to constructors.
+//!
+//! Each problem is a `compile_error!` of its own, spanned on the folder argument, whose
+//! message starts with the file and line at fault (`migrations/0003_x.sql:12: …`), the
+//! form `terrace validate` prints. When the package's build script does not watch the
+//! folder, the expansion also uses a deprecated constant whose note says so: the one
+//! warning a macro can raise on stable Rust.
 
-use crate::{manifest_dir, string_argument};
-use proc_macro::{Delimiter, Literal, TokenStream, TokenTree};
+use crate::{manifest_dir, respan, string_argument};
+use proc_macro::{Delimiter, Literal, Span, TokenStream, TokenTree};
 use std::fmt::Write as _;
+use std::path::Path;
+use terrace_format::MigrationFile;
+use terrace_format::build_script::{self, Watch};
 
 const USAGE: &str = "a folder path, optionally followed by a list of further migrations: \
     embed_migrations!(\"migrations\") or embed_migrations!(\"migrations\", [Migration::code(…), …])";
@@ -25,44 +34,166 @@ fn arguments(input: TokenStream) -> Result<(String, TokenStream), String> {
     }
 }
 
-/// The folder's `terrace.sum`, if it has one, must match its files: a message naming
-/// the sum file and each file that differs otherwise.
-fn check_sum(dir: &std::path::Path, folder: &terrace_format::Folder) -> Result<(), String> {
-    let problems = terrace_format::check_sum(dir, folder);
-    if problems.is_empty() {
-        return Ok(());
+pub(crate) fn expand(input: TokenStream) -> TokenStream {
+    // Errors and the warning point at the folder argument.
+    let span = input
+        .clone()
+        .into_iter()
+        .next()
+        .map_or_else(Span::call_site, |token| token.span());
+    match expand_folder(input, span) {
+        Ok(code) => code,
+        Err(messages) => errors_at(&messages, span),
     }
-    let path = terrace_format::sum::sum_path(dir);
-    let mut message = format!("{} does not match the migrations:", path.display());
-    for problem in &problems {
-        let _ = match problem.line() {
-            Some(line) => write!(message, "\n  - {}:{line}: {problem}", path.display()),
-            None => write!(message, "\n  - {problem}"),
-        };
-    }
-    Err(message)
 }
 
-pub(crate) fn expand(input: TokenStream) -> Result<TokenStream, String> {
-    let (relative, extra) = arguments(input)?;
-    let dir = manifest_dir()?.join(&relative);
-    let folder = terrace_format::read_folder(&dir)
-        .map_err(|e| format!("cannot read the migrations folder {}: {e}", dir.display()))?;
-    if !folder.problems.is_empty() {
-        let mut message = String::from("invalid migration files:");
-        for problem in &folder.problems {
-            let _ = write!(message, "\n  - {problem}");
+/// `{ compile_error!("…"); … compile_error!("…") }`, every token spanned at `span`: an
+/// expression, so the messages are the only errors shown.
+fn errors_at(messages: &[String], span: Span) -> TokenStream {
+    let calls: Vec<String> = messages
+        .iter()
+        .map(|message| format!("::core::compile_error!({})", Literal::string(message)))
+        .collect();
+    let code = format!("{{ {} }}", calls.join("; "));
+    respan(
+        code.parse()
+            .expect("compile_error! invocations with string literals are valid Rust"),
+        span,
+    )
+}
+
+/// Every problem of the folder's files as `PATH[:LINE]: problem`, the path relative to
+/// the package; duplicate versions always; gaps only when no further migrations follow
+/// (they may fill them) and every file was read (a file refused may be the missing one).
+fn problems(folder: &terrace_format::Folder, manifest: &Path, check_gaps: bool) -> Vec<String> {
+    let shown = |file: &MigrationFile| {
+        file.path
+            .strip_prefix(manifest)
+            .unwrap_or(&file.path)
+            .display()
+            .to_string()
+    };
+    let mut messages: Vec<String> = folder
+        .problems
+        .iter()
+        .map(|problem| problem.relative_to(manifest).to_string())
+        .collect();
+    let check_gaps = check_gaps && messages.is_empty();
+    let mut expected = 1u64;
+    for (i, file) in folder.files.iter().enumerate() {
+        match i.checked_sub(1).map(|before| &folder.files[before]) {
+            Some(before) if before.version == file.version => messages.push(format!(
+                "{}: version {} is used by more than one migration (also by {}); \
+                 give this one the next free number",
+                shown(file),
+                file.version,
+                shown(before)
+            )),
+            _ if check_gaps && file.version > expected => messages.push(if file.version - 1 == expected {
+                format!(
+                    "{}: version {expected} is missing before it: versions must run 1, 2, 3, … \
+                     without gaps",
+                    shown(file)
+                )
+            } else {
+                format!(
+                    "{}: versions {expected} to {} are missing before it: versions must run 1, 2, \
+                     3, … without gaps",
+                    shown(file),
+                    file.version - 1
+                )
+            }),
+            _ => {}
         }
-        return Err(message);
+        expected = file.version.saturating_add(1);
     }
-    check_sum(&dir, &folder)?;
+    messages
+}
+
+/// The note of the deprecated constant the expansion uses when the package's build
+/// script does not watch the folder; `None` when it does.
+fn unwatched_note(manifest: &Path, relative: &str) -> Option<String> {
+    let folder = build_script::relative_to(manifest, &manifest.join(relative))
+        .unwrap_or_else(|| relative.to_owned());
+    let line = build_script::rerun_line(&folder);
+    let effect = "so a migration file added to it is not embedded until something else \
+                  rebuilds this crate";
+    match build_script::watch(manifest, Path::new(relative)) {
+        Watch::Watched { .. } => None,
+        Watch::NotWatched { script } => Some(format!(
+            "{folder}/ is not watched by the build script {}, {effect}; run `terrace init`, \
+             or add `{line}` to its main",
+            script.strip_prefix(manifest).unwrap_or(&script).display()
+        )),
+        Watch::NoScript { disabled: false } => Some(format!(
+            "{folder}/ is not watched by a build script, {effect}; run `terrace init`, or add \
+             build.rs beside Cargo.toml with `fn main() {{ {line} }}`"
+        )),
+        Watch::NoScript { disabled: true } => Some(format!(
+            "{folder}/ is not watched: Cargo.toml sets `build = false`, {effect}; give the \
+             package a build script with `{line}` in its main"
+        )),
+    }
+}
+
+/// A deprecated constant and a use of it, every token spanned at `span`: the warning
+/// `note` shows at the macro's argument.
+fn warning_at(note: &str, span: Span) -> TokenStream {
+    let code = format!(
+        "#[deprecated(note = {})] #[allow(non_upper_case_globals)] \
+         const migrations_folder_not_watched: () = (); \
+         let _ = migrations_folder_not_watched;",
+        Literal::string(note)
+    );
+    respan(
+        code.parse()
+            .expect("a deprecated constant and a use of it are valid Rust"),
+        span,
+    )
+}
+
+/// The folder's `terrace.sum`, if it has one, must match its files: one message per
+/// difference, `PATH[:LINE]: problem`, the sum file's path relative to the package.
+fn sum_problems(dir: &Path, folder: &terrace_format::Folder, manifest: &Path) -> Vec<String> {
+    let path = terrace_format::sum::sum_path(dir);
+    let shown = path.strip_prefix(manifest).unwrap_or(&path).display();
+    terrace_format::check_sum(dir, folder)
+        .iter()
+        .map(|problem| match problem.line() {
+            Some(line) => format!("{shown}:{line}: {problem}"),
+            None => format!("{shown}: {problem}"),
+        })
+        .collect()
+}
+
+fn expand_folder(input: TokenStream, span: Span) -> Result<TokenStream, Vec<String>> {
+    let (relative, extra) = arguments(input).map_err(|message| vec![message])?;
+    let manifest = manifest_dir().map_err(|message| vec![message])?;
+    let dir = manifest.join(&relative);
+    let folder = terrace_format::read_folder(&dir).map_err(|e| {
+        vec![format!(
+            "{relative}: cannot read the migrations folder: {e} (the path is relative to {}, \
+             the folder of Cargo.toml)",
+            manifest.display()
+        )]
+    })?;
+    let mut problems = problems(&folder, &manifest, extra.is_empty());
+    problems.extend(sum_problems(&dir, &folder, &manifest));
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let warning = unwatched_note(&manifest, &relative)
+        .map(|note| warning_at(&note, span))
+        .unwrap_or_default();
     let mut code = String::from("{ const LIST: &[::terrace::Migration] = &[");
     let mut dependencies = String::new();
     for file in &folder.files {
-        let path = file
-            .path
-            .to_str()
-            .ok_or_else(|| format!("{}: the path is not valid UTF-8", file.path.display()))?;
+        let path = file.path.to_str().ok_or_else(|| {
+            vec![format!(
+                "{}: the path is not valid UTF-8",
+                file.path.display()
+            )]
+        })?;
         // Tracks the file, so that editing it rebuilds the crate.
         let _ = write!(
             dependencies,
@@ -113,11 +244,7 @@ pub(crate) fn expand(input: TokenStream) -> Result<TokenStream, String> {
     // With the whole list known here, every cumulative checksum is computed now, so
     // neither the start-up check nor a run hashes at run time. (Extra migrations are
     // expressions this macro cannot evaluate; the library computes them then.)
-    let duplicates = folder
-        .files
-        .windows(2)
-        .any(|w| w[0].version == w[1].version);
-    if extra.is_empty() && !duplicates && !folder.files.is_empty() {
+    if extra.is_empty() && !folder.files.is_empty() {
         code.push_str(".with_precomputed_cumulative_checksums(&[");
         let mut cumulative: Option<String> = None;
         for file in &folder.files {
@@ -138,8 +265,16 @@ pub(crate) fn expand(input: TokenStream) -> Result<TokenStream, String> {
         code.push_str("])");
     }
     code.push_str(" }");
-    code.parse()
-        .map_err(|e| format!("internal error expanding embed_migrations!: {e:?}"))
+    let code: TokenStream = code
+        .parse()
+        .map_err(|e| vec![format!("internal error expanding embed_migrations!: {e:?}")])?;
+    // `{ warning code }`: the warning's statements run before the list's block.
+    let mut block = warning;
+    block.extend(code);
+    Ok(TokenStream::from(TokenTree::Group(proc_macro::Group::new(
+        Delimiter::Brace,
+        block,
+    ))))
 }
 
 #[cfg(test)]
@@ -157,23 +292,23 @@ mod tests {
         )
         .unwrap();
         let folder = terrace_format::read_folder(&dir).unwrap();
-        assert_eq!(check_sum(&dir, &folder), Ok(()), "no sum file");
+        let problems = |folder| sum_problems(&dir, folder, dir.parent().unwrap());
+        assert_eq!(problems(&folder), Vec::<String>::new(), "no sum file");
         terrace_format::write_sum(&dir, &folder).unwrap();
-        assert_eq!(check_sum(&dir, &folder), Ok(()));
+        assert_eq!(problems(&folder), Vec::<String>::new());
         std::fs::write(
             dir.join("0001_create_a.sql"),
             "-- migrate:up\nCREATE TABLE a (y);",
         )
         .unwrap();
         let folder = terrace_format::read_folder(&dir).unwrap();
-        let message = check_sum(&dir, &folder).unwrap_err();
+        let name = dir.file_name().unwrap().to_str().unwrap().to_owned();
         assert_eq!(
-            message,
-            format!(
-                "{}/terrace.sum does not match the migrations:\n  - 0001_create_a.sql (version 1) \
-                 differs from its line; run `terrace sum` if the change was intended",
-                dir.display()
-            )
+            problems(&folder),
+            [format!(
+                "{name}/terrace.sum: 0001_create_a.sql (version 1) differs from its line; run \
+                 `terrace sum` if the change was intended"
+            )]
         );
         std::fs::remove_dir_all(dir).unwrap();
     }

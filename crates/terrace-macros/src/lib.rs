@@ -12,7 +12,7 @@
 //! All are written without `syn` or `quote`: they parse the little they need by hand
 //! and emit ordinary calls to the library's `const fn` constructors.
 
-use proc_macro::{Delimiter, Literal, TokenStream, TokenTree};
+use proc_macro::{Delimiter, Group, Literal, Span, TokenStream, TokenTree};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -25,12 +25,15 @@ mod test_attr;
 /// bracketed list of further migrations (code migrations) may follow:
 /// `embed_migrations!("migrations", [Migration::code(4, "backfill_totals", backfill_totals)])`.
 ///
-/// A malformed file is a compile error naming it. Editing a file rebuilds the crate;
-/// adding or removing a file does too if the crate's `build.rs` prints
-/// `cargo:rerun-if-changed=migrations`.
+/// Each malformed file, duplicate version or gap is a compile error of its own that
+/// starts with the file and line at fault (`migrations/0003_x.sql:12: …`). Editing a
+/// file rebuilds the crate; adding or removing one does only if the package's build
+/// script prints `cargo:rerun-if-changed=migrations` (which `terrace init` writes):
+/// without it, the expansion uses a deprecated constant, so that the build warns that
+/// the folder is not watched (`#[allow(deprecated)]` on the item silences it).
 #[proc_macro]
 pub fn embed_migrations(input: TokenStream) -> TokenStream {
-    embed::expand(input).unwrap_or_else(|message| compile_error(&message))
+    embed::expand(input)
 }
 
 /// Marks a function `fn(&mut terrace::Db<'_>) -> terrace::CodeResult` as a code
@@ -66,6 +69,24 @@ fn compile_error(message: &str) -> TokenStream {
     format!("::core::compile_error! {{ {} }}", Literal::string(message))
         .parse()
         .expect("a compile_error! invocation with a string literal is valid Rust")
+}
+
+/// The tokens with every span set to `span`, so that what they cause (an error, a
+/// warning) is shown there.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let TokenTree::Group(group) = &token {
+                let mut respanned = Group::new(group.delimiter(), respan(group.stream(), span));
+                respanned.set_span(span);
+                token = TokenTree::Group(respanned);
+            } else {
+                token.set_span(span);
+            }
+            token
+        })
+        .collect()
 }
 
 /// The string literal of a macro's single argument.

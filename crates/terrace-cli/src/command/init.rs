@@ -3,9 +3,15 @@
 //! folder, with the folder, table and database given. Refuses to overwrite an
 //! existing `terrace.toml`. A database URL holding a password is written only as a
 //! comment with the password hidden: the password belongs in `DATABASE_URL`.
+//!
+//! In a cargo package it also makes the package's build script watch the folder
+//! (`crate::build_script`), so that a new migration is embedded by the next build;
+//! decided before anything is written. With a `terrace.toml` already there, that is
+//! all it does, if the script does not watch the configured folder yet.
 
+use crate::build_script::{self, Plan};
 use crate::cli::{Global, InitArgs};
-use crate::config::{self, DATABASE_ENV, DEFAULT_DIR, DIR_ENV, FILE_NAME, TABLE_ENV};
+use crate::config::{self, Config, DATABASE_ENV, DEFAULT_DIR, DIR_ENV, FILE_NAME, TABLE_ENV};
 use crate::failure::Failure;
 use crate::output::Output;
 use anyhow::Context;
@@ -17,6 +23,8 @@ use std::process::ExitCode;
 #[derive(Serialize)]
 struct InitDoc<'a> {
     config: &'a str,
+    /// Whether `terrace.toml` was written (not when it existed).
+    config_written: bool,
     dir: &'a Path,
     created_dir: bool,
     table: &'a str,
@@ -25,6 +33,34 @@ struct InitDoc<'a> {
     /// Whether the database URL was written as a setting (not when it holds a
     /// password, or none was given).
     database_written: bool,
+    /// What was done to the package's build script; `null` outside a cargo package or
+    /// with `--no-build-rs`.
+    build_rs: Option<BuildDoc<'a>>,
+}
+
+#[derive(Serialize)]
+struct BuildDoc<'a> {
+    path: &'a Path,
+    /// `created`, `added` (the line, to an existing script) or `already_watched`.
+    action: &'static str,
+}
+
+impl<'a> BuildDoc<'a> {
+    fn of(plan: &'a Plan) -> Option<Self> {
+        match plan {
+            Plan::NoPackage => None,
+            Plan::Watched { script } => Some(BuildDoc {
+                path: script,
+                action: "already_watched",
+            }),
+            Plan::Write {
+                script, created, ..
+            } => Some(BuildDoc {
+                path: script,
+                action: if *created { "created" } else { "added" },
+            }),
+        }
+    }
 }
 
 /// What `init` writes about the database.
@@ -42,11 +78,7 @@ enum DatabaseLine<'a> {
 pub fn run(args: &InitArgs, global: &Global, out: &Output) -> anyhow::Result<ExitCode> {
     let config_path = Path::new(FILE_NAME);
     if config_path.exists() {
-        return Err(
-            Failure::refused(format!("{FILE_NAME} already exists; it was left as it is"))
-                .hint("edit it, or remove it and run `terrace init` again")
-                .into(),
-        );
+        return complete(args, global, out);
     }
     let dir = global
         .dir
@@ -65,6 +97,7 @@ pub fn run(args: &InitArgs, global: &Global, out: &Output) -> anyhow::Result<Exi
         (Some(_), Some(shown)) => DatabaseLine::Hidden(shown),
         _ => DatabaseLine::Example,
     };
+    let build = build_plan(args, &dir)?;
     let created_dir = !dir.is_dir();
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("cannot create the migrations folder {}", dir.display()))?;
@@ -82,15 +115,18 @@ pub fn run(args: &InitArgs, global: &Global, out: &Output) -> anyhow::Result<Exi
     } else {
         Some(crate::command::sum::write(&dir)?.0)
     };
+    build.write()?;
 
     if out.is_json() {
         out.json(&InitDoc {
             config: FILE_NAME,
+            config_written: true,
             dir: &dir,
             created_dir,
             table: &table,
             sum: sum.as_deref(),
             database_written: matches!(database, DatabaseLine::Setting(_)),
+            build_rs: BuildDoc::of(&build),
         })?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -115,8 +151,101 @@ pub fn run(args: &InitArgs, global: &Global, out: &Output) -> anyhow::Result<Exi
         Some(sum) => format!("\ncreated {}", sum.display()),
         None => String::new(),
     };
-    out.print(&format!("{folder}{sum}\ncreated {FILE_NAME}\n{next}"))?;
+    let build = build_lines(&build, &dir)
+        .map(|lines| format!("{lines}\n"))
+        .unwrap_or_default();
+    out.print(&format!("{folder}{sum}\ncreated {FILE_NAME}\n{build}{next}"))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `init` where `terrace.toml` exists: it is left as it is, and only the build script
+/// is completed, for the folder the settings name; refused when that has nothing to do.
+fn complete(args: &InitArgs, global: &Global, out: &Output) -> anyhow::Result<ExitCode> {
+    let exists = || {
+        Failure::refused(format!("{FILE_NAME} already exists; it was left as it is"))
+            .hint("edit it, or remove it and run `terrace init` again")
+    };
+    let Ok(config) = Config::load(global) else {
+        return Err(exists().into());
+    };
+    let build = build_plan(args, &config.dir)?;
+    let Plan::Write { .. } = build else {
+        return Err(exists().into());
+    };
+    build.write()?;
+    if out.is_json() {
+        out.json(&InitDoc {
+            config: FILE_NAME,
+            config_written: false,
+            dir: &config.dir,
+            created_dir: false,
+            table: config.table.as_str(),
+            sum: None,
+            database_written: false,
+            build_rs: BuildDoc::of(&build),
+        })?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let lines = build_lines(&build, &config.dir).unwrap_or_default();
+    out.print(&format!(
+        "{FILE_NAME} already exists; it was left as it is\n{lines}"
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What to do about the build script, decided before anything is written: nothing with
+/// `--no-build-rs`; with `--build-rs`, a cargo package is required.
+fn build_plan(args: &InitArgs, dir: &Path) -> anyhow::Result<Plan> {
+    if args.no_build_rs {
+        return Ok(Plan::NoPackage);
+    }
+    let plan = build_script::plan(dir)?;
+    if args.build_rs && matches!(plan, Plan::NoPackage) {
+        return Err(Failure::refused(format!(
+            "no cargo package holds {}: no Cargo.toml with a [package] table in it or a folder above it",
+            dir.display()
+        ))
+        .hint("run `terrace init` in the folder of your crate, or leave out --build-rs")
+        .into());
+    }
+    Ok(plan)
+}
+
+/// The lines that say what was done to the build script, if anything.
+fn build_lines(plan: &Plan, dir: &Path) -> Option<String> {
+    let dir = dir.display();
+    match plan {
+        Plan::NoPackage => None,
+        Plan::Watched { script } => Some(format!(
+            "{} already watches {dir}/: a new migration is embedded by the next build",
+            script.display()
+        )),
+        Plan::Write {
+            script,
+            created,
+            line,
+            narrows,
+            ..
+        } => {
+            let mut text = if *created {
+                format!("created {}", script.display())
+            } else {
+                format!("added `{line}` to {}", script.display())
+            };
+            text.push_str(&format!(
+                ": cargo rebuilds the crate when a migration is added to {dir}/"
+            ));
+            if *narrows {
+                text.push_str(&format!(
+                    "\nnote: {} printed no rerun-if-changed before, so cargo reran it on any \
+                     change in the package; now it reruns it only when {dir}/ changes (add a \
+                     rerun-if-changed line for each other file it reads)",
+                    script.display()
+                ));
+            }
+            Some(text)
+        }
+    }
 }
 
 /// The commented `terrace.toml`.

@@ -6,6 +6,7 @@
     reason = "test helpers unwrap: a failure there is a broken test setup"
 )]
 
+mod app_crate;
 mod banner;
 mod baseline;
 mod concurrency;
