@@ -319,14 +319,25 @@ fn render_refusal(problems: &[Problem]) -> String {
 impl fmt::Debug for Error {
     /// The message, then each cause on a line of its own.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{self}")?;
-        let mut cause = std::error::Error::source(self);
-        while let Some(error) = cause {
-            write!(f, "\ncaused by: {error}")?;
-            cause = error.source();
-        }
-        Ok(())
+        write_with_causes(self, f)
     }
+}
+
+/// Writes an error's message, then each cause on a line of its own (`caused by: …`):
+/// the `Debug` of Terrace's public errors, so that a `main` returning one prints what
+/// a person can read. `{:#?}` prints the same; the fields are the variant's, to match.
+#[doc(hidden)]
+pub fn write_with_causes(
+    error: &(dyn std::error::Error + 'static),
+    f: &mut fmt::Formatter<'_>,
+) -> fmt::Result {
+    write!(f, "{error}")?;
+    let mut cause = error.source();
+    while let Some(error) = cause {
+        write!(f, "\ncaused by: {error}")?;
+        cause = error.source();
+    }
+    Ok(())
 }
 
 fn render_statement(

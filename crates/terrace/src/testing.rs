@@ -170,7 +170,11 @@ const GIVEN: &str = "the server URL given";
 
 /// Why a test database could not be made, opened or removed. Passwords never appear
 /// in it.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Debug` prints the message and its causes, one `caused by:` line each, as
+/// [`Error`](crate::Error)'s does: what a test that unwraps it, or a `main` that
+/// returns it, shows.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum TestDbError {
     /// The test needs a server and the variable that names it is not set.
@@ -236,6 +240,12 @@ pub enum TestDbError {
         #[source]
         source: BoxError,
     },
+}
+
+impl fmt::Debug for TestDbError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        terrace_core::error::write_with_causes(self, f)
+    }
 }
 
 fn backend_name(scheme: Scheme) -> &'static str {
@@ -693,6 +703,17 @@ impl TestConnection for mysql::Conn {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_prints_the_message_and_its_causes() {
+        let err = resolve(None, "V", url("mongodb://h/db")).unwrap_err();
+        assert!(matches!(err, TestDbError::BadUrl { .. }), "{err}");
+        let cause = std::error::Error::source(&err).unwrap();
+        let expected = format!("{err}\ncaused by: {cause}");
+        assert_eq!(format!("{err:?}"), expected);
+        assert_eq!(format!("{err:#?}"), expected);
+        assert!(!format!("{err:?}").contains("BadUrl"), "{err:?}");
+    }
 
     fn url(text: &str) -> Option<String> {
         Some(text.to_owned())
