@@ -156,3 +156,79 @@ fn refuses_an_invalid_table_and_writes_nothing() {
     assert!(!sandbox.path().join("terrace.toml").exists());
     assert!(!sandbox.path().join("migrations").exists());
 }
+
+/// A sandbox holding a cargo package's manifest.
+fn package() -> Sandbox {
+    let sandbox = Sandbox::empty();
+    sandbox.write(
+        "Cargo.toml",
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\n",
+    );
+    sandbox
+}
+
+#[test]
+fn in_a_package_the_build_script_watches_the_folder() {
+    let sandbox = package();
+    let doc = sandbox
+        .run(&["--dir", "db/migrations", "--format", "json", "init"])
+        .ok()
+        .json();
+    assert_eq!(doc["config_written"], true);
+    assert_eq!(doc["build_rs"]["path"], "build.rs");
+    assert_eq!(doc["build_rs"]["action"], "created");
+    let script = std::fs::read_to_string(sandbox.path().join("build.rs")).unwrap();
+    assert!(
+        script
+            .contains("fn main() {\n    println!(\"cargo:rerun-if-changed=db/migrations\");\n}\n"),
+        "{script}"
+    );
+}
+
+#[test]
+fn a_build_script_it_cannot_edit_is_refused_before_anything_is_written() {
+    let sandbox = package();
+    sandbox.write("build.rs", "include!(\"generated.rs\");\n");
+    let run = sandbox.run(&["init"]);
+    run.code(1);
+    assert!(
+        run.stderr
+            .contains("cannot add the line to build.rs safely: it has no `fn main`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("add `println!(\"cargo:rerun-if-changed=migrations\");` to its main"),
+        "{}",
+        run.stderr
+    );
+    assert!(!sandbox.path().join("terrace.toml").exists());
+    assert!(!sandbox.path().join("migrations").exists());
+    assert_eq!(
+        std::fs::read_to_string(sandbox.path().join("build.rs")).unwrap(),
+        "include!(\"generated.rs\");\n"
+    );
+
+    // --no-build-rs leaves it alone.
+    let run = sandbox.run(&["init", "--no-build-rs"]);
+    run.ok();
+    assert!(!run.stdout.contains("build.rs"), "{}", run.stdout);
+    assert!(sandbox.path().join("terrace.toml").exists());
+}
+
+#[test]
+fn build_rs_needs_a_package() {
+    let sandbox = Sandbox::empty();
+    let run = sandbox.run(&["init", "--build-rs"]);
+    run.code(1);
+    assert!(
+        run.stderr.contains("no cargo package holds migrations"),
+        "{}",
+        run.stderr
+    );
+    assert!(!sandbox.path().join("terrace.toml").exists());
+    // Without the flag, a folder outside any package gets no build script, quietly.
+    let doc = sandbox.run(&["--format", "json", "init"]).ok().json();
+    assert!(doc["build_rs"].is_null(), "{doc}");
+}
