@@ -86,6 +86,14 @@ fn output(mut command: Command) -> Output {
     }
 }
 
+/// Gives the package a build script that watches `migrations/`.
+fn watch_migrations(app: &Sandbox) {
+    app.write(
+        "build.rs",
+        "//! Watches the folder.\nfn main() {\n    println!(\"cargo:rerun-if-changed=migrations\");\n}\n",
+    );
+}
+
 /// Writes migration `file` creating table `table`.
 fn migration(sandbox: &Sandbox, file: &str, table: &str) {
     sandbox.write(
@@ -155,6 +163,12 @@ fn without_a_watching_build_script_the_build_warns_until_init_adds_one() {
         built.stderr
     );
     assert!(built.stderr.contains("src/main.rs:1:"), "{}", built.stderr);
+    // `#[allow(deprecated)]` on the item silences it.
+    app.write("src/main.rs", &format!("#[allow(deprecated)]\n{MAIN}"));
+    let built = build(&app);
+    assert!(built.success, "{}", built.stderr);
+    assert!(!built.stderr.contains("not watched"), "{}", built.stderr);
+    app.write("src/main.rs", MAIN);
 
     // A build script that watches something else: the line is added to its main.
     app.write(
@@ -210,10 +224,7 @@ fn a_bad_folder_is_a_compile_error_naming_the_file_and_line() {
     let name = "first-hour-errors";
     let app = app(name);
     // The build script watches the folder, so no warning mixes in.
-    app.write(
-        "build.rs",
-        "//! Watches the folder.\nfn main() {\n    println!(\"cargo:rerun-if-changed=migrations\");\n}\n",
-    );
+    watch_migrations(&app);
     type Setup = fn(&Sandbox);
     let cases: [(&str, Setup); 6] = [
         ("unknown_marker", |app| {
@@ -263,10 +274,7 @@ fn a_bad_folder_is_a_compile_error_naming_the_file_and_line() {
 fn an_error_returned_from_main_prints_its_message_and_causes() {
     let name = "first-hour-main";
     let app = app(name);
-    app.write(
-        "build.rs",
-        "//! Watches the folder.\nfn main() {\n    println!(\"cargo:rerun-if-changed=migrations\");\n}\n",
-    );
+    watch_migrations(&app);
     migration(&app, "0001_create_projects.sql", "projects");
     app.write(
         "migrations/0002_add_owner.sql",
