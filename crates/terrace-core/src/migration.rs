@@ -94,6 +94,9 @@ pub struct Migration {
     pub(crate) file_lines: Option<(usize, usize)>,
     /// For a migration read from a file at run time: the file, so that errors name it.
     pub(crate) path: Option<PathBuf>,
+    /// For a migration embedded by `terrace::embed_migrations!`: its file, relative to
+    /// the crate's `Cargo.toml`, so that errors name it.
+    pub(crate) embedded_path: Option<&'static str>,
 }
 
 impl Migration {
@@ -109,6 +112,7 @@ impl Migration {
             down_transactional: true,
             file_lines: None,
             path: None,
+            embedded_path: None,
         }
     }
 
@@ -125,6 +129,7 @@ impl Migration {
             down_transactional: true,
             file_lines: None,
             path: None,
+            embedded_path: None,
         }
     }
 
@@ -178,6 +183,14 @@ impl Migration {
         self
     }
 
+    /// Marks a migration as embedded from this file (relative to the crate's
+    /// `Cargo.toml`), so that errors name it (set by `terrace::embed_migrations!`).
+    #[doc(hidden)]
+    pub const fn with_embedded_path(mut self, path: &'static str) -> Self {
+        self.embedded_path = Some(path);
+        self
+    }
+
     /// The line of its file on which a section starts, for a migration read from a
     /// file.
     pub(crate) fn file_line(&self, direction: crate::plan::Direction) -> Option<usize> {
@@ -200,14 +213,18 @@ impl Migration {
             down_transactional: sections.down_transactional,
             file_lines: Some((sections.up_line, sections.down_line)),
             path: Some(file.path),
+            embedded_path: None,
         }
     }
 
     /// The file it was read from, for a migration read from a folder at run time
     /// ([`Migrations::from_dir`](crate::Migrations::from_dir)): the folder as given,
-    /// joined with the file name.
+    /// joined with the file name; for one embedded by `terrace::embed_migrations!`, its
+    /// file relative to the crate's `Cargo.toml`.
     pub fn path(&self) -> Option<&Path> {
-        self.path.as_deref()
+        self.path
+            .as_deref()
+            .or_else(|| self.embedded_path.map(Path::new))
     }
 
     /// The version.

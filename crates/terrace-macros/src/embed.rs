@@ -62,17 +62,20 @@ fn errors_at(messages: &[String], span: Span) -> TokenStream {
     )
 }
 
+/// A file's path as errors show it: relative to the package's folder when inside it.
+fn shown(file: &MigrationFile, manifest: &Path) -> String {
+    file.path
+        .strip_prefix(manifest)
+        .unwrap_or(&file.path)
+        .display()
+        .to_string()
+}
+
 /// Every problem of the folder's files as `PATH[:LINE]: problem`, the path relative to
 /// the package; duplicate versions always; gaps only when no further migrations follow
 /// (they may fill them) and every file was read (a file refused may be the missing one).
 fn problems(folder: &terrace_format::Folder, manifest: &Path, check_gaps: bool) -> Vec<String> {
-    let shown = |file: &MigrationFile| {
-        file.path
-            .strip_prefix(manifest)
-            .unwrap_or(&file.path)
-            .display()
-            .to_string()
-    };
+    let shown = |file: &MigrationFile| shown(file, manifest);
     let mut messages: Vec<String> = folder
         .problems
         .iter()
@@ -221,6 +224,11 @@ fn expand_folder(input: TokenStream, span: Span) -> Result<TokenStream, Vec<Stri
             ".with_file_lines({}, {})",
             Literal::usize_unsuffixed(file.sections.up_line),
             Literal::usize_unsuffixed(file.sections.down_line)
+        );
+        let _ = write!(
+            code,
+            ".with_embedded_path({})",
+            Literal::string(&shown(file, &manifest))
         );
         let _ = write!(
             code,
