@@ -154,7 +154,9 @@ pub fn run(args: &InitArgs, global: &Global, out: &Output) -> anyhow::Result<Exi
     let build = build_lines(&build, &dir)
         .map(|lines| format!("{lines}\n"))
         .unwrap_or_default();
-    out.print(&format!("{folder}{sum}\ncreated {FILE_NAME}\n{build}{next}"))?;
+    out.print(&format!(
+        "{folder}{sum}\ncreated {FILE_NAME}\n{build}{next}"
+    ))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -141,6 +141,17 @@ fn after_init_a_new_migration_is_embedded_by_the_next_build() {
     assert_eq!(ran.stdout, "applied 2\n");
 
     migration(&app, "0003_create_notes.sql", "notes");
+    // `init` wrote terrace.sum, so the build refuses the new file until it is summed.
+    let built = build(&app);
+    assert!(!built.success);
+    assert!(
+        built
+            .stderr
+            .contains("error: migrations/terrace.sum: 0003_create_notes.sql"),
+        "{}",
+        built.stderr
+    );
+    app.run(&["sum"]).ok();
     let built = build(&app);
     assert!(built.success, "{}", built.stderr);
     let ran = run_app(&app, name);
