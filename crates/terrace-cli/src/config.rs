@@ -9,6 +9,12 @@
 //! | table      | `--table`    | `TERRACE_TABLE` | `table`      | `schema_migrations` |
 //! | protected  |              |                 | `protected`  | `false`             |
 //! | lock wait  | `--lock-timeout` | `TERRACE_LOCK_TIMEOUT` | `lock_timeout` | 300 seconds |
+//! | newer applied | `--allow-newer` |           | `allow_newer` | `false`: refuse |
+//!
+//! `allow_newer = true` (or `--allow-newer` on `migrate`, `status` and `validate`)
+//! lets a build run while the database holds applied migrations newer than every
+//! migration of its folder, as during a rolling deploy: they are named in a warning and
+//! left alone (see [`terrace::NewerApplied`]).
 //!
 //! Relative paths in `terrace.toml` (the folder, and a SQLite file) are relative to the
 //! file's own folder, so every command finds the same files from any subfolder.
@@ -54,6 +60,7 @@ struct FileSettings {
     table: Option<String>,
     protected: Option<bool>,
     lock_timeout: Option<u64>,
+    allow_newer: Option<bool>,
 }
 
 /// A `terrace.toml` that was found and read.
@@ -150,6 +157,9 @@ pub struct Config {
     /// How long to wait for another run's migration lock (`None`: the library's
     /// default).
     pub lock_timeout: Option<std::time::Duration>,
+    /// Whether `terrace.toml` allows applied migrations newer than every migration of
+    /// the folder (`allow_newer`).
+    pub allow_newer: bool,
     /// The configuration file used, if any.
     pub file: Option<PathBuf>,
 }
@@ -221,6 +231,21 @@ impl Config {
         };
         let migrations = terrace::Migrations::from_dir(dir)?.with_table(&self.table)?;
         Ok(self.with_lock_timeout(migrations))
+    }
+
+    /// [`migrations`](Config::migrations), allowing applied migrations newer than every
+    /// migration of the folder where `--allow-newer` (`flag`) or `allow_newer` in
+    /// `terrace.toml` says so.
+    pub fn migrations_allowing(
+        &self,
+        flag: &crate::cli::NewerArgs,
+    ) -> anyhow::Result<terrace::Migrations> {
+        let newer = if flag.allow_newer || self.allow_newer {
+            terrace::NewerApplied::Warn
+        } else {
+            terrace::NewerApplied::Refuse
+        };
+        Ok(self.migrations()?.with_newer_applied(newer))
     }
 
     /// An empty list tracked in the configured table, for commands that work on the
@@ -434,6 +459,7 @@ fn resolve(
         protected: settings.protected.unwrap_or(false),
         wait: std::time::Duration::from_secs(global.wait),
         lock_timeout: lock_timeout.map(std::time::Duration::from_secs),
+        allow_newer: settings.allow_newer.unwrap_or(false),
         file: path,
     })
 }
@@ -476,7 +502,7 @@ mod tests {
         Some(format!("env-{name}"))
     }
 
-    const FULL_FILE: &str = "database = \"sqlite:file.db\"\ndir = \"sql\"\ntable = \"file_table\"\nprotected = true\nlock_timeout = 30\n";
+    const FULL_FILE: &str = "database = \"sqlite:file.db\"\ndir = \"sql\"\ntable = \"file_table\"\nprotected = true\nlock_timeout = 30\nallow_newer = true\n";
 
     #[test]
     fn defaults_without_anything() {
@@ -485,6 +511,10 @@ mod tests {
         assert_eq!(config.dir, Path::new("migrations"));
         assert_eq!(config.table, "schema_migrations");
         assert!(!config.protected);
+        assert!(
+            !config.allow_newer,
+            "newer applied migrations are refused by default"
+        );
         assert_eq!(config.file, None);
         assert_eq!(config.lock_timeout, None);
     }
@@ -502,6 +532,7 @@ mod tests {
         assert_eq!(config.dir, Path::new("/project/sql"));
         assert_eq!(config.table, "file_table");
         assert!(config.protected);
+        assert!(config.allow_newer);
         assert_eq!(config.lock_timeout, Some(Duration::from_secs(30)));
     }
 
@@ -614,6 +645,7 @@ mod tests {
     fn unknown_keys_and_wrong_types_are_refused() {
         assert!(parse("databse = \"x\"").is_err());
         assert!(parse("protected = \"yes\"").is_err());
+        assert!(parse("allow_newer = \"yes\"").is_err());
         assert!(parse("# only a comment\n").is_ok());
         assert!(parse("lock_timeout = -1").is_err());
     }

@@ -165,6 +165,9 @@ fn library_hint(error: &terrace::Error) -> Option<String> {
         terrace::Error::Irreversible { .. } => {
             "add a `-- migrate:down` section to each, or roll back fewer migrations"
         }
+        terrace::Error::RollbackPastNewer { .. } => {
+            "roll back with the build (the migrations folder) that applied them"
+        }
         terrace::Error::HistoryNotEmpty { .. } => {
             "baseline only adopts a database with no history; see `terrace history`"
         }

@@ -10,7 +10,9 @@
 //! * `init`: `{"config": "terrace.toml", "dir": "migrations", "created_dir": true}`
 //! * `new`: `{"path": "migrations/0002_add_base_url.sql", "version": 2, "name": "add_base_url"}`
 //! * `migrate`, `rollback`:
-//!   `{"direction": "up", "dry_run": false, "steps": [{"version": 1, "name": "…", "duration_ms": 3}], "total_ms": 5}`;
+//!   `{"direction": "up", "dry_run": false, "steps": [{"version": 1, "name": "…", "duration_ms": 3}], "total_ms": 5, "newer_applied": []}`
+//!   (`newer_applied`: `[{"version": 7, "name": "…"}]`, the applied migrations newer than
+//!   every file of the folder that `--allow-newer` let stand, each also in `warnings`);
 //!   with `--dry-run`:
 //!   `{"direction": "down", "dry_run": true, "steps": [{"version": 3, "name": "…", "transactional": true, "sql": "…"}]}`
 //!   (`sql` is `null` for a Rust code migration)
@@ -19,12 +21,12 @@
 //!     "applied": [{"version": 1, "name": "…", "applied_at": "…", "checksum_ok": true, "checksum": "sha256:…", "execution_ms": 3, "state": "applied"}],
 //!     "pending": [{"version": 3, "name": "…", "problem": null}],
 //!     "dirty": [{"version": 2, "name": "…", "state": "started"}],
-//!     "problems": ["…"]}`
+//!     "problems": ["…"], "newer_applied": [{"version": 7, "name": "…"}]}`
 //!   (`checksum` and `execution_ms` are `null` for adopted or baselined rows; `state` is
 //!   `applied`, `started` or `reverting`; a pending `problem` is what keeps a file from
 //!   running, such as a draft's empty up section, and is also in `problems`)
 //! * `history`: `{"table": "schema_migrations", "rows": [{"version": 1, "name": "…", "applied_at": "…", "execution_ms": 3, "checksum": "sha256:…", "state": "applied"}]}`
-//! * `validate`: `{"valid": true, "database_checked": true, "migrations": 5, "problems": []}`
+//! * `validate`: `{"valid": true, "database_checked": true, "migrations": 5, "problems": [], "newer_applied": []}`
 //!   (exit 1 when `valid` is false)
 //! * `baseline`: `{"baselined": [{"version": 1, "name": "…"}]}`
 //! * `repair`: `{"changes": [{"kind": "checksum", "version": 2, "message": "…"}], "remaining": ["…"]}`
@@ -349,6 +351,7 @@ impl Output {
                     })
                     .collect(),
                 total_ms: millis(report.total),
+                newer_applied: newer_docs(&report.warnings),
             });
         }
         let verb = done_verb(report.direction);
@@ -700,6 +703,29 @@ struct ReportDoc<'a> {
     dry_run: bool,
     steps: Vec<StepDoc<'a>>,
     total_ms: u64,
+    newer_applied: Vec<NewerDoc<'a>>,
+}
+
+/// An applied migration newer than every migration of the folder, allowed by
+/// `--allow-newer`: its version and its name in the history.
+#[derive(Serialize)]
+pub struct NewerDoc<'a> {
+    version: u64,
+    name: &'a str,
+}
+
+/// The applied migrations newer than every migration of the folder among `warnings`.
+pub fn newer_docs(warnings: &[terrace::Warning]) -> Vec<NewerDoc<'_>> {
+    warnings
+        .iter()
+        .filter_map(|warning| match warning {
+            terrace::Warning::NewerApplied { version, name, .. } => Some(NewerDoc {
+                version: *version,
+                name,
+            }),
+            _ => None,
+        })
+        .collect()
 }
 
 #[derive(Serialize)]

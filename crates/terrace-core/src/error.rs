@@ -146,6 +146,18 @@ pub enum Error {
         /// Version and name of each migration in range without a down section.
         migrations: Vec<(u64, String)>,
     },
+    /// A rollback would start with applied migrations newer than every migration of
+    /// the list: a newer build applied them, and only it knows how to undo them;
+    /// nothing was changed.
+    #[error(
+        "cannot roll back: {} by a newer build and unknown here, and a rollback starts \
+         with the newest; roll back with that build",
+        render_newer(migrations)
+    )]
+    RollbackPastNewer {
+        /// Version and name (from the history) of each newer applied migration.
+        migrations: Vec<(u64, String)>,
+    },
     /// The target version is not a known (or, for a rollback, applied) migration.
     #[error("version {version} is not a known migration to target")]
     UnknownTarget {
@@ -398,6 +410,15 @@ fn render_duration(duration: Duration) -> String {
     } else {
         format!("{:.1}s", duration.as_secs_f64())
     }
+}
+
+fn render_newer(migrations: &[(u64, String)]) -> String {
+    let names: Vec<String> = migrations
+        .iter()
+        .map(|(version, name)| format!("{version} ({name})"))
+        .collect();
+    let verb = if names.len() == 1 { "was" } else { "were" };
+    format!("{} {verb} applied", names.join(", "))
 }
 
 fn render_irreversible(migrations: &[(u64, String)]) -> String {

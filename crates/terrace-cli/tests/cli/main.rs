@@ -26,6 +26,7 @@ mod readme;
 mod repair;
 mod reset;
 mod rollback;
+mod rolling;
 mod servers;
 mod status;
 mod support;

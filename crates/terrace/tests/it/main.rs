@@ -25,6 +25,7 @@ mod lock_wait;
 mod migrate;
 mod repair;
 mod rollback;
+mod rolling;
 mod scenarios;
 mod servers;
 mod splitting;
