@@ -71,6 +71,12 @@ impl<'m> Step<'m> {
         }
     }
 
+    /// Whether running the step does nothing: a rollback of a migration whose down is
+    /// a no-op ([`Body::Noop`]), which only removes its history row.
+    pub fn is_noop(&self) -> bool {
+        self.body().is_noop()
+    }
+
     /// Whether the step runs inside a transaction.
     pub fn is_transactional(&self) -> bool {
         match self.direction {

@@ -37,6 +37,9 @@ pub enum Event<'a> {
         duration: Duration,
         /// Whether it is committed already.
         committed: bool,
+        /// Whether it ran nothing: a rollback of a migration whose down is a no-op
+        /// ([`Body::Noop`](crate::Body::Noop)), which only removed its history row.
+        noop: bool,
     },
     /// The run's transaction committed, and with it these migrations, which were
     /// announced as finished but not yet committed.
@@ -93,6 +96,9 @@ pub struct StepReport {
     pub name: String,
     /// How long it ran.
     pub duration: Duration,
+    /// Whether it ran nothing: a rollback of a migration whose down is a no-op
+    /// ([`Body::Noop`](crate::Body::Noop)), which only removed its history row.
+    pub noop: bool,
 }
 
 /// What a run or rollback did.

@@ -469,6 +469,7 @@ impl Migrations {
                     version: step.migration.version(),
                     name: step.migration.name().to_owned(),
                     duration: Duration::ZERO,
+                    noop: false,
                 });
             }
             Ok(steps)

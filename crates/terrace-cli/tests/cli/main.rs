@@ -21,6 +21,7 @@ mod legacy;
 mod lock_wait;
 mod migrate;
 mod new;
+mod noop_down;
 mod preview;
 mod readme;
 mod repair;

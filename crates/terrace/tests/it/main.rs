@@ -23,6 +23,7 @@ mod legacy;
 mod lock_timeout;
 mod lock_wait;
 mod migrate;
+mod noop_down;
 mod repair;
 mod rollback;
 mod rolling;
