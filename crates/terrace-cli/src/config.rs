@@ -11,8 +11,8 @@
 //! | lock wait  | `--lock-timeout` | `TERRACE_LOCK_TIMEOUT` | `lock_timeout` | 300 seconds |
 //! | newer applied | `--allow-newer` |           | `allow_newer` | `false`: refuse |
 //!
-//! `allow_newer = true` (or `--allow-newer` on `migrate`, `status` and `validate`)
-//! lets a build run while the database holds applied migrations newer than every
+//! `allow_newer = true` (for every command), or `--allow-newer` on `migrate`, `status`
+//! and `validate`, lets a build run while the database holds applied migrations newer than every
 //! migration of its folder, as during a rolling deploy: they are named in a warning and
 //! left alone (see [`terrace::NewerApplied`]).
 //!
@@ -217,7 +217,9 @@ impl Config {
         connect::locate(self.database()?, self.wait)
     }
 
-    /// The migrations in the configured folder, tracked in the configured table.
+    /// The migrations in the configured folder, tracked in the configured table,
+    /// allowing applied migrations newer than all of them where `terrace.toml` says
+    /// `allow_newer = true`.
     pub fn migrations(&self) -> anyhow::Result<terrace::Migrations> {
         // Files are named in messages by the folder as given: relative to the current
         // folder when under it, as the user would open them.
@@ -230,22 +232,26 @@ impl Config {
             _ => &self.dir,
         };
         let migrations = terrace::Migrations::from_dir(dir)?.with_table(&self.table)?;
+        let migrations = if self.allow_newer {
+            migrations.with_newer_applied(terrace::NewerApplied::Warn)
+        } else {
+            migrations
+        };
         Ok(self.with_lock_timeout(migrations))
     }
 
-    /// [`migrations`](Config::migrations), allowing applied migrations newer than every
-    /// migration of the folder where `--allow-newer` (`flag`) or `allow_newer` in
-    /// `terrace.toml` says so.
+    /// [`migrations`](Config::migrations), also allowing applied migrations newer than
+    /// every migration of the folder where `--allow-newer` (`flag`) says so.
     pub fn migrations_allowing(
         &self,
         flag: &crate::cli::NewerArgs,
     ) -> anyhow::Result<terrace::Migrations> {
-        let newer = if flag.allow_newer || self.allow_newer {
-            terrace::NewerApplied::Warn
+        let migrations = self.migrations()?;
+        Ok(if flag.allow_newer {
+            migrations.with_newer_applied(terrace::NewerApplied::Warn)
         } else {
-            terrace::NewerApplied::Refuse
-        };
-        Ok(self.migrations()?.with_newer_applied(newer))
+            migrations
+        })
     }
 
     /// An empty list tracked in the configured table, for commands that work on the

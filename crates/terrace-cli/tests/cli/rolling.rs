@@ -113,6 +113,8 @@ fn allowed_by_terrace_toml() {
         run.ok();
         assert!(run.stderr.contains(WARNING), "{args:?}: {}", run.stderr);
     }
+    // The setting holds for every command: repair has nothing left to report.
+    assert_eq!(sandbox.run(&["repair"]).ok().stdout, "nothing to repair\n");
     sandbox.write(
         "terrace.toml",
         "database = \"sqlite:app.db\"\nallow_newer = \"yes\"\n",
