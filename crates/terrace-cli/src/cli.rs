@@ -79,11 +79,29 @@ pub enum Format {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create the migrations folder and a commented terrace.toml
-    Init,
+    /// Create the migrations folder, its terrace.sum and a commented terrace.toml
+    Init(InitArgs),
     /// Write the next migration file, with up and down sections to fill in
     #[command(visible_alias = "add")]
     New(NewArgs),
+    /// Give migrations that share a version after a merge the next free versions;
+    /// applied ones stay
+    ///
+    /// With FILEs: moves those migrations, in their order, after the highest version
+    /// of the other files. Without: with a database (--database, DATABASE_URL or
+    /// terrace.toml), moves every migration it has not applied that shares its version
+    /// or is not above its highest applied version, so the folder is sequential again;
+    /// without one, only says what collides. A migration the database has applied is
+    /// never moved. Rewrites terrace.sum when the folder has one.
+    Renumber(RenumberArgs),
+    /// Rewrite terrace.sum from the migration files (after a merge conflict in it, or an
+    /// intended edit)
+    ///
+    /// terrace.sum lists every migration file with its checksum under a total of them
+    /// all, so that git reports a conflict when two branches each add a migration.
+    /// `init` creates it, `new` and `renumber` rewrite it, `validate` fails when it
+    /// differs from the files, `migrate` and `status` warn.
+    Sum,
     /// Apply pending migrations, printing a line as each one finishes
     #[command(visible_alias = "up")]
     Migrate(MigrateArgs),
@@ -113,6 +131,27 @@ pub enum Command {
     Reset(ResetArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
+}
+
+/// Arguments of `init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Do not create terrace.sum in the migrations folder
+    #[arg(long)]
+    pub no_sum: bool,
+}
+
+/// Arguments of `renumber`.
+#[derive(Debug, Args)]
+pub struct RenumberArgs {
+    /// Migration files to move to the next free versions (paths, or file names in the
+    /// migrations folder)
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Print the renames and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Arguments of `new`.

@@ -217,21 +217,25 @@ impl Config {
         connect::locate(self.database()?, self.wait)
     }
 
-    /// The migrations in the configured folder, tracked in the configured table,
-    /// allowing applied migrations newer than all of them where `terrace.toml` says
-    /// `allow_newer = true`.
-    pub fn migrations(&self) -> anyhow::Result<terrace::Migrations> {
-        // Files are named in messages by the folder as given: relative to the current
-        // folder when under it, as the user would open them.
+    /// The migrations folder as messages name it: relative to the current folder when
+    /// under it, as the user would open its files.
+    pub fn shown_dir(&self) -> &Path {
         let cwd = std::env::current_dir().unwrap_or_default();
-        let dir = match self.dir.strip_prefix(&cwd) {
+        match self.dir.strip_prefix(&cwd) {
             Ok(relative) if self.dir.is_absolute() && relative.as_os_str().is_empty() => {
                 Path::new(".")
             }
             Ok(relative) if self.dir.is_absolute() => relative,
             _ => &self.dir,
-        };
-        let migrations = terrace::Migrations::from_dir(dir)?.with_table(&self.table)?;
+        }
+    }
+
+    /// The migrations in the configured folder, tracked in the configured table,
+    /// allowing applied migrations newer than all of them where `terrace.toml` says
+    /// `allow_newer = true`.
+    pub fn migrations(&self) -> anyhow::Result<terrace::Migrations> {
+        let migrations =
+            terrace::Migrations::from_dir(self.shown_dir())?.with_table(&self.table)?;
         let migrations = if self.allow_newer {
             migrations.with_newer_applied(terrace::NewerApplied::Warn)
         } else {

@@ -187,9 +187,11 @@ fn library_hint(error: &terrace::Error) -> Option<String> {
 enum DriverCause {
     /// A table, index, column or other object the migration creates is already there.
     AlreadyExists,
-    /// The statement cannot run inside a transaction block.
+    /// The statement cannot run inside a transaction block (PostgreSQL).
+    #[cfg(feature = "postgres")]
     NeedsNoTransaction,
-    /// An enum value is used in the transaction that added it.
+    /// An enum value is used in the transaction that added it (PostgreSQL).
+    #[cfg(feature = "postgres")]
     UncommittedEnumValue,
 }
 
@@ -226,6 +228,7 @@ fn driver_hint(error: &terrace::Error) -> Option<String> {
                  history ({ran})"
             ))
         }
+        #[cfg(feature = "postgres")]
         (DriverCause::NeedsNoTransaction, direction) => Some(format!(
             "this statement cannot run inside a transaction: mark the section \
              `-- migrate:{} transaction:false`, best with this statement alone in its \
@@ -233,6 +236,7 @@ fn driver_hint(error: &terrace::Error) -> Option<String> {
              applied)",
             direction.as_str()
         )),
+        #[cfg(feature = "postgres")]
         (DriverCause::UncommittedEnumValue, direction) => Some(format!(
             "a new enum value can be used only once the transaction that added it has \
              committed (`ALTER TYPE … ADD VALUE`): use it in a later migration, or mark the \

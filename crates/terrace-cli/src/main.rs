@@ -52,9 +52,11 @@ fn run(cli: Cli, out: &Output) -> anyhow::Result<ExitCode> {
     let config =
         || Config::load(&global).inspect(|config| failure::remember_migrations_dir(&config.dir));
     match command {
-        Command::Init => command::init::run(&global, out),
+        Command::Init(args) => command::init::run(&args, &global, out),
         Command::Completions(args) => command::completions::run(&args, out),
         Command::New(args) => command::new::run(&args, &config()?, out),
+        Command::Renumber(args) => command::renumber::run(&args, &config()?, out),
+        Command::Sum => command::sum::run(&config()?, out),
         Command::Migrate(args) => command::migrate::run(&args, &config()?, out),
         Command::Rollback(args) => command::rollback::run(&args, &config()?, out),
         Command::Status(args) => command::status::run(&args, &config()?, out),

@@ -7,8 +7,13 @@
 //! Every command prints one document on stdout. Durations are whole milliseconds;
 //! `applied_at` is the database's own text (SQLite: `YYYY-MM-DD HH:MM:SS`, UTC).
 //!
-//! * `init`: `{"config": "terrace.toml", "dir": "migrations", "created_dir": true}`
-//! * `new`: `{"path": "migrations/0002_add_base_url.sql", "version": 2, "name": "add_base_url"}`
+//! * `init`: `{"config": "terrace.toml", "dir": "migrations", "created_dir": true, "sum": "migrations/terrace.sum"}`
+//!   (`sum` is `null` when no sum file was created)
+//! * `new`: `{"path": "migrations/0002_add_base_url.sql", "version": 2, "name": "add_base_url", "sum": null}`
+//!   (`sum`: the sum file rewritten, if the folder has one)
+//! * `renumber`:
+//!   `{"dry_run": false, "database_checked": true, "moves": [{"from": "0006_add_owner.sql", "to": "0007_add_owner.sql", "from_version": 6, "to_version": 7}], "sum": "migrations/terrace.sum"}`
+//! * `sum`: `{"path": "migrations/terrace.sum", "files": 7, "total": "sha256:…"}`
 //! * `migrate`, `rollback`:
 //!   `{"direction": "up", "dry_run": false, "steps": [{"version": 1, "name": "…", "duration_ms": 3, "noop": false}], "total_ms": 5, "newer_applied": []}`
 //!   (`newer_applied`: `[{"version": 7, "name": "…"}]`, the applied migrations newer than
@@ -49,7 +54,8 @@
 //!
 //! Any document, an error's included, also holds `"warnings": ["…"]` when reading the
 //! migrations folder found something worth a warning (a file that looks like a
-//! migration but is not read, a folder with no migration); in text output each warning
+//! migration but is not read, a folder with no migration, a `terrace.sum` that does
+//! not match the files); in text output each warning
 //! is a `warning: …` line on stderr.
 
 use crate::cli::Format;

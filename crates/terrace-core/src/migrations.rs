@@ -154,14 +154,23 @@ impl Migrations {
     /// [`MAX_FILE_SIZE`](terrace_format::MAX_FILE_SIZE) bytes are read; anything else
     /// named like a migration is such a problem. Files that look like migrations but
     /// are not read, and a folder with no migration at all, are
-    /// [warnings](Migrations::warnings); an empty folder is a problem when the history
-    /// records applied migrations.
+    /// [warnings](Migrations::warnings), as is a `terrace.sum` in the folder that does
+    /// not match its files; an empty folder is a problem when the history records
+    /// applied migrations.
     pub fn from_dir(dir: impl AsRef<Path>) -> Result<Self, Error> {
         let dir = dir.as_ref();
         let folder = terrace_format::read_folder(dir).map_err(|source| Error::ReadFolder {
             path: dir.to_owned(),
             source,
         })?;
+        let sum_path = terrace_format::sum::sum_path(dir);
+        let sum_warnings = terrace_format::check_sum(dir, &folder)
+            .into_iter()
+            .map(|problem| Warning::Sum {
+                path: sum_path.clone(),
+                line: problem.line(),
+                detail: problem.to_string(),
+            });
         let file_problems = folder
             .problems
             .into_iter()
@@ -178,6 +187,7 @@ impl Migrations {
                 path: file.path,
                 rename_to: file.rename_to,
             })
+            .chain(sum_warnings)
             .collect();
         if folder.files.is_empty() && file_problems.is_empty() {
             warnings.push(Warning::NoMigrations {

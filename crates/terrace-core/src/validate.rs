@@ -200,6 +200,16 @@ pub enum Warning {
         /// The folder.
         dir: PathBuf,
     },
+    /// The folder's `terrace.sum` does not match its migration files, or cannot be
+    /// read (see [`terrace_format::sum`]).
+    Sum {
+        /// The sum file.
+        path: PathBuf,
+        /// The line of the sum file at fault, when there is one.
+        line: Option<usize>,
+        /// What differs (naming the migration file), and what to do.
+        detail: String,
+    },
     /// The history records a migration newer than every migration of the list, which
     /// the list allows ([`NewerApplied::Warn`]): it was left alone.
     NewerApplied {
@@ -235,6 +245,13 @@ impl fmt::Display for Warning {
                  newest is {latest_known}: a newer build applied it; left alone, as newer applied \
                  migrations are allowed"
             ),
+            // Shown as a file's problem is, `PATH:LINE:` when on a line.
+            Warning::Sum { path, line, detail } => Problem::File {
+                path: path.clone(),
+                line: *line,
+                detail: detail.clone(),
+            }
+            .fmt(f),
         }
     }
 }

@@ -82,7 +82,7 @@ pub fn cumulative_checksum(
 }
 
 /// `sha256:` and the lowercase hex SHA-256 of the concatenated parts.
-fn sha256_hex(parts: &[&[u8]]) -> String {
+pub(crate) fn sha256_hex(parts: &[&[u8]]) -> String {
     let mut hasher = Sha256::new();
     for part in parts {
         hasher.update(part);

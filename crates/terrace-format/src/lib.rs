@@ -11,6 +11,9 @@
 //!   ([`sections`]);
 //! * its checksum is the SHA-256 of the normalised up text ([`checksum`](mod@checksum));
 //! * its SQL is split into statements for execution and error reports ([`statements`]);
+//! * the numbers in a folder's file names, and renumbering files ([`numbering`],
+//!   [`renumber`]);
+//! * `terrace.sum`, the folder's list of files and checksums ([`sum`]);
 //! * lines for a database's command-line client rather than its server (psql
 //!   meta-commands, `DELIMITER`) are refused ([`scan`]).
 //!
@@ -26,9 +29,12 @@ pub mod checksum;
 pub mod folder;
 mod lex;
 pub mod name;
+pub mod numbering;
+pub mod renumber;
 pub mod scan;
 pub mod sections;
 pub mod statements;
+pub mod sum;
 
 pub use checksum::{CHECKSUM_PREFIX, checksum, cumulative_checksum, normalize, unify_line_endings};
 pub use folder::{
@@ -39,3 +45,4 @@ pub use name::{NameProblem, check_name, parse_file_name};
 pub use scan::{ClientCommand, client_command};
 pub use sections::{Sections, SectionsError, parse_sections};
 pub use statements::{Dialect, Statement, split_statements, transaction_control};
+pub use sum::{SUM_FILE, Sum, SumEntry, SumProblem, check_sum, write_sum};

@@ -25,6 +25,24 @@ fn arguments(input: TokenStream) -> Result<(String, TokenStream), String> {
     }
 }
 
+/// The folder's `terrace.sum`, if it has one, must match its files: a message naming
+/// the sum file and each file that differs otherwise.
+fn check_sum(dir: &std::path::Path, folder: &terrace_format::Folder) -> Result<(), String> {
+    let problems = terrace_format::check_sum(dir, folder);
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let path = terrace_format::sum::sum_path(dir);
+    let mut message = format!("{} does not match the migrations:", path.display());
+    for problem in &problems {
+        let _ = match problem.line() {
+            Some(line) => write!(message, "\n  - {}:{line}: {problem}", path.display()),
+            None => write!(message, "\n  - {problem}"),
+        };
+    }
+    Err(message)
+}
+
 pub(crate) fn expand(input: TokenStream) -> Result<TokenStream, String> {
     let (relative, extra) = arguments(input)?;
     let dir = manifest_dir()?.join(&relative);
@@ -37,6 +55,7 @@ pub(crate) fn expand(input: TokenStream) -> Result<TokenStream, String> {
         }
         return Err(message);
     }
+    check_sum(&dir, &folder)?;
     let mut code = String::from("{ const LIST: &[::terrace::Migration] = &[");
     let mut dependencies = String::new();
     for file in &folder.files {
@@ -80,6 +99,15 @@ pub(crate) fn expand(input: TokenStream) -> Result<TokenStream, String> {
             Literal::string(&file.checksum)
         );
     }
+    // Tracks the sum file too, so that rewriting it checks the folder again.
+    let sum = terrace_format::sum::sum_path(&dir);
+    if let Some(sum) = sum.to_str().filter(|_| sum.is_file()) {
+        let _ = write!(
+            dependencies,
+            "const _: &str = ::core::include_str!({});",
+            Literal::string(sum)
+        );
+    }
     code.push_str(&extra.to_string());
     code.push_str("]; ");
     code.push_str(&dependencies);
@@ -114,4 +142,41 @@ pub(crate) fn expand(input: TokenStream) -> Result<TokenStream, String> {
     code.push_str(" }");
     code.parse()
         .map_err(|e| format!("internal error expanding embed_migrations!: {e:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sum_file_that_differs_is_refused_naming_the_file() {
+        let dir = std::env::temp_dir().join(format!("terrace-macros-sum-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("0001_create_a.sql"),
+            "-- migrate:up\nCREATE TABLE a (x);",
+        )
+        .unwrap();
+        let folder = terrace_format::read_folder(&dir).unwrap();
+        assert_eq!(check_sum(&dir, &folder), Ok(()), "no sum file");
+        terrace_format::write_sum(&dir, &folder).unwrap();
+        assert_eq!(check_sum(&dir, &folder), Ok(()));
+        std::fs::write(
+            dir.join("0001_create_a.sql"),
+            "-- migrate:up\nCREATE TABLE a (y);",
+        )
+        .unwrap();
+        let folder = terrace_format::read_folder(&dir).unwrap();
+        let message = check_sum(&dir, &folder).unwrap_err();
+        assert_eq!(
+            message,
+            format!(
+                "{}/terrace.sum does not match the migrations:\n  - 0001_create_a.sql (version 1) \
+                 differs from its line; run `terrace sum` if the change was intended",
+                dir.display()
+            )
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }

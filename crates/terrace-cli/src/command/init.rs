@@ -1,9 +1,10 @@
-//! `terrace init`: creates the migrations folder and a commented `terrace.toml` in the
-//! current folder, with the folder, table and database given. Refuses to overwrite an
+//! `terrace init`: creates the migrations folder, its `terrace.sum` (unless
+//! `--no-sum`, or the folder has one) and a commented `terrace.toml` in the current
+//! folder, with the folder, table and database given. Refuses to overwrite an
 //! existing `terrace.toml`. A database URL holding a password is written only as a
 //! comment with the password hidden: the password belongs in `DATABASE_URL`.
 
-use crate::cli::Global;
+use crate::cli::{Global, InitArgs};
 use crate::config::{self, DATABASE_ENV, DEFAULT_DIR, DIR_ENV, FILE_NAME, TABLE_ENV};
 use crate::failure::Failure;
 use crate::output::Output;
@@ -19,6 +20,8 @@ struct InitDoc<'a> {
     dir: &'a Path,
     created_dir: bool,
     table: &'a str,
+    /// The sum file created, if one was.
+    sum: Option<&'a Path>,
     /// Whether the database URL was written as a setting (not when it holds a
     /// password, or none was given).
     database_written: bool,
@@ -36,7 +39,7 @@ enum DatabaseLine<'a> {
 }
 
 /// Runs `init`.
-pub fn run(global: &Global, out: &Output) -> anyhow::Result<ExitCode> {
+pub fn run(args: &InitArgs, global: &Global, out: &Output) -> anyhow::Result<ExitCode> {
     let config_path = Path::new(FILE_NAME);
     if config_path.exists() {
         return Err(
@@ -74,6 +77,11 @@ pub fn run(global: &Global, out: &Output) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot create {FILE_NAME}"))?;
     file.write_all(text.as_bytes())
         .with_context(|| format!("cannot write {FILE_NAME}"))?;
+    let sum = if args.no_sum || terrace::format::sum::sum_path(&dir).exists() {
+        None
+    } else {
+        Some(crate::command::sum::write(&dir)?.0)
+    };
 
     if out.is_json() {
         out.json(&InitDoc {
@@ -81,6 +89,7 @@ pub fn run(global: &Global, out: &Output) -> anyhow::Result<ExitCode> {
             dir: &dir,
             created_dir,
             table: &table,
+            sum: sum.as_deref(),
             database_written: matches!(database, DatabaseLine::Setting(_)),
         })?;
         return Ok(ExitCode::SUCCESS);
@@ -102,7 +111,11 @@ pub fn run(global: &Global, out: &Output) -> anyhow::Result<ExitCode> {
             "next: set `database` in {FILE_NAME} (or {DATABASE_ENV}), then `terrace new create_first_table`"
         ),
     };
-    out.print(&format!("{folder}\ncreated {FILE_NAME}\n{next}"))?;
+    let sum = match &sum {
+        Some(sum) => format!("\ncreated {}", sum.display()),
+        None => String::new(),
+    };
+    out.print(&format!("{folder}{sum}\ncreated {FILE_NAME}\n{next}"))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -8,7 +8,8 @@
 //! version is one more than the highest in the folder, zero-padded to the width the
 //! folder already uses (4 digits in an empty folder). The up section is left empty on
 //! purpose: until it is filled in, every command reports the file as unfinished rather
-//! than applying an empty migration.
+//! than applying an empty migration. A `terrace.sum` in the folder is rewritten to list
+//! the new file.
 
 use crate::cli::NewArgs;
 use crate::config::Config;
@@ -19,16 +20,15 @@ use serde::Serialize;
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
-use terrace::format::{check_name, parse_file_name};
-
-/// Digits in a version when the folder has no migration yet.
-const DEFAULT_WIDTH: usize = 4;
+use terrace::format::{check_name, numbering, parse_file_name};
 
 #[derive(Serialize)]
 struct NewDoc<'a> {
     path: &'a Path,
     version: u64,
     name: &'a str,
+    /// The sum file rewritten, if the folder has one.
+    sum: Option<&'a Path>,
 }
 
 /// Runs `new`.
@@ -45,7 +45,7 @@ pub fn run(args: &NewArgs, config: &Config, out: &Output) -> anyhow::Result<Exit
             "named the migration {name} (migration names use underscores)"
         ));
     }
-    let dir = &config.dir;
+    let dir = config.shown_dir();
     if !dir.is_dir() {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the migrations folder {}", dir.display()))?;
@@ -61,7 +61,7 @@ pub fn run(args: &NewArgs, config: &Config, out: &Output) -> anyhow::Result<Exit
     let version = latest
         .checked_add(1)
         .ok_or_else(|| Failure::refused("the folder's highest version leaves no next version"))?;
-    let file_name = format!("{version:0width$}_{name}.sql");
+    let file_name = numbering::file_name(version, width, name);
     // The name passed the format's rule; the whole file name must too.
     parse_file_name(&file_name).map_err(|problem| {
         Failure::refused(format!(
@@ -76,15 +76,21 @@ pub fn run(args: &NewArgs, config: &Config, out: &Output) -> anyhow::Result<Exit
         .with_context(|| format!("cannot create {}", path.display()))?;
     file.write_all(template(name).as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))?;
+    drop(file);
+    let sum = crate::command::sum::rewrite_if_present(dir)?;
 
     if out.is_json() {
         out.json(&NewDoc {
             path: &path,
             version,
             name,
+            sum: sum.as_deref(),
         })?;
     } else {
         out.print_result(&path.display().to_string())?;
+        if let Some(sum) = &sum {
+            out.note(&format!("rewrote {}", sum.display()));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -94,52 +100,24 @@ fn snake_case(name: &str) -> String {
     name.replace('-', "_")
 }
 
-/// The highest version among the folder's `*.sql` files and the number of digits its
-/// file name uses (`(0, 4)` for a folder with none), and the first file, in name order,
-/// whose migration is already called `name`.
+/// The highest version among the folder's numbered `*.sql` files and the number of
+/// digits the folder's file names use (`(0, 4)` for a folder with none), and the first
+/// file, in name order, whose migration is already called `name`.
 fn scan(dir: &Path, name: &str) -> anyhow::Result<(u64, usize, Option<String>)> {
-    let mut latest = (0, DEFAULT_WIDTH);
-    let mut same_name: Option<String> = None;
-    let entries = std::fs::read_dir(dir)
+    let files = numbering::list_numbered(dir)
         .with_context(|| format!("cannot read the migrations folder {}", dir.display()))?;
-    for entry in entries {
-        let entry = entry
-            .with_context(|| format!("cannot read the migrations folder {}", dir.display()))?;
-        let file_name = entry.file_name();
-        let Some(file_name) = file_name.to_str() else {
-            continue;
-        };
-        let Some((version, width)) = numbered(file_name) else {
-            continue;
-        };
-        if version > latest.0 {
-            latest = (version, width);
-        }
-        let repeats = file_name
-            .get(width + 1..)
-            .and_then(|rest| rest.strip_suffix(".sql"))
-            == Some(name);
-        if repeats && same_name.as_deref().is_none_or(|s| file_name < s) {
-            same_name = Some(file_name.to_owned());
-        }
-    }
-    Ok((latest.0, latest.1, same_name))
-}
-
-/// The version and its digit count of a file named like a migration. Only the leading
-/// number counts here, so that a file with a refused name still holds its version.
-fn numbered(file_name: &str) -> Option<(u64, usize)> {
-    if file_name.starts_with('.') || !file_name.ends_with(".sql") {
-        return None;
-    }
-    let digits = file_name.len()
-        - file_name
-            .trim_start_matches(|c: char| c.is_ascii_digit())
-            .len();
-    if digits == 0 || file_name.as_bytes().get(digits) != Some(&b'_') {
-        return None;
-    }
-    Some((file_name[..digits].parse().ok()?, digits))
+    let latest = files.iter().map(|f| f.version).max().unwrap_or(0);
+    let same_name = files
+        .iter()
+        .filter(|f| {
+            f.file_name
+                .get(f.digits + 1..)
+                .and_then(|rest| rest.strip_suffix(".sql"))
+                == Some(name)
+        })
+        .map(|f| f.file_name.clone())
+        .min();
+    Ok((latest, numbering::width(&files), same_name))
 }
 
 fn template(name: &str) -> String {
@@ -166,17 +144,6 @@ mod tests {
     fn dashes_become_underscores() {
         assert_eq!(snake_case("add-users-email"), "add_users_email");
         assert_eq!(snake_case("add_base_url"), "add_base_url");
-    }
-
-    #[test]
-    fn numbered_files() {
-        assert_eq!(numbered("0001_add_base_url.sql"), Some((1, 4)));
-        assert_eq!(numbered("012_add_x.sql"), Some((12, 3)));
-        assert_eq!(numbered("7_migration_7.sql"), Some((7, 1)));
-        assert_eq!(numbered("0001add.sql"), None);
-        assert_eq!(numbered("0001_add.txt"), None);
-        assert_eq!(numbered(".0001_add.sql"), None);
-        assert_eq!(numbered("add.sql"), None);
     }
 
     #[test]

@@ -52,7 +52,10 @@ fn the_created_config_is_used_by_the_next_commands() {
         .ok();
     assert!(sandbox.path().join("db/migrations").is_dir());
     sandbox.run(&["new", "create_projects"]).ok();
-    assert_eq!(sandbox.files("db/migrations"), ["0001_create_projects.sql"]);
+    assert_eq!(
+        sandbox.files("db/migrations"),
+        ["0001_create_projects.sql", "terrace.sum"]
+    );
     // The untouched template has an empty up section: reported, not applied.
     let run = sandbox.run(&["migrate"]);
     run.code(1);

@@ -16,6 +16,58 @@ static WITH_CODE: Migrations = embed_migrations!(
     [Migration::code(4, "add_owner", add_owner)]
 );
 
+/// The same files with a `terrace.sum` that matches them: accepted as they are.
+static SUMMED: Migrations = embed_migrations!("tests/fixtures/summed");
+
+#[test]
+fn a_folder_with_a_matching_sum_file_embeds_as_without_one() {
+    let checksums = |list: &Migrations| -> Vec<String> {
+        list.list()
+            .iter()
+            .map(|m| m.checksum().into_owned())
+            .collect()
+    };
+    assert_eq!(checksums(&SUMMED), checksums(&EMBEDDED));
+    let at_run_time = Migrations::from_dir(fixtures("summed")).unwrap();
+    assert!(
+        at_run_time.warnings().is_empty(),
+        "{:?}",
+        at_run_time.warnings()
+    );
+}
+
+#[test]
+fn a_sum_file_that_differs_is_a_warning_at_run_time() {
+    let scratch = Scratch::new();
+    crate::support::copy_fixture(&scratch, "summed");
+    let dir = scratch.migrations_dir();
+    let sum = dir.join("terrace.sum");
+    let text = std::fs::read_to_string(&sum).unwrap();
+    let edited: String = text
+        .lines()
+        .filter(|line| !line.starts_with("0003_"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    std::fs::write(&sum, edited).unwrap();
+    let migrations = Migrations::from_dir(&dir).unwrap();
+    assert!(
+        matches!(migrations.warnings(), [terrace::Warning::Sum { path, line: None, .. }] if *path == sum),
+        "{:?}",
+        migrations.warnings()
+    );
+    assert_eq!(
+        migrations.warnings()[0].to_string(),
+        format!(
+            "{}: the total on the first line does not match the lines below it (edited by \
+             hand?); run `terrace sum` if the change was intended",
+            sum.display()
+        )
+    );
+    // Only a warning: the migrations run.
+    let mut conn = scratch.open();
+    migrations.run(&mut conn).unwrap();
+}
+
 #[test]
 fn embedded_list_equals_the_folder_read_at_run_time() {
     let at_run_time = Migrations::from_dir(fixtures("basic")).unwrap();
