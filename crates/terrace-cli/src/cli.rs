@@ -129,6 +129,15 @@ pub enum Command {
     /// undo migrations, use `terrace rollback`. Refused without --yes, and always where
     /// terrace.toml says `protected = true`.
     Reset(ResetArgs),
+    /// Convert another tool's migrations folder into Terrace's, and adopt its history
+    /// with --database
+    ///
+    /// Reads SOURCE_DIR as the tool keeps it, renumbers its migrations 1..N in the
+    /// tool's order and writes them, with an import-map.toml of old ids, to the
+    /// migrations folder (or --out). With --database, the tool's tracking table there is
+    /// read (never changed) and every migration it applied is recorded as applied in
+    /// Terrace's table, without running it.
+    Import(ImportArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
 }
@@ -237,6 +246,33 @@ pub struct ResetArgs {
     /// Confirm that the migration history may be dropped
     #[arg(long)]
     pub yes: bool,
+}
+
+/// Arguments of `import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The tool that wrote SOURCE_DIR
+    #[arg(long, value_enum, value_name = "TOOL")]
+    pub from: crate::import::Tool,
+
+    /// The tool's migrations folder
+    pub source_dir: PathBuf,
+
+    /// Where to write the Terrace migrations [default: the migrations folder]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// Replace the .sql files and import-map.toml of a folder that is not empty
+    #[arg(long)]
+    pub overwrite: bool,
+
+    /// Print what would be written (and recorded) and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// The tool's tracking table in the database, when it is not the tool's default
+    #[arg(long, value_name = "NAME")]
+    pub from_table: Option<String>,
 }
 
 /// Arguments of `completions`.

@@ -3,6 +3,7 @@
 pub mod baseline;
 pub mod completions;
 pub mod history;
+pub mod import;
 pub mod init;
 pub mod migrate;
 pub mod new;

@@ -11,6 +11,7 @@ mod config;
 mod connect;
 mod error_doc;
 mod failure;
+mod import;
 mod logging;
 mod output;
 mod progress;
@@ -65,5 +66,6 @@ fn run(cli: Cli, out: &Output) -> anyhow::Result<ExitCode> {
         Command::Baseline(args) => command::baseline::run(&args, &config()?, out),
         Command::Repair => command::repair::run(&config()?, out),
         Command::Reset(args) => command::reset::run(&args, &config()?, out),
+        Command::Import(args) => command::import::run(&args, &global, &config()?, out),
     }
 }

@@ -40,6 +40,10 @@
 //!   (`kind`: `checksum`, `name`, `cleared_started`, `restored_applied`; exit 1 when
 //!   `remaining` is not empty)
 //! * `reset`: `{"table": "schema_migrations", "dropped": true, "rows": 5}`
+//! * `import`: `{"from": "goose", "source": "…", "out": "migrations", "dry_run": false, "map_file": "migrations/import-map.toml",
+//!     "migrations": [{"version": 1, "name": "…", "file": "0001_….sql", "old_id": "1", "source_file": "…", "transactional": true, "down": "sql"}],
+//!     "adopted": {"table": "goose_db_version", "recorded": [{"version": 1, "name": "…"}]}}`
+//!   (`down` is `sql`, `noop` or `none`; `adopted` is `null` without `--database`)
 //! * `completions`: `{"shell": "bash", "script": "…"}`
 //! * any error: `{"kind": "migration_failed", "message": "message: cause: cause", "error": "…", "hint": "…", …}`
 //!   with exit code 1 or 2: a stable `kind` and the fields that locate the failure

@@ -21,6 +21,12 @@ fn rollback_help() {
 }
 
 #[test]
+fn import_help() {
+    let run = Sandbox::empty().run(&["import", "--help"]);
+    insta::assert_snapshot!("import_help", run.ok().stdout);
+}
+
+#[test]
 fn no_command_shows_the_help_and_exits_2() {
     let run = Sandbox::empty().run(&[]);
     run.code(2);

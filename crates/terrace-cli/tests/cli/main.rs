@@ -14,6 +14,7 @@ mod drafts;
 mod help;
 mod hints;
 mod history;
+mod import;
 mod init;
 mod json;
 mod json_errors;
