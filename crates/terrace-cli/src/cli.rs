@@ -115,7 +115,7 @@ pub enum Command {
     /// Show the tracking table, oldest first
     History,
     /// Check the migrations and the history without changing anything
-    Validate,
+    Validate(ValidateArgs),
     /// Adopt an existing database: record migrations 1 to VERSION as applied without
     /// running them
     Baseline(BaselineArgs),
@@ -190,6 +190,20 @@ pub struct MigrateArgs {
     /// Print what would be applied, with its SQL, and change nothing
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Applied migrations newer than every migration here.
+    #[command(flatten)]
+    pub newer: NewerArgs,
+}
+
+/// `--allow-newer`, for the commands that compare the history with the migrations.
+#[derive(Debug, Args)]
+pub struct NewerArgs {
+    /// Run even though the database holds applied migrations newer than every migration
+    /// here (a newer build's, during a rolling deploy): warn, naming them, and leave them
+    /// alone [default: `allow_newer` in terrace.toml, then false]
+    #[arg(long)]
+    pub allow_newer: bool,
 }
 
 /// Arguments of `rollback`.
@@ -215,6 +229,18 @@ pub struct StatusArgs {
     /// Exit with 1 if any migration is pending or anything is wrong
     #[arg(long)]
     pub check: bool,
+
+    /// Applied migrations newer than every migration here.
+    #[command(flatten)]
+    pub newer: NewerArgs,
+}
+
+/// Arguments of `validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Applied migrations newer than every migration here.
+    #[command(flatten)]
+    pub newer: NewerArgs,
 }
 
 /// Arguments of `baseline`.

@@ -9,6 +9,12 @@
 //! | table      | `--table`    | `TERRACE_TABLE` | `table`      | `schema_migrations` |
 //! | protected  |              |                 | `protected`  | `false`             |
 //! | lock wait  | `--lock-timeout` | `TERRACE_LOCK_TIMEOUT` | `lock_timeout` | 300 seconds |
+//! | newer applied | `--allow-newer` |           | `allow_newer` | `false`: refuse |
+//!
+//! `allow_newer = true` (for every command), or `--allow-newer` on `migrate`, `status`
+//! and `validate`, lets a build run while the database holds applied migrations newer than every
+//! migration of its folder, as during a rolling deploy: they are named in a warning and
+//! left alone (see [`terrace::NewerApplied`]).
 //!
 //! Relative paths in `terrace.toml` (the folder, and a SQLite file) are relative to the
 //! file's own folder, so every command finds the same files from any subfolder.
@@ -54,6 +60,7 @@ struct FileSettings {
     table: Option<String>,
     protected: Option<bool>,
     lock_timeout: Option<u64>,
+    allow_newer: Option<bool>,
 }
 
 /// A `terrace.toml` that was found and read.
@@ -150,6 +157,9 @@ pub struct Config {
     /// How long to wait for another run's migration lock (`None`: the library's
     /// default).
     pub lock_timeout: Option<std::time::Duration>,
+    /// Whether `terrace.toml` allows applied migrations newer than every migration of
+    /// the folder (`allow_newer`).
+    pub allow_newer: bool,
     /// The configuration file used, if any.
     pub file: Option<PathBuf>,
 }
@@ -220,11 +230,32 @@ impl Config {
         }
     }
 
-    /// The migrations in the configured folder, tracked in the configured table.
+    /// The migrations in the configured folder, tracked in the configured table,
+    /// allowing applied migrations newer than all of them where `terrace.toml` says
+    /// `allow_newer = true`.
     pub fn migrations(&self) -> anyhow::Result<terrace::Migrations> {
         let migrations =
             terrace::Migrations::from_dir(self.shown_dir())?.with_table(&self.table)?;
+        let migrations = if self.allow_newer {
+            migrations.with_newer_applied(terrace::NewerApplied::Warn)
+        } else {
+            migrations
+        };
         Ok(self.with_lock_timeout(migrations))
+    }
+
+    /// [`migrations`](Config::migrations), also allowing applied migrations newer than
+    /// every migration of the folder where `--allow-newer` (`flag`) says so.
+    pub fn migrations_allowing(
+        &self,
+        flag: &crate::cli::NewerArgs,
+    ) -> anyhow::Result<terrace::Migrations> {
+        let migrations = self.migrations()?;
+        Ok(if flag.allow_newer {
+            migrations.with_newer_applied(terrace::NewerApplied::Warn)
+        } else {
+            migrations
+        })
     }
 
     /// An empty list tracked in the configured table, for commands that work on the
@@ -438,6 +469,7 @@ fn resolve(
         protected: settings.protected.unwrap_or(false),
         wait: std::time::Duration::from_secs(global.wait),
         lock_timeout: lock_timeout.map(std::time::Duration::from_secs),
+        allow_newer: settings.allow_newer.unwrap_or(false),
         file: path,
     })
 }
@@ -480,7 +512,7 @@ mod tests {
         Some(format!("env-{name}"))
     }
 
-    const FULL_FILE: &str = "database = \"sqlite:file.db\"\ndir = \"sql\"\ntable = \"file_table\"\nprotected = true\nlock_timeout = 30\n";
+    const FULL_FILE: &str = "database = \"sqlite:file.db\"\ndir = \"sql\"\ntable = \"file_table\"\nprotected = true\nlock_timeout = 30\nallow_newer = true\n";
 
     #[test]
     fn defaults_without_anything() {
@@ -489,6 +521,10 @@ mod tests {
         assert_eq!(config.dir, Path::new("migrations"));
         assert_eq!(config.table, "schema_migrations");
         assert!(!config.protected);
+        assert!(
+            !config.allow_newer,
+            "newer applied migrations are refused by default"
+        );
         assert_eq!(config.file, None);
         assert_eq!(config.lock_timeout, None);
     }
@@ -506,6 +542,7 @@ mod tests {
         assert_eq!(config.dir, Path::new("/project/sql"));
         assert_eq!(config.table, "file_table");
         assert!(config.protected);
+        assert!(config.allow_newer);
         assert_eq!(config.lock_timeout, Some(Duration::from_secs(30)));
     }
 
@@ -618,6 +655,7 @@ mod tests {
     fn unknown_keys_and_wrong_types_are_refused() {
         assert!(parse("databse = \"x\"").is_err());
         assert!(parse("protected = \"yes\"").is_err());
+        assert!(parse("allow_newer = \"yes\"").is_err());
         assert!(parse("# only a comment\n").is_ok());
         assert!(parse("lock_timeout = -1").is_err());
     }

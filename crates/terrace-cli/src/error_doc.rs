@@ -200,6 +200,7 @@ impl ErrorDoc {
             }
             E::LockTimeout { .. } => "lock_timeout",
             E::Irreversible { .. } => "irreversible",
+            E::RollbackPastNewer { .. } => "rollback_past_newer",
             E::UnknownTarget { version } => {
                 self.version = Some(*version);
                 "unknown_target"
@@ -348,6 +349,11 @@ fn problem_doc(problem: &terrace::Problem, hide: &dyn Fn(&str) -> String) -> Pro
             doc.version = Some(*version);
             doc.name = Some(name.clone());
             "missing"
+        }
+        P::NewerApplied { version, name, .. } => {
+            doc.version = Some(*version);
+            doc.name = Some(name.clone());
+            "newer_applied"
         }
         P::ChecksumMismatch { version, name, .. } => migration("checksum_mismatch", *version, name),
         P::NameMismatch {

@@ -163,7 +163,11 @@ fn library_hint(error: &terrace::Error) -> Option<String> {
              section undid, then run `terrace repair` (it counts as applied again)"
         }
         terrace::Error::Irreversible { .. } => {
-            "add a `-- migrate:down` section to each, or roll back fewer migrations"
+            "add a `-- migrate:down` section to each (`-- migrate:down noop` where undoing it \
+             means doing nothing), or roll back fewer migrations"
+        }
+        terrace::Error::RollbackPastNewer { .. } => {
+            "roll back with the build (the migrations folder) that applied them"
         }
         terrace::Error::HistoryNotEmpty { .. } => {
             "baseline only adopts a database with no history; see `terrace history`"

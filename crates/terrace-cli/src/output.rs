@@ -17,21 +17,25 @@
 //!   `{"dry_run": false, "database_checked": true, "moves": [{"from": "0006_add_owner.sql", "to": "0007_add_owner.sql", "from_version": 6, "to_version": 7}], "sum": "migrations/terrace.sum"}`
 //! * `sum`: `{"path": "migrations/terrace.sum", "files": 7, "total": "sha256:…"}`
 //! * `migrate`, `rollback`:
-//!   `{"direction": "up", "dry_run": false, "steps": [{"version": 1, "name": "…", "duration_ms": 3}], "total_ms": 5}`;
+//!   `{"direction": "up", "dry_run": false, "steps": [{"version": 1, "name": "…", "duration_ms": 3, "noop": false}], "total_ms": 5, "newer_applied": []}`
+//!   (`newer_applied`: `[{"version": 7, "name": "…"}]`, the applied migrations newer than
+//!   every file of the folder that `--allow-newer` let stand, each also in `warnings`);
 //!   with `--dry-run`:
-//!   `{"direction": "down", "dry_run": true, "steps": [{"version": 3, "name": "…", "transactional": true, "sql": "…"}]}`
-//!   (`sql` is `null` for a Rust code migration)
+//!   `{"direction": "down", "dry_run": true, "steps": [{"version": 3, "name": "…", "transactional": true, "sql": "…", "noop": false}]}`
+//!   (`sql` is `null` for a Rust code migration and for a no-op down, `-- migrate:down
+//!   noop`, whose step has `"noop": true`, in a report as in a dry run: it ran no SQL and
+//!   only removed the history row)
 //! * `status`:
 //!   `{"applied_count": 2, "pending_count": 1, "up_to_date": false,
 //!     "applied": [{"version": 1, "name": "…", "applied_at": "…", "checksum_ok": true, "checksum": "sha256:…", "execution_ms": 3, "state": "applied"}],
 //!     "pending": [{"version": 3, "name": "…", "problem": null}],
 //!     "dirty": [{"version": 2, "name": "…", "state": "started"}],
-//!     "problems": ["…"]}`
+//!     "problems": ["…"], "newer_applied": [{"version": 7, "name": "…"}]}`
 //!   (`checksum` and `execution_ms` are `null` for adopted or baselined rows; `state` is
 //!   `applied`, `started` or `reverting`; a pending `problem` is what keeps a file from
 //!   running, such as a draft's empty up section, and is also in `problems`)
 //! * `history`: `{"table": "schema_migrations", "rows": [{"version": 1, "name": "…", "applied_at": "…", "execution_ms": 3, "checksum": "sha256:…", "state": "applied"}]}`
-//! * `validate`: `{"valid": true, "database_checked": true, "migrations": 5, "problems": []}`
+//! * `validate`: `{"valid": true, "database_checked": true, "migrations": 5, "problems": [], "newer_applied": []}`
 //!   (exit 1 when `valid` is false)
 //! * `baseline`: `{"baselined": [{"version": 1, "name": "…"}]}`
 //! * `repair`: `{"changes": [{"kind": "checksum", "version": 2, "message": "…"}], "remaining": ["…"]}`
@@ -286,10 +290,14 @@ impl Output {
                 direction,
                 duration,
                 committed: true,
+                noop,
             } => format!(
                 "{} {version} {name} {}",
                 self.paint(Style::Good, done_verb(*direction)),
-                self.paint(Style::Dim, &format!("({})", human_duration(*duration)))
+                self.paint(
+                    Style::Dim,
+                    &format!("({}{})", noop_note(*noop), human_duration(*duration))
+                )
             ),
             // Not durable until the run's transaction commits: a kill now leaves no
             // trace of it, so it is not called applied yet.
@@ -299,12 +307,17 @@ impl Output {
                 direction,
                 duration,
                 committed: false,
+                noop,
             } => format!(
                 "{} {version} {name} {}",
                 self.paint(Style::Good, ran_verb(*direction)),
                 self.paint(
                     Style::Dim,
-                    &format!("({}; commits with the run)", human_duration(*duration))
+                    &format!(
+                        "({}{}; commits with the run)",
+                        noop_note(*noop),
+                        human_duration(*duration)
+                    )
                 )
             ),
             Event::Committed { versions } => format!(
@@ -358,9 +371,11 @@ impl Output {
                         version: s.version,
                         name: &s.name,
                         duration_ms: millis(s.duration),
+                        noop: s.noop,
                     })
                     .collect(),
                 total_ms: millis(report.total),
+                newer_applied: newer_docs(&report.warnings),
             });
         }
         let verb = done_verb(report.direction);
@@ -373,6 +388,17 @@ impl Output {
                 plural(n),
                 human_duration(report.total)
             ),
+        };
+        let noops: Vec<String> = report
+            .steps
+            .iter()
+            .filter(|s| s.noop)
+            .map(|s| format!("{} {}", s.version, s.name))
+            .collect();
+        let line = match noops.len() {
+            0 => line,
+            1 => format!("{line} ({} a no-op: nothing ran)", noops[0]),
+            _ => format!("{line} ({} no-ops: nothing ran)", noops.join(", ")),
         };
         Ok(self.print(&line)?)
     }
@@ -391,6 +417,7 @@ impl Output {
                         name: step.migration().name(),
                         transactional: step.is_transactional(),
                         sql: step.body().sql(),
+                        noop: step.is_noop(),
                     })
                     .collect(),
             });
@@ -405,7 +432,9 @@ impl Output {
         text.push_str("; nothing was changed");
         for step in plan {
             let migration = step.migration();
-            let outside = if step.is_transactional() {
+            let outside = if step.is_noop() {
+                ", no-op"
+            } else if step.is_transactional() {
                 ""
             } else {
                 ", outside a transaction"
@@ -417,7 +446,13 @@ impl Output {
                 step.direction().as_str()
             );
             let _ = write!(text, "\n\n{}\n", self.paint(Style::Bold, &heading));
-            text.push_str(step.body().sql().unwrap_or("-- (a Rust code migration)"));
+            text.push_str(match step.body() {
+                terrace::Body::Sql(sql) => sql,
+                terrace::Body::Noop => {
+                    "-- (nothing runs: the rollback only removes its history row)"
+                }
+                terrace::Body::Code(_) => "-- (a Rust code migration)",
+            });
         }
         Ok(self.print(&text)?)
     }
@@ -572,6 +607,11 @@ fn paint(on: bool, style: Style, text: &str) -> String {
 }
 
 /// What a step is doing, for the progress bar.
+/// What a progress line says of a step that ran nothing, before its duration.
+fn noop_note(noop: bool) -> &'static str {
+    if noop { "no-op, nothing ran; " } else { "" }
+}
+
 fn doing_verb(direction: Direction) -> &'static str {
     match direction {
         Direction::Up => "applying",
@@ -712,6 +752,29 @@ struct ReportDoc<'a> {
     dry_run: bool,
     steps: Vec<StepDoc<'a>>,
     total_ms: u64,
+    newer_applied: Vec<NewerDoc<'a>>,
+}
+
+/// An applied migration newer than every migration of the folder, allowed by
+/// `--allow-newer`: its version and its name in the history.
+#[derive(Serialize)]
+pub struct NewerDoc<'a> {
+    version: u64,
+    name: &'a str,
+}
+
+/// The applied migrations newer than every migration of the folder among `warnings`.
+pub fn newer_docs(warnings: &[terrace::Warning]) -> Vec<NewerDoc<'_>> {
+    warnings
+        .iter()
+        .filter_map(|warning| match warning {
+            terrace::Warning::NewerApplied { version, name, .. } => Some(NewerDoc {
+                version: *version,
+                name,
+            }),
+            _ => None,
+        })
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -719,6 +782,7 @@ struct StepDoc<'a> {
     version: u64,
     name: &'a str,
     duration_ms: u64,
+    noop: bool,
 }
 
 #[derive(Serialize)]
@@ -734,6 +798,7 @@ struct PlannedDoc<'a> {
     name: &'a str,
     transactional: bool,
     sql: Option<&'a str>,
+    noop: bool,
 }
 
 #[cfg(test)]

@@ -140,10 +140,22 @@ pub enum Error {
     /// A rollback would pass migrations that cannot be reversed; nothing was changed.
     #[error(
         "cannot roll back: {} no down section",
-        render_irreversible(migrations)
+        render_migrations(migrations, "has", "have")
     )]
     Irreversible {
         /// Version and name of each migration in range without a down section.
+        migrations: Vec<(u64, String)>,
+    },
+    /// A rollback would start with applied migrations newer than every migration of
+    /// the list: a newer build applied them, and only it knows how to undo them;
+    /// nothing was changed.
+    #[error(
+        "cannot roll back: {} applied by a newer build and unknown here, and a rollback \
+         starts with the newest; roll back with that build",
+        render_migrations(migrations, "was", "were")
+    )]
+    RollbackPastNewer {
+        /// Version and name (from the history) of each newer applied migration.
         migrations: Vec<(u64, String)>,
     },
     /// The target version is not a known (or, for a rollback, applied) migration.
@@ -411,11 +423,13 @@ fn render_duration(duration: Duration) -> String {
     }
 }
 
-fn render_irreversible(migrations: &[(u64, String)]) -> String {
+/// `3 (add_x) has` or `3 (add_x), 4 (add_y) have`: the migrations, then the verb that
+/// agrees with how many there are (`one` or `many`).
+fn render_migrations(migrations: &[(u64, String)], one: &str, many: &str) -> String {
     let names: Vec<String> = migrations
         .iter()
         .map(|(version, name)| format!("{version} ({name})"))
         .collect();
-    let verb = if names.len() == 1 { "has" } else { "have" };
+    let verb = if names.len() == 1 { one } else { many };
     format!("{} {verb}", names.join(", "))
 }

@@ -64,6 +64,7 @@ async fn run_body<O: FnMut(&Event<'_>) + ?Sized>(
             }
         }
         Body::Code(code) => backend.run_code(code).await.map_err(|e| failed(None, e))?,
+        Body::Noop => return Ok(()),
     }
     backend.check_migration().await.map_err(|e| failed(None, e))
 }
@@ -399,17 +400,20 @@ impl<'r, O: FnMut(&Event<'_>) + ?Sized> Executor<'r, O> {
             ms = millis(duration),
             "migration complete"
         );
+        let noop = step.is_noop();
         (self.observer)(&Event::Finished {
             version,
             name,
             direction: step.direction,
             duration,
             committed,
+            noop,
         });
         self.steps.push(StepReport {
             version,
             name: name.to_owned(),
             duration,
+            noop,
         });
     }
 

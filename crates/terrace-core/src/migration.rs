@@ -54,6 +54,10 @@ pub enum Body {
     Sql(Cow<'static, str>),
     /// A Rust function that receives the open connection.
     Code(CodeFn),
+    /// Nothing: a down direction whose honest inverse is to do nothing
+    /// (`-- migrate:down noop`, [`Migration::with_noop_down`]). Rolling back runs no
+    /// SQL and removes the history row.
+    Noop,
 }
 
 impl Body {
@@ -61,8 +65,13 @@ impl Body {
     pub fn sql(&self) -> Option<&str> {
         match self {
             Body::Sql(sql) => Some(sql),
-            Body::Code(_) => None,
+            Body::Code(_) | Body::Noop => None,
         }
+    }
+
+    /// Whether it is [`Body::Noop`]: running it does nothing.
+    pub fn is_noop(&self) -> bool {
+        matches!(self, Body::Noop)
     }
 }
 
@@ -143,6 +152,14 @@ impl Migration {
         self.with_down_body(Body::Code(down))
     }
 
+    /// Marks the down direction as a no-op (`-- migrate:down noop` in a file): rolling
+    /// the migration back runs nothing and removes its history row. For a migration
+    /// whose honest inverse is nothing, such as a backfill whose rows may stay; a
+    /// migration without any down still refuses to be rolled back.
+    pub const fn with_noop_down(self) -> Self {
+        self.with_down_body(Body::Noop)
+    }
+
     const fn with_down_body(mut self, down: Body) -> Self {
         // A const fn cannot drop the old value; it is `None` for every migration the
         // constructors make, and forgetting `None` frees nothing.
@@ -207,7 +224,11 @@ impl Migration {
             version: file.version,
             name: Cow::Owned(file.name),
             up: Body::Sql(Cow::Owned(sections.up)),
-            down: sections.down.map(|d| Body::Sql(Cow::Owned(d))),
+            down: match sections.down {
+                Some(down) => Some(Body::Sql(Cow::Owned(down))),
+                None if sections.down_noop => Some(Body::Noop),
+                None => None,
+            },
             checksum: Some(Cow::Owned(file.checksum)),
             transactional: sections.transactional,
             down_transactional: sections.down_transactional,
@@ -264,6 +285,8 @@ impl Migration {
             (Some(known), _) => Cow::Borrowed(known),
             (None, Body::Sql(sql)) => Cow::Owned(terrace_format::checksum(sql)),
             (None, Body::Code(code)) => Cow::Borrowed(code.checksum),
+            // No constructor makes an up direction that does nothing.
+            (None, Body::Noop) => Cow::Owned(terrace_format::checksum("")),
         }
     }
 }

@@ -22,6 +22,23 @@ pub enum TransactionMode {
     PerRun,
 }
 
+/// What to do when the history records applied migrations newer than every migration
+/// of the list: during a rolling deploy, a newer build may have applied them while this
+/// one still runs, or restarts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NewerApplied {
+    /// Refuse to run, as for any applied migration the list does not hold
+    /// ([`Problem::NewerApplied`]). The default.
+    #[default]
+    Refuse,
+    /// Run, provided every migration of the list matches its history row as always:
+    /// the newer ones are named in the report's and the status's warnings
+    /// ([`Warning::NewerApplied`]) and left alone. A pending migration older than one
+    /// of them is still out of order, an applied migration missing below the list's
+    /// newest is still missing, and a rollback is refused while they are applied.
+    Warn,
+}
+
 /// The migrations of an application, with the settings to run them.
 ///
 /// Build it from a static list ([`Migrations::new`], or
@@ -37,6 +54,8 @@ pub struct Migrations {
     pub(crate) table: TableName,
     pub(crate) mode: Option<TransactionMode>,
     pub(crate) lock_timeout: Duration,
+    /// What applied migrations newer than the list's newest do.
+    pub(crate) newer_applied: NewerApplied,
     /// Every version's cumulative checksum in version order, computed at build time by
     /// `embed_migrations!`.
     precomputed_cumulative: Option<&'static [(u64, &'static str)]>,
@@ -66,6 +85,7 @@ impl Migrations {
             table: TableName::DEFAULT,
             mode: None,
             lock_timeout: Self::DEFAULT_LOCK_TIMEOUT,
+            newer_applied: NewerApplied::Refuse,
             precomputed_cumulative: None,
             cumulative: OnceLock::new(),
             sources_valid: OnceLock::new(),
@@ -216,6 +236,20 @@ impl Migrations {
         } else {
             timeout
         };
+    }
+
+    /// Whether applied migrations newer than every migration of the list stop a command
+    /// ([`NewerApplied::Refuse`], the default) or only warn ([`NewerApplied::Warn`]),
+    /// for builds that run side by side with newer ones during a rolling deploy.
+    pub const fn with_newer_applied(mut self, newer: NewerApplied) -> Self {
+        self.newer_applied = newer;
+        self
+    }
+
+    /// [`with_newer_applied`](Migrations::with_newer_applied) in place.
+    #[doc(hidden)]
+    pub const fn set_newer_applied(&mut self, newer: NewerApplied) {
+        self.newer_applied = newer;
     }
 
     /// [`with_precomputed_cumulative_checksums`](Migrations::with_precomputed_cumulative_checksums)

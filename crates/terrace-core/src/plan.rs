@@ -71,6 +71,12 @@ impl<'m> Step<'m> {
         }
     }
 
+    /// Whether running the step does nothing: a rollback of a migration whose down is
+    /// a no-op ([`Body::Noop`]), which only removes its history row.
+    pub fn is_noop(&self) -> bool {
+        self.body().is_noop()
+    }
+
     /// Whether the step runs inside a transaction.
     pub fn is_transactional(&self) -> bool {
         match self.direction {
@@ -160,7 +166,8 @@ pub(crate) fn plan_up<'m>(
 }
 
 /// Plans a rollback, newest first. Fails, naming every migration at fault, when a
-/// migration in range has no down section or no longer exists.
+/// migration in range has no down section or no longer exists, or is newer than every
+/// migration of the list (applied by a newer build, which alone can undo it).
 pub(crate) fn plan_down<'m>(
     list: &'m [Migration],
     applied: &[HistoryRow],
@@ -180,6 +187,15 @@ pub(crate) fn plan_down<'m>(
         }
     };
     let index = index_by_version(list);
+    let latest_known = index.last().map_or(0, |&(v, _)| v);
+    let newer: Vec<(u64, String)> = rows
+        .iter()
+        .filter(|row| !index.is_empty() && row.version > latest_known)
+        .map(|row| (row.version, row.name.clone()))
+        .collect();
+    if !newer.is_empty() {
+        return Err(Error::RollbackPastNewer { migrations: newer });
+    }
     let mut steps = Vec::with_capacity(rows.len());
     let mut irreversible = Vec::new();
     for row in rows {
@@ -312,5 +328,28 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn down_refuses_to_start_with_migrations_newer_than_the_list() {
+        let mut all = applied(&[1, 2, 3, 4]);
+        all.push(HistoryRow {
+            version: 5,
+            name: "add_e".into(),
+            ..all[3].clone()
+        });
+        for target in [Target::Steps(1), Target::Version(3), Target::Version(0)] {
+            match plan_down(LIST, &all, target) {
+                Err(Error::RollbackPastNewer { migrations }) => {
+                    assert_eq!(migrations, [(5, "add_e".to_string())])
+                }
+                other => panic!("{target:?}: {other:?}"),
+            }
+        }
+        assert!(
+            plan_down(LIST, &all, Target::Version(5))
+                .unwrap()
+                .is_empty()
+        );
     }
 }

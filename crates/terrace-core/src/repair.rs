@@ -10,6 +10,7 @@
 
 use crate::history::{HistoryRow, RowState};
 use crate::migration::Migration;
+use crate::migrations::NewerApplied;
 use crate::report::RepairChange;
 use crate::validate::{Problem, check_history, index_by_version};
 
@@ -38,7 +39,7 @@ pub(crate) fn plan_repair<'a>(
     rows: &[HistoryRow],
     cumulative: impl Fn(u64) -> &'a str,
 ) -> Result<RepairPlan, Vec<Problem>> {
-    let refused: Vec<Problem> = check_history(list, rows)
+    let refused: Vec<Problem> = check_history(list, rows, NewerApplied::Refuse)
         .into_iter()
         .filter(|p| {
             matches!(

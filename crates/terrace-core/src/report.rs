@@ -2,7 +2,7 @@
 
 use crate::history::{HistoryRow, RowState};
 use crate::plan::Direction;
-use crate::validate::Problem;
+use crate::validate::{Problem, Warning};
 use std::fmt;
 use std::time::Duration;
 
@@ -37,6 +37,9 @@ pub enum Event<'a> {
         duration: Duration,
         /// Whether it is committed already.
         committed: bool,
+        /// Whether it ran nothing: a rollback of a migration whose down is a no-op
+        /// ([`Body::Noop`](crate::Body::Noop)), which only removed its history row.
+        noop: bool,
     },
     /// The run's transaction committed, and with it these migrations, which were
     /// announced as finished but not yet committed.
@@ -93,6 +96,9 @@ pub struct StepReport {
     pub name: String,
     /// How long it ran.
     pub duration: Duration,
+    /// Whether it ran nothing: a rollback of a migration whose down is a no-op
+    /// ([`Body::Noop`](crate::Body::Noop)), which only removed its history row.
+    pub noop: bool,
 }
 
 /// What a run or rollback did.
@@ -104,9 +110,28 @@ pub struct Report {
     pub steps: Vec<StepReport>,
     /// The whole command's duration.
     pub total: Duration,
+    /// What the command found worth a warning without stopping: applied migrations
+    /// newer than every migration of the list, where the list allows them
+    /// ([`Warning::NewerApplied`]).
+    pub warnings: Vec<Warning>,
+}
+
+/// The version and name of each [`Warning::NewerApplied`] among `warnings`.
+fn newer_applied(warnings: &[Warning]) -> impl Iterator<Item = (u64, &str)> {
+    warnings.iter().filter_map(|warning| match warning {
+        Warning::NewerApplied { version, name, .. } => Some((*version, name.as_str())),
+        _ => None,
+    })
 }
 
 impl Report {
+    /// The applied migrations newer than every migration of the list, as version and
+    /// name (from their history rows), oldest first: left alone, as the list allows
+    /// ([`NewerApplied::Warn`](crate::NewerApplied::Warn)).
+    pub fn newer_applied(&self) -> impl Iterator<Item = (u64, &str)> {
+        newer_applied(&self.warnings)
+    }
+
     /// How many migrations were applied (or rolled back).
     pub fn count(&self) -> usize {
         self.steps.len()
@@ -123,7 +148,8 @@ impl Report {
 pub struct AppliedStatus {
     /// The history row.
     pub row: HistoryRow,
-    /// False when the migration changed since it was applied, or no longer exists.
+    /// False when the migration changed since it was applied, no longer exists, or is
+    /// newer than every migration of the list (so that nothing can be compared).
     /// True when no checksum was recorded (rows adopted from the origin's table).
     pub checksum_ok: bool,
 }
@@ -149,9 +175,21 @@ pub struct Status {
     pub pending: Vec<PendingMigration>,
     /// Every validation problem.
     pub problems: Vec<Problem>,
+    /// What does not stop a command but is worth a warning: applied migrations newer
+    /// than every migration of the list, where the list allows them
+    /// ([`Warning::NewerApplied`]; where it does not, each is a
+    /// [`Problem::NewerApplied`]).
+    pub warnings: Vec<Warning>,
 }
 
 impl Status {
+    /// The applied migrations newer than every migration of the list, as version and
+    /// name (from their history rows), oldest first, where the list allows them
+    /// ([`NewerApplied::Warn`](crate::NewerApplied::Warn)).
+    pub fn newer_applied(&self) -> impl Iterator<Item = (u64, &str)> {
+        newer_applied(&self.warnings)
+    }
+
     /// How many migrations the history records.
     pub fn applied_count(&self) -> usize {
         self.applied.len()

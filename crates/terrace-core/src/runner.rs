@@ -17,7 +17,7 @@ use crate::report::{
 use crate::session::Session;
 use crate::validate::{
     Problem, Warning, blocks_baseline, check_history, concerns_applied, index_by_version,
-    unreadable_pending,
+    newer_applied, newer_applied_warnings, unreadable_pending,
 };
 use std::time::{Duration, Instant};
 
@@ -120,8 +120,18 @@ impl Migrations {
                 _ => None,
             }));
         }
-        problems.extend(check_history(&self.list, &history.rows));
+        problems.extend(check_history(&self.list, &history.rows, self.newer_applied));
         problems
+    }
+
+    /// The applied migrations newer than every migration of the list, each a warning
+    /// where the list allows them (none where it refuses them: they are problems).
+    fn newer_warnings(&self, history: &History) -> Vec<Warning> {
+        let warnings = newer_applied_warnings(&self.list, &history.rows, self.newer_applied);
+        for warning in &warnings {
+            tracing::warn!(table = %self.table, "{warning}");
+        }
+        warnings
     }
 
     /// The problems that stop a run or a rollback: for a rollback, not those about
@@ -129,7 +139,12 @@ impl Migrations {
     fn blocking(&self, history: &History, direction: Direction) -> Vec<Problem> {
         let mut problems = self.problems(history);
         if direction == Direction::Down {
-            problems.retain(|problem| concerns_applied(problem, &history.rows));
+            // Newer applied migrations stop every rollback, whatever the setting, as
+            // `plan_down` says: it would start with them.
+            problems.retain(|problem| {
+                concerns_applied(problem, &history.rows)
+                    && !matches!(problem, Problem::NewerApplied { .. })
+            });
         }
         problems
     }
@@ -172,6 +187,7 @@ impl Migrations {
                 direction: Direction::Up,
                 steps: Vec::new(),
                 total: began.elapsed(),
+                warnings: Vec::new(),
             });
         }
         self.migrate(backend, Direction::Up, target, observer, began)
@@ -191,9 +207,11 @@ impl Migrations {
         let mut session =
             Session::writing(backend, &self.table, self.lock_timeout, observer).await?;
         let mut executor = self.executor(session.backend(), observer);
+        let mut warnings = Vec::new();
         let result = async {
             let history = read_history(session.backend(), &self.table).await?;
             invalid(self.blocking(&history, direction))?;
+            warnings = self.newer_warnings(&history);
             let plan = match direction {
                 Direction::Up => plan_up(&self.list, &history.rows, target)?,
                 Direction::Down => plan_down(&self.list, &history.rows, target)?,
@@ -213,6 +231,7 @@ impl Migrations {
             direction,
             steps: executor.into_steps(),
             total: began.elapsed(),
+            warnings,
         })
     }
 
@@ -346,10 +365,15 @@ impl Migrations {
 
     fn status_from(&self, history: History) -> Status {
         let problems = self.problems(&history);
+        let warnings = self.newer_warnings(&history);
+        let first_newer = newer_applied(&self.list, &history.rows)
+            .first()
+            .map_or(u64::MAX, |row| row.version);
         let unverified = |version: u64| {
-            problems.iter().any(|p| {
-                matches!(p, Problem::ChecksumMismatch { version: v, .. } | Problem::Missing { version: v, .. } | Problem::Replaced { version: v, .. } if *v == version)
-            })
+            version >= first_newer
+                || problems.iter().any(|p| {
+                    matches!(p, Problem::ChecksumMismatch { version: v, .. } | Problem::Missing { version: v, .. } | Problem::Replaced { version: v, .. } if *v == version)
+                })
         };
         let mut pending = index_by_version(&self.list)
             .iter()
@@ -386,6 +410,7 @@ impl Migrations {
             applied,
             pending,
             problems,
+            warnings,
         }
     }
 
@@ -444,6 +469,7 @@ impl Migrations {
                     version: step.migration.version(),
                     name: step.migration.name().to_owned(),
                     duration: Duration::ZERO,
+                    noop: false,
                 });
             }
             Ok(steps)
@@ -454,6 +480,7 @@ impl Migrations {
             direction: Direction::Up,
             steps,
             total: began.elapsed(),
+            warnings: Vec::new(),
         })
     }
 

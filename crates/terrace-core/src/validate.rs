@@ -5,6 +5,7 @@
 
 use crate::history::{HistoryRow, RowState};
 use crate::migration::Migration;
+use crate::migrations::NewerApplied;
 use crate::plan::Direction;
 use std::fmt;
 use std::path::PathBuf;
@@ -52,6 +53,17 @@ pub enum Problem {
         version: u64,
         /// The name it was applied under.
         name: String,
+    },
+    /// The history records a migration newer than every migration of the list: most
+    /// likely a newer build applied it (a rolling deploy). Refused unless the list
+    /// allows it ([`NewerApplied::Warn`]), when it is a [`Warning::NewerApplied`].
+    NewerApplied {
+        /// The applied version.
+        version: u64,
+        /// The name it was applied under.
+        name: String,
+        /// The newest version of the list.
+        latest_known: u64,
     },
     /// An applied migration has changed since it was applied.
     ChecksumMismatch {
@@ -198,6 +210,16 @@ pub enum Warning {
         /// What differs (naming the migration file), and what to do.
         detail: String,
     },
+    /// The history records a migration newer than every migration of the list, which
+    /// the list allows ([`NewerApplied::Warn`]): it was left alone.
+    NewerApplied {
+        /// The applied version.
+        version: u64,
+        /// The name it was applied under, from its history row.
+        name: String,
+        /// The newest version of the list.
+        latest_known: u64,
+    },
 }
 
 impl fmt::Display for Warning {
@@ -212,6 +234,16 @@ impl fmt::Display for Warning {
                 f,
                 "{} holds no migration (files named like 0001_create_users.sql)",
                 dir.display()
+            ),
+            Warning::NewerApplied {
+                version,
+                name,
+                latest_known,
+            } => write!(
+                f,
+                "migration {version} ({name}) is applied but unknown to these migrations, whose \
+                 newest is {latest_known}: a newer build applied it; left alone, as newer applied \
+                 migrations are allowed"
             ),
             // Shown as a file's problem is, `PATH:LINE:` when on a line.
             Warning::Sum { path, line, detail } => Problem::File {
@@ -265,6 +297,18 @@ impl fmt::Display for Problem {
             Problem::Missing { version, name } => write!(
                 f,
                 "migration {version} ({name}) is recorded as applied but no longer exists; restore it"
+            ),
+            Problem::NewerApplied {
+                version,
+                name,
+                latest_known,
+            } => write!(
+                f,
+                "migration {version} ({name}) is recorded as applied but is newer than every \
+                 migration here (the newest is {latest_known}): a newer build applied it; deploy \
+                 that build, or, while both run during a rolling deploy, allow it with \
+                 --allow-newer (`allow_newer = true` in terrace.toml, `NewerApplied::Warn` in the \
+                 library)"
             ),
             Problem::ChecksumMismatch { version, name, .. } => write!(
                 f,
@@ -408,6 +452,7 @@ impl Problem {
             Problem::DuplicateVersion { version, .. }
             | Problem::BadName { version, .. }
             | Problem::Missing { version, .. }
+            | Problem::NewerApplied { version, .. }
             | Problem::ChecksumMismatch { version, .. }
             | Problem::NameMismatch { version, .. }
             | Problem::Dirty { version, .. }
@@ -579,10 +624,48 @@ fn check_sql(migration: &Migration) -> impl Iterator<Item = Problem> + '_ {
         })
 }
 
+/// The history rows (sorted by version) newer than every migration of the list: none
+/// when the list is empty, where every row is simply missing.
+pub(crate) fn newer_applied<'h>(list: &[Migration], applied: &'h [HistoryRow]) -> &'h [HistoryRow] {
+    let Some(latest_known) = list.iter().map(|m| m.version).max() else {
+        return &[];
+    };
+    &applied[applied.partition_point(|row| row.version <= latest_known)..]
+}
+
+/// What `newer` makes of the rows newer than every migration of the list: a problem
+/// each ([`NewerApplied::Refuse`]), or a warning each ([`NewerApplied::Warn`]).
+pub(crate) fn newer_applied_warnings(
+    list: &[Migration],
+    applied: &[HistoryRow],
+    newer: NewerApplied,
+) -> Vec<Warning> {
+    if newer == NewerApplied::Refuse {
+        return Vec::new();
+    }
+    let latest_known = list.iter().map(|m| m.version).max().unwrap_or(0);
+    newer_applied(list, applied)
+        .iter()
+        .map(|row| Warning::NewerApplied {
+            version: row.version,
+            name: row.name.clone(),
+            latest_known,
+        })
+        .collect()
+}
+
 /// Problems between the migrations and the history rows (sorted by version): missing
 /// migrations, edits, renames, dirty rows, and pending migrations older than applied
-/// ones.
-pub fn check_history(list: &[Migration], applied: &[HistoryRow]) -> Vec<Problem> {
+/// ones. A row newer than every migration of the list is a [`Problem::NewerApplied`],
+/// or, where `newer` allows it, no problem at all (unless it is dirty).
+pub fn check_history(
+    list: &[Migration],
+    applied: &[HistoryRow],
+    newer: NewerApplied,
+) -> Vec<Problem> {
+    let newer_rows = newer_applied(list, applied).len();
+    let first_newer = applied.len() - newer_rows;
+    let latest_known = list.iter().map(|m| m.version).max().unwrap_or(0);
     let index = index_by_version(list);
     let find = |version: u64| {
         index
@@ -605,7 +688,7 @@ pub fn check_history(list: &[Migration], applied: &[HistoryRow]) -> Vec<Problem>
             })
     };
     let mut problems = Vec::new();
-    for row in applied {
+    for (at, row) in applied.iter().enumerate() {
         if row.state != RowState::Applied {
             problems.push(match latest {
                 Some(latest_applied) if latest_applied > row.version => {
@@ -622,6 +705,16 @@ pub fn check_history(list: &[Migration], applied: &[HistoryRow]) -> Vec<Problem>
                     state: row.state,
                 },
             });
+        }
+        if at >= first_newer {
+            if newer == NewerApplied::Refuse {
+                problems.push(Problem::NewerApplied {
+                    version: row.version,
+                    name: row.name.clone(),
+                    latest_known,
+                });
+            }
+            continue;
         }
         let Some(migration) = find(row.version) else {
             problems.push(Problem::Missing {
@@ -911,6 +1004,75 @@ mod tests {
     }
 
     #[test]
+    fn newer_applied_migrations_warn_only_where_allowed() {
+        let applied: Vec<HistoryRow> = [(1, "create_a"), (2, "add_b"), (3, "add_c")]
+            .into_iter()
+            .map(|(v, n)| row(v, n, Some(&LIST[v as usize - 1].checksum())))
+            .chain([row(4, "add_d", None), row(5, "add_e", None)])
+            .collect();
+        let newer = NewerApplied::Warn;
+        assert_eq!(newer_applied(LIST, &applied).len(), 2);
+        assert!(
+            newer_applied(&[], &applied).is_empty(),
+            "no list: missing, not newer"
+        );
+        assert_eq!(check_history(LIST, &applied, newer), []);
+        assert_eq!(
+            newer_applied_warnings(LIST, &applied, newer),
+            [
+                Warning::NewerApplied {
+                    version: 4,
+                    name: "add_d".into(),
+                    latest_known: 3
+                },
+                Warning::NewerApplied {
+                    version: 5,
+                    name: "add_e".into(),
+                    latest_known: 3
+                }
+            ]
+        );
+        assert_eq!(
+            newer_applied_warnings(LIST, &applied, NewerApplied::Refuse),
+            []
+        );
+        let refused = check_history(LIST, &applied, NewerApplied::Refuse);
+        assert!(
+            matches!(
+                refused[..],
+                [
+                    Problem::NewerApplied { version: 4, .. },
+                    Problem::NewerApplied { version: 5, .. }
+                ]
+            ),
+            "{refused:?}"
+        );
+        // A dirty newer row is still dirty; a pending migration below a newer row is
+        // still out of order; an applied migration missing below the newest known is
+        // still missing.
+        let mut dirty = applied.clone();
+        dirty[4].state = RowState::Started;
+        assert!(matches!(
+            check_history(LIST, &dirty, newer)[..],
+            [Problem::Dirty { version: 5, .. }]
+        ));
+        let without_2 = [applied[0].clone(), applied[2].clone(), applied[3].clone()];
+        assert!(matches!(
+            check_history(LIST, &without_2, newer)[..],
+            [Problem::OutOfOrder {
+                version: 2,
+                latest_applied: 4,
+                ..
+            }]
+        ));
+        let short_list = [LIST[0].clone(), LIST[2].clone()];
+        assert!(matches!(
+            check_history(&short_list, &applied, newer)[..],
+            [Problem::Missing { version: 2, .. }]
+        ));
+    }
+
+    #[test]
     fn history_problems() {
         let good = LIST[0].checksum().into_owned();
         let applied = [
@@ -918,13 +1080,20 @@ mod tests {
             row(3, "add_c", Some("sha256:0000")),
             row(4, "add_d", None),
         ];
-        let problems = check_history(LIST, &applied);
+        let problems = check_history(LIST, &applied, NewerApplied::Refuse);
         assert_eq!(problems.len(), 3, "{problems:#?}");
         assert!(matches!(
             problems[0],
             Problem::ChecksumMismatch { version: 3, .. }
         ));
-        assert!(matches!(problems[1], Problem::Missing { version: 4, .. }));
+        assert!(matches!(
+            problems[1],
+            Problem::NewerApplied {
+                version: 4,
+                latest_known: 3,
+                ..
+            }
+        ));
         assert!(matches!(
             problems[2],
             Problem::OutOfOrder {
@@ -936,7 +1105,7 @@ mod tests {
 
         let renamed = [row(1, "create_table_a", Some(&good))];
         assert!(matches!(
-            check_history(LIST, &renamed)[..],
+            check_history(LIST, &renamed, NewerApplied::Refuse)[..],
             [Problem::NameMismatch { version: 1, .. }]
         ));
     }
@@ -955,7 +1124,7 @@ mod tests {
             row(1, "create_a", Some(&list[0].checksum())),
             row(2, "add_tokens", Some(&tokens)),
         ];
-        let problems = check_history(&list, &applied);
+        let problems = check_history(&list, &applied, NewerApplied::Refuse);
         assert_eq!(
             problems,
             [Problem::Replaced {
@@ -973,7 +1142,7 @@ mod tests {
         );
 
         // Without a file holding it elsewhere, the advice is to restore it.
-        let problems = check_history(&list[..2], &applied[..]);
+        let problems = check_history(&list[..2], &applied[..], NewerApplied::Refuse);
         assert!(matches!(
             problems[..],
             [Problem::Replaced {
@@ -994,7 +1163,7 @@ mod tests {
         ];
         let applied = [row(1, "create_a", None), row(2, "add_tokens", None)];
         assert!(matches!(
-            check_history(&list, &applied)[..],
+            check_history(&list, &applied, NewerApplied::Refuse)[..],
             [Problem::Replaced {
                 version: 2,
                 now_at: Some(3),
@@ -1004,7 +1173,7 @@ mod tests {
         // A name no other migration carries is still a plain rename.
         let applied = [row(1, "create_a", None), row(2, "create_bills", None)];
         assert!(matches!(
-            check_history(&list, &applied)[..],
+            check_history(&list, &applied, NewerApplied::Refuse)[..],
             [Problem::NameMismatch { version: 2, .. }]
         ));
     }
@@ -1016,6 +1185,7 @@ mod tests {
         let problems = check_history(
             LIST,
             &[row(1, "create_a", None), dirty, row(3, "add_c", None)],
+            NewerApplied::Refuse,
         );
         assert!(matches!(
             problems[..],
@@ -1035,6 +1205,7 @@ mod tests {
         let problems = check_history(
             LIST,
             &[row(1, "create_a", None), row(2, "add_b", None), dirty],
+            NewerApplied::Refuse,
         );
         assert!(
             matches!(problems[..], [Problem::Dirty { version: 3, .. }]),
@@ -1056,7 +1227,7 @@ mod tests {
             row(2, "add_b", Some(&list[1].checksum())),
             row(3, "add_e", Some("sha256:0000")),
         ];
-        let problems = check_history(&list, &applied);
+        let problems = check_history(&list, &applied, NewerApplied::Refuse);
         assert!(
             matches!(
                 &problems[..],
@@ -1064,12 +1235,19 @@ mod tests {
             ),
             "{problems:#?}"
         );
-        let pending_twice =
-            check_history(&list, &[row(1, "create_a", None), row(3, "add_e", None)]);
+        let pending_twice = check_history(
+            &list,
+            &[row(1, "create_a", None), row(3, "add_e", None)],
+            NewerApplied::Refuse,
+        );
         assert!(pending_twice.is_empty(), "{pending_twice:#?}");
         let mut dirty = row(2, "add_c", None);
         dirty.state = RowState::Started;
-        let problems = check_history(&list, &[row(1, "create_a", None), dirty]);
+        let problems = check_history(
+            &list,
+            &[row(1, "create_a", None), dirty],
+            NewerApplied::Refuse,
+        );
         assert!(
             matches!(&problems[..], [Problem::Dirty { version: 2, .. }]),
             "{problems:#?}"
@@ -1079,14 +1257,14 @@ mod tests {
     #[test]
     fn legacy_and_foreign_algorithm_checksums_are_not_edits() {
         let applied = [row(1, "create_a", None), row(2, "add_b", Some("md5:abc"))];
-        assert!(check_history(LIST, &applied).is_empty());
+        assert!(check_history(LIST, &applied, NewerApplied::Refuse).is_empty());
     }
 
     #[test]
     fn dirty_rows_are_problems() {
         let mut dirty = row(1, "create_a", None);
         dirty.state = RowState::Started;
-        let problems = check_history(LIST, &[dirty]);
+        let problems = check_history(LIST, &[dirty], NewerApplied::Refuse);
         assert!(matches!(
             problems[..],
             [Problem::Dirty {
@@ -1102,13 +1280,16 @@ mod tests {
     fn a_started_row_is_dirty_but_not_edited() {
         let mut started = row(1, "create_a", Some("sha256:0000"));
         started.state = RowState::Started;
-        let problems = check_history(LIST, &[started.clone()]);
+        let problems = check_history(LIST, &[started.clone()], NewerApplied::Refuse);
         assert!(
             matches!(problems[..], [Problem::Dirty { version: 1, .. }]),
             "{problems:?}"
         );
         // An interrupted rollback was applied: an edit since then is one.
         started.state = RowState::Reverting;
-        assert_eq!(check_history(LIST, &[started]).len(), 2);
+        assert_eq!(
+            check_history(LIST, &[started], NewerApplied::Refuse).len(),
+            2
+        );
     }
 }

@@ -7,7 +7,8 @@
 //! * a file is named `NNNN_descriptive_name.sql`: the number is the version, the rest
 //!   the name ([`name`]);
 //! * it holds an up section after `-- migrate:up` and an optional down section after
-//!   `-- migrate:down` ([`sections`]);
+//!   `-- migrate:down`, or `-- migrate:down noop` for a rollback that runs nothing
+//!   ([`sections`]);
 //! * its checksum is the SHA-256 of the normalised up text ([`checksum`](mod@checksum));
 //! * its SQL is split into statements for execution and error reports ([`statements`]);
 //! * the numbers in a folder's file names, and renumbering files ([`numbering`],

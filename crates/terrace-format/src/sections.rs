@@ -8,7 +8,13 @@
 //! ```
 //!
 //! `-- migrate:up transaction:false` (or the same option on the down marker) runs that
-//! direction outside a transaction. Comments and blank lines may precede the up
+//! direction outside a transaction.
+//!
+//! An empty down section, or none, means the migration cannot be rolled back. Where
+//! its honest inverse is to do nothing (a backfill whose rows may stay, a comment on a
+//! column), `-- migrate:down noop` says so: rolling it back runs no SQL and removes its
+//! history row. The section after that marker may hold only `--` comments and blank
+//! lines, and the marker takes no other option. Comments and blank lines may precede the up
 //! marker; statements may not, since they would never run.
 //!
 //! A marker is a line of its own, wherever it stands: a `-- migrate:down` line inside
@@ -24,9 +30,12 @@ pub struct Sections {
     /// The up text as written in the file (line endings included), trimmed. Its
     /// checksum [normalises](crate::normalize) it; what runs is this text.
     pub up: String,
-    /// The down text as written, trimmed; `None` when the file has no down marker or an
-    /// empty down section.
+    /// The down text as written, trimmed; `None` when the file has no down marker, an
+    /// empty down section, or a no-op one (see `down_noop`).
     pub down: Option<String>,
+    /// Whether the down marker says `noop` (`-- migrate:down noop`): rolling back runs
+    /// nothing. `down` is then `None`.
+    pub down_noop: bool,
     /// Whether the up section runs inside a transaction (`transaction:false` clears it).
     pub transactional: bool,
     /// Whether the down section runs inside a transaction.
@@ -79,6 +88,21 @@ pub enum SectionsError {
         /// The option as written.
         option: String,
     },
+    /// The down section is marked `-- migrate:down noop` but holds SQL.
+    NoopNotEmpty {
+        /// The first line of the section holding something other than a `--` comment.
+        line: usize,
+        /// Line of the marker.
+        marker: usize,
+    },
+    /// `-- migrate:down noop` with a `transaction:` option, which means nothing for a
+    /// section that runs nothing.
+    NoopWithOption {
+        /// Line of the marker.
+        line: usize,
+        /// The option as written.
+        option: String,
+    },
     /// The `-- migrate:down` line stands inside a string literal, quoted name or block
     /// comment that the up section leaves open, in every dialect's reading: it was most
     /// likely meant as text, not as the marker.
@@ -103,6 +127,8 @@ impl SectionsError {
             | SectionsError::StatementsBeforeUp { line }
             | SectionsError::UnknownMarker { line, .. }
             | SectionsError::UnknownOption { line, .. }
+            | SectionsError::NoopNotEmpty { line, .. }
+            | SectionsError::NoopWithOption { line, .. }
             | SectionsError::MarkerInside { line, .. } => Some(*line),
         }
     }
@@ -137,6 +163,16 @@ impl fmt::Display for SectionsError {
                 f,
                 "line {line}: unknown option '{option}' (expected transaction:false or transaction:true)"
             ),
+            SectionsError::NoopNotEmpty { line, marker } => write!(
+                f,
+                "line {line}: the down section is marked '-- migrate:down noop' (line {marker}), \
+                 which runs nothing, but holds SQL; remove the SQL, or the word noop to run it"
+            ),
+            SectionsError::NoopWithOption { line, option } => write!(
+                f,
+                "line {line}: '-- migrate:down noop' runs nothing, so '{option}' means nothing; \
+                 remove it"
+            ),
             SectionsError::MarkerInside { line, opened, what } => write!(
                 f,
                 "line {line}: the '-- migrate:down' marker is inside {what} opened at line {opened}, \
@@ -166,6 +202,37 @@ fn marker(line: &str) -> Option<Marker<'_>> {
         "down" => Marker::Down(options),
         _ => Marker::Unknown(word),
     })
+}
+
+/// What the down marker's options say.
+struct DownOptions {
+    transactional: bool,
+    noop: bool,
+}
+
+/// Reads the down marker's options: `noop`, or `transaction:true|false`, not both.
+fn down_options(options: &str, line: usize) -> Result<DownOptions, SectionsError> {
+    let noop = options.split_whitespace().any(|option| option == "noop");
+    if !noop {
+        return Ok(DownOptions {
+            transactional: transactional(options, line)?,
+            noop,
+        });
+    }
+    match options.split_whitespace().find(|&option| option != "noop") {
+        Some(option) if option.starts_with("transaction:") => Err(SectionsError::NoopWithOption {
+            line,
+            option: option.to_owned(),
+        }),
+        Some(option) => Err(SectionsError::UnknownOption {
+            line,
+            option: option.to_owned(),
+        }),
+        None => Ok(DownOptions {
+            transactional: true,
+            noop,
+        }),
+    }
 }
 
 /// Reads `transaction:true|false` options; defaults to transactional.
@@ -244,6 +311,8 @@ pub fn parse_sections(text: &str) -> Result<Sections, SectionsError> {
     // For each marker seen: where its section starts, and whether it is transactional.
     let mut up: Option<(usize, bool)> = None;
     let mut down: Option<bool> = None;
+    // The line of a `-- migrate:down noop` marker.
+    let mut noop_marker: Option<usize> = None;
     let mut up_end = text.len();
     let mut down_start = text.len();
     // The lines on which the sections start: the line after their marker, or the
@@ -279,7 +348,9 @@ pub fn parse_sections(text: &str) -> Result<Sections, SectionsError> {
                 up_end = offset;
                 down_start = next;
                 down_start_line = next_line;
-                down = Some(transactional(options, number)?);
+                let options = down_options(options, number)?;
+                down = Some(options.transactional);
+                noop_marker = options.noop.then_some(number);
             }
             Some(Marker::Unknown(word)) => {
                 return Err(SectionsError::UnknownMarker {
@@ -316,10 +387,25 @@ pub fn parse_sections(text: &str) -> Result<Sections, SectionsError> {
         return Err(SectionsError::EmptyUp);
     }
     let (down_text, down_line) = trimmed(text, down_start, text.len(), down_start_line);
-    let down_text = down.and(Some(down_text)).filter(|body| !body.is_empty());
+    if let Some(marker) = noop_marker {
+        let statement = lines(down_text).position(|(line, _, _)| {
+            let line = line.trim();
+            !line.is_empty() && !line.starts_with("--")
+        });
+        if let Some(index) = statement {
+            return Err(SectionsError::NoopNotEmpty {
+                line: down_line + index,
+                marker,
+            });
+        }
+    }
+    let down_text = down
+        .and(Some(down_text))
+        .filter(|body| !body.is_empty() && noop_marker.is_none());
     Ok(Sections {
         up: up_text.to_owned(),
         down: down_text.map(str::to_owned),
+        down_noop: noop_marker.is_some(),
         transactional: up_transactional,
         down_transactional: down.unwrap_or(true),
         up_line,
@@ -369,6 +455,83 @@ mod tests {
         assert_eq!(s.down, None);
         let s = parse_sections("-- migrate:up\nSELECT 1;\n-- migrate:down").unwrap();
         assert_eq!(s.down, None);
+    }
+
+    #[test]
+    fn a_noop_down() {
+        for text in [
+            "-- migrate:up\nSELECT 1;\n-- migrate:down noop\n",
+            "-- migrate:up\nSELECT 1;\n-- migrate:down noop",
+            "-- migrate:up\r\nSELECT 1;\r\n--  migrate:down   noop  \r\n\r\n-- rows may stay\r\n  -- really\r\n\r\n",
+        ] {
+            let s = parse_sections(text).unwrap();
+            assert!(s.down_noop, "{text:?}");
+            assert_eq!((s.down, s.down_transactional), (None, true), "{text:?}");
+            assert_eq!(s.up, "SELECT 1;");
+        }
+        // An empty down section is still no down at all.
+        let s = parse_sections("-- migrate:up\nSELECT 1;\n-- migrate:down\n").unwrap();
+        assert!(!s.down_noop && s.down.is_none());
+        // The marker, like any edit of the down section, leaves the up text and so the
+        // checksum alone.
+        let without = parse_sections("-- migrate:up\nSELECT 1;\n").unwrap();
+        let with = parse_sections("-- migrate:up\nSELECT 1;\n-- migrate:down noop\n").unwrap();
+        assert_eq!(crate::checksum(&without.up), crate::checksum(&with.up));
+    }
+
+    #[test]
+    fn a_noop_down_holds_nothing_but_comments_and_takes_no_option() {
+        let err = parse_sections(
+            "-- migrate:up\nSELECT 1;\n-- migrate:down noop\n-- a note\n\nDROP TABLE a;\n",
+        )
+        .unwrap_err();
+        assert_eq!(err, SectionsError::NoopNotEmpty { line: 6, marker: 3 });
+        assert_eq!(
+            err.to_string(),
+            "line 6: the down section is marked '-- migrate:down noop' (line 3), which runs \
+             nothing, but holds SQL; remove the SQL, or the word noop to run it"
+        );
+        assert_eq!(
+            parse_sections("-- migrate:up\nSELECT 1;\n-- migrate:down noop\n/* note */\n"),
+            Err(SectionsError::NoopNotEmpty { line: 4, marker: 3 })
+        );
+        for option in ["transaction:false", "transaction:true"] {
+            for marker in [
+                format!("-- migrate:down noop {option}"),
+                format!("-- migrate:down {option} noop"),
+            ] {
+                assert_eq!(
+                    parse_sections(&format!("-- migrate:up\nSELECT 1;\n{marker}\n")),
+                    Err(SectionsError::NoopWithOption {
+                        line: 3,
+                        option: option.into()
+                    }),
+                    "{marker}"
+                );
+            }
+        }
+        for (text, option) in [
+            ("-- migrate:up\nSELECT 1;\n-- migrate:down NOOP\n", "NOOP"),
+            (
+                "-- migrate:up\nSELECT 1;\n-- migrate:down noop please\n",
+                "please",
+            ),
+            ("-- migrate:up noop\nSELECT 1;\n", "noop"),
+        ] {
+            let line = if text.starts_with("-- migrate:up noop") {
+                1
+            } else {
+                3
+            };
+            assert_eq!(
+                parse_sections(text),
+                Err(SectionsError::UnknownOption {
+                    line,
+                    option: option.into()
+                }),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -212,6 +212,8 @@ fn expand_folder(input: TokenStream, span: Span) -> Result<TokenStream, Vec<Stri
         );
         if let Some(down) = &file.sections.down {
             let _ = write!(code, ".with_down({})", Literal::string(down));
+        } else if file.sections.down_noop {
+            code.push_str(".with_noop_down()");
         }
         if !file.sections.transactional {
             code.push_str(".without_transaction()");

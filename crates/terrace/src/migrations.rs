@@ -4,8 +4,8 @@
 use crate::backend::{AsyncDatabase, Database};
 use crate::error::Error;
 use crate::{
-    Event, HistorySnapshot, Migration, Plan, Problem, RepairReport, Report, ResetReport, Status,
-    TableName, Target, TransactionMode, Warning,
+    Event, HistorySnapshot, Migration, NewerApplied, Plan, Problem, RepairReport, Report,
+    ResetReport, Status, TableName, Target, TransactionMode, Warning,
 };
 use std::path::Path;
 use std::time::Duration;
@@ -84,6 +84,14 @@ impl Migrations {
     /// that).
     pub const fn with_lock_timeout(mut self, timeout: Duration) -> Self {
         self.0.set_lock_timeout(timeout);
+        self
+    }
+
+    /// Whether applied migrations newer than every migration of the list stop a command
+    /// ([`NewerApplied::Refuse`], the default) or only warn ([`NewerApplied::Warn`]),
+    /// for builds that run side by side with newer ones during a rolling deploy.
+    pub const fn with_newer_applied(mut self, newer: NewerApplied) -> Self {
+        self.0.set_newer_applied(newer);
         self
     }
 

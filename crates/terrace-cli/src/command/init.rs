@@ -286,6 +286,12 @@ dir = {dir}
 # How many seconds a run waits for another run's migration lock before giving up.
 # lock_timeout = 300
 
+# true lets every command run while the database holds applied migrations newer than
+# every file here (a newer build's, during a rolling deploy): they are named in a
+# warning and left alone (rollback still refuses). --allow-newer does the same for one
+# run of migrate, status or validate.
+# allow_newer = false
+
 # true makes `terrace reset` and `terrace rollback` (except --dry-run) refuse, whatever
 # the flags: set it for any database whose data and history must never be dropped.
 protected = false

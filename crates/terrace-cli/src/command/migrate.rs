@@ -2,6 +2,8 @@
 //! printing a line as each finishes, or — as a dry run — prints what would run with its
 //! SQL and changes nothing (the database is opened read-only; a SQLite file that does not
 //! exist yet is shown as the empty database it would be, and is not created).
+//! `--allow-newer` lets it run beside applied migrations newer than every file of the
+//! folder (a rolling deploy), naming them in a warning.
 
 use crate::cli::MigrateArgs;
 use crate::config::Config;
@@ -13,7 +15,7 @@ use terrace::Target;
 /// Runs `migrate`.
 pub fn run(args: &MigrateArgs, config: &Config, out: &Output) -> anyhow::Result<ExitCode> {
     let database = config.location()?;
-    let migrations = config.migrations()?;
+    let migrations = config.migrations_allowing(&args.newer)?;
     crate::banner::announce(config, &database, out);
     out.warn(migrations.warnings());
     let target = args.to.map_or(Target::Latest, Target::Version);
@@ -38,6 +40,7 @@ pub fn run(args: &MigrateArgs, config: &Config, out: &Output) -> anyhow::Result<
         out.lock_wait(&database, event);
         out.progress(event);
     })?;
+    out.warn(&report.warnings);
     out.report(&report, args.to)?;
     Ok(ExitCode::SUCCESS)
 }

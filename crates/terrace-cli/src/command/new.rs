@@ -124,7 +124,8 @@ fn template(name: &str) -> String {
     format!(
         "-- {name}
 -- Write the change under `-- migrate:up` and how to undo it under `-- migrate:down`
--- (leave the down section empty if it cannot be undone). Make it safe to run twice.
+-- (leave the down section empty if it cannot be undone; write `-- migrate:down noop`
+-- if undoing it means doing nothing). Make it safe to run twice.
 
 -- migrate:up
 

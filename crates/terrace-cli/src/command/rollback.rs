@@ -1,6 +1,8 @@
 //! `terrace rollback [--steps N | --to V] [--dry-run]` (alias `down`): runs down
 //! sections, newest first; one migration unless told otherwise. The library refuses
-//! before changing anything if a migration in range has no down section. Where
+//! before changing anything if a migration in range has no down section, or while the
+//! database holds applied migrations newer than every file of the folder (a newer
+//! build's: only it can undo them, and a rollback starts with the newest). Where
 //! `terrace.toml` says `protected = true` only `--dry-run` runs.
 
 use crate::cli::RollbackArgs;

@@ -1,5 +1,7 @@
 //! `terrace status [--check]`: every migration with its state, the counts, and every
 //! problem. Writes nothing. `--check` exits with 1 when anything is pending or wrong.
+//! `--allow-newer` accepts applied migrations newer than every file of the folder: shown
+//! as `newer (unknown here)` and named in a warning rather than a problem.
 
 use crate::cli::StatusArgs;
 use crate::config::Config;
@@ -7,7 +9,7 @@ use crate::connect::Access;
 use crate::output::{Cell, Output, Style, plural};
 use serde::Serialize;
 use std::process::ExitCode;
-use terrace::{AppliedStatus, Problem, RowState, Status};
+use terrace::{AppliedStatus, Problem, RowState, Status, Warning};
 
 #[derive(Serialize)]
 struct StatusDoc<'a> {
@@ -18,6 +20,7 @@ struct StatusDoc<'a> {
     pending: Vec<PendingDoc<'a>>,
     dirty: Vec<DirtyDoc<'a>>,
     problems: Vec<String>,
+    newer_applied: Vec<crate::output::NewerDoc<'a>>,
 }
 
 #[derive(Serialize)]
@@ -68,7 +71,7 @@ pub fn run(args: &StatusArgs, config: &Config, out: &Output) -> anyhow::Result<E
                     (conn, history)
                 }))
             });
-            let migrations = config.migrations();
+            let migrations = config.migrations_allowing(&args.newer);
             let opened = match opening {
                 Ok(handle) => handle
                     .join()
@@ -78,7 +81,7 @@ pub fn run(args: &StatusArgs, config: &Config, out: &Output) -> anyhow::Result<E
             (migrations, opened)
         })
     } else {
-        (config.migrations(), None)
+        (config.migrations_allowing(&args.newer), None)
     };
     let migrations = migrations?;
     crate::banner::record(config, &database);
@@ -91,6 +94,7 @@ pub fn run(args: &StatusArgs, config: &Config, out: &Output) -> anyhow::Result<E
         Some(history) => migrations.status_of(history?),
         None => migrations.status(&mut conn)?,
     };
+    out.warn(&status.warnings);
     let failed = args.check && !status.is_up_to_date();
     if out.is_json() {
         out.json(&document(&status))?;
@@ -140,11 +144,17 @@ fn document(status: &Status) -> StatusDoc<'_> {
             })
             .collect(),
         problems: status.problems.iter().map(ToString::to_string).collect(),
+        newer_applied: crate::output::newer_docs(&status.warnings),
     }
 }
 
-/// How an applied row is shown: its state, or what the problems say about it.
-fn label(applied: &AppliedStatus, problems: &[Problem]) -> (&'static str, Style) {
+/// How an applied row is shown: its state, or what the problems and warnings say about
+/// it.
+fn label(
+    applied: &AppliedStatus,
+    problems: &[Problem],
+    warnings: &[Warning],
+) -> (&'static str, Style) {
     let version = applied.row.version;
     match applied.row.state {
         RowState::Started => return ("dirty (run interrupted)", Style::Bad),
@@ -159,8 +169,17 @@ fn label(applied: &AppliedStatus, problems: &[Problem]) -> (&'static str, Style)
             Problem::NameMismatch { version: v, .. } if *v == version => {
                 return ("renamed", Style::Bad);
             }
+            Problem::NewerApplied { version: v, .. } if *v == version => {
+                return ("newer (unknown here)", Style::Bad);
+            }
             _ => {}
         }
+    }
+    let allowed_newer = warnings
+        .iter()
+        .any(|w| matches!(w, Warning::NewerApplied { version: v, .. } if *v == version));
+    if allowed_newer {
+        return ("newer (unknown here)", Style::Warn);
     }
     if applied.checksum_ok {
         ("applied", Style::Good)
@@ -188,11 +207,12 @@ fn text(status: Status, out: &Output) -> String {
         applied: applied_rows,
         pending: pending_rows,
         problems,
+        warnings,
     } = status;
     let mut rows: Vec<(u64, Vec<Cell>)> =
         Vec::with_capacity(applied_rows.len() + pending_rows.len());
     rows.extend(applied_rows.into_iter().map(|a| {
-        let (state, style) = label(&a, &problems);
+        let (state, style) = label(&a, &problems, &warnings);
         let row = vec![
             Cell::plain(a.row.version.to_string()),
             Cell::plain(a.row.name),

@@ -2,8 +2,10 @@
 //! versions, and (with a database) the history — without applying anything. Exits with
 //! 1 when anything is wrong. With no database configured, checks the files alone. A
 //! `terrace.sum` that does not match the files is a problem here (only a warning for
-//! the other commands).
+//! the other commands). `--allow-newer` accepts applied migrations newer than every
+//! file of the folder, naming them in a warning.
 
+use crate::cli::ValidateArgs;
 use crate::config::Config;
 use crate::output::{Output, Style, plural};
 use serde::Serialize;
@@ -11,20 +13,21 @@ use std::process::ExitCode;
 use terrace::{Problem, Warning};
 
 #[derive(Serialize)]
-struct ValidateDoc {
+struct ValidateDoc<'a> {
     valid: bool,
     database_checked: bool,
     migrations: usize,
     problems: Vec<String>,
+    newer_applied: Vec<crate::output::NewerDoc<'a>>,
 }
 
 /// Runs `validate`.
-pub fn run(config: &Config, out: &Output) -> anyhow::Result<ExitCode> {
+pub fn run(args: &ValidateArgs, config: &Config, out: &Output) -> anyhow::Result<ExitCode> {
     let database = match config.database {
         Some(_) => Some(config.location()?),
         None => None,
     };
-    let migrations = config.migrations()?;
+    let migrations = config.migrations_allowing(&args.newer)?;
     if let Some(database) = &database {
         crate::banner::record(config, database);
     }
@@ -36,16 +39,14 @@ pub fn run(config: &Config, out: &Output) -> anyhow::Result<ExitCode> {
         .partition(|w| matches!(w, Warning::Sum { .. }));
     out.warn(&warnings);
     let database_checked = database.is_some();
-    let mut problems = if let Some(database) = &database {
+    let (mut problems, newer) = if let Some(database) = &database {
         let mut conn = database.open_read_only(out)?;
-        match migrations.validate(&mut conn) {
-            Ok(()) => Vec::new(),
-            Err(terrace::Error::Invalid { problems }) => problems,
-            Err(other) => return Err(other.into()),
-        }
+        let status = migrations.status(&mut conn)?;
+        (status.problems, status.warnings)
     } else {
-        migrations.source_problems()
+        (migrations.source_problems(), Vec::new())
     };
+    out.warn(&newer);
     problems.extend(
         sum_problems
             .into_iter()
@@ -62,6 +63,7 @@ pub fn run(config: &Config, out: &Output) -> anyhow::Result<ExitCode> {
             database_checked,
             migrations: count,
             problems: problems.iter().map(ToString::to_string).collect(),
+            newer_applied: crate::output::newer_docs(&newer),
         })?;
     } else if problems.is_empty() {
         let against = if database_checked {

@@ -8,7 +8,7 @@
 use super::source::{Down, SourceMigration, Tool, shown};
 use crate::failure::Failure;
 use std::path::{Path, PathBuf};
-use terrace::format::{FileProblem, FileProblemKind, SectionsError, check_name};
+use terrace::format::check_name;
 
 /// The mapping file's name, in the output folder.
 pub const MAP_FILE: &str = "import-map.toml";
@@ -84,15 +84,6 @@ pub fn sanitize(name: &str, id: &str) -> String {
 /// The marker line of a down section that explicitly does nothing.
 pub fn noop_down_marker() -> &'static str {
     "-- migrate:down noop"
-}
-
-/// Whether a problem of the written folder is only the no-op down marker, which
-/// Terrace's reader on this branch does not know yet.
-fn is_noop_marker(problem: &FileProblem) -> bool {
-    matches!(
-        &problem.kind,
-        FileProblemKind::Sections(SectionsError::UnknownOption { option, .. }) if option == "noop"
-    )
 }
 
 /// A marker line with its option.
@@ -214,7 +205,6 @@ fn stage(staging: &Path, out: &Path, planned: &[Planned<'_>], map: &str) -> Resu
     let mut problems: Vec<String> = folder
         .problems
         .iter()
-        .filter(|problem| !is_noop_marker(problem))
         .map(|problem| {
             let text = problem
                 .to_string()

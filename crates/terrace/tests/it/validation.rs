@@ -135,12 +135,31 @@ fn bad_names_and_malformed_files_are_all_reported_together() {
 fn applied_migration_missing_from_the_folder() {
     let problems = refused_without_change(|s| {
         std::fs::remove_file(s.migrations_dir().join("0002_add_base_url.sql")).unwrap();
-        std::fs::remove_file(s.migrations_dir().join("0003_create_checks.sql")).unwrap();
     });
     assert!(
         problems
             .iter()
             .any(|p| matches!(p, Problem::Missing { version: 2, name } if name == "add_base_url")),
+        "{problems:?}"
+    );
+    // The newest files gone: applied migrations newer than every one left, refused by
+    // default as a newer build's.
+    let problems = refused_without_change(|s| {
+        std::fs::remove_file(s.migrations_dir().join("0002_add_base_url.sql")).unwrap();
+        std::fs::remove_file(s.migrations_dir().join("0003_create_checks.sql")).unwrap();
+    });
+    assert!(
+        matches!(
+            &problems[..],
+            [
+                Problem::NewerApplied {
+                    version: 2,
+                    latest_known: 1,
+                    ..
+                },
+                ..
+            ]
+        ),
         "{problems:?}"
     );
 }
