@@ -30,7 +30,7 @@ pub fn dump(args: &DumpArgs, config: &Config, out: &Output) -> anyhow::Result<Ex
     match &args.out {
         Some(path) => {
             std::fs::write(path, &text).map_err(|e| {
-                Failure::refused(format!("cannot write {}: {e}", path.display())).named("io")
+                anyhow::Error::new(e).context(format!("cannot write {}", path.display()))
             })?;
             out.note(&format!("wrote the schema to {}", path.display()));
         }
@@ -82,10 +82,13 @@ pub fn diff(args: &DiffArgs, config: &Config, out: &Output) -> anyhow::Result<Ex
                 .server_url(raw)
                 .create(&migrations)
                 .map_err(|e| {
-                    Failure::refused(format!(
-                        "cannot build the migrations' schema on a scratch database: {e}"
-                    ))
-                    .named("scratch")
+                    Failure::refused("cannot build the migrations' schema on a scratch database")
+                        .named("scratch_database")
+                        .hint(
+                            "the migrations must run on an empty database: fix the one named \
+                             above (the scratch database is dropped)",
+                        )
+                        .caused_by(e)
                 })?;
             let mut conn = scratch.open::<terrace::Connection>()?;
             let schema = read(&mut conn, &table)?;
@@ -163,8 +166,9 @@ fn line(out: &Output, difference: &Difference, other_name: &str) -> String {
 /// The schema of an open database, the tracking table left out.
 fn read(conn: &mut terrace::Connection, table: &str) -> anyhow::Result<Schema> {
     catalog::read(conn, table).map_err(|e| {
-        Failure::refused(format!("cannot read the schema: {e}"))
-            .named("schema")
+        Failure::refused("cannot read the schema")
+            .named("schema_read")
+            .caused_by(e)
             .into()
     })
 }

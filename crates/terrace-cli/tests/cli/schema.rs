@@ -241,3 +241,63 @@ fn diff_needs_something_to_compare_with() {
     run.code(2);
     assert!(run.stderr.contains("--to"), "{}", run.stderr);
 }
+
+#[test]
+fn out_writes_the_dump_to_a_file_and_json_prints_the_model() {
+    let sandbox = Sandbox::three_migrations();
+    sandbox.run(&["migrate"]).ok();
+    let printed = sandbox.run(&["schema", "dump"]);
+    sandbox.run(&["schema", "dump", "--out", "schema.sql"]).ok();
+    let written = std::fs::read_to_string(sandbox.path().join("schema.sql")).unwrap();
+    assert_eq!(written.trim_end(), printed.ok().stdout.trim_end());
+    insta::assert_snapshot!(written, @r#"
+    -- terrace schema dump (sqlite)
+
+    CREATE TABLE "projects" (
+        "id" INTEGER,
+        "name" TEXT NOT NULL,
+        "base_url" TEXT,
+        "deleted_at" TIMESTAMP,
+        PRIMARY KEY ("id")
+    );
+    "#);
+
+    let doc = sandbox.run(&["--format", "json", "schema", "dump"]).json();
+    assert_eq!(doc["backend"], "sqlite");
+    assert_eq!(doc["tables"][0]["name"], "projects");
+    assert_eq!(doc["tables"][0]["columns"][1]["type"], "TEXT");
+    assert_eq!(doc["tables"][0]["columns"][1]["nullable"], false);
+    assert_eq!(doc["tables"][0]["primary_key"][0], "id");
+
+    let refused = sandbox.run(&["schema", "dump", "--out", "no/such/folder/schema.sql"]);
+    refused.code(1);
+    assert!(
+        refused
+            .stderr
+            .contains("cannot write no/such/folder/schema.sql"),
+        "{}",
+        refused.stderr
+    );
+}
+
+#[test]
+fn a_migration_failing_on_the_scratch_database_is_named() {
+    let sandbox = Sandbox::three_migrations();
+    sandbox.run(&["migrate"]).ok();
+    sandbox.migration(
+        "0004_broken.sql",
+        "CREATE TABLE projects (id INTEGER);",
+        None,
+    );
+    let bytes = sandbox.db_bytes();
+    let run = sandbox.run(&["--format", "json", "schema", "diff", "--migrations"]);
+    run.code(1);
+    let doc = run.json();
+    assert_eq!(doc["kind"], "scratch_database");
+    let message = doc["message"].as_str().unwrap();
+    assert!(
+        message.contains("migration 4 (broken)") && message.contains("0004_broken.sql"),
+        "{message}"
+    );
+    assert_eq!(sandbox.db_bytes(), bytes);
+}
