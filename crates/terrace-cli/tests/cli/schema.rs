@@ -3,7 +3,7 @@
 //! restored from its own dump into a fresh database and dumped again (the same bytes),
 //! then changed by hand (the dump changes, `diff --check` fails).
 
-use crate::servers::{ScratchDatabase, execute};
+use crate::servers::{ScratchDatabase, connect, execute};
 use crate::support::Sandbox;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -300,4 +300,82 @@ fn a_migration_failing_on_the_scratch_database_is_named() {
         "{message}"
     );
     assert_eq!(sandbox.db_bytes(), bytes);
+}
+
+/// The scratch database of `diff --migrations` is dropped when a migration fails on it
+/// (and when the comparison succeeds): no database named after the `terrace`
+/// process is left on the server.
+fn scratch_is_dropped(backend: Backend) {
+    let sandbox = Sandbox::project();
+    sandbox.migration(
+        "0001_create_users.sql",
+        "CREATE TABLE users (id INT PRIMARY KEY);",
+        None,
+    );
+    let (live, _live_db) = database(backend, &sandbox, "live.db");
+    sandbox.run(&["--database", &live, "migrate"]).ok();
+    let leftovers = |pid: u32| -> i64 {
+        let sql = match backend {
+            Backend::Postgres => format!(
+                "SELECT count(*)::text FROM pg_database WHERE datname LIKE 'terrace\\_testdb\\_%\\_{pid}\\_%'"
+            ),
+            _ => format!(
+                "SELECT CAST(count(*) AS CHAR) FROM information_schema.SCHEMATA \
+                 WHERE SCHEMA_NAME LIKE 'terrace\\_testdb\\_%\\_{pid}\\_%'"
+            ),
+        };
+        let text = match connect(&live) {
+            terrace::Connection::Postgres(mut client) => client
+                .query_one(sql.as_str(), &[])
+                .unwrap()
+                .get::<_, String>(0),
+            terrace::Connection::Mysql(mut conn) => {
+                mysql::prelude::Queryable::query_first::<String, _>(&mut conn, sql)
+                    .unwrap()
+                    .unwrap()
+            }
+            _ => unreachable!("a server URL"),
+        };
+        text.parse().unwrap()
+    };
+    for (file, expected) in [(None, 0), (Some("0002_broken.sql"), 1)] {
+        if let Some(file) = file {
+            sandbox.migration(file, "CREATE TABLE users (id INT PRIMARY KEY);", None);
+        }
+        let child = sandbox
+            .command(
+                ".",
+                &[],
+                &["--database", &live, "schema", "diff", "--migrations"],
+            )
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(expected),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(leftovers(pid), 0);
+    }
+}
+
+#[test]
+#[cfg_attr(
+    not(terrace_test_postgres),
+    ignore = "TERRACE_TEST_POSTGRES_URL was not set when the tests were built"
+)]
+fn scratch_is_dropped_on_postgres() {
+    scratch_is_dropped(Backend::Postgres);
+}
+
+#[test]
+#[cfg_attr(
+    not(terrace_test_mysql),
+    ignore = "TERRACE_TEST_MYSQL_URL was not set when the tests were built"
+)]
+fn scratch_is_dropped_on_mysql() {
+    scratch_is_dropped(Backend::Mysql);
 }
