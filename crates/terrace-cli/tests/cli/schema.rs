@@ -40,7 +40,8 @@ CREATE TRIGGER posts_touch BEFORE INSERT ON posts FOR EACH ROW EXECUTE FUNCTION 
 
 const MYSQL: &str = "\
 CREATE TABLE users (id INT AUTO_INCREMENT PRIMARY KEY, email VARCHAR(200) NOT NULL UNIQUE,
-    name VARCHAR(50) DEFAULT 'x', created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);
+    name VARCHAR(50) DEFAULT 'x', created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    score INT CHECK (score >= 0), CONSTRAINT users_name_check CHECK (name <> ''));
 CREATE TABLE posts (id INT AUTO_INCREMENT PRIMARY KEY, user_id INT NOT NULL, title VARCHAR(100),
     CONSTRAINT posts_user FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE);
 CREATE INDEX posts_by_title ON posts (title(20));
@@ -104,6 +105,9 @@ fn dump_and_diff(backend: Backend) {
         "{first}"
     );
     assert!(!first.contains("schema_migrations"), "{first}");
+    if backend != Backend::Sqlite {
+        assert!(first.contains("CHECK ("), "{first}");
+    }
 
     // The dump restores into a fresh database, through terrace itself, and that
     // database dumps to the same bytes.

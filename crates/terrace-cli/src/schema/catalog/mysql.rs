@@ -4,7 +4,9 @@
 //! gives the same text.
 
 use super::Query;
-use crate::schema::model::{Column, ForeignKey, Index, IndexKey, Schema, Table, Trigger, View};
+use crate::schema::model::{
+    Check, Column, ForeignKey, Index, IndexKey, Schema, Table, Trigger, View,
+};
 
 const HERE: &str = "TABLE_SCHEMA = DATABASE()";
 
@@ -108,6 +110,26 @@ pub(super) fn read(query: &mut Query<'_>, excluded: &str) -> Result<Schema, terr
         if let Some(fk) = table.foreign_keys.last_mut() {
             fk.columns.push(row.text(2).to_owned());
             fk.referenced_columns.push(row.text(4).to_owned());
+        }
+    }
+    // MariaDB names a check within its table (and lists the table); MySQL within the
+    // database.
+    let checks = if mariadb {
+        "SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS \
+         WHERE CONSTRAINT_SCHEMA = DATABASE()"
+    } else {
+        "SELECT t.TABLE_NAME, c.CONSTRAINT_NAME, c.CHECK_CLAUSE \
+         FROM information_schema.CHECK_CONSTRAINTS c JOIN information_schema.TABLE_CONSTRAINTS t \
+           ON t.CONSTRAINT_SCHEMA = c.CONSTRAINT_SCHEMA AND t.CONSTRAINT_NAME = c.CONSTRAINT_NAME \
+           AND t.CONSTRAINT_TYPE = 'CHECK' \
+         WHERE c.CONSTRAINT_SCHEMA = DATABASE()"
+    };
+    for row in query(checks)? {
+        if let Some(t) = find(&schema.tables, row.text(0)) {
+            schema.tables[t].checks.push(Check {
+                name: row.text(1).to_owned(),
+                definition: format!("CHECK ({})", row.text(2)),
+            });
         }
     }
     let qualifier = format!("`{}`.", database.replace('`', "``"));

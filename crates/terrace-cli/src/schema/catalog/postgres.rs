@@ -13,7 +13,14 @@ use crate::schema::model::{
 const IN_SCHEMA: &str = "n.nspname = current_schema()";
 
 pub(super) fn read(query: &mut Query<'_>, excluded: &str) -> Result<Schema, terrace::BoxError> {
-    let excluded = excluded.rsplit('.').next().unwrap_or(excluded);
+    // A tracking table in another schema is not among the current schema's tables.
+    let current = query("SELECT current_schema()::text")?;
+    let current = current.first().map(|row| row.text(0));
+    let excluded = match excluded.rsplit_once('.') {
+        Some((schema, table)) if Some(schema) == current => table,
+        Some(_) => "",
+        None => excluded,
+    };
     let mut schema = Schema {
         backend: "postgres",
         ..Schema::default()
