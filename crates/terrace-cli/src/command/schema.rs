@@ -148,9 +148,12 @@ fn line(out: &Output, difference: &Difference, other_name: &str) -> String {
                 .details
                 .iter()
                 .map(|d| {
+                    let value = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
                     format!(
                         "{} {} in the database, {} in {other_name}",
-                        d.attribute, d.this, d.other
+                        d.attribute,
+                        value(&d.this),
+                        value(&d.other)
                     )
                 })
                 .collect();

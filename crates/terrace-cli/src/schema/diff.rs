@@ -25,14 +25,14 @@ pub struct Difference {
 pub struct Detail {
     /// Which attribute (`type`, `nullable`, `default`, `definition`).
     pub attribute: &'static str,
-    /// Its value in this schema.
-    pub this: String,
+    /// Its value in this schema (`None`: not set, such as no default).
+    pub this: Option<String>,
     /// Its value in the other.
-    pub other: String,
+    pub other: Option<String>,
 }
 
 /// An object reduced to named attributes, each as text.
-type Attributes = Vec<(&'static str, String)>;
+type Attributes = Vec<(&'static str, Option<String>)>;
 
 /// Every object of a schema by (kind, name), in a stable order. A table's own
 /// objects are listed under it, so that a table missing altogether is one difference.
@@ -46,7 +46,7 @@ fn objects(schema: &Schema) -> BTreeMap<(&'static str, String), (Option<String>,
             "enum",
             e.name.clone(),
             None,
-            vec![("labels", e.labels.join(", "))],
+            vec![("labels", Some(e.labels.join(", ")))],
         );
     }
     for s in &schema.sequences {
@@ -54,7 +54,7 @@ fn objects(schema: &Schema) -> BTreeMap<(&'static str, String), (Option<String>,
             "sequence",
             s.name.clone(),
             None,
-            vec![("definition", render::sequence_sql(schema.backend, s))],
+            vec![("definition", Some(render::sequence_sql(schema.backend, s)))],
         );
     }
     for f in &schema.functions {
@@ -62,7 +62,7 @@ fn objects(schema: &Schema) -> BTreeMap<(&'static str, String), (Option<String>,
             "function",
             format!("{}({})", f.name, f.arguments),
             None,
-            vec![("definition", f.sql.trim().to_owned())],
+            vec![("definition", Some(f.sql.trim().to_owned()))],
         );
     }
     for table in &schema.tables {
@@ -80,14 +80,14 @@ fn objects(schema: &Schema) -> BTreeMap<(&'static str, String), (Option<String>,
             "primary key",
             table.name.clone(),
             t,
-            vec![("columns", table.primary_key.join(", "))],
+            vec![("columns", Some(table.primary_key.join(", ")))],
         );
         for (kind, name, definition) in table_parts(schema.backend, table) {
             put(
                 kind,
                 format!("{}.{name}", table.name),
                 t,
-                vec![("definition", definition)],
+                vec![("definition", Some(definition))],
             );
         }
     }
@@ -96,7 +96,7 @@ fn objects(schema: &Schema) -> BTreeMap<(&'static str, String), (Option<String>,
             "view",
             view.name.clone(),
             None,
-            vec![("definition", view.sql.trim().to_owned())],
+            vec![("definition", Some(view.sql.trim().to_owned()))],
         );
     }
     for trigger in &schema.triggers {
@@ -104,7 +104,7 @@ fn objects(schema: &Schema) -> BTreeMap<(&'static str, String), (Option<String>,
             "trigger",
             format!("{}.{}", trigger.table, trigger.name),
             Some(trigger.table.as_str()),
-            vec![("definition", trigger.sql.trim().to_owned())],
+            vec![("definition", Some(trigger.sql.trim().to_owned()))],
         );
     }
     map
@@ -112,16 +112,10 @@ fn objects(schema: &Schema) -> BTreeMap<(&'static str, String), (Option<String>,
 
 fn column_attributes(column: &Column) -> Attributes {
     vec![
-        ("type", column.data_type.clone()),
-        ("nullable", column.nullable.to_string()),
-        (
-            "default",
-            column.default.clone().unwrap_or_else(|| "(none)".into()),
-        ),
-        (
-            "extra",
-            column.extra.clone().unwrap_or_else(|| "(none)".into()),
-        ),
+        ("type", Some(column.data_type.clone())),
+        ("nullable", Some(column.nullable.to_string())),
+        ("default", column.default.clone()),
+        ("extra", column.extra.clone()),
     ]
 }
 

@@ -222,20 +222,57 @@ fn a_changed_column_is_named_with_what_changed() {
         None,
     );
     sandbox.run(&["migrate"]).ok();
-    let other = format!("sqlite:{}", sandbox.path().join("other.db").display());
+    let other = "sqlite:other.db";
     run_sql(
         Backend::Sqlite,
-        &other,
+        &format!("sqlite:{}", sandbox.path().join("other.db").display()),
         "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL DEFAULT '');
          CREATE INDEX users_by_email ON users (email);",
     );
-    let run = sandbox.run(&["schema", "diff", "--to", &other, "--check"]);
+    let run = sandbox.run(&["schema", "diff", "--to", other, "--check"]);
     run.code(1);
     insta::assert_snapshot!(run.stdout, @r"
     2 differences between the database and the other database:
       changed column users.email: nullable true in the database, false in the other database; default (none) in the database, '' in the other database
       missing index users.users_by_email: only in the other database
     ");
+    let json = sandbox.run(&[
+        "--format", "json", "schema", "diff", "--to", other, "--check",
+    ]);
+    json.code(1);
+    insta::assert_snapshot!(json.stdout, @r#"
+    {
+      "identical": false,
+      "compared_with": "sqlite:other.db",
+      "differences": [
+        {
+          "kind": "column",
+          "name": "users.email",
+          "change": "changed",
+          "details": [
+            {
+              "attribute": "nullable",
+              "this": "true",
+              "other": "false"
+            },
+            {
+              "attribute": "default",
+              "this": null,
+              "other": "''"
+            }
+          ]
+        },
+        {
+          "kind": "index",
+          "name": "users.users_by_email",
+          "change": "missing",
+          "details": []
+        }
+      ],
+      "database": "sqlite:app.db",
+      "config": "terrace.toml"
+    }
+    "#);
 }
 
 #[test]
