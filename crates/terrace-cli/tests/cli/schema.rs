@@ -190,28 +190,40 @@ fn dump_and_diff(backend: Backend) {
         .code(1);
 }
 
+/// `NAME::postgres` and `NAME::mysql`, running `body` on that server (ignored when its
+/// URL was not set when the tests were built).
+macro_rules! on_servers {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            use super::{Backend, $body};
+
+            #[test]
+            #[cfg_attr(
+                not(terrace_test_postgres),
+                ignore = "TERRACE_TEST_POSTGRES_URL was not set when the tests were built"
+            )]
+            fn postgres() {
+                $body(Backend::Postgres);
+            }
+
+            #[test]
+            #[cfg_attr(
+                not(terrace_test_mysql),
+                ignore = "TERRACE_TEST_MYSQL_URL was not set when the tests were built"
+            )]
+            fn mysql() {
+                $body(Backend::Mysql);
+            }
+        }
+    };
+}
+
 #[test]
-fn sqlite() {
+fn dump_and_diff_on_sqlite() {
     dump_and_diff(Backend::Sqlite);
 }
 
-#[test]
-#[cfg_attr(
-    not(terrace_test_postgres),
-    ignore = "TERRACE_TEST_POSTGRES_URL was not set when the tests were built"
-)]
-fn postgres() {
-    dump_and_diff(Backend::Postgres);
-}
-
-#[test]
-#[cfg_attr(
-    not(terrace_test_mysql),
-    ignore = "TERRACE_TEST_MYSQL_URL was not set when the tests were built"
-)]
-fn mysql() {
-    dump_and_diff(Backend::Mysql);
-}
+on_servers!(dump_and_diff_on, dump_and_diff);
 
 #[test]
 fn a_changed_column_is_named_with_what_changed() {
@@ -403,20 +415,4 @@ fn scratch_is_dropped(backend: Backend) {
     }
 }
 
-#[test]
-#[cfg_attr(
-    not(terrace_test_postgres),
-    ignore = "TERRACE_TEST_POSTGRES_URL was not set when the tests were built"
-)]
-fn scratch_is_dropped_on_postgres() {
-    scratch_is_dropped(Backend::Postgres);
-}
-
-#[test]
-#[cfg_attr(
-    not(terrace_test_mysql),
-    ignore = "TERRACE_TEST_MYSQL_URL was not set when the tests were built"
-)]
-fn scratch_is_dropped_on_mysql() {
-    scratch_is_dropped(Backend::Mysql);
-}
+on_servers!(scratch_is_dropped_on, scratch_is_dropped);
