@@ -143,6 +143,16 @@ pub enum Command {
     /// what the migrations build
     #[command(subcommand)]
     Schema(SchemaCommand),
+    /// Migrate, check or validate many databases as one job (a database per tenant)
+    ///
+    /// The targets come from a file of URLs (--targets), a glob of SQLite files
+    /// (--glob) or the databases of a server matching a pattern (--databases, on the
+    /// server of --database); the migrations folder is the same for all. Targets run in
+    /// parallel, each under its own migration lock; one failing does not stop the
+    /// others (unless --fail-fast). A JSON-lines report (--report) records each
+    /// finished target; --resume skips the targets it records as done with the same
+    /// migrations. Exits with 1 if any target failed.
+    Fleet(FleetArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
 }
@@ -191,6 +201,64 @@ pub struct DiffArgs {
     /// Exit with 1 when the schemas differ
     #[arg(long)]
     pub check: bool,
+/// Arguments of `fleet`.
+#[derive(Debug, Args)]
+pub struct FleetArgs {
+    /// What to do to each target.
+    #[command(subcommand)]
+    pub command: FleetCommand,
+}
+
+/// The fleet commands.
+#[derive(Debug, Subcommand)]
+pub enum FleetCommand {
+    /// Apply pending migrations to every target
+    Migrate(FleetTargets),
+    /// Count each target's pending migrations and problems; changes nothing
+    Status(FleetTargets),
+    /// Check each target's history against the migrations; changes nothing
+    Validate(FleetTargets),
+}
+
+/// The targets of a fleet command and how to run them.
+#[derive(Debug, Args)]
+pub struct FleetTargets {
+    /// A file of database URLs or SQLite paths, one a line; blank lines and lines
+    /// starting with # are skipped; relative paths are relative to the file
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["glob", "databases"],
+          required_unless_present_any = ["glob", "databases"])]
+    pub targets: Option<PathBuf>,
+
+    /// The SQLite files matching a pattern (tenants/*.db; wildcards in the file name)
+    #[arg(long, value_name = "PATTERN", conflicts_with = "databases")]
+    pub glob: Option<String>,
+
+    /// Every database whose name matches this SQL LIKE pattern (tenant_%) on the
+    /// PostgreSQL or MySQL server of --database
+    #[arg(long, value_name = "PATTERN")]
+    pub databases: Option<String>,
+
+    /// How many targets run at once [default: the number of processors, 2 to 16]
+    #[arg(long, short = 'j', value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub jobs: Option<u32>,
+
+    /// Stop starting targets after the first failure
+    #[arg(long)]
+    pub fail_fast: bool,
+
+    /// Run this many targets first and stop if any of them fails
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    pub canary: usize,
+
+    /// Write a JSON-lines report of every finished target to FILE (replacing it)
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+
+    /// Skip the targets FILE (an earlier job's report) records as done with the same
+    /// migrations, and add this job's lines to it (unless --report names another file)
+    #[arg(long, value_name = "FILE")]
+    pub resume: Option<PathBuf>,
 }
 
 /// Arguments of `init`.

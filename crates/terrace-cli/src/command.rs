@@ -2,6 +2,7 @@
 
 pub mod baseline;
 pub mod completions;
+pub mod fleet;
 pub mod history;
 pub mod import;
 pub mod init;

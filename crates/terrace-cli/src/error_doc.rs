@@ -129,6 +129,7 @@ impl ErrorDoc {
         use terrace::Error as E;
         self.kind = match error {
             E::ReadFolder { .. } => "read_folder",
+            E::FleetFile { .. } => "fleet_file",
             E::Invalid { problems } => {
                 self.problems_of(problems, hide);
                 let only_checksums = problems

@@ -168,6 +168,11 @@ impl Output {
         self.json
     }
 
+    /// Whether `-q` asked for errors only.
+    pub fn is_quiet(&self) -> bool {
+        self.verbosity == Verbosity::Quiet
+    }
+
     /// Prints text (and a line end) on stdout; nothing with `-q`.
     pub fn print(&self, text: &str) -> io::Result<()> {
         if self.verbosity == Verbosity::Quiet {

@@ -223,6 +223,17 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+    /// A fleet's targets file or report could not be read or written.
+    #[error("cannot {action} {}", path.display())]
+    FleetFile {
+        /// What Terrace was doing: `read the targets file`, `write the report`, ...
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// The database failed while Terrace was doing something other than running a
     /// migration.
     #[error("database error while {action}")]

@@ -68,6 +68,8 @@ pub mod connection;
 ))]
 #[path = "adapter/diesel.rs"]
 mod diesel_adapter;
+#[cfg(feature = "fleet")]
+pub mod fleet;
 mod migrations;
 #[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
 mod postgres_error;
