@@ -35,6 +35,14 @@ fn schema_help() {
 }
 
 #[test]
+fn fleet_help() {
+    let run = Sandbox::empty().run(&["fleet", "--help"]);
+    insta::assert_snapshot!("fleet_help", run.ok().stdout);
+    let run = Sandbox::empty().run(&["fleet", "migrate", "--help"]);
+    insta::assert_snapshot!("fleet_migrate_help", run.ok().stdout);
+}
+
+#[test]
 fn no_command_shows_the_help_and_exits_2() {
     let run = Sandbox::empty().run(&[]);
     run.code(2);

@@ -12,6 +12,7 @@ mod baseline;
 mod concurrency;
 mod config;
 mod drafts;
+mod fleet;
 mod help;
 mod hints;
 mod history;
