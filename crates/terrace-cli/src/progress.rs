@@ -114,6 +114,34 @@ pub fn progress_bar(done: usize, of: usize, elapsed: Duration, what: &str) -> St
     cut
 }
 
+/// The progress line of a fleet job: a bar when the number of targets is known,
+/// `… 120/500  1 failed, 4 running, 35.2/s, ETA 11.1 s  3.4 s`; the counts alone when it
+/// is not.
+pub fn fleet_line(
+    finished: usize,
+    total: Option<usize>,
+    failed: usize,
+    running: usize,
+    elapsed: Duration,
+) -> String {
+    let seconds = elapsed.as_secs_f64().max(0.001);
+    let rate = finished as f64 / seconds;
+    let mut what = format!("{failed} failed, {running} running, {rate:.1}/s");
+    match total {
+        Some(total) => {
+            if finished > 0 && finished < total {
+                let left = (total - finished) as f64 / rate;
+                what.push_str(&format!(
+                    ", ETA {}",
+                    elapsed_time(Duration::from_secs_f64(left.min(1e9)))
+                ));
+            }
+            progress_bar(finished, total, elapsed, &what)
+        }
+        None => format!("{finished} done, {what}  {}", elapsed_time(elapsed)),
+    }
+}
+
 /// How long a migration has run, to the tenth of a second: `0.4 s`, `1m 05s`,
 /// `2h 03m`.
 pub fn elapsed_time(elapsed: Duration) -> String {
@@ -247,6 +275,27 @@ impl Drop for Live {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fleet_lines_show_counts_rate_and_eta() {
+        let line = fleet_line(100, Some(400), 2, 4, Duration::from_secs(10));
+        assert_eq!(
+            line,
+            "[======>                 ] 100/400  2 failed, 4 running, 10.0/s, ETA 30.0 s  10.0 s"
+        );
+        assert_eq!(
+            fleet_line(400, Some(400), 0, 0, Duration::from_secs(20)),
+            "[========================] 400/400  0 failed, 0 running, 20.0/s  20.0 s"
+        );
+        assert_eq!(
+            fleet_line(0, Some(3), 0, 2, Duration::ZERO),
+            "[>                       ] 0/3  0 failed, 2 running, 0.0/s  0.0 s"
+        );
+        assert_eq!(
+            fleet_line(7, None, 1, 2, Duration::from_secs(2)),
+            "7 done, 1 failed, 2 running, 3.5/s  2.0 s"
+        );
+    }
 
     #[test]
     fn the_bar_counts_the_steps_finished() {

@@ -11,7 +11,7 @@ use crate::output::{Cell, Output, Style, plural};
 use serde::Serialize;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use terrace::fleet::{self, Command, Entry, FleetEvent, Options, Outcome, ReportLog, Summary};
 
 /// The JSON document of a fleet command.
@@ -71,9 +71,9 @@ pub fn run(args: &FleetArgs, config: &Config, out: &Output) -> anyhow::Result<Ex
         (None, Some(path)) => Some((ReportLog::append(path)?, path)),
         (None, None) => None,
     };
-    let source = sources(targets, config)?;
-
     let mut progress = Progress::new(out);
+    let (source, total) = sources(targets, config, progress.draws_a_bar())?;
+    progress.total = total;
     let mut failures = Vec::new();
     let mut write_error = None;
     let summary = fleet::run(&migrations, command, source, &options, &mut |event| {
@@ -123,24 +123,31 @@ pub fn run(args: &FleetArgs, config: &Config, out: &Output) -> anyhow::Result<Ex
     })
 }
 
-/// The targets the arguments name, as one iterator.
+/// The targets the arguments name, as one iterator, and how many there are if
+/// `count` asks (a first pass over the file or folder, streamed too).
 fn sources(
     targets: &FleetTargets,
     config: &Config,
-) -> anyhow::Result<Box<dyn Iterator<Item = Entry> + Send>> {
+    count: bool,
+) -> anyhow::Result<(Box<dyn Iterator<Item = Entry> + Send>, Option<usize>)> {
     if let Some(path) = &targets.targets {
-        return Ok(Box::new(fleet::targets_file(path)?));
+        let total = count.then(|| fleet::targets_file(path).map(Iterator::count));
+        return Ok((
+            Box::new(fleet::targets_file(path)?),
+            total.and_then(Result::ok),
+        ));
     }
     if let Some(pattern) = &targets.glob {
-        return Ok(Box::new(fleet::glob(pattern)?));
+        let total = count.then(|| fleet::glob(pattern).map(Iterator::count));
+        return Ok((Box::new(fleet::glob(pattern)?), total.and_then(Result::ok)));
     }
     let pattern = targets.databases.as_deref().unwrap_or("%");
     let server = config.database.as_ref().ok_or_else(|| {
         Failure::usage("--databases needs the server's URL: --database postgres://… or mysql://…")
     })?;
-    Ok(Box::new(
-        fleet::databases(&server.url, pattern, config.wait)?.into_iter(),
-    ))
+    let databases = fleet::databases(&server.url, pattern, config.wait)?;
+    let total = databases.len();
+    Ok((Box::new(databases.into_iter()), Some(total)))
 }
 
 /// Progress on stderr (text output, not `-q`): on a terminal, one line of counts kept
@@ -149,6 +156,10 @@ struct Progress {
     enabled: bool,
     terminal: bool,
     started: Instant,
+    /// How many targets there are, when known (counted only for the terminal's bar).
+    total: Option<usize>,
+    /// When the bar was last drawn: it is redrawn at most ten times a second.
+    drawn: Option<Instant>,
     running: usize,
     finished: usize,
     failed: usize,
@@ -160,10 +171,17 @@ impl Progress {
             enabled: !out.is_json() && !out.is_quiet(),
             terminal: std::io::stderr().is_terminal(),
             started: Instant::now(),
+            total: None,
+            drawn: None,
             running: 0,
             finished: 0,
             failed: 0,
         }
+    }
+
+    /// Whether the bar is drawn (and so worth knowing the number of targets for).
+    fn draws_a_bar(&self) -> bool {
+        self.enabled && self.terminal
     }
 
     fn show(&mut self, event: &FleetEvent<'_>) {
@@ -196,6 +214,16 @@ impl Progress {
         if !self.enabled {
             return;
         }
+        if self.terminal && line.is_none() {
+            let now = Instant::now();
+            if self
+                .drawn
+                .is_some_and(|at| now.duration_since(at) < Duration::from_millis(100))
+            {
+                return;
+            }
+            self.drawn = Some(now);
+        }
         let mut stderr = std::io::stderr().lock();
         if self.terminal {
             let _ = write!(stderr, "\r\x1b[K");
@@ -204,15 +232,14 @@ impl Progress {
             let _ = writeln!(stderr, "{line}");
         }
         if self.terminal {
-            let seconds = self.started.elapsed().as_secs_f64().max(0.001);
-            let _ = write!(
-                stderr,
-                "fleet: {} done, {} failed, {} running, {:.1}/s",
+            let line = crate::progress::fleet_line(
                 self.finished,
+                self.total,
                 self.failed,
                 self.running,
-                self.finished as f64 / seconds
+                self.started.elapsed(),
             );
+            let _ = write!(stderr, "{line}");
         }
         let _ = stderr.flush();
     }
