@@ -53,6 +53,10 @@
 //! * `schema diff`: `{"identical": false, "compared_with": "migrations", "differences":
 //!   [{"kind": "column", "name": "tasks.done", "change": "extra", "details": []}]}`
 //!   (exit 1 with `--check` when `identical` is false)
+//! * `fleet migrate|status|validate`: `{"command": "migrate", "fingerprint": "sha256:…", "targets": 500,
+//!     "up_to_date": 0, "applied": 499, "migrations_applied": 998, "pending": 0, "failed": 1, "skipped": 0,
+//!     "stopped": false, "report": "fleet-report.jsonl", "failures": [{"target": "…", "line": 4, "error": "…"}]}`
+//!   (exit 1 when `failed` is not 0)
 //! * `completions`: `{"shell": "bash", "script": "…"}`
 //! * any error: `{"kind": "migration_failed", "message": "message: cause: cause", "error": "…", "hint": "…", …}`
 //!   with exit code 1 or 2: a stable `kind` and the fields that locate the failure

@@ -193,6 +193,18 @@ fn a_targets_file_reports_bad_lines_by_number_and_runs_the_rest() {
 
     let missing = sandbox.run(&["fleet", "migrate", "--targets", "list/nope.txt"]);
     missing.code(1);
+    let doc = sandbox
+        .run(&[
+            "fleet",
+            "migrate",
+            "--targets",
+            "list/nope.txt",
+            "--format",
+            "json",
+        ])
+        .code(1)
+        .json();
+    assert_eq!(doc["kind"], "fleet_file");
     assert!(
         missing
             .stderr
