@@ -263,7 +263,7 @@ pub fn run(
             on_event,
         );
         if summary.failed > 0 {
-            summary.stopped |= targets.peek().is_some();
+            summary.stopped = summary.stopped || targets.peek().is_some();
             return summary;
         }
     }

@@ -17,6 +17,7 @@ mod dry_run;
 mod embedded;
 mod errors;
 mod failure;
+mod fleet;
 mod foreign_keys;
 mod helpers;
 mod legacy;
