@@ -146,8 +146,9 @@ pub enum Command {
     /// Migrate, check or validate many databases as one job (a database per tenant)
     ///
     /// The targets come from a file of URLs (--targets), a glob of SQLite files
-    /// (--glob) or the databases of a server matching a pattern (--databases, on the
-    /// server of --database); the migrations folder is the same for all. Targets run in
+    /// (--glob), the databases of a server matching a pattern (--databases, on the
+    /// server of --database) or the schemas of a PostgreSQL database (--schemas); the
+    /// migrations folder is the same for all. Targets run in
     /// parallel, each under its own migration lock; one failing does not stop the
     /// others (unless --fail-fast). A JSON-lines report (--report) records each
     /// finished target; --resume skips the targets it records as done with the same
@@ -225,18 +226,24 @@ pub enum FleetCommand {
 pub struct FleetTargets {
     /// A file of database URLs or SQLite paths, one a line; blank lines and lines
     /// starting with # are skipped; relative paths are relative to the file
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["glob", "databases"],
-          required_unless_present_any = ["glob", "databases"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["glob", "databases", "schemas"],
+          required_unless_present_any = ["glob", "databases", "schemas"])]
     pub targets: Option<PathBuf>,
 
     /// The SQLite files matching a pattern (tenants/*.db; wildcards in the file name)
-    #[arg(long, value_name = "PATTERN", conflicts_with = "databases")]
+    #[arg(long, value_name = "PATTERN", conflicts_with_all = ["databases", "schemas"])]
     pub glob: Option<String>,
 
     /// Every database whose name matches this SQL LIKE pattern (tenant_%) on the
     /// PostgreSQL or MySQL server of --database
-    #[arg(long, value_name = "PATTERN")]
+    #[arg(long, value_name = "PATTERN", conflicts_with = "schemas")]
     pub databases: Option<String>,
+
+    /// Every schema whose name matches this SQL LIKE pattern (tenant_%) in the
+    /// PostgreSQL database of --database: its migrations run with the search_path set to
+    /// it, tracked in the tracking table of that schema
+    #[arg(long, value_name = "PATTERN")]
+    pub schemas: Option<String>,
 
     /// How many targets run at once [default: the number of processors, 2 to 16]
     #[arg(long, short = 'j', value_name = "N",

@@ -1,7 +1,7 @@
 //! Fleets: one list of migrations run against many databases (a database per tenant)
 //! as one job.
 //!
-//! Targets come as an iterator ([`targets_file`], [`glob`], [`databases`] or any
+//! Targets come as an iterator ([`targets_file`], [`glob`], [`databases`], [`schemas`] or any
 //! iterator of [`Entry`]), pulled one at a time by a pool of worker threads, so memory
 //! stays flat in the number of targets. Each target gets its own connection and the
 //! migration lock of its own database, exactly as a single `run` would; one target's
@@ -36,7 +36,7 @@ mod report;
 mod targets;
 
 pub use report::ReportLog;
-pub use targets::{Entry, databases, glob, targets_file};
+pub use targets::{Entry, databases, glob, schemas, targets_file};
 
 use crate::connection::redact;
 use crate::{Access, ConnectOptions, Connection, DatabaseUrl, Migrations, Target};
@@ -305,7 +305,7 @@ fn pool(
                         Err(_) => None,
                     };
                     let Some(entry) = next else { break };
-                    let shown = redact(&entry.text).into_owned();
+                    let shown = entry.shown();
                     let report = if options.done.contains(&shown) {
                         TargetReport {
                             target: shown,
@@ -354,6 +354,21 @@ fn run_one(migrations: &Migrations, command: Command, entry: &Entry, wait: Durat
     let failed = |err: &dyn std::error::Error| Outcome::Failed {
         error: redact(&with_causes(err)).into_owned(),
     };
+    // A schema per tenant: the tracking table in that schema.
+    let in_schema;
+    let migrations = match &entry.schema {
+        None => migrations,
+        Some(schema) => {
+            let table = format!("{schema}.{}", migrations.table().table());
+            match migrations.clone().with_table(&table) {
+                Ok(list) => {
+                    in_schema = list;
+                    &in_schema
+                }
+                Err(err) => return failed(&err),
+            }
+        }
+    };
     let url = match DatabaseUrl::parse(&entry.text) {
         Ok(url) => url.relative_to(&entry.base),
         Err(err) => return failed(&err),
@@ -366,6 +381,11 @@ fn run_one(migrations: &Migrations, command: Command, entry: &Entry, wait: Durat
         Ok(conn) => conn,
         Err(err) => return failed(&err),
     };
+    if let Some(schema) = &entry.schema
+        && let Err(err) = targets::enter_schema(&mut conn, schema)
+    {
+        return failed(&*err);
+    }
     let result = match command {
         Command::Migrate => migrations
             .run_to(&mut conn, Target::Latest)

@@ -141,11 +141,17 @@ fn sources(
         let total = count.then(|| fleet::glob(pattern).map(Iterator::count));
         return Ok((Box::new(fleet::glob(pattern)?), total.and_then(Result::ok)));
     }
-    let pattern = targets.databases.as_deref().unwrap_or("%");
     let server = config.database.as_ref().ok_or_else(|| {
-        Failure::usage("--databases needs the server's URL: --database postgres://… or mysql://…")
+        Failure::usage(
+            "--databases and --schemas need the server's URL: --database postgres://… or mysql://…",
+        )
     })?;
-    let databases = fleet::databases(&server.url, pattern, config.wait)?;
+    let databases = match (&targets.databases, &targets.schemas) {
+        (_, Some(pattern)) => fleet::schemas(&server.url, pattern, config.wait)?,
+        (pattern, None) => {
+            fleet::databases(&server.url, pattern.as_deref().unwrap_or("%"), config.wait)?
+        }
+    };
     let total = databases.len();
     Ok((Box::new(databases.into_iter()), Some(total)))
 }

@@ -1,13 +1,14 @@
 //! `terrace fleet migrate|status|validate`: many SQLite tenants (from a glob and from a
 //! targets file), one of them broken, a killed job resumed, a canary, read-only runs
 //! that write nothing, and the databases of a PostgreSQL and a MariaDB server matching
-//! a pattern.
+//! a pattern, and the schemas of a PostgreSQL database.
 
 use crate::servers::ScratchDatabase;
 use crate::support::Sandbox;
 use serde_json::Value;
 use std::path::Path;
 use std::time::{Duration, Instant};
+use terrace::Connection;
 
 /// Three migrations; the second and third each add a row to `runs`, so a migration run
 /// twice on a tenant would show there.
@@ -499,4 +500,55 @@ fn fleet_databases_on_postgres() {
 )]
 fn fleet_databases_on_mysql() {
     databases_on_a_server("TERRACE_TEST_MYSQL_URL");
+}
+
+#[test]
+#[cfg_attr(
+    not(terrace_test_postgres),
+    ignore = "TERRACE_TEST_POSTGRES_URL was not set when the tests were built"
+)]
+fn fleet_schemas_on_postgres() {
+    let db = ScratchDatabase::new("TERRACE_TEST_POSTGRES_URL");
+    crate::servers::execute(
+        &db.url,
+        "CREATE SCHEMA tenant_a; CREATE SCHEMA tenant_b; CREATE SCHEMA tenant_c; CREATE SCHEMA other;",
+    );
+    let sandbox = Sandbox::three_migrations();
+    let fleet = |args: &[&str]| {
+        sandbox.run(&[&["--database", db.url.as_str(), "fleet"][..], args].concat())
+    };
+    let doc = fleet(&["migrate", "--schemas", "tenant\\_%", "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(
+        (doc["applied"].as_u64(), doc["targets"].as_u64()),
+        (Some(3), Some(3)),
+        "{doc}"
+    );
+    // Each schema holds its own tables and its own history; `other` and `public` none.
+    let Connection::Postgres(mut client) = crate::servers::connect(&db.url) else {
+        unreachable!("a PostgreSQL URL")
+    };
+    let rows = client
+        .query(
+            "SELECT table_schema::text, table_name::text FROM information_schema.tables \
+             WHERE table_schema IN ('tenant_a', 'tenant_b', 'tenant_c', 'other', 'public') \
+             ORDER BY 1, 2",
+            &[],
+        )
+        .unwrap();
+    let tables: Vec<(String, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    let expected: Vec<(String, String)> = ["tenant_a", "tenant_b", "tenant_c"]
+        .iter()
+        .flat_map(|s| ["projects", "schema_migrations"].map(|t| (s.to_string(), t.to_string())))
+        .collect();
+    assert_eq!(tables, expected);
+    let status = fleet(&["status", "--schemas", "tenant\\_%"]);
+    status.ok();
+    assert!(status.stdout.contains("up to date  3"), "{}", status.stdout);
+    assert!(
+        status.stderr.contains("(schema tenant_b): up to date"),
+        "{}",
+        status.stderr
+    );
 }

@@ -17,6 +17,10 @@ pub struct Entry {
     /// The folder a relative SQLite path is taken relative to (the targets file's);
     /// empty for the current folder.
     pub base: PathBuf,
+    /// The PostgreSQL schema the target is, in the database of the URL (see
+    /// [`schemas`]): its migrations run with the `search_path` set to it, tracked in
+    /// the table of that name in it.
+    pub schema: Option<String>,
 }
 
 impl Entry {
@@ -26,6 +30,16 @@ impl Entry {
             text: text.into(),
             line: None,
             base: PathBuf::new(),
+            schema: None,
+        }
+    }
+
+    /// How reports name the target: the URL with any password hidden, and its schema.
+    pub fn shown(&self) -> String {
+        let url = crate::connection::redact(&self.text);
+        match &self.schema {
+            Some(schema) => format!("{url} (schema {schema})"),
+            None => url.into_owned(),
         }
     }
 }
@@ -51,6 +65,7 @@ pub fn targets_file(path: &Path) -> Result<impl Iterator<Item = Entry> + Send + 
                 text: text.to_owned(),
                 line: Some(index + 1),
                 base: base.clone(),
+                schema: None,
             })
         }))
 }
@@ -91,6 +106,7 @@ pub fn glob(pattern: &str) -> Result<impl Iterator<Item = Entry> + Send + use<>,
             text: format!("sqlite:{}", folder.join(&name).display()),
             line: None,
             base: PathBuf::new(),
+            schema: None,
         })
     }))
 }
@@ -144,6 +160,64 @@ pub fn databases(url: &str, pattern: &str, wait: std::time::Duration) -> Result<
         .into_iter()
         .map(|name| Entry::new(with_database(url, &name)))
         .collect())
+}
+
+/// The schemas of the PostgreSQL database of `url` whose names match the SQL `LIKE`
+/// pattern, in name order: a target each, in that same database.
+pub fn schemas(url: &str, pattern: &str, wait: std::time::Duration) -> Result<Vec<Entry>, Error> {
+    let parsed = crate::DatabaseUrl::parse(url)?;
+    let options = crate::ConnectOptions {
+        wait,
+        access: crate::Access::ReadOnly,
+    };
+    let mut conn = crate::Connection::open(&parsed, &options)?;
+    let names = schema_names(&mut conn, pattern).map_err(|source| Error::Database {
+        action: "listing the database's schemas".to_owned(),
+        source,
+    })?;
+    Ok(names
+        .into_iter()
+        .map(|name| Entry {
+            schema: Some(name),
+            ..Entry::new(url)
+        })
+        .collect())
+}
+
+/// The names of the schemas matching `pattern`, in order.
+fn schema_names(
+    conn: &mut crate::Connection,
+    pattern: &str,
+) -> Result<Vec<String>, crate::BoxError> {
+    match conn {
+        #[cfg(feature = "postgres")]
+        crate::Connection::Postgres(client) => Ok(client
+            .query(
+                "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE $1 ORDER BY nspname",
+                &[&pattern],
+            )?
+            .iter()
+            .map(|row| row.get(0))
+            .collect()),
+        #[allow(unreachable_patterns, reason = "depends on the backends compiled in")]
+        _ => Err("a schema per tenant needs a PostgreSQL URL (on MySQL a schema is a database: use the databases instead)".into()),
+    }
+}
+
+/// Sets the session's `search_path` to the target's schema.
+pub(super) fn enter_schema(
+    conn: &mut crate::Connection,
+    schema: &str,
+) -> Result<(), crate::BoxError> {
+    match conn {
+        #[cfg(feature = "postgres")]
+        crate::Connection::Postgres(client) => Ok(client.batch_execute(&format!(
+            "SET search_path TO \"{}\"",
+            schema.replace('"', "\"\"")
+        ))?),
+        #[allow(unreachable_patterns, reason = "depends on the backends compiled in")]
+        _ => Err("a schema per tenant needs a PostgreSQL URL".into()),
+    }
 }
 
 /// The names of the databases matching `pattern`, in order.
