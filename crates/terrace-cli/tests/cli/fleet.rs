@@ -206,6 +206,24 @@ fn a_targets_file_reports_bad_lines_by_number_and_runs_the_rest() {
         .code(1)
         .json();
     assert_eq!(doc["kind"], "fleet_file");
+
+    // --databases without a server to list them on is a usage error.
+    let run = sandbox.run(&["fleet", "migrate", "--databases", "tenant_%"]);
+    run.code(2);
+    assert!(
+        run.stderr.contains("need the server's URL"),
+        "{}",
+        run.stderr
+    );
+    // Wildcards in a glob's folder are refused, naming the folder.
+    let run = sandbox.run(&["fleet", "status", "--glob", "ten*/t01.db"]);
+    run.code(1);
+    assert!(run.stderr.contains("ten*"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("only the file name may hold wildcards"),
+        "{}",
+        run.stderr
+    );
     assert!(
         missing
             .stderr
