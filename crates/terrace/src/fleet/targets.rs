@@ -146,15 +146,8 @@ fn wildcard_match(pattern: &str, name: &str) -> bool {
 /// The server's own databases (`template0`, `information_schema`, ...) match only if
 /// the pattern names them.
 pub fn databases(url: &str, pattern: &str, wait: std::time::Duration) -> Result<Vec<Entry>, Error> {
-    let parsed = crate::DatabaseUrl::parse(url)?;
-    let options = crate::ConnectOptions {
-        wait,
-        access: crate::Access::ReadOnly,
-    };
-    let mut conn = crate::Connection::open(&parsed, &options)?;
-    let names = database_names(&mut conn, pattern).map_err(|source| Error::Database {
-        action: "listing the server's databases".to_owned(),
-        source,
+    let names = names_on(url, wait, "listing the server's databases", |conn| {
+        database_names(conn, pattern)
     })?;
     Ok(names
         .into_iter()
@@ -165,15 +158,8 @@ pub fn databases(url: &str, pattern: &str, wait: std::time::Duration) -> Result<
 /// The schemas of the PostgreSQL database of `url` whose names match the SQL `LIKE`
 /// pattern, in name order: a target each, in that same database.
 pub fn schemas(url: &str, pattern: &str, wait: std::time::Duration) -> Result<Vec<Entry>, Error> {
-    let parsed = crate::DatabaseUrl::parse(url)?;
-    let options = crate::ConnectOptions {
-        wait,
-        access: crate::Access::ReadOnly,
-    };
-    let mut conn = crate::Connection::open(&parsed, &options)?;
-    let names = schema_names(&mut conn, pattern).map_err(|source| Error::Database {
-        action: "listing the database's schemas".to_owned(),
-        source,
+    let names = names_on(url, wait, "listing the database's schemas", |conn| {
+        schema_names(conn, pattern)
     })?;
     Ok(names
         .into_iter()
@@ -182,6 +168,24 @@ pub fn schemas(url: &str, pattern: &str, wait: std::time::Duration) -> Result<Ve
             ..Entry::new(url)
         })
         .collect())
+}
+
+/// What `list` reads on a read-only connection to `url`.
+fn names_on(
+    url: &str,
+    wait: std::time::Duration,
+    action: &str,
+    list: impl FnOnce(&mut crate::Connection) -> Result<Vec<String>, crate::BoxError>,
+) -> Result<Vec<String>, Error> {
+    let options = crate::ConnectOptions {
+        wait,
+        access: crate::Access::ReadOnly,
+    };
+    let mut conn = crate::Connection::open(&crate::DatabaseUrl::parse(url)?, &options)?;
+    list(&mut conn).map_err(|source| Error::Database {
+        action: action.to_owned(),
+        source,
+    })
 }
 
 /// The names of the schemas matching `pattern`, in order.
