@@ -193,6 +193,8 @@ fn schema_names(
     conn: &mut crate::Connection,
     pattern: &str,
 ) -> Result<Vec<String>, crate::BoxError> {
+    // Read only by the server backends, which may not be compiled in.
+    let _ = pattern;
     match conn {
         #[cfg(feature = "postgres")]
         crate::Connection::Postgres(client) => Ok(client
@@ -213,6 +215,8 @@ pub(super) fn enter_schema(
     conn: &mut crate::Connection,
     schema: &str,
 ) -> Result<(), crate::BoxError> {
+    // Read only by the server backends, which may not be compiled in.
+    let _ = schema;
     match conn {
         #[cfg(feature = "postgres")]
         crate::Connection::Postgres(client) => Ok(client.batch_execute(&format!(
@@ -229,6 +233,8 @@ fn database_names(
     conn: &mut crate::Connection,
     pattern: &str,
 ) -> Result<Vec<String>, crate::BoxError> {
+    // Read only by the server backends, which may not be compiled in.
+    let _ = pattern;
     match conn {
         #[cfg(feature = "postgres")]
         crate::Connection::Postgres(client) => Ok(client
