@@ -202,6 +202,8 @@ pub struct DiffArgs {
     /// Exit with 1 when the schemas differ
     #[arg(long)]
     pub check: bool,
+}
+
 /// Arguments of `fleet`.
 #[derive(Debug, Args)]
 pub struct FleetArgs {
