@@ -256,7 +256,7 @@ fn transactional(options: &str, line: usize) -> Result<bool, SectionsError> {
 /// The lines of `text`, each with the byte offset where it starts and where the next
 /// one starts. A line ends at LF, CRLF or a lone CR, as the checksum's normalisation
 /// counts them, so line numbers agree with it.
-fn lines(text: &str) -> impl Iterator<Item = (&str, usize, usize)> {
+pub(crate) fn lines(text: &str) -> impl Iterator<Item = (&str, usize, usize)> {
     let bytes = text.as_bytes();
     // Without a carriage return, a line ends at the next LF, which the standard
     // library finds far faster than a test of every byte.
@@ -287,6 +287,13 @@ fn lines(text: &str) -> impl Iterator<Item = (&str, usize, usize)> {
         start = next;
         Some(line)
     })
+}
+
+/// The line (from 1) of the `-- migrate:up` marker in `text`, if it has one.
+pub(crate) fn up_marker_line(text: &str) -> Option<usize> {
+    lines(text)
+        .position(|(line, _, _)| matches!(marker(line), Some(Marker::Up(_))))
+        .map(|index| index + 1)
 }
 
 /// The line (from 1) on which byte `offset` of `text` lies, counting line ends as
