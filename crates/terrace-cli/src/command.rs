@@ -5,6 +5,7 @@ pub mod completions;
 pub mod history;
 pub mod import;
 pub mod init;
+pub mod lint;
 pub mod migrate;
 pub mod new;
 pub mod renumber;

@@ -3,7 +3,9 @@
 //! SQL and changes nothing (the database is opened read-only; a SQLite file that does not
 //! exist yet is shown as the empty database it would be, and is not created).
 //! `--allow-newer` lets it run beside applied migrations newer than every file of the
-//! folder (a rolling deploy), naming them in a warning.
+//! folder (a rolling deploy), naming them in a warning. With `--lint` (or `lint = true`
+//! in `terrace.toml`) the pending migrations are linted first, on a read-only
+//! connection, and an error finding stops the run before anything changes.
 
 use crate::cli::MigrateArgs;
 use crate::config::Config;
@@ -30,6 +32,17 @@ pub fn run(args: &MigrateArgs, config: &Config, out: &Output) -> anyhow::Result<
     let problems = migrations.source_problems();
     if !problems.is_empty() && database.is_missing_file() {
         return Err(terrace::Error::Invalid { problems }.into());
+    }
+    if (config.lint || args.lint) && !args.no_lint {
+        let pending: Vec<u64> = {
+            let mut conn = database.open_read_only(out)?;
+            let plan = migrations.plan(&mut conn, target)?;
+            plan.steps()
+                .iter()
+                .map(|step| step.migration().version())
+                .collect()
+        };
+        crate::command::lint::before_migrate(config, database.url().scheme(), &pending, out)?;
     }
     let creating = database.is_missing_file();
     let mut conn = database.open(Access::Create)?;
