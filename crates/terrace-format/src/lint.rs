@@ -8,6 +8,9 @@
 //! are read (a down section's `DROP` is the expected inverse of a `CREATE`), except
 //! for suppressions, which are checked everywhere.
 //!
+//! A migration whose up marker says `idempotent` is held to it: each statement must be
+//! safe to run twice (`not-idempotent`).
+//!
 //! A finding is suppressed by a comment naming its code,
 //! `-- terrace:allow CODE[, CODE] [reason]`, on a line between the end of the
 //! statement before and the end of the statement (so the line before it, or the end
@@ -83,13 +86,16 @@ pub enum Rule {
     SqliteAlterUnsupported,
     /// SQLite: `PRAGMA foreign_keys = …` inside a transaction.
     SqlitePragmaForeignKeys,
+    /// A statement that fails or changes something when run a second time, in a
+    /// migration marked `-- migrate:up idempotent`.
+    NotIdempotent,
     /// A suppression comment naming no known rule.
     UnknownSuppression,
 }
 
 impl Rule {
     /// Every rule, in the order docs/lint.md lists them.
-    pub const ALL: [Rule; 15] = [
+    pub const ALL: [Rule; 16] = [
         Rule::NoDown,
         Rule::DropTable,
         Rule::DropColumn,
@@ -104,6 +110,7 @@ impl Rule {
         Rule::MysqlDdlWithDml,
         Rule::SqliteAlterUnsupported,
         Rule::SqlitePragmaForeignKeys,
+        Rule::NotIdempotent,
         Rule::UnknownSuppression,
     ];
 
@@ -200,6 +207,11 @@ impl Rule {
                 Error,
                 "remove it: Terrace turns foreign key enforcement off while migrating and runs PRAGMA foreign_key_check after each migration",
             ),
+            Rule::NotIdempotent => (
+                "not-idempotent",
+                Error,
+                "use IF NOT EXISTS / IF EXISTS / ON CONFLICT DO NOTHING where the dialect has them, or a code migration with the schema helpers, or drop the idempotent marker",
+            ),
             Rule::UnknownSuppression => (
                 "unknown-suppression",
                 Error,
@@ -256,7 +268,7 @@ pub fn lint(text: &str, sections: &Sections, dialect: Dialect) -> Vec<Finding> {
             message: "no down section: this migration cannot be rolled back".to_owned(),
         });
     }
-    let mut context = rules::Context::new(dialect, sections.transactional);
+    let mut context = rules::Context::new(dialect, sections.transactional, sections.idempotent);
     let mut previous_end = marker;
     for statement in split_statements(&sections.up, dialect) {
         let line = sections.up_line + statement.line - 1;

@@ -273,6 +273,49 @@ fn sqlite_pragma_foreign_keys() {
 }
 
 #[test]
+fn not_idempotent() {
+    let marked = |up: &str| {
+        let text = format!("-- migrate:up idempotent\n{up}\n-- migrate:down noop\n");
+        findings(&text, Postgres)
+            .into_iter()
+            .map(|(_, code)| code)
+            .collect::<Vec<_>>()
+    };
+    for (failing, passing) in [
+        (
+            "CREATE TABLE a (id INT)",
+            "CREATE TABLE IF NOT EXISTS a (id INT)",
+        ),
+        (
+            "CREATE UNIQUE INDEX CONCURRENTLY i ON a (id)",
+            "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS i ON a (id)",
+        ),
+        (
+            "CREATE VIEW v AS SELECT 1",
+            "CREATE OR REPLACE VIEW v AS SELECT 1",
+        ),
+        ("DROP TABLE a", "DROP TABLE IF EXISTS a"),
+        (
+            "ALTER TABLE a ADD COLUMN b TEXT",
+            "ALTER TABLE a ADD COLUMN IF NOT EXISTS b TEXT",
+        ),
+        (
+            "ALTER TABLE a RENAME COLUMN b TO c",
+            "ALTER TABLE a ALTER COLUMN b SET DEFAULT ''",
+        ),
+        (
+            "INSERT INTO a VALUES (1)",
+            "INSERT INTO a VALUES (1) ON CONFLICT DO NOTHING",
+        ),
+    ] {
+        assert!(marked(failing).contains(&"not-idempotent"), "{failing}");
+        assert!(!marked(passing).contains(&"not-idempotent"), "{passing}");
+    }
+    // Without the marker, nothing is claimed.
+    assert!(!codes(Postgres, "CREATE TABLE a (id INT)").contains(&"not-idempotent"));
+}
+
+#[test]
 fn suppressions() {
     let before = "-- migrate:up\n-- terrace:allow drop-table the archive job copied it\nDROP TABLE old;\nDROP TABLE older;\n-- migrate:down noop\n";
     assert_eq!(findings(before, Sqlite), [(4, "drop-table")]);
