@@ -93,24 +93,47 @@ pub fn run(args: &LintArgs, config: &Config, out: &Output) -> anyhow::Result<Exi
     })
 }
 
-/// Lints the migrations of `versions` (those about to run) for `migrate`: prints every
-/// finding on stderr, and refuses when one is an error, before anything has run.
+/// The migrations `migrate` is about to run.
+pub enum Pending {
+    /// These versions (from the plan).
+    Versions(Vec<u64>),
+    /// Every migration, up to this version if given (a database that does not exist
+    /// yet).
+    UpTo(Option<u64>),
+}
+
+impl Pending {
+    fn includes(&self, version: u64) -> bool {
+        match self {
+            Pending::Versions(versions) => versions.contains(&version),
+            Pending::UpTo(to) => to.is_none_or(|to| version <= to),
+        }
+    }
+}
+
+/// Lints the `pending` migrations for `migrate`: prints every finding on stderr (in
+/// JSON, among the warnings), and refuses when one is an error, before anything has
+/// run.
 pub fn before_migrate(
     config: &Config,
     scheme: terrace::Scheme,
-    versions: &[u64],
+    pending: &Pending,
     out: &Output,
 ) -> anyhow::Result<()> {
     let files: Vec<MigrationFile> = read_files(config.shown_dir())?
         .into_iter()
-        .filter(|file| versions.contains(&file.version))
+        .filter(|file| pending.includes(file.version))
         .collect();
     let located = lint_files(&files, from_scheme(scheme))?;
     for entry in &located {
-        out.warn_text(&format!(
-            "lint: {}",
-            line(entry, &Output::new(crate::cli::Format::Text))
-        ));
+        if out.is_json() {
+            out.warn_text(&format!(
+                "lint: {}",
+                line(entry, &Output::new(crate::cli::Format::Text))
+            ));
+        } else {
+            out.labelled("lint", &line(entry, out));
+        }
     }
     let errors = count(&located, Severity::Error);
     if errors == 0 {
@@ -143,7 +166,7 @@ fn read_files(dir: &Path) -> anyhow::Result<Vec<MigrationFile>> {
             "cannot lint, the migrations folder has broken files:\n{}",
             lines.join("\n")
         ))
-        .named("invalid")
+        .named("validation")
         .into());
     }
     Ok(folder.files)

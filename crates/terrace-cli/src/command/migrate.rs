@@ -34,15 +34,21 @@ pub fn run(args: &MigrateArgs, config: &Config, out: &Output) -> anyhow::Result<
         return Err(terrace::Error::Invalid { problems }.into());
     }
     if (config.lint || args.lint) && !args.no_lint {
-        let pending: Vec<u64> = {
+        use crate::command::lint::{Pending, before_migrate};
+        // A SQLite file not created yet has every migration (up to --to) pending.
+        let pending = if database.is_missing_file() {
+            Pending::UpTo(args.to)
+        } else {
             let mut conn = database.open_read_only(out)?;
             let plan = migrations.plan(&mut conn, target)?;
-            plan.steps()
-                .iter()
-                .map(|step| step.migration().version())
-                .collect()
+            Pending::Versions(
+                plan.steps()
+                    .iter()
+                    .map(|s| s.migration().version())
+                    .collect(),
+            )
         };
-        crate::command::lint::before_migrate(config, database.url().scheme(), &pending, out)?;
+        before_migrate(config, database.url().scheme(), &pending, out)?;
     }
     let creating = database.is_missing_file();
     let mut conn = database.open(Access::Create)?;

@@ -201,7 +201,7 @@ fn migrate_with_lint_stops_before_anything_runs() {
     run.code(1);
     assert!(
         run.diagnostics().contains(
-            "warning: lint: migrations/0002_drop_legacy.sql:2: error[drop-table]: DROP TABLE \
+            "lint: migrations/0002_drop_legacy.sql:2: error[drop-table]: DROP TABLE \
              deletes legacy"
         ),
         "{}",
@@ -246,4 +246,19 @@ fn migrate_with_lint_lints_only_pending_migrations_and_runs_past_warnings() {
     assert!(run.stderr.contains("warning[no-down]"), "{}", run.stderr);
     assert!(!run.stderr.contains("drop-table"), "{}", run.stderr);
     assert_eq!(sandbox.recorded(), [1, 2, 3]);
+}
+
+#[test]
+fn migrate_with_lint_on_a_new_database_lints_every_migration_up_to_the_target() {
+    let sandbox = with_a_drop();
+    sandbox.write(
+        "terrace.toml",
+        "database = \"sqlite:app.db\"\nlint = true\n",
+    );
+    let run = sandbox.run(&["migrate"]);
+    run.code(1);
+    assert!(!run.stderr.contains("does not exist yet"), "{}", run.stderr);
+    assert!(sandbox.db_bytes().is_none(), "no database file was created");
+    sandbox.run(&["migrate", "--to", "1"]).ok();
+    assert_eq!(sandbox.recorded(), [1]);
 }
