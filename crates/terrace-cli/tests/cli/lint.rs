@@ -262,3 +262,65 @@ fn migrate_with_lint_on_a_new_database_lints_every_migration_up_to_the_target() 
     sandbox.run(&["migrate", "--to", "1"]).ok();
     assert_eq!(sandbox.recorded(), [1]);
 }
+
+/// On a server: `migrate --lint` refuses a pending migration with an error finding in
+/// the server's dialect, applies nothing (the history keeps its one row, and the
+/// migration applies cleanly afterwards, so none of it ran), then `--no-lint` runs it.
+fn migrate_with_lint_on_a_server(var: &str, up: &str, code: &str) {
+    let db = crate::servers::ScratchDatabase::new(var);
+    let sandbox = Sandbox::project();
+    sandbox.write(
+        "terrace.toml",
+        &format!("database = \"{}\"\nlint = true\n", db.url),
+    );
+    sandbox.migration(
+        "0001_create_orders.sql",
+        "CREATE TABLE orders (id INT PRIMARY KEY, user_id INT);",
+        Some("DROP TABLE orders;"),
+    );
+    sandbox.run(&["migrate"]).ok();
+    sandbox.migration("0002_change_orders.sql", up, Some("SELECT 1;"));
+
+    let run = sandbox.run(&["migrate"]);
+    run.code(1);
+    assert!(
+        run.stderr
+            .contains("lint: migrations/0002_change_orders.sql:")
+            && run.stderr.contains(&format!("error[{code}]")),
+        "{}",
+        run.stderr
+    );
+    let history = sandbox.run(&["history", "--format", "json"]);
+    history.ok();
+    assert_eq!(history.json()["rows"].as_array().unwrap().len(), 1);
+
+    sandbox.run(&["migrate", "--no-lint"]).ok();
+    let history = sandbox.run(&["history", "--format", "json"]);
+    assert_eq!(history.json()["rows"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+#[cfg_attr(
+    not(terrace_test_postgres),
+    ignore = "TERRACE_TEST_POSTGRES_URL was not set when the tests were built"
+)]
+fn migrate_with_lint_on_postgres() {
+    migrate_with_lint_on_a_server(
+        "TERRACE_TEST_POSTGRES_URL",
+        "CREATE INDEX orders_user ON orders (user_id);",
+        "pg-index-not-concurrent",
+    );
+}
+
+#[test]
+#[cfg_attr(
+    not(terrace_test_mysql),
+    ignore = "TERRACE_TEST_MYSQL_URL was not set when the tests were built"
+)]
+fn migrate_with_lint_on_mysql() {
+    migrate_with_lint_on_a_server(
+        "TERRACE_TEST_MYSQL_URL",
+        "ALTER TABLE orders ADD COLUMN note TEXT;\nUPDATE orders SET note = '';",
+        "mysql-ddl-with-dml",
+    );
+}

@@ -303,7 +303,7 @@ impl Context {
             if column_def && existing && volatile_default(t, from, to) {
                 found.push((
                     Rule::PgVolatileDefault,
-                    format!("a column with a volatile default makes PostgreSQL rewrite {table}, locked, to fill it"),
+                    format!("a new column whose value is computed per row (a volatile default, serial, identity or generated column) makes PostgreSQL rewrite {table}, locked, to fill it"),
                 ));
             }
         } else if t.is(from, "VALIDATE") && t.is(from + 1, "CONSTRAINT") {
@@ -400,8 +400,8 @@ fn sqlite_action_problem(t: &Tokens<'_>, from: usize, to: usize) -> Option<Strin
     None
 }
 
-/// Whether the column added in `from..to` has a default PostgreSQL must compute per
-/// row (a volatile function, or a serial type's sequence).
+/// Whether the column added in `from..to` has a value PostgreSQL must compute per row:
+/// a volatile default, a serial type's sequence, an identity or a generated column.
 fn volatile_default(t: &Tokens<'_>, from: usize, to: usize) -> bool {
     const SERIAL: [&str; 6] = [
         "SERIAL",
@@ -422,7 +422,7 @@ fn volatile_default(t: &Tokens<'_>, from: usize, to: usize) -> bool {
         "nextval",
         "txid_current",
     ];
-    if (from..to).any(|at| SERIAL.iter().any(|k| t.is(at, k))) {
+    if (from..to).any(|at| SERIAL.iter().any(|k| t.is(at, k)) || t.is(at, "GENERATED")) {
         return true;
     }
     let Some(default) = t.find(from, to, &["DEFAULT"]) else {

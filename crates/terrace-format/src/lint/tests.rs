@@ -177,6 +177,12 @@ fn postgres_volatile_default() {
         "ALTER TABLE orders ADD COLUMN n bigserial",
         "ALTER TABLE orders ADD COLUMN n bigint",
     );
+    rule(
+        Rule::PgVolatileDefault,
+        Postgres,
+        "ALTER TABLE orders ADD COLUMN n bigint GENERATED ALWAYS AS IDENTITY",
+        "CREATE TABLE orders (id INT);\nALTER TABLE orders ADD COLUMN n bigint GENERATED ALWAYS AS IDENTITY",
+    );
 }
 
 #[test]
