@@ -517,7 +517,7 @@ mod tests {
         Some(format!("env-{name}"))
     }
 
-    const FULL_FILE: &str = "database = \"sqlite:file.db\"\ndir = \"sql\"\ntable = \"file_table\"\nprotected = true\nlock_timeout = 30\nallow_newer = true\n";
+    const FULL_FILE: &str = "database = \"sqlite:file.db\"\ndir = \"sql\"\ntable = \"file_table\"\nprotected = true\nlock_timeout = 30\nallow_newer = true\nlint = true\n";
 
     #[test]
     fn defaults_without_anything() {
@@ -532,6 +532,7 @@ mod tests {
         );
         assert_eq!(config.file, None);
         assert_eq!(config.lock_timeout, None);
+        assert!(!config.lint, "migrate does not lint unless asked");
     }
 
     #[test]
@@ -548,6 +549,7 @@ mod tests {
         assert_eq!(config.table, "file_table");
         assert!(config.protected);
         assert!(config.allow_newer);
+        assert!(config.lint);
         assert_eq!(config.lock_timeout, Some(Duration::from_secs(30)));
     }
 
@@ -661,6 +663,7 @@ mod tests {
         assert!(parse("databse = \"x\"").is_err());
         assert!(parse("protected = \"yes\"").is_err());
         assert!(parse("allow_newer = \"yes\"").is_err());
+        assert!(parse("lint = \"deny\"").is_err());
         assert!(parse("# only a comment\n").is_ok());
         assert!(parse("lock_timeout = -1").is_err());
     }

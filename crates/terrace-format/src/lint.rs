@@ -28,6 +28,7 @@
 //! assert_eq!(findings[0].line, 2);
 //! ```
 
+mod idempotent;
 mod rules;
 mod tokens;
 

@@ -11,7 +11,7 @@ use crate::failure::Failure;
 use crate::output::{Output, Style, plural};
 use anyhow::Context;
 use serde::Serialize;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use terrace::format::lint::{Finding, Severity, lint};
 use terrace::format::{MigrationFile, read_folder};
@@ -151,7 +151,8 @@ pub fn before_migrate(
     .into())
 }
 
-/// The well-formed migration files of `dir`; a folder with broken files is refused,
+/// The well-formed migration files of `dir` (their paths as the user would open them:
+/// `dir` is the folder as messages show it); a folder with broken files is refused,
 /// naming each, as `validate` would.
 fn read_files(dir: &Path) -> anyhow::Result<Vec<MigrationFile>> {
     let folder = read_folder(dir)
@@ -203,7 +204,7 @@ fn line(entry: &Located<'_>, out: &Output) -> String {
     };
     format!(
         "{}:{}: {}: {}; {}",
-        shown(&entry.file.path).display(),
+        entry.file.path.display(),
         entry.finding.line,
         out.paint(style, &format!("{}[{}]", rule.severity(), rule.code())),
         entry.finding.message,
@@ -223,13 +224,6 @@ fn doc<'a>(entry: &'a Located<'a>) -> FindingDoc<'a> {
         message: &entry.finding.message,
         alternative: rule.alternative(),
     }
-}
-
-/// A path as the user would open it: relative to the current folder when under it.
-fn shown(path: &Path) -> PathBuf {
-    let cwd = std::env::current_dir().unwrap_or_default();
-    path.strip_prefix(&cwd)
-        .map_or_else(|_| path.to_owned(), Path::to_path_buf)
 }
 
 /// The dialect of the configured database's URL, which is parsed, not opened.
