@@ -270,14 +270,17 @@ pub fn lint(text: &str, sections: &Sections, dialect: Dialect) -> Vec<Finding> {
         });
     }
     let mut context = rules::Context::new(dialect, sections.transactional, sections.idempotent);
+    // Each statement's first line, and the lines whose suppressions apply to it.
+    let mut spans = Vec::new();
     let mut previous_end = marker;
     for statement in split_statements(&sections.up, dialect) {
         let line = sections.up_line + statement.line - 1;
         let end = line + lines(statement.text).count().saturating_sub(1);
+        // A statement that starts on the line where the one before it ends is
+        // suppressed from that line too.
+        let span = (previous_end + 1).min(end)..=end;
         for (rule, message) in context.check(statement.text, line) {
-            // A statement that starts on the line where the one before it ends is
-            // suppressed from that line too.
-            if !allowed(rule, (previous_end + 1).min(end)..=end) {
+            if !allowed(rule, span.clone()) {
                 findings.push(Finding {
                     rule,
                     line,
@@ -285,7 +288,21 @@ pub fn lint(text: &str, sections: &Sections, dialect: Dialect) -> Vec<Finding> {
                 });
             }
         }
+        spans.push((line, span));
         previous_end = end;
+    }
+    for (line, rule, message) in context.finish() {
+        let span = spans
+            .iter()
+            .find(|(start, _)| *start == line)
+            .map_or(line..=line, |(_, span)| span.clone());
+        if !allowed(rule, span) {
+            findings.push(Finding {
+                rule,
+                line,
+                message,
+            });
+        }
     }
     findings.sort_by_key(|finding| finding.line);
     findings

@@ -23,6 +23,9 @@ pub(super) struct Context {
     first_ddl: Option<usize>,
     first_dml: Option<usize>,
     mix_reported: bool,
+    /// Existing tables dropped, with the line: reported at the end, unless a table
+    /// created in the migration was renamed to the name (a table rebuild).
+    dropped: Vec<(String, usize)>,
 }
 
 /// One finding of a statement, before suppression.
@@ -41,6 +44,7 @@ impl Context {
             first_ddl: None,
             first_dml: None,
             mix_reported: false,
+            dropped: Vec::new(),
         }
     }
 
@@ -69,10 +73,16 @@ impl Context {
                 if let Some((table, _)) = t.name(from).filter(|_| from < to)
                     && !self.created.contains(&table)
                 {
-                    found.push((
-                        Rule::DropTable,
-                        format!("DROP TABLE deletes {table} and every row in it"),
-                    ));
+                    self.dropped.push((table, line));
+                }
+            }
+        } else if t.are(0, &["RENAME", "TABLE"]) {
+            for (from, _) in t.parts(2, t.len()) {
+                if let Some((old, after)) = t.name(from)
+                    && t.is(after, "TO")
+                    && let Some((new, _)) = t.name(after + 1)
+                {
+                    self.renamed(&old, new);
                 }
             }
         } else if t.is(0, "TRUNCATE") {
@@ -90,6 +100,27 @@ impl Context {
             self.pragma(&t, &mut found);
         }
         found
+    }
+
+    /// The findings known only at the end of the up section, as `(line, rule,
+    /// message)`: tables dropped and not rebuilt.
+    pub(super) fn finish(self) -> Vec<(usize, Rule, String)> {
+        self.dropped
+            .into_iter()
+            .map(|(table, line)| {
+                let message = format!("DROP TABLE deletes {table} and every row in it");
+                (line, Rule::DropTable, message)
+            })
+            .collect()
+    }
+
+    /// Table `old` is renamed `new`: a table created in this migration and renamed over
+    /// a dropped one is its rebuild (SQLite's way to change a table), not a loss.
+    fn renamed(&mut self, old: &str, new: String) {
+        if self.created.contains(old) {
+            self.dropped.retain(|(table, _)| *table != new);
+            self.created.insert(new);
+        }
     }
 
     fn existing(&self, table: &str) -> bool {
@@ -199,6 +230,13 @@ impl Context {
         };
         let at = t.skip(at, &[&["*"]]);
         let parts = t.parts(at, t.len());
+        if let [(from, _)] = parts[..]
+            && t.is(from, "RENAME")
+            && t.is(from + 1, "TO")
+            && let Some((new, _)) = t.name(from + 2)
+        {
+            self.renamed(&table, new);
+        }
         if self.dialect == Dialect::Sqlite {
             self.sqlite_alter(t, &table, &parts, found);
         }
