@@ -27,6 +27,12 @@ fn import_help() {
 }
 
 #[test]
+fn lint_help() {
+    let run = Sandbox::empty().run(&["lint", "--help"]);
+    insta::assert_snapshot!("lint_help", run.ok().stdout);
+}
+
+#[test]
 fn no_command_shows_the_help_and_exits_2() {
     let run = Sandbox::empty().run(&[]);
     run.code(2);
