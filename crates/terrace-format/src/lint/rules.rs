@@ -198,9 +198,11 @@ impl Context {
         let ddl = ["CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE"]
             .iter()
             .any(|k| t.is(0, k));
+        // Filling a table this migration created is part of creating it.
         let dml = ["INSERT", "UPDATE", "DELETE", "REPLACE"]
             .iter()
-            .any(|k| t.is(0, k));
+            .any(|k| t.is(0, k))
+            && !dml_target(t).is_some_and(|table| self.created.contains(&table));
         if ddl {
             self.first_ddl.get_or_insert(line);
         }
@@ -394,6 +396,24 @@ impl Context {
             ));
         }
     }
+}
+
+/// The table a MySQL data change writes to (`INSERT [IGNORE] INTO t`, `REPLACE INTO t`,
+/// `UPDATE t`, `DELETE FROM t`).
+fn dml_target(t: &Tokens<'_>) -> Option<String> {
+    let at = t.skip(
+        1,
+        &[
+            &["LOW_PRIORITY"],
+            &["DELAYED"],
+            &["HIGH_PRIORITY"],
+            &["QUICK"],
+            &["IGNORE"],
+            &["INTO"],
+            &["FROM"],
+        ],
+    );
+    t.name(at).map(|(table, _)| table)
 }
 
 /// Why SQLite cannot run the `ALTER TABLE` action in `from..to`, if it cannot.
