@@ -222,7 +222,15 @@ fn migrate_with_lint_stops_before_anything_runs() {
     );
     let run = sandbox.run(&["migrate", "--format", "json"]);
     run.code(1);
-    assert_eq!(run.json()["kind"], "lint");
+    let doc = run.json();
+    assert_eq!(doc["kind"], "lint");
+    assert!(
+        doc["warnings"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("lint: migrations/0002_drop_legacy.sql:2: error[drop-table]: "),
+        "{doc}"
+    );
     assert_eq!(sandbox.db_bytes().unwrap(), before);
     sandbox.run(&["migrate", "--no-lint"]).ok();
     assert_eq!(sandbox.recorded(), [1, 2]);
