@@ -149,8 +149,58 @@ pub enum Command {
     /// read (never changed) and every migration it applied is recorded as applied in
     /// Terrace's table, without running it.
     Import(ImportArgs),
+    /// Print the database's schema as SQL, or compare it with another database or with
+    /// what the migrations build
+    #[command(subcommand)]
+    Schema(SchemaCommand),
     /// Print a shell completion script
     Completions(CompletionsArgs),
+}
+
+/// The `schema` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SchemaCommand {
+    /// Print the schema as deterministic SQL (or, with --format json, its model), read
+    /// from the catalog; writes nothing to the database
+    ///
+    /// Tables (columns with types, defaults and nullability, primary, foreign and
+    /// unique keys, checks), indexes, views and triggers; on PostgreSQL also enum
+    /// types, sequences and functions. The tracking table is left out. The same schema
+    /// always prints the same bytes, and the SQL recreates it in an empty database.
+    Dump(DumpArgs),
+    /// Compare the database's schema with another database's (--to) or with the
+    /// schema the migrations build (--migrations: drift)
+    ///
+    /// --migrations applies the migrations folder to a scratch database (a temporary
+    /// SQLite file, or a database on the same server, dropped afterwards) and compares.
+    /// Differences are printed per object: `extra` (only in the database),
+    /// `missing` (only in the other), `changed` (with the attributes that differ).
+    Diff(DiffArgs),
+}
+
+/// Arguments of `schema dump`.
+#[derive(Debug, Args)]
+pub struct DumpArgs {
+    /// Write the dump to this file instead of stdout
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// Arguments of `schema diff`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("other").required(true).args(["to", "migrations"])))]
+pub struct DiffArgs {
+    /// Compare with the database at this URL
+    #[arg(long, value_name = "URL")]
+    pub to: Option<String>,
+
+    /// Compare with a scratch database built by applying the migrations folder
+    #[arg(long)]
+    pub migrations: bool,
+
+    /// Exit with 1 when the schemas differ
+    #[arg(long)]
+    pub check: bool,
 }
 
 /// Arguments of `init`.

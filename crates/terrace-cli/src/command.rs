@@ -12,6 +12,7 @@ pub mod renumber;
 pub mod repair;
 pub mod reset;
 pub mod rollback;
+pub mod schema;
 pub mod status;
 pub mod sum;
 pub mod validate;

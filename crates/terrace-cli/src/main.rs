@@ -16,6 +16,7 @@ mod import;
 mod logging;
 mod output;
 mod progress;
+mod schema;
 
 use clap::Parser;
 use cli::{Cli, Command};
@@ -69,5 +70,11 @@ fn run(cli: Cli, out: &Output) -> anyhow::Result<ExitCode> {
         Command::Repair => command::repair::run(&config()?, out),
         Command::Reset(args) => command::reset::run(&args, &config()?, out),
         Command::Import(args) => command::import::run(&args, &global, &config()?, out),
+        Command::Schema(cli::SchemaCommand::Dump(args)) => {
+            command::schema::dump(&args, &config()?, out)
+        }
+        Command::Schema(cli::SchemaCommand::Diff(args)) => {
+            command::schema::diff(&args, &config()?, out)
+        }
     }
 }

@@ -33,6 +33,14 @@ fn lint_help() {
 }
 
 #[test]
+fn schema_help() {
+    for (command, name) in [("dump", "schema_dump_help"), ("diff", "schema_diff_help")] {
+        let run = Sandbox::empty().run(&["schema", command, "--help"]);
+        insta::assert_snapshot!(name, run.ok().stdout);
+    }
+}
+
+#[test]
 fn no_command_shows_the_help_and_exits_2() {
     let run = Sandbox::empty().run(&[]);
     run.code(2);

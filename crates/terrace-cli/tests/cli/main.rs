@@ -32,6 +32,7 @@ mod repair;
 mod reset;
 mod rollback;
 mod rolling;
+mod schema;
 mod servers;
 mod status;
 mod sum;

@@ -1,0 +1,250 @@
+//! PostgreSQL: the current schema (`current_schema()`) from `pg_catalog`, with the
+//! server's own renderings (`format_type`, `pg_get_expr`, `pg_get_constraintdef`,
+//! `pg_get_indexdef`, `pg_get_viewdef`, `pg_get_triggerdef`, `pg_get_functiondef`),
+//! so that the text is the server's normal form however the migration wrote it.
+
+use super::{Query, unpack};
+use crate::schema::model::{
+    Check, Column, EnumType, ForeignKey, Function, Index, IndexKey, Schema, Sequence, Table,
+    Trigger, Unique, View,
+};
+
+/// Only the current schema's objects, and none an extension owns.
+const IN_SCHEMA: &str = "n.nspname = current_schema()";
+
+pub(super) fn read(query: &mut Query<'_>, excluded: &str) -> Result<Schema, terrace::BoxError> {
+    // A tracking table in another schema is not among the current schema's tables.
+    let current = query("SELECT current_schema()::text")?;
+    let current = current.first().map(|row| row.text(0));
+    let excluded = match excluded.rsplit_once('.') {
+        Some((schema, table)) if Some(schema) == current => table,
+        Some(_) => "",
+        None => excluded,
+    };
+    let mut schema = Schema {
+        backend: "postgres",
+        ..Schema::default()
+    };
+    for row in query(&format!(
+        "SELECT t.typname::text, string_agg(e.enumlabel::text, chr(31) ORDER BY e.enumsortorder) \
+         FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid \
+         JOIN pg_namespace n ON n.oid = t.typnamespace WHERE {IN_SCHEMA} GROUP BY t.typname"
+    ))? {
+        schema.enums.push(EnumType {
+            name: row.text(0).to_owned(),
+            labels: unpack(row.get(1)),
+        });
+    }
+    // Identity columns' sequences belong to their column.
+    for row in query(&format!(
+        "SELECT c.relname::text, format_type(s.seqtypid, NULL), s.seqstart::text, \
+         s.seqincrement::text, s.seqmin::text, s.seqmax::text, s.seqcache::text, s.seqcycle::text \
+         FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid \
+         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {IN_SCHEMA} \
+         AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'i')"
+    ))? {
+        schema.sequences.push(Sequence {
+            name: row.text(0).to_owned(),
+            data_type: row.text(1).to_owned(),
+            start: row.text(2).to_owned(),
+            increment: row.text(3).to_owned(),
+            min: row.text(4).to_owned(),
+            max: row.text(5).to_owned(),
+            cache: row.text(6).to_owned(),
+            cycle: row.text(7) == "true",
+        });
+    }
+    for row in query(&format!(
+        "SELECT p.proname::text, pg_get_function_identity_arguments(p.oid), pg_get_functiondef(p.oid) \
+         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+         WHERE {IN_SCHEMA} AND p.prokind IN ('f', 'p') \
+         AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')"
+    ))? {
+        schema.functions.push(Function {
+            name: row.text(0).to_owned(),
+            arguments: row.text(1).to_owned(),
+            sql: row.text(2).trim().to_owned(),
+        });
+    }
+    tables(query, excluded, &mut schema)?;
+    for row in query(&format!(
+        "SELECT c.relname::text, pg_get_viewdef(c.oid, true) FROM pg_class c \
+         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {IN_SCHEMA} AND c.relkind = 'v'"
+    ))? {
+        let name = row.text(0);
+        schema.views.push(View {
+            name: name.to_owned(),
+            sql: format!(
+                "CREATE VIEW \"{}\" AS\n{}",
+                name.replace('"', "\"\""),
+                row.text(1).trim_end().trim_end_matches(';')
+            ),
+        });
+    }
+    for row in query(&format!(
+        "SELECT t.tgname::text, c.relname::text, pg_get_triggerdef(t.oid, true) FROM pg_trigger t \
+         JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE {IN_SCHEMA} AND NOT t.tgisinternal"
+    ))? {
+        if row.text(1) != excluded {
+            schema.triggers.push(Trigger {
+                name: row.text(0).to_owned(),
+                table: row.text(1).to_owned(),
+                sql: row.text(2).to_owned(),
+            });
+        }
+    }
+    Ok(schema)
+}
+
+fn tables(
+    query: &mut Query<'_>,
+    excluded: &str,
+    schema: &mut Schema,
+) -> Result<(), terrace::BoxError> {
+    for row in query(&format!(
+        "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE {IN_SCHEMA} AND c.relkind IN ('r', 'p') ORDER BY 1"
+    ))? {
+        if row.text(0) != excluded {
+            schema.tables.push(Table {
+                name: row.text(0).to_owned(),
+                ..Table::default()
+            });
+        }
+    }
+    let columns = query(&format!(
+        "SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod), \
+         (NOT a.attnotnull)::text, pg_get_expr(d.adbin, d.adrelid, true), a.attidentity::text, \
+         a.attgenerated::text \
+         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
+         JOIN pg_namespace n ON n.oid = c.relnamespace \
+         LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+         WHERE {IN_SCHEMA} AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped \
+         ORDER BY c.relname, a.attnum"
+    ))?;
+    for row in &columns {
+        let Some(t) = find(&schema.tables, row.text(0)) else {
+            continue;
+        };
+        let (mut default, mut extra) = (row.get(4).map(str::to_owned), None);
+        match (row.text(5), row.text(6)) {
+            ("a", _) => extra = Some("GENERATED ALWAYS AS IDENTITY".to_owned()),
+            ("d", _) => extra = Some("GENERATED BY DEFAULT AS IDENTITY".to_owned()),
+            (_, "s") => {
+                extra = default
+                    .take()
+                    .map(|e| format!("GENERATED ALWAYS AS ({e}) STORED"));
+            }
+            _ => {}
+        }
+        schema.tables[t].columns.push(Column {
+            name: row.text(1).to_owned(),
+            data_type: row.text(2).to_owned(),
+            nullable: row.text(3) == "true",
+            default,
+            extra,
+        });
+    }
+    let columns_of = |array: &str, table: &str| {
+        format!(
+            "(SELECT string_agg(a.attname::text, chr(31) ORDER BY u.ord) \
+             FROM unnest(k.{array}) WITH ORDINALITY u(num, ord) \
+             JOIN pg_attribute a ON a.attrelid = k.{table} AND a.attnum = u.num)"
+        )
+    };
+    let constraints = query(&format!(
+        "SELECT c.relname::text, k.conname::text, k.contype::text, {}, f.relname::text, {}, \
+         k.confupdtype::text, k.confdeltype::text, pg_get_constraintdef(k.oid, true) \
+         FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid \
+         JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_class f ON f.oid = k.confrelid \
+         WHERE {IN_SCHEMA} AND k.contype IN ('p', 'f', 'u', 'c')",
+        columns_of("conkey", "conrelid"),
+        columns_of("confkey", "confrelid"),
+    ))?;
+    for row in &constraints {
+        let Some(t) = find(&schema.tables, row.text(0)) else {
+            continue;
+        };
+        let table = &mut schema.tables[t];
+        let name = row.text(1).to_owned();
+        match row.text(2) {
+            "p" => {
+                table.primary_key = unpack(row.get(3));
+                table.primary_key_name = Some(name);
+            }
+            "f" => table.foreign_keys.push(ForeignKey {
+                name: Some(name),
+                columns: unpack(row.get(3)),
+                references: row.text(4).to_owned(),
+                referenced_columns: unpack(row.get(5)),
+                on_update: action(row.text(6)),
+                on_delete: action(row.text(7)),
+            }),
+            "u" => table.uniques.push(Unique {
+                name: Some(name),
+                columns: unpack(row.get(3)),
+            }),
+            _ => table.checks.push(Check {
+                name,
+                definition: row.text(8).to_owned(),
+            }),
+        }
+    }
+    // Indexes that are not a primary key's, a unique constraint's or an exclusion's.
+    let indexes = query(&format!(
+        "SELECT t.relname::text, i.relname::text, x.indisunique::text, am.amname::text, \
+         (SELECT string_agg(pg_get_indexdef(x.indexrelid, k, true), chr(31) ORDER BY k) \
+          FROM generate_series(1, x.indnkeyatts) k), \
+         pg_get_expr(x.indpred, x.indrelid, true), \
+         (SELECT string_agg(k::text, chr(31)) FROM generate_series(1, x.indnkeyatts) k \
+          WHERE x.indkey[k - 1] = 0) \
+         FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
+         JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace \
+         JOIN pg_am am ON am.oid = i.relam \
+         WHERE {IN_SCHEMA} AND NOT EXISTS (SELECT 1 FROM pg_constraint k \
+           WHERE k.conindid = x.indexrelid AND k.conrelid = x.indrelid AND k.contype IN ('p', 'u', 'x'))"
+    ))?;
+    for row in &indexes {
+        let Some(t) = find(&schema.tables, row.text(0)) else {
+            continue;
+        };
+        let expressions = unpack(row.get(6));
+        let columns = unpack(row.get(4))
+            .into_iter()
+            .enumerate()
+            .map(|(i, key)| {
+                if expressions.contains(&(i + 1).to_string()) {
+                    IndexKey::Expression(key)
+                } else {
+                    IndexKey::Column(key.trim_matches('"').replace("\"\"", "\""))
+                }
+            })
+            .collect();
+        schema.tables[t].indexes.push(Index {
+            name: row.text(1).to_owned(),
+            columns,
+            unique: row.text(2) == "true",
+            method: Some(row.text(3).to_owned()).filter(|m| m != "btree"),
+            predicate: row.get(5).map(str::to_owned),
+        });
+    }
+    Ok(())
+}
+
+/// Where the table of that name is in the list.
+fn find(tables: &[Table], name: &str) -> Option<usize> {
+    tables.iter().position(|t| t.name == name)
+}
+
+/// A foreign key action from its one-letter code.
+fn action(code: &str) -> String {
+    match code {
+        "c" => "CASCADE",
+        "n" => "SET NULL",
+        "d" => "SET DEFAULT",
+        "r" => "RESTRICT",
+        _ => "NO ACTION",
+    }
+    .to_owned()
+}

@@ -1,0 +1,188 @@
+//! SQLite: tables, views and triggers from `sqlite_schema`; columns, keys and indexes
+//! from the `pragma_*` table functions. SQLite keeps no catalog of check constraints
+//! or of a view's or trigger's parts: those keep the text SQLite stored.
+
+use super::{Query, literal};
+use crate::schema::model::{
+    Column, ForeignKey, Index, IndexKey, Schema, Table, Trigger, Unique, View, squash_space,
+};
+
+pub(super) fn read(query: &mut Query<'_>, excluded: &str) -> Result<Schema, terrace::BoxError> {
+    let mut schema = Schema {
+        backend: "sqlite",
+        ..Schema::default()
+    };
+    let objects = query(
+        "SELECT type, name, tbl_name, sql FROM sqlite_schema \
+         WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY type, name",
+    )?;
+    for object in &objects {
+        let (name, sql) = (object.text(1), object.text(3));
+        match object.text(0) {
+            "table" if name != excluded => schema.tables.push(table(query, name, sql)?),
+            "view" => schema.views.push(View {
+                name: name.to_owned(),
+                sql: sql.to_owned(),
+            }),
+            "trigger" if object.text(2) != excluded => schema.triggers.push(Trigger {
+                name: name.to_owned(),
+                table: object.text(2).to_owned(),
+                sql: sql.to_owned(),
+            }),
+            _ => {}
+        }
+    }
+    Ok(schema)
+}
+
+fn table(query: &mut Query<'_>, name: &str, sql: &str) -> Result<Table, terrace::BoxError> {
+    let mut table = Table {
+        name: name.to_owned(),
+        ..Table::default()
+    };
+    let quoted = literal(name);
+    let mut key: Vec<(u32, String)> = Vec::new();
+    for row in query(&format!(
+        "SELECT name, type, CAST(\"notnull\" AS TEXT), dflt_value, CAST(pk AS TEXT) \
+         FROM pragma_table_info({quoted}) ORDER BY cid"
+    ))? {
+        let position: u32 = row.text(4).parse().unwrap_or(0);
+        if position > 0 {
+            key.push((position, row.text(0).to_owned()));
+        }
+        table.columns.push(Column {
+            name: row.text(0).to_owned(),
+            data_type: squash_space(row.text(1)).to_uppercase(),
+            nullable: row.text(2) != "1",
+            default: row.get(3).map(squash_space),
+            extra: None,
+        });
+    }
+    key.sort();
+    table.primary_key = key.into_iter().map(|(_, column)| column).collect();
+    if table.primary_key.len() == 1 && sql.to_uppercase().contains("AUTOINCREMENT") {
+        let only = &table.primary_key[0];
+        if let Some(column) = table.columns.iter_mut().find(|c| &c.name == only) {
+            column.extra = Some("AUTOINCREMENT".to_owned());
+        }
+    }
+
+    let mut current: Option<(String, ForeignKey)> = None;
+    for row in query(&format!(
+        "SELECT CAST(id AS TEXT), \"table\", \"from\", \"to\", on_update, on_delete \
+         FROM pragma_foreign_key_list({quoted}) ORDER BY id, seq"
+    ))? {
+        if current.as_ref().is_none_or(|(id, _)| id != row.text(0)) {
+            table.foreign_keys.extend(current.take().map(|(_, fk)| fk));
+            current = Some((
+                row.text(0).to_owned(),
+                ForeignKey {
+                    name: None,
+                    references: row.text(1).to_owned(),
+                    on_update: row.text(4).to_owned(),
+                    on_delete: row.text(5).to_owned(),
+                    ..ForeignKey::default()
+                },
+            ));
+        }
+        if let Some((_, fk)) = current.as_mut() {
+            fk.columns.push(row.text(2).to_owned());
+            if let Some(to) = row.get(3) {
+                fk.referenced_columns.push(to.to_owned());
+            }
+        }
+    }
+    table.foreign_keys.extend(current.map(|(_, fk)| fk));
+
+    let indexes = query(&format!(
+        "SELECT il.name, CAST(il.\"unique\" AS TEXT), il.origin, s.sql \
+         FROM pragma_index_list({quoted}) il LEFT JOIN sqlite_schema s ON s.name = il.name \
+         ORDER BY il.name"
+    ))?;
+    for index in &indexes {
+        let keys = query(&format!(
+            "SELECT name, CAST(cid AS TEXT), CAST(\"desc\" AS TEXT) \
+             FROM pragma_index_xinfo({}) WHERE key = 1 ORDER BY seqno",
+            literal(index.text(0))
+        ))?;
+        let columns: Vec<String> = keys.iter().map(|k| k.text(0).to_owned()).collect();
+        match index.text(2) {
+            "pk" => {}
+            "u" => table.uniques.push(Unique {
+                name: None,
+                columns,
+            }),
+            _ => {
+                let (list, predicate) = split_index_sql(index.text(3));
+                let plain = keys.iter().all(|k| k.text(1) != "-2");
+                let columns = match list {
+                    Some(list) if !plain => vec![IndexKey::Expression(squash_space(list))],
+                    _ => keys
+                        .iter()
+                        .map(|k| match k.text(2) {
+                            "1" => IndexKey::Expression(format!(
+                                "\"{}\" DESC",
+                                k.text(0).replace('"', "\"\"")
+                            )),
+                            _ => IndexKey::Column(k.text(0).to_owned()),
+                        })
+                        .collect(),
+                };
+                table.indexes.push(Index {
+                    name: index.text(0).to_owned(),
+                    columns,
+                    unique: index.text(1) == "1",
+                    method: None,
+                    predicate: predicate.map(squash_space),
+                });
+            }
+        }
+    }
+    Ok(table)
+}
+
+/// The parts of a `CREATE INDEX … ON t (keys) WHERE predicate` statement: the text
+/// inside the key list's parentheses and the predicate after `WHERE`, if any.
+fn split_index_sql(sql: &str) -> (Option<&str>, Option<&str>) {
+    let Some(open) = sql.find('(') else {
+        return (None, None);
+    };
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    for (i, c) in sql[open..].char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"' | '`') => quote = Some(c),
+            (None, '(') => depth += 1,
+            (None, ')') => {
+                depth -= 1;
+                if depth == 0 {
+                    let end = open + i;
+                    let rest = sql[end + 1..].trim();
+                    let predicate = rest
+                        .get(..5)
+                        .filter(|w| w.eq_ignore_ascii_case("where"))
+                        .map(|_| rest[5..].trim());
+                    return (Some(&sql[open + 1..end]), predicate);
+                }
+            }
+            _ => {}
+        }
+    }
+    (None, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_index_sql;
+
+    #[test]
+    fn an_index_statement_splits_into_keys_and_predicate() {
+        assert_eq!(
+            split_index_sql("CREATE INDEX i ON t (lower(name), \"a)\") WHERE x > 1"),
+            (Some("lower(name), \"a)\""), Some("x > 1"))
+        );
+        assert_eq!(split_index_sql("CREATE INDEX i ON t(a)"), (Some("a"), None));
+    }
+}

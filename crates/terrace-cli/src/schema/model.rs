@@ -1,0 +1,257 @@
+//! The schema model: what `terrace schema dump --format json` prints and what `diff`
+//! compares. Every list is kept in one order (`Schema::normalise`), so that the same
+//! schema always gives the same model, whatever order the catalog answered in.
+
+use serde::Serialize;
+
+/// A database's schema, Terrace's tracking table left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Schema {
+    /// `sqlite`, `postgres` or `mysql`.
+    pub backend: &'static str,
+    /// PostgreSQL enum types.
+    pub enums: Vec<EnumType>,
+    /// PostgreSQL sequences (those of identity columns are part of their column).
+    pub sequences: Vec<Sequence>,
+    /// PostgreSQL functions and procedures.
+    pub functions: Vec<Function>,
+    /// Tables.
+    pub tables: Vec<Table>,
+    /// Views.
+    pub views: Vec<View>,
+    /// Triggers.
+    pub triggers: Vec<Trigger>,
+}
+
+/// A table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Table {
+    /// Its name.
+    pub name: String,
+    /// Its columns, in the table's order.
+    pub columns: Vec<Column>,
+    /// The primary key's columns (empty without one).
+    pub primary_key: Vec<String>,
+    /// The primary key constraint's name, where the catalog names it.
+    pub primary_key_name: Option<String>,
+    /// Foreign keys.
+    pub foreign_keys: Vec<ForeignKey>,
+    /// Unique constraints (MySQL keeps these as unique indexes).
+    pub uniques: Vec<Unique>,
+    /// Check constraints (PostgreSQL).
+    pub checks: Vec<Check>,
+    /// Indexes that are not a constraint's own.
+    pub indexes: Vec<Index>,
+}
+
+/// A column.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Column {
+    /// Its name.
+    pub name: String,
+    /// Its type, as the catalog normalises it.
+    #[serde(rename = "type")]
+    pub data_type: String,
+    /// Whether it accepts NULL.
+    pub nullable: bool,
+    /// The default, as an SQL expression.
+    pub default: Option<String>,
+    /// What else the column declares: `AUTOINCREMENT`, `AUTO_INCREMENT`,
+    /// `GENERATED … AS IDENTITY`, `ON UPDATE …`.
+    pub extra: Option<String>,
+}
+
+/// A foreign key.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ForeignKey {
+    /// The constraint's name, where the catalog names it.
+    pub name: Option<String>,
+    /// The referencing columns.
+    pub columns: Vec<String>,
+    /// The referenced table.
+    pub references: String,
+    /// The referenced columns (empty: the referenced table's primary key).
+    pub referenced_columns: Vec<String>,
+    /// `ON UPDATE` action, upper case (`NO ACTION`, `CASCADE`, …).
+    pub on_update: String,
+    /// `ON DELETE` action.
+    pub on_delete: String,
+}
+
+/// A unique constraint.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Unique {
+    /// The constraint's name, where the catalog names it.
+    pub name: Option<String>,
+    /// Its columns.
+    pub columns: Vec<String>,
+}
+
+/// A check constraint.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// The constraint's name.
+    pub name: String,
+    /// Its definition as the catalog gives it (`CHECK ((price > 0))`).
+    pub definition: String,
+}
+
+/// An index.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Index {
+    /// Its name.
+    pub name: String,
+    /// Its key: column names, or expressions as the catalog gives them.
+    pub columns: Vec<IndexKey>,
+    /// Whether it is unique.
+    pub unique: bool,
+    /// The access method when not the default (PostgreSQL: `gin`, `hash`, …).
+    pub method: Option<String>,
+    /// A partial index's condition.
+    pub predicate: Option<String>,
+}
+
+/// One key of an index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IndexKey {
+    /// A column, by name.
+    Column(String),
+    /// An expression, as SQL text.
+    Expression(String),
+    /// The first characters of a column (MySQL's `title(20)`).
+    Prefix {
+        /// The column.
+        column: String,
+        /// How many characters.
+        length: String,
+    },
+}
+
+/// A view: its whole `CREATE VIEW` statement.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct View {
+    /// Its name.
+    pub name: String,
+    /// The statement that creates it, as the catalog normalises the query.
+    pub sql: String,
+}
+
+/// A trigger: its whole `CREATE TRIGGER` statement.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Trigger {
+    /// Its name.
+    pub name: String,
+    /// The table it fires on.
+    pub table: String,
+    /// The statement that creates it.
+    pub sql: String,
+}
+
+/// A PostgreSQL sequence, without its current value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Sequence {
+    /// Its name.
+    pub name: String,
+    /// `smallint`, `integer` or `bigint`.
+    pub data_type: String,
+    /// Its first value.
+    pub start: String,
+    /// Its step.
+    pub increment: String,
+    /// Its smallest value.
+    pub min: String,
+    /// Its largest value.
+    pub max: String,
+    /// How many values a session takes at once.
+    pub cache: String,
+    /// Whether it starts again after its last value.
+    pub cycle: bool,
+}
+
+/// A PostgreSQL enum type.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct EnumType {
+    /// Its name.
+    pub name: String,
+    /// Its labels, in their order.
+    pub labels: Vec<String>,
+}
+
+/// A PostgreSQL function or procedure.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Function {
+    /// Its name.
+    pub name: String,
+    /// Its argument types (overloads differ here).
+    pub arguments: String,
+    /// `pg_get_functiondef`'s statement.
+    pub sql: String,
+}
+
+impl Schema {
+    /// Puts every list in its one order: objects by name (triggers by table, then
+    /// name), a table's constraints by their columns, its indexes by name. Columns and
+    /// enum labels keep the database's order, which is part of the schema.
+    pub fn normalise(&mut self) {
+        self.enums.sort_by(|a, b| a.name.cmp(&b.name));
+        self.sequences.sort_by(|a, b| a.name.cmp(&b.name));
+        self.functions
+            .sort_by(|a, b| (&a.name, &a.arguments).cmp(&(&b.name, &b.arguments)));
+        self.tables.sort_by(|a, b| a.name.cmp(&b.name));
+        for table in &mut self.tables {
+            table.foreign_keys.sort_by(|a, b| {
+                (&a.columns, &a.references, &a.referenced_columns, &a.name).cmp(&(
+                    &b.columns,
+                    &b.references,
+                    &b.referenced_columns,
+                    &b.name,
+                ))
+            });
+            table
+                .uniques
+                .sort_by(|a, b| (&a.columns, &a.name).cmp(&(&b.columns, &b.name)));
+            table.checks.sort_by(|a, b| a.name.cmp(&b.name));
+            table.indexes.sort_by(|a, b| a.name.cmp(&b.name));
+        }
+        self.views.sort_by(|a, b| a.name.cmp(&b.name));
+        self.triggers
+            .sort_by(|a, b| (&a.table, &a.name).cmp(&(&b.table, &b.name)));
+    }
+}
+
+/// Collapses every run of whitespace to one space and trims the ends: a declared type
+/// or an expression as SQLite keeps it, written however the migration wrote it.
+pub fn squash_space(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalising_orders_objects_by_name() {
+        let mut schema = Schema {
+            tables: vec![
+                Table {
+                    name: "b".into(),
+                    ..Table::default()
+                },
+                Table {
+                    name: "a".into(),
+                    ..Table::default()
+                },
+            ],
+            ..Schema::default()
+        };
+        schema.normalise();
+        let names: Vec<_> = schema.tables.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+    }
+
+    #[test]
+    fn whitespace_is_collapsed() {
+        assert_eq!(squash_space("  VARCHAR (\n 20)  "), "VARCHAR ( 20)");
+    }
+}

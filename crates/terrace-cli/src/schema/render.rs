@@ -1,0 +1,306 @@
+//! A [`Schema`] as SQL that recreates it, in the order a restore needs: types,
+//! sequences and functions, tables (foreign keys inline on SQLite), indexes, then
+//! elsewhere the foreign keys (after every table and index: MySQL would otherwise make
+//! a foreign key's index under the name of one still to come), views, triggers. The
+//! same model always gives the same text: nothing volatile (no date, no database
+//! name, no current sequence value).
+
+use super::model::{Column, ForeignKey, Index, IndexKey, Schema, Sequence, Table};
+use std::fmt::Write;
+
+/// The schema as SQL statements, each ending with `;` and separated by a blank line.
+pub fn sql(schema: &Schema) -> String {
+    let q = Quoter::for_backend(schema.backend);
+    let mut statements: Vec<String> = Vec::new();
+    for e in &schema.enums {
+        let labels: Vec<String> = e.labels.iter().map(|l| literal(l)).collect();
+        statements.push(format!(
+            "CREATE TYPE {} AS ENUM ({});",
+            q.id(&e.name),
+            labels.join(", ")
+        ));
+    }
+    for s in &schema.sequences {
+        statements.push(sequence(&q, s));
+    }
+    for f in &schema.functions {
+        statements.push(format!("{};", f.sql.trim_end().trim_end_matches(';')));
+    }
+    for table in &schema.tables {
+        statements.push(create_table(&q, table));
+    }
+    for table in &schema.tables {
+        for index in &table.indexes {
+            statements.push(create_index(&q, &table.name, index));
+        }
+    }
+    if q.backend != "sqlite" {
+        for table in &schema.tables {
+            for fk in &table.foreign_keys {
+                statements.push(format!(
+                    "ALTER TABLE {} ADD {};",
+                    q.id(&table.name),
+                    foreign_key(&q, fk)
+                ));
+            }
+        }
+    }
+    for view in &schema.views {
+        statements.push(format!("{};", view.sql.trim_end().trim_end_matches(';')));
+    }
+    for trigger in &schema.triggers {
+        statements.push(format!("{};", trigger.sql.trim_end().trim_end_matches(';')));
+    }
+    let mut text = format!("-- terrace schema dump ({})\n", schema.backend);
+    for statement in statements {
+        text.push('\n');
+        text.push_str(&statement);
+        text.push('\n');
+    }
+    text
+}
+
+/// A sequence's `CREATE SEQUENCE`.
+pub fn sequence_sql(backend: &'static str, s: &Sequence) -> String {
+    sequence(&Quoter::for_backend(backend), s)
+}
+
+/// A foreign key's clause (`CONSTRAINT … FOREIGN KEY … REFERENCES …`).
+pub fn foreign_key_sql(backend: &'static str, fk: &ForeignKey) -> String {
+    foreign_key(&Quoter::for_backend(backend), fk)
+}
+
+/// An index's `CREATE INDEX`.
+pub fn index_sql(backend: &'static str, table: &str, index: &Index) -> String {
+    create_index(&Quoter::for_backend(backend), table, index)
+}
+
+fn sequence(q: &Quoter, s: &Sequence) -> String {
+    format!(
+        "CREATE SEQUENCE {} AS {} INCREMENT BY {} MINVALUE {} MAXVALUE {} START WITH {} CACHE {}{};",
+        q.id(&s.name),
+        s.data_type,
+        s.increment,
+        s.min,
+        s.max,
+        s.start,
+        s.cache,
+        if s.cycle { " CYCLE" } else { " NO CYCLE" }
+    )
+}
+
+/// A table's `CREATE TABLE`, with its primary key, unique and check constraints (and,
+/// on SQLite, its foreign keys).
+fn create_table(q: &Quoter, table: &Table) -> String {
+    // SQLite's AUTOINCREMENT is only allowed on a column declared `PRIMARY KEY`.
+    let inline_key = table
+        .columns
+        .iter()
+        .find(|c| c.extra.as_deref() == Some("AUTOINCREMENT"))
+        .map(|c| c.name.as_str());
+    let mut lines: Vec<String> = table
+        .columns
+        .iter()
+        .map(|c| column(q, c, inline_key == Some(c.name.as_str())))
+        .collect();
+    if !table.primary_key.is_empty() && inline_key.is_none() {
+        lines.push(format!(
+            "{}PRIMARY KEY ({})",
+            constraint_name(q, table.primary_key_name.as_deref()),
+            q.list(&table.primary_key)
+        ));
+    }
+    for unique in &table.uniques {
+        lines.push(format!(
+            "{}UNIQUE ({})",
+            constraint_name(q, unique.name.as_deref()),
+            q.list(&unique.columns)
+        ));
+    }
+    for check in &table.checks {
+        lines.push(format!(
+            "{}{}",
+            constraint_name(q, Some(&check.name)),
+            check.definition
+        ));
+    }
+    if q.backend == "sqlite" {
+        for fk in &table.foreign_keys {
+            lines.push(foreign_key(q, fk));
+        }
+    }
+    format!(
+        "CREATE TABLE {} (\n    {}\n);",
+        q.id(&table.name),
+        lines.join(",\n    ")
+    )
+}
+
+fn column(q: &Quoter, c: &Column, inline_key: bool) -> String {
+    let mut text = q.id(&c.name);
+    if !c.data_type.is_empty() {
+        write!(text, " {}", c.data_type).expect("writing to a String cannot fail");
+    }
+    if inline_key {
+        text.push_str(" PRIMARY KEY AUTOINCREMENT");
+    }
+    if !c.nullable {
+        text.push_str(" NOT NULL");
+    }
+    if let Some(default) = &c.default {
+        write!(text, " DEFAULT {default}").expect("writing to a String cannot fail");
+    }
+    match &c.extra {
+        Some(extra) if !inline_key => {
+            write!(text, " {extra}").expect("writing to a String cannot fail");
+        }
+        _ => {}
+    }
+    text
+}
+
+fn constraint_name(q: &Quoter, name: Option<&str>) -> String {
+    match name {
+        Some(name) if q.backend != "sqlite" => format!("CONSTRAINT {} ", q.id(name)),
+        _ => String::new(),
+    }
+}
+
+fn foreign_key(q: &Quoter, fk: &ForeignKey) -> String {
+    let mut text = format!(
+        "{}FOREIGN KEY ({}) REFERENCES {}",
+        constraint_name(q, fk.name.as_deref()),
+        q.list(&fk.columns),
+        q.id(&fk.references)
+    );
+    if !fk.referenced_columns.is_empty() {
+        write!(text, " ({})", q.list(&fk.referenced_columns))
+            .expect("writing to a String cannot fail");
+    }
+    for (clause, action) in [("ON UPDATE", &fk.on_update), ("ON DELETE", &fk.on_delete)] {
+        if !action.is_empty() && action != "NO ACTION" {
+            write!(text, " {clause} {action}").expect("writing to a String cannot fail");
+        }
+    }
+    text
+}
+
+fn create_index(q: &Quoter, table: &str, index: &Index) -> String {
+    let keys: Vec<String> = index
+        .columns
+        .iter()
+        .map(|key| match key {
+            IndexKey::Column(name) => q.id(name),
+            IndexKey::Prefix { column, length } => format!("{}({length})", q.id(column)),
+            IndexKey::Expression(expression) if q.backend != "sqlite" => format!("({expression})"),
+            IndexKey::Expression(expression) => expression.clone(),
+        })
+        .collect();
+    let mut text = format!(
+        "CREATE {}INDEX {} ON {}",
+        if index.unique { "UNIQUE " } else { "" },
+        q.id(&index.name),
+        q.id(table)
+    );
+    if let Some(method) = &index.method {
+        write!(text, " USING {method}").expect("writing to a String cannot fail");
+    }
+    write!(text, " ({})", keys.join(", ")).expect("writing to a String cannot fail");
+    if let Some(predicate) = &index.predicate {
+        write!(text, " WHERE {predicate}").expect("writing to a String cannot fail");
+    }
+    text.push(';');
+    text
+}
+
+/// A string literal in single quotes.
+pub fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// Quotes identifiers the backend's way.
+struct Quoter {
+    backend: &'static str,
+}
+
+impl Quoter {
+    fn for_backend(backend: &'static str) -> Self {
+        Quoter { backend }
+    }
+
+    fn id(&self, name: &str) -> String {
+        if self.backend == "mysql" {
+            format!("`{}`", name.replace('`', "``"))
+        } else {
+            format!("\"{}\"", name.replace('"', "\"\""))
+        }
+    }
+
+    fn list(&self, names: &[String]) -> String {
+        names
+            .iter()
+            .map(|n| self.id(n))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::model::Unique;
+
+    fn users(backend: &'static str) -> Schema {
+        Schema {
+            backend,
+            tables: vec![Table {
+                name: "users".into(),
+                columns: vec![
+                    Column {
+                        name: "id".into(),
+                        data_type: "INTEGER".into(),
+                        nullable: false,
+                        ..Column::default()
+                    },
+                    Column {
+                        name: "email".into(),
+                        data_type: "TEXT".into(),
+                        nullable: true,
+                        default: Some("'x'".into()),
+                        ..Column::default()
+                    },
+                ],
+                primary_key: vec!["id".into()],
+                uniques: vec![Unique {
+                    name: Some("users_email_key".into()),
+                    columns: vec!["email".into()],
+                }],
+                indexes: vec![Index {
+                    name: "users_by_email".into(),
+                    columns: vec![IndexKey::Column("email".into())],
+                    unique: false,
+                    method: None,
+                    predicate: Some("email IS NOT NULL".into()),
+                }],
+                ..Table::default()
+            }],
+            ..Schema::default()
+        }
+    }
+
+    #[test]
+    fn a_table_becomes_create_table_and_create_index() {
+        assert_eq!(
+            sql(&users("postgres")),
+            "-- terrace schema dump (postgres)\n\n\
+             CREATE TABLE \"users\" (\n    \"id\" INTEGER NOT NULL,\n    \"email\" TEXT DEFAULT 'x',\n    \
+             PRIMARY KEY (\"id\"),\n    CONSTRAINT \"users_email_key\" UNIQUE (\"email\")\n);\n\n\
+             CREATE INDEX \"users_by_email\" ON \"users\" (\"email\") WHERE email IS NOT NULL;\n"
+        );
+    }
+
+    #[test]
+    fn mysql_quotes_with_backticks() {
+        assert!(sql(&users("mysql")).contains("CREATE TABLE `users`"));
+    }
+}
