@@ -116,6 +116,16 @@ pub enum Command {
     History,
     /// Check the migrations and the history without changing anything
     Validate(ValidateArgs),
+    /// Check the migrations' SQL for risky statements (destructive, locking, missing
+    /// down sections), without a database
+    ///
+    /// Each finding has a stable code, a severity and the safe alternative (docs/lint.md
+    /// lists the rules). The dialect is --dialect's, else the configured database's
+    /// (nothing is opened). A finding is suppressed by `-- terrace:allow CODE [reason]`
+    /// on the line before its statement or at the end of it, or for the whole file
+    /// before `-- migrate:up`. Exits with 1 when an error remains (or, with
+    /// --deny-warnings, a warning).
+    Lint(LintArgs),
     /// Adopt an existing database: record migrations 1 to VERSION as applied without
     /// running them
     Baseline(BaselineArgs),
@@ -321,6 +331,15 @@ pub struct MigrateArgs {
     /// Applied migrations newer than every migration here.
     #[command(flatten)]
     pub newer: NewerArgs,
+
+    /// Lint the pending migrations first and stop, before anything runs, on an error
+    /// finding [default: `lint` in terrace.toml, then false]
+    #[arg(long, conflicts_with = "no_lint")]
+    pub lint: bool,
+
+    /// Do not lint first, whatever terrace.toml says
+    #[arg(long)]
+    pub no_lint: bool,
 }
 
 /// `--allow-newer`, for the commands that compare the history with the migrations.
@@ -368,6 +387,30 @@ pub struct ValidateArgs {
     /// Applied migrations newer than every migration here.
     #[command(flatten)]
     pub newer: NewerArgs,
+}
+
+/// Arguments of `lint`.
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// The SQL dialect whose rules apply [default: the configured database's]
+    #[arg(long, value_enum, value_name = "DIALECT")]
+    pub dialect: Option<Dialect>,
+
+    /// Exit with 1 on warnings too
+    #[arg(long)]
+    pub deny_warnings: bool,
+}
+
+/// A SQL dialect, for `lint`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Dialect {
+    // Plain comments: clap would print doc comments as a long help list.
+    // SQLite.
+    Sqlite,
+    // PostgreSQL.
+    Postgres,
+    // MySQL and MariaDB.
+    Mysql,
 }
 
 /// Arguments of `baseline`.

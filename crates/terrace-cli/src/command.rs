@@ -6,6 +6,7 @@ pub mod fleet;
 pub mod history;
 pub mod import;
 pub mod init;
+pub mod lint;
 pub mod migrate;
 pub mod new;
 pub mod renumber;

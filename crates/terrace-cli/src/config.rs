@@ -10,6 +10,7 @@
 //! | protected  |              |                 | `protected`  | `false`             |
 //! | lock wait  | `--lock-timeout` | `TERRACE_LOCK_TIMEOUT` | `lock_timeout` | 300 seconds |
 //! | newer applied | `--allow-newer` |           | `allow_newer` | `false`: refuse |
+//! | lint before migrate | `--lint`, `--no-lint` |  | `lint`   | `false`             |
 //!
 //! `allow_newer = true` (for every command), or `--allow-newer` on `migrate`, `status`
 //! and `validate`, lets a build run while the database holds applied migrations newer than every
@@ -61,6 +62,7 @@ struct FileSettings {
     protected: Option<bool>,
     lock_timeout: Option<u64>,
     allow_newer: Option<bool>,
+    lint: Option<bool>,
 }
 
 /// A `terrace.toml` that was found and read.
@@ -160,6 +162,8 @@ pub struct Config {
     /// Whether `terrace.toml` allows applied migrations newer than every migration of
     /// the folder (`allow_newer`).
     pub allow_newer: bool,
+    /// Whether `migrate` lints the pending migrations first (`lint`).
+    pub lint: bool,
     /// The configuration file used, if any.
     pub file: Option<PathBuf>,
 }
@@ -470,6 +474,7 @@ fn resolve(
         wait: std::time::Duration::from_secs(global.wait),
         lock_timeout: lock_timeout.map(std::time::Duration::from_secs),
         allow_newer: settings.allow_newer.unwrap_or(false),
+        lint: settings.lint.unwrap_or(false),
         file: path,
     })
 }
@@ -512,7 +517,7 @@ mod tests {
         Some(format!("env-{name}"))
     }
 
-    const FULL_FILE: &str = "database = \"sqlite:file.db\"\ndir = \"sql\"\ntable = \"file_table\"\nprotected = true\nlock_timeout = 30\nallow_newer = true\n";
+    const FULL_FILE: &str = "database = \"sqlite:file.db\"\ndir = \"sql\"\ntable = \"file_table\"\nprotected = true\nlock_timeout = 30\nallow_newer = true\nlint = true\n";
 
     #[test]
     fn defaults_without_anything() {
@@ -527,6 +532,7 @@ mod tests {
         );
         assert_eq!(config.file, None);
         assert_eq!(config.lock_timeout, None);
+        assert!(!config.lint, "migrate does not lint unless asked");
     }
 
     #[test]
@@ -543,6 +549,7 @@ mod tests {
         assert_eq!(config.table, "file_table");
         assert!(config.protected);
         assert!(config.allow_newer);
+        assert!(config.lint);
         assert_eq!(config.lock_timeout, Some(Duration::from_secs(30)));
     }
 
@@ -656,6 +663,7 @@ mod tests {
         assert!(parse("databse = \"x\"").is_err());
         assert!(parse("protected = \"yes\"").is_err());
         assert!(parse("allow_newer = \"yes\"").is_err());
+        assert!(parse("lint = \"deny\"").is_err());
         assert!(parse("# only a comment\n").is_ok());
         assert!(parse("lock_timeout = -1").is_err());
     }

@@ -65,6 +65,7 @@ fn run(cli: Cli, out: &Output) -> anyhow::Result<ExitCode> {
         Command::Status(args) => command::status::run(&args, &config()?, out),
         Command::History => command::history::run(&config()?, out),
         Command::Validate(args) => command::validate::run(&args, &config()?, out),
+        Command::Lint(args) => command::lint::run(&args, &config()?, out),
         Command::Baseline(args) => command::baseline::run(&args, &config()?, out),
         Command::Repair => command::repair::run(&config()?, out),
         Command::Reset(args) => command::reset::run(&args, &config()?, out),

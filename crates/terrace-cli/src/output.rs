@@ -36,6 +36,8 @@
 //!   running, such as a draft's empty up section, and is also in `problems`)
 //! * `history`: `{"table": "schema_migrations", "rows": [{"version": 1, "name": "…", "applied_at": "…", "execution_ms": 3, "checksum": "sha256:…", "state": "applied"}]}`
 //! * `validate`: `{"valid": true, "database_checked": true, "migrations": 5, "problems": [], "newer_applied": []}`
+//! * `lint`: `{"dialect": "sqlite", "migrations": 3, "errors": 0, "warnings": 1, "findings": [{"file": "migrations/0003_x.sql", "line": 1, "version": 3, "name": "x", "code": "no-down", "severity": "warning", "message": "…", "alternative": "…"}]}`
+//!   (exit 1 when `errors` is not 0, or with `--deny-warnings` when `warnings` is not 0)
 //!   (exit 1 when `valid` is false)
 //! * `baseline`: `{"baselined": [{"version": 1, "name": "…"}]}`
 //! * `repair`: `{"changes": [{"kind": "checksum", "version": 2, "message": "…"}], "remaining": ["…"]}`

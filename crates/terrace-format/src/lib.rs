@@ -16,6 +16,7 @@
 //! * `terrace.sum`, the folder's list of files and checksums ([`sum`]);
 //! * lines for a database's command-line client rather than its server (psql
 //!   meta-commands, `DELIMITER`) are refused ([`scan`]);
+//! * lint rules that flag risky SQL in a migration, per dialect ([`lint`]);
 //! * whether a package's build script makes cargo rebuild it when a migration file is
 //!   added ([`build_script`]).
 //!
@@ -31,6 +32,7 @@ pub mod build_script;
 pub mod checksum;
 pub mod folder;
 mod lex;
+pub mod lint;
 pub mod name;
 pub mod numbering;
 pub mod renumber;

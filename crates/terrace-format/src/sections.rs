@@ -8,7 +8,9 @@
 //! ```
 //!
 //! `-- migrate:up transaction:false` (or the same option on the down marker) runs that
-//! direction outside a transaction.
+//! direction outside a transaction. `-- migrate:up idempotent` says that the up section
+//! may run twice with the same result (`terrace lint` holds it to that); it changes
+//! nothing about how the migration runs.
 //!
 //! An empty down section, or none, means the migration cannot be rolled back. Where
 //! its honest inverse is to do nothing (a backfill whose rows may stay, a comment on a
@@ -38,6 +40,9 @@ pub struct Sections {
     pub down_noop: bool,
     /// Whether the up section runs inside a transaction (`transaction:false` clears it).
     pub transactional: bool,
+    /// Whether the up marker says `idempotent`: the up section claims it can run twice
+    /// with the same result. Only `terrace lint` reads it.
+    pub idempotent: bool,
     /// Whether the down section runs inside a transaction.
     pub down_transactional: bool,
     /// The line of the file (from 1) on which the up text starts.
@@ -161,7 +166,7 @@ impl fmt::Display for SectionsError {
             ),
             SectionsError::UnknownOption { line, option } => write!(
                 f,
-                "line {line}: unknown option '{option}' (expected transaction:false or transaction:true)"
+                "line {line}: unknown option '{option}' (expected transaction:false or transaction:true, or idempotent on the up marker)"
             ),
             SectionsError::NoopNotEmpty { line, marker } => write!(
                 f,
@@ -256,7 +261,7 @@ fn transactional(options: &str, line: usize) -> Result<bool, SectionsError> {
 /// The lines of `text`, each with the byte offset where it starts and where the next
 /// one starts. A line ends at LF, CRLF or a lone CR, as the checksum's normalisation
 /// counts them, so line numbers agree with it.
-fn lines(text: &str) -> impl Iterator<Item = (&str, usize, usize)> {
+pub(crate) fn lines(text: &str) -> impl Iterator<Item = (&str, usize, usize)> {
     let bytes = text.as_bytes();
     // Without a carriage return, a line ends at the next LF, which the standard
     // library finds far faster than a test of every byte.
@@ -289,6 +294,13 @@ fn lines(text: &str) -> impl Iterator<Item = (&str, usize, usize)> {
     })
 }
 
+/// The line (from 1) of the `-- migrate:up` marker in `text`, if it has one.
+pub(crate) fn up_marker_line(text: &str) -> Option<usize> {
+    lines(text)
+        .position(|(line, _, _)| matches!(marker(line), Some(Marker::Up(_))))
+        .map(|index| index + 1)
+}
+
 /// The line (from 1) on which byte `offset` of `text` lies, counting line ends as
 /// [`lines`] does.
 pub(crate) fn line_at(text: &str, offset: usize) -> usize {
@@ -310,6 +322,7 @@ pub fn parse_sections(text: &str) -> Result<Sections, SectionsError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     // For each marker seen: where its section starts, and whether it is transactional.
     let mut up: Option<(usize, bool)> = None;
+    let mut idempotent = false;
     let mut down: Option<bool> = None;
     // The line of a `-- migrate:down noop` marker.
     let mut noop_marker: Option<usize> = None;
@@ -335,7 +348,12 @@ pub fn parse_sections(text: &str) -> Result<Sections, SectionsError> {
                 if down.is_some() {
                     return Err(SectionsError::DownBeforeUp { line: number });
                 }
-                up = Some((next, transactional(options, number)?));
+                let rest: Vec<&str> = options
+                    .split_whitespace()
+                    .filter(|&option| option != "idempotent")
+                    .collect();
+                idempotent = rest.len() < options.split_whitespace().count();
+                up = Some((next, transactional(&rest.join(" "), number)?));
                 up_start_line = next_line;
             }
             Some(Marker::Down(options)) => {
@@ -407,6 +425,7 @@ pub fn parse_sections(text: &str) -> Result<Sections, SectionsError> {
         down: down_text.map(str::to_owned),
         down_noop: noop_marker.is_some(),
         transactional: up_transactional,
+        idempotent,
         down_transactional: down.unwrap_or(true),
         up_line,
         down_line,
@@ -446,7 +465,18 @@ mod tests {
         .unwrap();
         assert_eq!(s.up, "CREATE INDEX CONCURRENTLY i ON t (c);");
         assert_eq!(s.down, None);
-        assert!(!s.transactional);
+        assert!(!s.transactional && !s.idempotent);
+        let s = parse_sections("-- migrate:up idempotent transaction:false\nSELECT 1;\n").unwrap();
+        assert!(!s.transactional && s.idempotent);
+        let s = parse_sections("-- migrate:up idempotent\nSELECT 1;\n").unwrap();
+        assert!(s.transactional && s.idempotent);
+        let err =
+            parse_sections("-- migrate:up\nSELECT 1;\n-- migrate:down idempotent\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 3: unknown option 'idempotent' (expected transaction:false or transaction:true, \
+             or idempotent on the up marker)"
+        );
     }
 
     #[test]

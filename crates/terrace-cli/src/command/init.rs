@@ -292,6 +292,10 @@ dir = {dir}
 # run of migrate, status or validate.
 # allow_newer = false
 
+# true makes `terrace migrate` lint the migrations it is about to apply first, and stop
+# before anything runs on an error finding (see `terrace lint`). --no-lint skips it.
+# lint = false
+
 # true makes `terrace reset` and `terrace rollback` (except --dry-run) refuse, whatever
 # the flags: set it for any database whose data and history must never be dropped.
 protected = false

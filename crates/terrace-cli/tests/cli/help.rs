@@ -27,6 +27,12 @@ fn import_help() {
 }
 
 #[test]
+fn lint_help() {
+    let run = Sandbox::empty().run(&["lint", "--help"]);
+    insta::assert_snapshot!("lint_help", run.ok().stdout);
+}
+
+#[test]
 fn schema_help() {
     for (command, name) in [("dump", "schema_dump_help"), ("diff", "schema_diff_help")] {
         let run = Sandbox::empty().run(&["schema", command, "--help"]);

@@ -21,6 +21,7 @@ mod init;
 mod json;
 mod json_errors;
 mod legacy;
+mod lint;
 mod lock_wait;
 mod migrate;
 mod new;
