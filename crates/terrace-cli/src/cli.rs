@@ -149,6 +149,18 @@ pub enum Command {
     /// read (never changed) and every migration it applied is recorded as applied in
     /// Terrace's table, without running it.
     Import(ImportArgs),
+    /// Rehearse pending migrations on a copy of the database: up, down and up again,
+    /// schemas compared; the database is not touched
+    ///
+    /// The copy (a SQLite database only, for now) is made with SQLite's online backup
+    /// API. For each pending migration in order: its up runs, then its down (a
+    /// migration without one is reported as irreversible), whose schema must equal the
+    /// one before the up, then its up again, whose schema must equal the first up's. An
+    /// up marked `-- migrate:up idempotent` then runs a second time and must succeed and
+    /// leave the schema as it was. Prints each migration's time and every failed check
+    /// with its statement or schema differences; exits with 1 if any check failed. The
+    /// copy is deleted afterwards unless --keep.
+    Test(TestArgs),
     /// Print the database's schema as SQL, or compare it with another database or with
     /// what the migrations build
     #[command(subcommand)]
@@ -387,6 +399,14 @@ pub struct ValidateArgs {
     /// Applied migrations newer than every migration here.
     #[command(flatten)]
     pub newer: NewerArgs,
+}
+
+/// Arguments of `test`.
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Keep the copy, beside the database, and print where it is
+    #[arg(long)]
+    pub keep: bool,
 }
 
 /// Arguments of `lint`.

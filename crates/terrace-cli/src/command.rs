@@ -9,6 +9,7 @@ pub mod init;
 pub mod lint;
 pub mod migrate;
 pub mod new;
+pub mod rehearse;
 pub mod renumber;
 pub mod repair;
 pub mod reset;

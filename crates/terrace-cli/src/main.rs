@@ -70,6 +70,7 @@ fn run(cli: Cli, out: &Output) -> anyhow::Result<ExitCode> {
         Command::Repair => command::repair::run(&config()?, out),
         Command::Reset(args) => command::reset::run(&args, &config()?, out),
         Command::Import(args) => command::import::run(&args, &global, &config()?, out),
+        Command::Test(args) => command::rehearse::run(&args, &config()?, out),
         Command::Schema(cli::SchemaCommand::Dump(args)) => {
             command::schema::dump(&args, &config()?, out)
         }

@@ -28,6 +28,7 @@ mod new;
 mod noop_down;
 mod preview;
 mod readme;
+mod rehearse;
 mod renumber;
 mod repair;
 mod reset;

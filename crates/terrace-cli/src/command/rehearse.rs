@@ -1,0 +1,428 @@
+//! `terrace test [--keep]`: rehearses the pending migrations on a copy of the
+//! database, never on the original. The copy is made with SQLite's online backup API;
+//! on it, each pending migration in order is applied, rolled back and applied again,
+//! the schema read from the catalog (`crate::schema`) before and after each step and
+//! compared, and an up marked `idempotent` is run a second time. The copy is deleted
+//! afterwards unless `--keep`. Only SQLite databases for now.
+
+use crate::cli::TestArgs;
+use crate::command::schema::read;
+use crate::config::Config;
+use crate::connect::Access;
+use crate::failure::Failure;
+use crate::output::{Output, Style, human_duration, millis, plural};
+use crate::schema::diff::{self, Difference};
+use crate::schema::model::Schema;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use terrace::format::{Dialect, parse_sections, split_statements};
+use terrace::{Body, ConnectOptions, Connection, DatabaseUrl, Migration, Target};
+
+/// One check made on one migration, and what it found.
+#[derive(Debug, Serialize)]
+struct Check {
+    /// `up`, `down restores the schema`, `up again`, `idempotent up`, …
+    check: &'static str,
+    passed: bool,
+    /// What went wrong: the error (with its statement) or the schema differences.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failure: Option<String>,
+}
+
+/// Everything found about one migration.
+#[derive(Debug, Serialize)]
+struct Rehearsal {
+    version: u64,
+    name: String,
+    /// How long its first up ran, in milliseconds.
+    up_ms: u64,
+    /// Why a check was left out (`irreversible: down not rehearsed`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    notes: Vec<&'static str>,
+    checks: Vec<Check>,
+}
+
+impl Rehearsal {
+    fn passed(&self) -> bool {
+        self.checks.iter().all(|c| c.passed)
+    }
+
+    fn pass(&mut self, check: &'static str) {
+        self.checks.push(Check {
+            check,
+            passed: true,
+            failure: None,
+        });
+    }
+
+    fn fail(&mut self, check: &'static str, failure: String) {
+        self.checks.push(Check {
+            check,
+            passed: false,
+            failure: Some(failure),
+        });
+    }
+
+    /// Records whether `now` equals `expected`, the check failing with the differences.
+    fn compare(&mut self, check: &'static str, now: &Schema, expected: &Schema) {
+        let differences = diff::diff(now, expected);
+        if differences.is_empty() {
+            self.pass(check);
+        } else {
+            self.fail(check, describe(&differences));
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct TestDoc<'a> {
+    passed: bool,
+    /// Pending migrations after one that failed to run, so not rehearsed.
+    not_rehearsed: usize,
+    /// The copy left for inspection (`--keep`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    copy: Option<&'a Path>,
+    migrations: &'a [Rehearsal],
+}
+
+/// The copy's file, deleted when dropped unless kept.
+struct Copy {
+    path: PathBuf,
+    keep: bool,
+}
+
+impl Drop for Copy {
+    fn drop(&mut self) {
+        if !self.keep {
+            for suffix in ["", "-journal", "-wal", "-shm", "-terrace.lock"] {
+                let mut name = self.path.clone().into_os_string();
+                name.push(suffix);
+                let _ = std::fs::remove_file(name);
+            }
+        }
+    }
+}
+
+/// Runs `test`.
+pub fn run(args: &TestArgs, config: &Config, out: &Output) -> anyhow::Result<ExitCode> {
+    let database = config.location()?;
+    let Some(original) = database.url().sqlite_path() else {
+        return Err(Failure::refused(format!(
+            "terrace test rehearses on a copy of a SQLite database only; {database} is not one"
+        ))
+        .named("test_backend")
+        .hint("rehearse on a SQLite database, or run `terrace schema diff --migrations` against the server")
+        .into());
+    };
+    if database.is_missing_file() || original == Path::new(":memory:") {
+        return Err(Failure::refused(format!(
+            "database file {} does not exist: there is nothing to copy",
+            original.display()
+        ))
+        .named("test_missing")
+        .hint("`terrace migrate` creates it; `terrace schema diff --migrations` checks an empty database's migrations")
+        .into());
+    }
+    let migrations = config.migrations()?;
+    crate::banner::announce(config, &database, out);
+    out.warn(migrations.warnings());
+    let copy = Copy {
+        path: copy_path(&original, args.keep),
+        keep: args.keep,
+    };
+    backup(&original, &copy.path)?;
+    let url = DatabaseUrl::parse(&format!("sqlite:{}", copy.path.display()))?;
+    let mut conn = Connection::open(
+        &url,
+        &ConnectOptions {
+            wait: Duration::ZERO,
+            access: Access::ReadWrite,
+        },
+    )?;
+    let table = migrations.table().as_str().to_owned();
+    let status = migrations.status(&mut conn)?;
+    let mut previous = status
+        .applied
+        .iter()
+        .map(|a| a.row.version)
+        .max()
+        .unwrap_or(0);
+    let mut rehearsals = Vec::new();
+    for pending in &status.pending {
+        let Some(migration) = migrations
+            .list()
+            .iter()
+            .find(|m| m.version() == pending.version)
+        else {
+            continue;
+        };
+        let (rehearsal, go_on) = rehearse(&migrations, &mut conn, &table, migration, previous)?;
+        rehearsals.push(rehearsal);
+        if !go_on {
+            break;
+        }
+        previous = migration.version();
+    }
+    drop(conn);
+    let not_rehearsed = status.pending.len() - rehearsals.len();
+    let passed = rehearsals.iter().all(Rehearsal::passed);
+    let kept = args.keep.then_some(copy.path.as_path());
+    if out.is_json() {
+        out.json(&TestDoc {
+            passed,
+            not_rehearsed,
+            copy: kept,
+            migrations: &rehearsals,
+        })?;
+    } else {
+        print(out, &rehearsals, not_rehearsed, kept)?;
+    }
+    Ok(if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Applies, rolls back and applies again one migration on the copy, whose newest
+/// applied version is `previous`. Also says whether the copy is in a state to go on
+/// with the next migration (this one applied).
+fn rehearse(
+    migrations: &terrace::Migrations,
+    conn: &mut Connection,
+    table: &str,
+    migration: &Migration,
+    previous: u64,
+) -> anyhow::Result<(Rehearsal, bool)> {
+    let version = migration.version();
+    let mut rehearsal = Rehearsal {
+        version,
+        name: migration.name().to_owned(),
+        up_ms: 0,
+        notes: Vec::new(),
+        checks: Vec::new(),
+    };
+    let before = read(conn, table)?;
+    let started = Instant::now();
+    if let Err(e) = migrations.run_to(conn, Target::Version(version)) {
+        rehearsal.fail("up", chain(&e));
+        return Ok((rehearsal, false));
+    }
+    rehearsal.up_ms = millis(started.elapsed());
+    rehearsal.pass("up");
+    let after = read(conn, table)?;
+    match migration.down() {
+        None => rehearsal.notes.push("irreversible: down not rehearsed"),
+        // Leaving the up's changes is what a no-op down declares: the schema cannot
+        // come back, and the up cannot run again on top of it.
+        Some(Body::Noop) => rehearsal.notes.push("down is a no-op: down not rehearsed"),
+        Some(_) => {
+            if let Err(e) = migrations.rollback(conn, Target::Version(previous)) {
+                rehearsal.fail("down", chain(&e));
+                return Ok((rehearsal, false));
+            }
+            rehearsal.pass("down");
+            rehearsal.compare("down restores the schema", &read(conn, table)?, &before);
+            if let Err(e) = migrations.run_to(conn, Target::Version(version)) {
+                rehearsal.fail("up again", chain(&e));
+                return Ok((rehearsal, false));
+            }
+            rehearsal.pass("up again");
+            rehearsal.compare(
+                "up again gives the same schema",
+                &read(conn, table)?,
+                &after,
+            );
+        }
+    }
+    if let Some(sql) = idempotent_up(migration) {
+        match run_again(conn, &sql) {
+            Ok(()) => {
+                rehearsal.pass("idempotent up runs twice");
+                rehearsal.compare(
+                    "idempotent up leaves the schema",
+                    &read(conn, table)?,
+                    &after,
+                );
+            }
+            Err(failure) => rehearsal.fail("idempotent up runs twice", failure),
+        }
+    }
+    Ok((rehearsal, true))
+}
+
+/// The up SQL of a migration whose file marks it `-- migrate:up idempotent`.
+fn idempotent_up(migration: &Migration) -> Option<String> {
+    let Body::Sql(sql) = migration.up() else {
+        return None;
+    };
+    let text = std::fs::read_to_string(migration.path()?).ok()?;
+    parse_sections(&text)
+        .ok()
+        .filter(|sections| sections.idempotent)
+        .map(|_| sql.to_string())
+}
+
+/// Runs an up's statements again, outside the tracking table; the error names the
+/// statement that failed.
+fn run_again(conn: &mut Connection, sql: &str) -> Result<(), String> {
+    let Connection::Sqlite(conn) = conn else {
+        return Err("only SQLite copies are rehearsed".to_owned());
+    };
+    for statement in split_statements(sql, Dialect::Sqlite) {
+        conn.execute_batch(statement.text).map_err(|e| {
+            format!(
+                "line {} of the up section: {}: {e}",
+                statement.line,
+                statement.first_line()
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// Copies the SQLite database at `from` into a new file at `to` with the online
+/// backup API, which reads a consistent snapshot even while others write.
+fn backup(from: &Path, to: &Path) -> anyhow::Result<()> {
+    let refuse = |e: rusqlite::Error| -> anyhow::Error {
+        Failure::refused(format!(
+            "cannot copy {} to {}",
+            from.display(),
+            to.display()
+        ))
+        .named("test_copy")
+        .caused_by(e)
+        .into()
+    };
+    let source = rusqlite::Connection::open_with_flags(
+        from,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI,
+    )
+    .map_err(refuse)?;
+    source
+        .backup(
+            rusqlite::MAIN_DB,
+            to,
+            None::<fn(rusqlite::backup::Progress)>,
+        )
+        .map_err(refuse)
+}
+
+/// Where the copy goes: the temporary folder, or beside the original when kept.
+fn copy_path(original: &Path, keep: bool) -> PathBuf {
+    let stamp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let file = original
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "database".to_owned());
+    let name = format!("{file}.test-{}-{stamp}", std::process::id());
+    if keep {
+        original.with_file_name(name)
+    } else {
+        std::env::temp_dir().join(name)
+    }
+}
+
+/// The text output: a line per migration, a line per failed check, a summary.
+fn print(
+    out: &Output,
+    rehearsals: &[Rehearsal],
+    not_rehearsed: usize,
+    kept: Option<&Path>,
+) -> anyhow::Result<()> {
+    if rehearsals.is_empty() {
+        out.print("nothing to rehearse: no pending migration")?;
+    }
+    for rehearsal in rehearsals {
+        let verdict = if rehearsal.passed() {
+            out.paint(Style::Good, "ok    ")
+        } else {
+            out.paint(Style::Bad, "FAILED")
+        };
+        let passed = rehearsal.checks.iter().filter(|c| c.passed).count();
+        out.print_result(&format!(
+            "{verdict} {} {}  {} check{} passed, up {}",
+            rehearsal.version,
+            rehearsal.name,
+            passed,
+            plural(passed),
+            human_duration(Duration::from_millis(rehearsal.up_ms))
+        ))?;
+        for note in &rehearsal.notes {
+            out.print_result(&format!("       {}", out.paint(Style::Warn, note)))?;
+        }
+        for check in &rehearsal.checks {
+            if let Some(failure) = &check.failure {
+                out.print_result(&format!(
+                    "       {}: {failure}",
+                    out.paint(Style::Bad, check.check)
+                ))?;
+            }
+        }
+    }
+    if not_rehearsed > 0 {
+        out.print_result(&format!(
+            "{not_rehearsed} later migration{} not rehearsed: the copy cannot go on after the one above",
+            plural(not_rehearsed)
+        ))?;
+    }
+    let failed = rehearsals.iter().filter(|r| !r.passed()).count();
+    if failed > 0 {
+        out.print_result(&format!(
+            "{failed} of {} migration{} failed the rehearsal; the database was not touched",
+            rehearsals.len(),
+            plural(rehearsals.len())
+        ))?;
+    } else if !rehearsals.is_empty() {
+        out.print(&format!(
+            "{} migration{} rehearsed on a copy; the database was not touched",
+            rehearsals.len(),
+            plural(rehearsals.len())
+        ))?;
+    }
+    if let Some(path) = kept {
+        out.note(&format!("the copy is kept at {}", path.display()));
+    }
+    Ok(())
+}
+
+/// Schema differences in one line: `table t: only after the down; …`.
+fn describe(differences: &[Difference]) -> String {
+    let parts: Vec<String> = differences
+        .iter()
+        .map(|d| {
+            let how = match d.change {
+                "extra" => "left over".to_owned(),
+                "missing" => "missing".to_owned(),
+                _ => d
+                    .details
+                    .iter()
+                    .map(|detail| format!("{} differs", detail.attribute))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            };
+            format!("{} {} {how}", d.kind, d.name)
+        })
+        .collect();
+    parts.join("; ")
+}
+
+/// An error with its causes, as one line.
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let line = cause.to_string();
+        if !text.contains(&line) {
+            text.push_str(": ");
+            text.push_str(&line);
+        }
+        source = cause.source();
+    }
+    text
+}

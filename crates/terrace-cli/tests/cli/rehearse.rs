@@ -1,0 +1,212 @@
+//! `terrace test`: the pending migrations rehearsed on a copy of a SQLite database
+//! (applied, rolled back, applied again, idempotent ups run twice); the original file
+//! byte-identical afterwards, whatever the rehearsal found, and the copy deleted unless
+//! `--keep`.
+
+use crate::support::{ADD_BASE_URL, Sandbox};
+
+/// Three migrations with the first applied; the temporary folder inside the sandbox,
+/// so that a copy left behind shows.
+fn first_applied() -> Sandbox {
+    let sandbox = Sandbox::three_migrations();
+    sandbox.run(&["migrate", "--to", "1"]).ok();
+    std::fs::create_dir(sandbox.path().join("tmp")).unwrap();
+    sandbox
+}
+
+/// `terrace ARGS` with the sandbox's temporary folder.
+fn rehearse(sandbox: &Sandbox, args: &[&str]) -> crate::support::Run {
+    let tmp = sandbox.path().join("tmp");
+    sandbox.run_with(".", &[("TMPDIR", tmp.to_str().unwrap())], args)
+}
+
+/// The checks of one migration in the JSON document, as `(check, passed)`.
+fn checks(doc: &serde_json::Value, index: usize) -> Vec<(String, bool)> {
+    doc["migrations"][index]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["check"].as_str().unwrap().to_owned(),
+                c["passed"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn rehearses_every_pending_migration_and_leaves_the_database_as_it_was() {
+    let sandbox = first_applied();
+    let before = sandbox.db_bytes().unwrap();
+    let run = rehearse(&sandbox, &["test", "--format", "json"]);
+    run.ok();
+    let doc = run.json();
+    assert_eq!(doc["passed"], true, "{doc}");
+    assert_eq!(doc["migrations"].as_array().unwrap().len(), 2, "{doc}");
+    assert_eq!(doc["migrations"][0]["version"], 2);
+    assert_eq!(
+        checks(&doc, 0),
+        [
+            ("up".to_owned(), true),
+            ("down".to_owned(), true),
+            ("down restores the schema".to_owned(), true),
+            ("up again".to_owned(), true),
+            ("up again gives the same schema".to_owned(), true),
+        ]
+    );
+    assert_eq!(sandbox.db_bytes().unwrap(), before);
+    assert_eq!(sandbox.recorded(), [1]);
+    assert!(
+        sandbox.files("tmp").is_empty(),
+        "{:?}",
+        sandbox.files("tmp")
+    );
+    assert!(doc.get("copy").is_none());
+}
+
+#[test]
+fn a_down_that_does_not_restore_the_schema_fails_and_the_database_is_untouched() {
+    let sandbox = first_applied();
+    sandbox.migration("0002_add_base_url.sql", ADD_BASE_URL, Some("SELECT 1;"));
+    let before = sandbox.db_bytes().unwrap();
+    let run = rehearse(&sandbox, &["test"]);
+    run.code(1);
+    assert!(
+        run.stdout.contains("FAILED 2 add_base_url")
+            && run
+                .stdout
+                .contains("down restores the schema: column projects.base_url left over")
+            && run.stdout.contains("duplicate column name: base_url")
+            && run.stdout.contains("1 later migration not rehearsed"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(sandbox.db_bytes().unwrap(), before);
+    assert!(
+        sandbox.files("tmp").is_empty(),
+        "{:?}",
+        sandbox.files("tmp")
+    );
+}
+
+#[test]
+fn an_up_that_fails_is_reported_with_its_statement() {
+    let sandbox = first_applied();
+    sandbox.migration(
+        "0002_add_base_url.sql",
+        "ALTER TABLE nowhere ADD COLUMN x TEXT;",
+        None,
+    );
+    let before = sandbox.db_bytes().unwrap();
+    let doc = rehearse(&sandbox, &["test", "--format", "json"])
+        .code(1)
+        .json();
+    let failure = doc["migrations"][0]["checks"][0]["failure"]
+        .as_str()
+        .unwrap();
+    assert!(
+        failure.contains("ALTER TABLE nowhere ADD COLUMN x TEXT")
+            && failure.contains("no such table"),
+        "{failure}"
+    );
+    assert_eq!(doc["not_rehearsed"], 1);
+    assert_eq!(sandbox.db_bytes().unwrap(), before);
+}
+
+#[test]
+fn an_idempotent_up_runs_twice_and_one_that_is_not_fails() {
+    let sandbox = first_applied();
+    sandbox.write(
+        "migrations/0002_add_base_url.sql",
+        "-- migrate:up idempotent\nCREATE TABLE IF NOT EXISTS tags (id INTEGER PRIMARY KEY);\n\
+         -- migrate:down\nDROP TABLE tags;\n",
+    );
+    sandbox.write(
+        "migrations/0003_add_deleted_at.sql",
+        "-- migrate:up idempotent\nCREATE TABLE owners (id INTEGER PRIMARY KEY);\n",
+    );
+    let before = sandbox.db_bytes().unwrap();
+    let run = rehearse(&sandbox, &["test", "--format", "json"]);
+    run.code(1);
+    let doc = run.json();
+    assert_eq!(doc["passed"], false);
+    assert!(
+        checks(&doc, 0).ends_with(&[
+            ("idempotent up runs twice".to_owned(), true),
+            ("idempotent up leaves the schema".to_owned(), true),
+        ]),
+        "{doc}"
+    );
+    assert_eq!(
+        checks(&doc, 1),
+        [
+            ("up".to_owned(), true),
+            ("idempotent up runs twice".to_owned(), false)
+        ]
+    );
+    assert_eq!(
+        doc["migrations"][1]["notes"][0],
+        "irreversible: down not rehearsed"
+    );
+    let failure = doc["migrations"][1]["checks"][1]["failure"]
+        .as_str()
+        .unwrap();
+    assert!(
+        failure.contains("CREATE TABLE owners") && failure.contains("already exists"),
+        "{failure}"
+    );
+    assert_eq!(sandbox.db_bytes().unwrap(), before);
+}
+
+#[test]
+fn keep_leaves_the_copy_beside_the_database_with_the_migrations_applied() {
+    let sandbox = first_applied();
+    let before = sandbox.db_bytes().unwrap();
+    let run = rehearse(&sandbox, &["test", "--keep", "--format", "json"]);
+    run.ok();
+    let copy = run.json()["copy"].as_str().unwrap().to_owned();
+    let copy = sandbox.path().join(copy);
+    assert!(copy.exists(), "{}", copy.display());
+    let conn = rusqlite::Connection::open(&copy).unwrap();
+    let versions: Vec<i64> = conn
+        .prepare("SELECT version FROM schema_migrations ORDER BY version")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(versions, [1, 2, 3]);
+    assert_eq!(sandbox.db_bytes().unwrap(), before);
+    let text = rehearse(&sandbox, &["test", "--keep"]);
+    assert!(
+        text.stderr.contains("note: the copy is kept at "),
+        "{}",
+        text.stderr
+    );
+}
+
+#[test]
+fn nothing_pending_passes() {
+    let sandbox = first_applied();
+    sandbox.run(&["migrate"]).ok();
+    let run = rehearse(&sandbox, &["test"]);
+    run.ok();
+    assert!(run.stdout.contains("nothing to rehearse"), "{}", run.stdout);
+}
+
+#[test]
+fn a_missing_database_file_or_a_server_url_is_refused() {
+    let sandbox = Sandbox::three_migrations();
+    let run = sandbox.run(&["test"]);
+    run.code(1);
+    assert!(run.stderr.contains("does not exist"), "{}", run.stderr);
+    assert!(sandbox.db_bytes().is_none());
+    let run = sandbox.run(&["test", "--database", "postgres://nobody@127.0.0.1:1/none"]);
+    run.code(1);
+    assert!(
+        run.stderr.contains("SQLite database only"),
+        "{}",
+        run.stderr
+    );
+}
