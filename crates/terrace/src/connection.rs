@@ -77,6 +77,23 @@ impl fmt::Display for DatabaseUrl {
     }
 }
 
+/// A server URL with its database replaced by `database`, parameters kept.
+pub(crate) fn replace_database(url: &str, database: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let authority = base.find("://").map_or(0, |i| i + 3);
+    // The host follows the credentials, whose password may hold a `/`.
+    let host = base[authority..]
+        .rfind('@')
+        .map_or(authority, |at| authority + at + 1);
+    let path = base[host..]
+        .find('/')
+        .map_or(base.len(), |slash| host + slash);
+    let query = query.map_or_else(String::new, |q| format!("?{q}"));
+    format!("{}/{database}{query}", &base[..path])
+}
+
 /// Parameter names whose values are secrets, in a query string or a `key=value` list.
 const SECRET_KEYS: &[&str] = &["password", "passwd", "pwd", "pass", "sslpassword"];
 
@@ -367,6 +384,17 @@ impl DatabaseUrl {
             raw,
             scheme,
             sqlite,
+        })
+    }
+
+    /// The same server URL naming the database `database` instead, its credentials and
+    /// parameters kept: another database on the same server (a scratch copy, the
+    /// server's maintenance database). `None` for a SQLite URL.
+    pub fn with_database(&self, database: &str) -> Option<DatabaseUrl> {
+        self.sqlite.is_none().then(|| DatabaseUrl {
+            raw: replace_database(&self.raw, database),
+            scheme: self.scheme,
+            sqlite: None,
         })
     }
 

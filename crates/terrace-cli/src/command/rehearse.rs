@@ -1,24 +1,25 @@
 //! `terrace test [--keep]`: rehearses the pending migrations on a copy of the
-//! database, never on the original. The copy is made with SQLite's online backup API;
-//! on it, each pending migration in order is applied, rolled back and applied again,
+//! database, never on the original. The copy (`copy.rs`) is made with SQLite's online
+//! backup API, or on PostgreSQL as a database with the original as its template; on it, each pending migration in order is applied, rolled back and applied again,
 //! the schema read from the catalog (`crate::schema`) before and after each step and
 //! compared, and an up marked `idempotent` is run a second time. The copy is deleted
-//! afterwards unless `--keep`. Only SQLite databases for now.
+//! afterwards unless `--keep`.
 
 use crate::cli::TestArgs;
 use crate::command::schema::read;
 use crate::config::Config;
 use crate::connect::Access;
-use crate::failure::Failure;
 use crate::output::{Output, Style, human_duration, millis, plural};
 use crate::schema::diff::{self, Difference};
 use crate::schema::model::Schema;
+use copy::Scratch;
 use serde::Serialize;
-use std::path::{Path, PathBuf};
+
+mod copy;
 use std::process::ExitCode;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use terrace::format::{Dialect, parse_sections, split_statements};
-use terrace::{Body, ConnectOptions, Connection, DatabaseUrl, Migration, Target};
+use terrace::{Body, ConnectOptions, Connection, Migration, Target};
 
 /// One check made on one migration, and what it found.
 #[derive(Debug, Serialize)]
@@ -83,59 +84,19 @@ struct TestDoc<'a> {
     not_rehearsed: usize,
     /// The copy left for inspection (`--keep`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    copy: Option<&'a Path>,
+    copy: Option<String>,
     migrations: &'a [Rehearsal],
-}
-
-/// The copy's file, deleted when dropped unless kept.
-struct Copy {
-    path: PathBuf,
-    keep: bool,
-}
-
-impl Drop for Copy {
-    fn drop(&mut self) {
-        if !self.keep {
-            for suffix in ["", "-journal", "-wal", "-shm", "-terrace.lock"] {
-                let mut name = self.path.clone().into_os_string();
-                name.push(suffix);
-                let _ = std::fs::remove_file(name);
-            }
-        }
-    }
 }
 
 /// Runs `test`.
 pub fn run(args: &TestArgs, config: &Config, out: &Output) -> anyhow::Result<ExitCode> {
     let database = config.location()?;
-    let Some(original) = database.url().sqlite_path() else {
-        return Err(Failure::refused(format!(
-            "terrace test rehearses on a copy of a SQLite database only; {database} is not one"
-        ))
-        .named("test_backend")
-        .hint("rehearse on a SQLite database, or run `terrace schema diff --migrations` against the server")
-        .into());
-    };
-    if database.is_missing_file() || original == Path::new(":memory:") {
-        return Err(Failure::refused(format!(
-            "database file {} does not exist: there is nothing to copy",
-            original.display()
-        ))
-        .named("test_missing")
-        .hint("`terrace migrate` creates it; `terrace schema diff --migrations` checks an empty database's migrations")
-        .into());
-    }
     let migrations = config.migrations()?;
     crate::banner::announce(config, &database, out);
     out.warn(migrations.warnings());
-    let copy = Copy {
-        path: copy_path(&original, args.keep),
-        keep: args.keep,
-    };
-    backup(&original, &copy.path)?;
-    let url = DatabaseUrl::parse(&format!("sqlite:{}", copy.path.display()))?;
+    let copy = Scratch::make(&database, args.keep)?;
     let mut conn = Connection::open(
-        &url,
+        copy.url(),
         &ConnectOptions {
             wait: Duration::ZERO,
             access: Access::ReadWrite,
@@ -166,9 +127,10 @@ pub fn run(args: &TestArgs, config: &Config, out: &Output) -> anyhow::Result<Exi
         previous = migration.version();
     }
     drop(conn);
+    let kept = args.keep.then(|| copy.to_string());
+    copy.remove()?;
     let not_rehearsed = status.pending.len() - rehearsals.len();
     let passed = rehearsals.iter().all(Rehearsal::passed);
-    let kept = args.keep.then_some(copy.path.as_path());
     if out.is_json() {
         out.json(&TestDoc {
             passed,
@@ -268,11 +230,21 @@ fn idempotent_up(migration: &Migration) -> Option<String> {
 /// Runs an up's statements again, outside the tracking table; the error names the
 /// statement that failed.
 fn run_again(conn: &mut Connection, sql: &str) -> Result<(), String> {
-    let Connection::Sqlite(conn) = conn else {
-        return Err("only SQLite copies are rehearsed".to_owned());
+    let dialect = match conn {
+        Connection::Sqlite(_) => Dialect::Sqlite,
+        _ => Dialect::Postgres,
     };
-    for statement in split_statements(sql, Dialect::Sqlite) {
-        conn.execute_batch(statement.text).map_err(|e| {
+    for statement in split_statements(sql, dialect) {
+        let result: Result<(), Box<dyn std::error::Error>> = match conn {
+            Connection::Sqlite(conn) => conn.execute_batch(statement.text).map_err(Into::into),
+            #[cfg(feature = "postgres")]
+            Connection::Postgres(client) => {
+                client.batch_execute(statement.text).map_err(Into::into)
+            }
+            #[allow(unreachable_patterns, reason = "depends on the backends compiled in")]
+            _ => Err("only SQLite and PostgreSQL copies are rehearsed".into()),
+        };
+        result.map_err(|e| {
             format!(
                 "line {} of the up section: {}: {e}",
                 statement.line,
@@ -283,57 +255,12 @@ fn run_again(conn: &mut Connection, sql: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Copies the SQLite database at `from` into a new file at `to` with the online
-/// backup API, which reads a consistent snapshot even while others write.
-fn backup(from: &Path, to: &Path) -> anyhow::Result<()> {
-    let refuse = |e: rusqlite::Error| -> anyhow::Error {
-        Failure::refused(format!(
-            "cannot copy {} to {}",
-            from.display(),
-            to.display()
-        ))
-        .named("test_copy")
-        .caused_by(e)
-        .into()
-    };
-    let source = rusqlite::Connection::open_with_flags(
-        from,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI,
-    )
-    .map_err(refuse)?;
-    source
-        .backup(
-            rusqlite::MAIN_DB,
-            to,
-            None::<fn(rusqlite::backup::Progress)>,
-        )
-        .map_err(refuse)
-}
-
-/// Where the copy goes: the temporary folder, or beside the original when kept.
-fn copy_path(original: &Path, keep: bool) -> PathBuf {
-    let stamp = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    let file = original
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "database".to_owned());
-    let name = format!("{file}.test-{}-{stamp}", std::process::id());
-    if keep {
-        original.with_file_name(name)
-    } else {
-        std::env::temp_dir().join(name)
-    }
-}
-
 /// The text output: a line per migration, a line per failed check, a summary.
 fn print(
     out: &Output,
     rehearsals: &[Rehearsal],
     not_rehearsed: usize,
-    kept: Option<&Path>,
+    kept: Option<String>,
 ) -> anyhow::Result<()> {
     if rehearsals.is_empty() {
         out.print("nothing to rehearse: no pending migration")?;
@@ -386,7 +313,7 @@ fn print(
         ))?;
     }
     if let Some(path) = kept {
-        out.note(&format!("the copy is kept at {}", path.display()));
+        out.note(&format!("the copy is kept at {path}"));
     }
     Ok(())
 }

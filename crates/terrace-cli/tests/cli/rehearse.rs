@@ -3,6 +3,7 @@
 //! byte-identical afterwards, whatever the rehearsal found, and the copy deleted unless
 //! `--keep`.
 
+use crate::servers::{ScratchDatabase, connect, execute};
 use crate::support::{ADD_BASE_URL, Sandbox};
 
 /// Three migrations with the first applied; the temporary folder inside the sandbox,
@@ -196,17 +197,127 @@ fn nothing_pending_passes() {
 }
 
 #[test]
-fn a_missing_database_file_or_a_server_url_is_refused() {
+fn a_missing_database_file_or_a_mysql_url_is_refused() {
     let sandbox = Sandbox::three_migrations();
     let run = sandbox.run(&["test"]);
     run.code(1);
     assert!(run.stderr.contains("does not exist"), "{}", run.stderr);
     assert!(sandbox.db_bytes().is_none());
-    let run = sandbox.run(&["test", "--database", "postgres://nobody@127.0.0.1:1/none"]);
+    let run = sandbox.run(&["test", "--database", "mysql://nobody@127.0.0.1:1/none"]);
     run.code(1);
     assert!(
-        run.stderr.contains("SQLite database only"),
+        run.stderr.contains("SQLite or PostgreSQL database only"),
         "{}",
         run.stderr
     );
+}
+
+/// Every table of a PostgreSQL database with its rows, as text, in order.
+fn postgres_tables(url: &str) -> Vec<(String, Vec<String>)> {
+    let terrace::Connection::Postgres(mut client) = connect(url) else {
+        unreachable!("a PostgreSQL URL")
+    };
+    let tables: Vec<String> = client
+        .query(
+            "SELECT table_name::text FROM information_schema.tables \
+             WHERE table_schema = 'public' ORDER BY table_name",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    tables
+        .into_iter()
+        .map(|table| {
+            let rows = client
+                .query(
+                    &format!("SELECT t::text FROM \"{table}\" t ORDER BY t::text"),
+                    &[],
+                )
+                .unwrap()
+                .iter()
+                .map(|row| row.get(0))
+                .collect();
+            (table, rows)
+        })
+        .collect()
+}
+
+/// The databases on the server whose name starts with `prefix`.
+fn postgres_databases(url: &str, prefix: &str) -> Vec<String> {
+    let terrace::Connection::Postgres(mut client) = connect(url) else {
+        unreachable!("a PostgreSQL URL")
+    };
+    client
+        .query(
+            "SELECT datname::text FROM pg_database WHERE starts_with(datname, $1)",
+            &[&prefix],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+}
+
+#[test]
+#[cfg_attr(
+    not(terrace_test_postgres),
+    ignore = "TERRACE_TEST_POSTGRES_URL was not set when the tests were built"
+)]
+fn postgres_rehearses_on_a_template_copy_and_leaves_every_table_as_it_was() {
+    let db = ScratchDatabase::new("TERRACE_TEST_POSTGRES_URL");
+    let sandbox = Sandbox::three_migrations();
+    sandbox.migration("0002_add_base_url.sql", ADD_BASE_URL, Some("SELECT 1;"));
+    let terrace = |args: &[&str]| {
+        let mut all = vec!["--database", db.url.as_str()];
+        all.extend_from_slice(args);
+        sandbox.run(&all)
+    };
+    terrace(&["migrate", "--to", "1"]).ok();
+    execute(
+        &db.url,
+        "INSERT INTO projects (id, name) VALUES (1, 'a'), (2, 'b')",
+    );
+    let before = postgres_tables(&db.url);
+    let server = std::env::var("TERRACE_TEST_POSTGRES_URL").unwrap();
+    let prefix = format!("{}_test_", db.url.rsplit('/').next().unwrap());
+
+    let run = terrace(&["test", "--format", "json"]);
+    run.code(1);
+    let doc = run.json();
+    assert_eq!(
+        checks(&doc, 0)[2],
+        ("down restores the schema".to_owned(), false),
+        "{doc}"
+    );
+    assert_eq!(postgres_tables(&db.url), before);
+    assert!(postgres_databases(&server, &prefix).is_empty());
+
+    sandbox.migration(
+        "0002_add_base_url.sql",
+        ADD_BASE_URL,
+        Some("ALTER TABLE projects DROP COLUMN base_url;"),
+    );
+    let run = terrace(&["test", "--keep", "--format", "json"]);
+    run.ok();
+    let copy = run.json()["copy"].as_str().unwrap().to_owned();
+    assert_eq!(postgres_tables(&db.url), before);
+    let kept = postgres_databases(&server, &prefix);
+    assert_eq!(kept.len(), 1, "{kept:?} ({copy})");
+    execute(
+        &server,
+        &format!("DROP DATABASE \"{}\" WITH (FORCE)", kept[0]),
+    );
+
+    // A session on the original: a template copy is not possible, and is refused.
+    let _other = connect(&db.url);
+    let run = terrace(&["test"]);
+    run.code(1);
+    assert!(
+        run.stderr.contains("1 other session connected to it"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(postgres_tables(&db.url), before);
 }

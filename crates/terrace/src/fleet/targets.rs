@@ -3,6 +3,7 @@
 //! its source as it is pulled.
 
 use crate::Error;
+use crate::connection::replace_database as with_database;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
@@ -258,19 +259,6 @@ fn database_names(
         #[allow(unreachable_patterns, reason = "depends on the backends compiled in")]
         _ => Err("listing databases needs a PostgreSQL or MySQL server URL".into()),
     }
-}
-
-/// `url` with its path (the database name) replaced by `name`, its query kept.
-fn with_database(url: &str, name: &str) -> String {
-    let after_scheme = url.find("://").map_or(0, |i| i + 3);
-    let (head, query) = match url.find('?') {
-        Some(q) => url.split_at(q),
-        None => (url, ""),
-    };
-    let authority_end = head[after_scheme..]
-        .find('/')
-        .map_or(head.len(), |i| after_scheme + i);
-    format!("{}/{name}{query}", &head[..authority_end])
 }
 
 #[cfg(test)]

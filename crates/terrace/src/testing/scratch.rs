@@ -8,7 +8,9 @@
 
 use super::admin::with_admin;
 use super::{Target, TestDb, TestDbError, render};
-use crate::connection::{ConnectOptions, Connection, DatabaseUrl, Scheme, redact};
+use crate::connection::{
+    ConnectOptions, Connection, DatabaseUrl, Scheme, redact, replace_database as with_database,
+};
 use crate::error::BoxError;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -185,23 +187,6 @@ fn sweep_sqlite() -> Result<Vec<String>, TestDbError> {
         }
     }
     Ok(removed)
-}
-
-/// A server URL with its database replaced by `database`, parameters kept.
-fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let authority = base.find("://").map_or(0, |i| i + 3);
-    // The host follows the credentials, whose password may hold a `/`.
-    let host = base[authority..]
-        .rfind('@')
-        .map_or(authority, |at| authority + at + 1);
-    let path = base[host..]
-        .find('/')
-        .map_or(base.len(), |slash| host + slash);
-    let query = query.map_or_else(String::new, |q| format!("?{q}"));
-    format!("{}/{database}{query}", &base[..path])
 }
 
 /// What a server was asked to do, and failed.

@@ -1,0 +1,277 @@
+//! The copy `terrace test` rehearses on: a SQLite file written with SQLite's online
+//! backup API, or a PostgreSQL database created with the original as its template.
+//! Removed by [`Scratch::remove`], or when dropped on an early return, unless kept.
+
+use crate::connect::{Access, Location};
+use crate::failure::Failure;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use terrace::{ConnectOptions, Connection, DatabaseUrl};
+
+/// A copy of the configured database.
+pub(super) struct Scratch {
+    url: DatabaseUrl,
+    place: Place,
+    keep: bool,
+    removed: bool,
+}
+
+enum Place {
+    /// A SQLite file.
+    File(PathBuf),
+    /// A database on a PostgreSQL server, dropped over `admin` (the server's
+    /// maintenance database).
+    #[cfg(feature = "postgres")]
+    Server { admin: DatabaseUrl, name: String },
+}
+
+impl fmt::Display for Scratch {
+    /// Where the copy is: its file, or its URL with any password hidden.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.place {
+            Place::File(path) => path.display().fmt(f),
+            #[cfg(feature = "postgres")]
+            Place::Server { .. } => self.url.fmt(f),
+        }
+    }
+}
+
+impl Scratch {
+    /// Copies the database `database` names. Refuses a SQLite file that does not
+    /// exist, a PostgreSQL database other sessions are connected to (a template
+    /// must have none), and other servers.
+    pub(super) fn make(database: &Location, keep: bool) -> anyhow::Result<Scratch> {
+        if let Some(original) = database.url().sqlite_path() {
+            return Self::sqlite(database, &original, keep);
+        }
+        #[cfg(feature = "postgres")]
+        if database.url().scheme() == terrace::Scheme::Postgres {
+            return Self::postgres(database, keep);
+        }
+        Err(Failure::refused(format!(
+            "terrace test rehearses on a copy of a SQLite or PostgreSQL database only; {database} is neither"
+        ))
+        .named("test_backend")
+        .hint("run `terrace schema diff --migrations` to check the migrations on a scratch database")
+        .into())
+    }
+
+    /// The copy's URL.
+    pub(super) fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    /// Deletes the copy, unless kept.
+    pub(super) fn remove(mut self) -> anyhow::Result<()> {
+        self.removed = true;
+        if self.keep {
+            return Ok(());
+        }
+        match &self.place {
+            Place::File(path) => {
+                for suffix in ["", "-journal", "-wal", "-shm", "-terrace.lock"] {
+                    let mut name = path.clone().into_os_string();
+                    name.push(suffix);
+                    let _ = std::fs::remove_file(name);
+                }
+                Ok(())
+            }
+            #[cfg(feature = "postgres")]
+            Place::Server { admin, name } => {
+                let mut conn = open(admin, Access::ReadWrite)?;
+                let Connection::Postgres(client) = &mut conn else {
+                    return Ok(());
+                };
+                client
+                    .batch_execute(&format!(
+                        "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                        quote(name)
+                    ))
+                    .map_err(|e| {
+                        Failure::refused(format!("cannot drop the copy {name}"))
+                            .named("test_copy")
+                            .caused_by(e)
+                            .into()
+                    })
+            }
+        }
+    }
+
+    fn sqlite(database: &Location, original: &Path, keep: bool) -> anyhow::Result<Scratch> {
+        if database.is_missing_file() || original == Path::new(":memory:") {
+            return Err(Failure::refused(format!(
+                "database file {} does not exist: there is nothing to copy",
+                original.display()
+            ))
+            .named("test_missing")
+            .hint("`terrace migrate` creates it; `terrace schema diff --migrations` checks an empty database's migrations")
+            .into());
+        }
+        let path = copy_path(original, keep);
+        let scratch = Scratch {
+            url: DatabaseUrl::parse(&format!("sqlite:{}", path.display()))?,
+            place: Place::File(path.clone()),
+            keep,
+            removed: false,
+        };
+        backup(original, &path)?;
+        Ok(scratch)
+    }
+
+    /// `CREATE DATABASE copy TEMPLATE original`, over a connection to the server's
+    /// `postgres` database: PostgreSQL copies a database only while no session is
+    /// connected to it, Terrace's own included.
+    #[cfg(feature = "postgres")]
+    fn postgres(database: &Location, keep: bool) -> anyhow::Result<Scratch> {
+        let mut conn = database.open(Access::ReadOnly)?;
+        let Connection::Postgres(client) = &mut conn else {
+            return Err(Failure::refused("not a PostgreSQL connection").into());
+        };
+        let row = client.query_one(
+            "SELECT current_database()::text, (SELECT count(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid())",
+            &[],
+        )?;
+        let original: String = row.get(0);
+        let others: i64 = row.get(1);
+        drop(conn);
+        let template_refused = |why: String| {
+            Failure::refused(format!(
+                "cannot copy database {original} with CREATE DATABASE … TEMPLATE: {why}"
+            ))
+            .named("test_copy")
+            .hint(
+                "a template database must have no other session connected: rehearse while \
+                 nothing else uses it, or on a restored dump of it",
+            )
+        };
+        if others > 0 {
+            return Err(template_refused(format!(
+                "{others} other session{} connected to it",
+                crate::output::plural(usize::try_from(others).unwrap_or(usize::MAX))
+            ))
+            .into());
+        }
+        let server = |name: &str| {
+            database
+                .url()
+                .with_database(name)
+                .ok_or_else(|| Failure::refused("not a server URL"))
+        };
+        let admin = server("postgres")?;
+        let name = copy_name(&original);
+        let mut conn = open(&admin, Access::ReadWrite)?;
+        let Connection::Postgres(client) = &mut conn else {
+            return Err(Failure::refused("not a PostgreSQL connection").into());
+        };
+        client
+            .batch_execute(&format!(
+                "CREATE DATABASE {} TEMPLATE {}",
+                quote(&name),
+                quote(&original)
+            ))
+            .map_err(|e| template_refused(e.to_string()))?;
+        Ok(Scratch {
+            url: server(&name)?,
+            place: Place::Server { admin, name },
+            keep,
+            removed: false,
+        })
+    }
+}
+
+impl Drop for Scratch {
+    /// Removes the copy after an error cut the rehearsal short.
+    fn drop(&mut self) {
+        if self.removed {
+            return;
+        }
+        let place = std::mem::replace(&mut self.place, Place::File(PathBuf::new()));
+        let _ = Scratch {
+            url: self.url.clone(),
+            place,
+            keep: self.keep,
+            removed: true,
+        }
+        .remove();
+    }
+}
+
+fn open(url: &DatabaseUrl, access: Access) -> anyhow::Result<Connection> {
+    Ok(Connection::open(
+        url,
+        &ConnectOptions {
+            wait: Duration::ZERO,
+            access,
+        },
+    )?)
+}
+
+/// Copies the SQLite database at `from` into a new file at `to` with the online
+/// backup API, which reads a consistent snapshot even while others write.
+fn backup(from: &Path, to: &Path) -> anyhow::Result<()> {
+    let refuse = |e: rusqlite::Error| -> anyhow::Error {
+        Failure::refused(format!(
+            "cannot copy {} to {}",
+            from.display(),
+            to.display()
+        ))
+        .named("test_copy")
+        .caused_by(e)
+        .into()
+    };
+    let source = rusqlite::Connection::open_with_flags(
+        from,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI,
+    )
+    .map_err(refuse)?;
+    source
+        .backup(
+            rusqlite::MAIN_DB,
+            to,
+            None::<fn(rusqlite::backup::Progress)>,
+        )
+        .map_err(refuse)
+}
+
+/// A unique suffix: the process and the time.
+fn stamp() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("{}_{}", std::process::id(), nanos % 1_000_000_000)
+}
+
+/// Where a SQLite copy goes: the temporary folder, or beside the original when kept.
+fn copy_path(original: &Path, keep: bool) -> PathBuf {
+    let file = original
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "database".to_owned());
+    let name = format!("{file}.test-{}", stamp());
+    if keep {
+        original.with_file_name(name)
+    } else {
+        std::env::temp_dir().join(name)
+    }
+}
+
+/// A server copy's name: the original's with `_test_` and the stamp, within
+/// PostgreSQL's 63 bytes.
+#[cfg(feature = "postgres")]
+fn copy_name(original: &str) -> String {
+    let suffix = format!("_test_{}", stamp());
+    let mut base = original.to_owned();
+    while base.len() + suffix.len() > 63 {
+        base.pop();
+    }
+    format!("{base}{suffix}")
+}
+
+/// A PostgreSQL identifier, quoted.
+#[cfg(feature = "postgres")]
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
