@@ -1,6 +1,7 @@
 //! `terrace test [--keep]`: rehearses the pending migrations on a copy of the
 //! database, never on the original. The copy (`copy.rs`) is made with SQLite's online
-//! backup API, or on PostgreSQL as a database with the original as its template; on it, each pending migration in order is applied, rolled back and applied again,
+//! backup API, on PostgreSQL as a database with the original as its template, on MySQL
+//! as a database with a copy of each table; on it, each pending migration in order is applied, rolled back and applied again,
 //! the schema read from the catalog (`crate::schema`) before and after each step and
 //! compared, and an up marked `idempotent` is run a second time. The copy is deleted
 //! afterwards unless `--keep`.
@@ -232,6 +233,9 @@ fn idempotent_up(migration: &Migration) -> Option<String> {
 fn run_again(conn: &mut Connection, sql: &str) -> Result<(), String> {
     let dialect = match conn {
         Connection::Sqlite(_) => Dialect::Sqlite,
+        #[cfg(feature = "mysql")]
+        Connection::Mysql(_) => Dialect::Mysql,
+        #[allow(unreachable_patterns, reason = "depends on the backends compiled in")]
         _ => Dialect::Postgres,
     };
     for statement in split_statements(sql, dialect) {
@@ -241,8 +245,12 @@ fn run_again(conn: &mut Connection, sql: &str) -> Result<(), String> {
             Connection::Postgres(client) => {
                 client.batch_execute(statement.text).map_err(Into::into)
             }
+            #[cfg(feature = "mysql")]
+            Connection::Mysql(conn) => {
+                mysql::prelude::Queryable::query_drop(conn, statement.text).map_err(Into::into)
+            }
             #[allow(unreachable_patterns, reason = "depends on the backends compiled in")]
-            _ => Err("only SQLite and PostgreSQL copies are rehearsed".into()),
+            _ => Err("this backend's copies are not rehearsed".into()),
         };
         result.map_err(|e| {
             format!(

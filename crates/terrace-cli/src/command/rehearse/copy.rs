@@ -1,5 +1,6 @@
 //! The copy `terrace test` rehearses on: a SQLite file written with SQLite's online
-//! backup API, or a PostgreSQL database created with the original as its template.
+//! backup API, a PostgreSQL database created with the original as its template, or a
+//! MySQL database holding a copy of each of the original's tables.
 //! Removed by [`Scratch::remove`], or when dropped on an early return, unless kept.
 
 use crate::connect::{Access, Location};
@@ -24,6 +25,10 @@ enum Place {
     /// maintenance database).
     #[cfg(feature = "postgres")]
     Server { admin: DatabaseUrl, name: String },
+    /// A MySQL database (schema) on the same server as the original, dropped over
+    /// `admin` (the original's URL).
+    #[cfg(feature = "mysql")]
+    Schema { admin: DatabaseUrl, name: String },
 }
 
 impl fmt::Display for Scratch {
@@ -33,6 +38,8 @@ impl fmt::Display for Scratch {
             Place::File(path) => path.display().fmt(f),
             #[cfg(feature = "postgres")]
             Place::Server { .. } => self.url.fmt(f),
+            #[cfg(feature = "mysql")]
+            Place::Schema { .. } => self.url.fmt(f),
         }
     }
 }
@@ -49,8 +56,12 @@ impl Scratch {
         if database.url().scheme() == terrace::Scheme::Postgres {
             return Self::postgres(database, keep);
         }
+        #[cfg(feature = "mysql")]
+        if database.url().scheme() == terrace::Scheme::Mysql {
+            return Self::mysql(database, keep);
+        }
         Err(Failure::refused(format!(
-            "terrace test rehearses on a copy of a SQLite or PostgreSQL database only; {database} is neither"
+            "terrace test rehearses on a copy of a SQLite, PostgreSQL or MySQL database only; {database} is none of them"
         ))
         .named("test_backend")
         .hint("run `terrace schema diff --migrations` to check the migrations on a scratch database")
@@ -88,12 +99,19 @@ impl Scratch {
                         "DROP DATABASE IF EXISTS {} WITH (FORCE)",
                         quote(name)
                     ))
-                    .map_err(|e| {
-                        Failure::refused(format!("cannot drop the copy {name}"))
-                            .named("test_copy")
-                            .caused_by(e)
-                            .into()
-                    })
+                    .map_err(|e| drop_failed(name, e))
+            }
+            #[cfg(feature = "mysql")]
+            Place::Schema { admin, name } => {
+                let mut conn = open(admin, Access::ReadWrite)?;
+                let Connection::Mysql(conn) = &mut conn else {
+                    return Ok(());
+                };
+                mysql::prelude::Queryable::query_drop(
+                    conn,
+                    format!("DROP DATABASE IF EXISTS {}", backquote(name)),
+                )
+                .map_err(|e| drop_failed(name, e))
             }
         }
     }
@@ -160,7 +178,7 @@ impl Scratch {
                 .ok_or_else(|| Failure::refused("not a server URL"))
         };
         let admin = server("postgres")?;
-        let name = copy_name(&original);
+        let name = copy_name(&original, 63);
         let mut conn = open(&admin, Access::ReadWrite)?;
         let Connection::Postgres(client) = &mut conn else {
             return Err(Failure::refused("not a PostgreSQL connection").into());
@@ -179,6 +197,86 @@ impl Scratch {
             removed: false,
         })
     }
+
+    /// A new database on the same server holding a copy of each table of the
+    /// original (`SHOW CREATE TABLE`, foreign keys included, then `INSERT … SELECT`):
+    /// MySQL has no database copy of its own. Views, triggers and routines are not
+    /// copied.
+    #[cfg(feature = "mysql")]
+    fn mysql(database: &Location, keep: bool) -> anyhow::Result<Scratch> {
+        use mysql::prelude::Queryable;
+        let admin = database.url().clone();
+        let mut conn = database.open(Access::ReadWrite)?;
+        let Connection::Mysql(conn) = &mut conn else {
+            return Err(Failure::refused("not a MySQL connection").into());
+        };
+        let original: String = conn
+            .query_first("SELECT DATABASE()")?
+            .ok_or_else(|| Failure::refused("the MySQL URL names no database to copy"))?;
+        let tables: Vec<String> = conn.query(
+            "SELECT CAST(table_name AS CHAR) FROM information_schema.tables \
+             WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY table_name",
+        )?;
+        let name = copy_name(&original, 64);
+        let url = database
+            .url()
+            .with_database(&name)
+            .ok_or_else(|| Failure::refused("not a server URL"))?;
+        let copy_failed = |e: mysql::Error| {
+            Failure::refused(format!("cannot copy database {original} to {name}"))
+                .named("test_copy")
+                .caused_by(e)
+        };
+        conn.query_drop(format!("CREATE DATABASE {}", backquote(&name)))
+            .map_err(copy_failed)?;
+        // From here on, the copy exists: an error drops it.
+        let scratch = Scratch {
+            url,
+            place: Place::Schema {
+                admin,
+                name: name.clone(),
+            },
+            keep,
+            removed: false,
+        };
+        conn.query_drop(format!("USE {}", backquote(&name)))
+            .map_err(copy_failed)?;
+        conn.query_drop("SET FOREIGN_KEY_CHECKS = 0")
+            .map_err(copy_failed)?;
+        for table in &tables {
+            let from = format!("{}.{}", backquote(&original), backquote(table));
+            let create: Option<(String, String)> = conn
+                .query_first(format!("SHOW CREATE TABLE {from}"))
+                .map_err(copy_failed)?;
+            let Some((_, create)) = create else { continue };
+            conn.query_drop(create).map_err(copy_failed)?;
+            conn.query_drop(format!(
+                "INSERT INTO {}.{} SELECT * FROM {from}",
+                backquote(&name),
+                backquote(table)
+            ))
+            .map_err(copy_failed)?;
+        }
+        Ok(scratch)
+    }
+}
+
+/// Why the copy could not be dropped.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+fn drop_failed(
+    name: &str,
+    e: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+) -> anyhow::Error {
+    Failure::refused(format!("cannot drop the copy {name}"))
+        .named("test_copy")
+        .caused_by(e)
+        .into()
+}
+
+/// A MySQL identifier, quoted.
+#[cfg(feature = "mysql")]
+fn backquote(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
 }
 
 impl Drop for Scratch {
@@ -258,13 +356,13 @@ fn copy_path(original: &Path, keep: bool) -> PathBuf {
     }
 }
 
-/// A server copy's name: the original's with `_test_` and the stamp, within
-/// PostgreSQL's 63 bytes.
-#[cfg(feature = "postgres")]
-fn copy_name(original: &str) -> String {
+/// A server copy's name: the original's with `_test_` and the stamp, within the
+/// server's longest name (`limit` bytes).
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+fn copy_name(original: &str, limit: usize) -> String {
     let suffix = format!("_test_{}", stamp());
     let mut base = original.to_owned();
-    while base.len() + suffix.len() > 63 {
+    while base.len() + suffix.len() > limit {
         base.pop();
     }
     format!("{base}{suffix}")
