@@ -154,7 +154,8 @@ pub enum Command {
     ///
     /// A SQLite database is copied with SQLite's online backup API; a PostgreSQL one as
     /// a new database with it as the template (`CREATE DATABASE … TEMPLATE`, refused
-    /// while another session is connected to it); MySQL is not supported yet. For each pending migration in order: its up runs, then its down (a
+    /// while another session is connected to it); a MySQL one as a new database with
+    /// a copy of each table (not its views, triggers or routines). For each pending migration in order: its up runs, then its down (a
     /// migration without one is reported as irreversible), whose schema must equal the
     /// one before the up, then its up again, whose schema must equal the first up's. An
     /// up marked `-- migrate:up idempotent` then runs a second time and must succeed and
@@ -405,8 +406,8 @@ pub struct ValidateArgs {
 /// Arguments of `test`.
 #[derive(Debug, Args)]
 pub struct TestArgs {
-    /// Keep the copy (a SQLite file beside the database, or a PostgreSQL database on the
-    /// same server) and print where it is
+    /// Keep the copy (a SQLite file beside the database, or a database on the same
+    /// server) and print where it is
     #[arg(long)]
     pub keep: bool,
 }

@@ -3,12 +3,15 @@
 //! MySQL database holding a copy of each of the original's tables.
 //! Removed by [`Scratch::remove`], or when dropped on an early return, unless kept.
 
-use crate::connect::{Access, Location};
+use crate::connect::Location;
 use crate::failure::Failure;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use terrace::{ConnectOptions, Connection, DatabaseUrl};
+use std::time::{SystemTime, UNIX_EPOCH};
+use terrace::DatabaseUrl;
+// Only the server copies open connections of their own.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+use {crate::connect::Access, terrace::Connection};
 
 /// A copy of the configured database.
 pub(super) struct Scratch {
@@ -296,11 +299,12 @@ impl Drop for Scratch {
     }
 }
 
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 fn open(url: &DatabaseUrl, access: Access) -> anyhow::Result<Connection> {
     Ok(Connection::open(
         url,
-        &ConnectOptions {
-            wait: Duration::ZERO,
+        &terrace::ConnectOptions {
+            wait: std::time::Duration::ZERO,
             access,
         },
     )?)
