@@ -205,6 +205,57 @@ fn a_missing_database_file_is_refused() {
     assert!(sandbox.db_bytes().is_none());
 }
 
+/// Three migrations on a scratch database of a server, the first applied with two rows,
+/// the second's down leaving its column.
+struct OnServer {
+    db: ScratchDatabase,
+    sandbox: Sandbox,
+    /// The server's URL.
+    server: String,
+    /// How the copies' names start.
+    prefix: String,
+}
+
+impl OnServer {
+    fn new(var: &str) -> Self {
+        let on = OnServer {
+            db: ScratchDatabase::new(var),
+            sandbox: Sandbox::three_migrations(),
+            server: std::env::var(var).unwrap(),
+            prefix: String::new(),
+        };
+        let prefix = format!("{}_test_", on.db.url.rsplit('/').next().unwrap());
+        let on = OnServer { prefix, ..on };
+        on.sandbox
+            .migration("0002_add_base_url.sql", ADD_BASE_URL, Some("SELECT 1;"));
+        on.run(&["migrate", "--to", "1"]).ok();
+        execute(
+            &on.db.url,
+            "INSERT INTO projects (id, name) VALUES (1, 'a'), (2, 'b')",
+        );
+        on
+    }
+
+    /// `terrace --database URL ARGS`.
+    fn run(&self, args: &[&str]) -> crate::support::Run {
+        let mut all = vec!["--database", self.db.url.as_str()];
+        all.extend_from_slice(args);
+        self.sandbox.run(&all)
+    }
+
+    /// `terrace test`, failing on the second migration's down.
+    fn rehearse_a_down_that_does_not_restore(&self) {
+        let run = self.run(&["test", "--format", "json"]);
+        run.code(1);
+        let doc = run.json();
+        assert_eq!(
+            checks(&doc, 0)[2],
+            ("down restores the schema".to_owned(), false),
+            "{doc}"
+        );
+    }
+}
+
 /// Every table of a PostgreSQL database with its rows, as text, in order.
 fn postgres_tables(url: &str) -> Vec<(String, Vec<String>)> {
     let terrace::Connection::Postgres(mut client) = connect(url) else {
@@ -259,33 +310,14 @@ fn postgres_databases(url: &str, prefix: &str) -> Vec<String> {
     ignore = "TERRACE_TEST_POSTGRES_URL was not set when the tests were built"
 )]
 fn postgres_rehearses_on_a_template_copy_and_leaves_every_table_as_it_was() {
-    let db = ScratchDatabase::new("TERRACE_TEST_POSTGRES_URL");
-    let sandbox = Sandbox::three_migrations();
-    sandbox.migration("0002_add_base_url.sql", ADD_BASE_URL, Some("SELECT 1;"));
-    let terrace = |args: &[&str]| {
-        let mut all = vec!["--database", db.url.as_str()];
-        all.extend_from_slice(args);
-        sandbox.run(&all)
-    };
-    terrace(&["migrate", "--to", "1"]).ok();
-    execute(
-        &db.url,
-        "INSERT INTO projects (id, name) VALUES (1, 'a'), (2, 'b')",
-    );
+    let server = OnServer::new("TERRACE_TEST_POSTGRES_URL");
+    let (db, sandbox, prefix) = (&server.db, &server.sandbox, &server.prefix);
+    let terrace = |args: &[&str]| server.run(args);
     let before = postgres_tables(&db.url);
-    let server = std::env::var("TERRACE_TEST_POSTGRES_URL").unwrap();
-    let prefix = format!("{}_test_", db.url.rsplit('/').next().unwrap());
-
-    let run = terrace(&["test", "--format", "json"]);
-    run.code(1);
-    let doc = run.json();
-    assert_eq!(
-        checks(&doc, 0)[2],
-        ("down restores the schema".to_owned(), false),
-        "{doc}"
-    );
+    server.rehearse_a_down_that_does_not_restore();
+    let server = &server.server;
     assert_eq!(postgres_tables(&db.url), before);
-    assert!(postgres_databases(&server, &prefix).is_empty());
+    assert!(postgres_databases(server, prefix).is_empty());
 
     sandbox.migration(
         "0002_add_base_url.sql",
@@ -296,7 +328,7 @@ fn postgres_rehearses_on_a_template_copy_and_leaves_every_table_as_it_was() {
     run.ok();
     let copy = run.json()["copy"].as_str().unwrap().to_owned();
     assert_eq!(postgres_tables(&db.url), before);
-    let kept = postgres_databases(&server, &prefix);
+    let kept = postgres_databases(server, prefix);
     assert_eq!(kept.len(), 1, "{kept:?} ({copy})");
     execute(
         &server,
@@ -358,35 +390,16 @@ fn mysql_databases(url: &str, prefix: &str) -> Vec<String> {
     ignore = "TERRACE_TEST_MYSQL_URL was not set when the tests were built"
 )]
 fn mysql_rehearses_on_a_copy_of_each_table_and_leaves_every_table_as_it_was() {
-    let db = ScratchDatabase::new("TERRACE_TEST_MYSQL_URL");
-    let sandbox = Sandbox::three_migrations();
-    sandbox.migration("0002_add_base_url.sql", ADD_BASE_URL, Some("SELECT 1;"));
-    let terrace = |args: &[&str]| {
-        let mut all = vec!["--database", db.url.as_str()];
-        all.extend_from_slice(args);
-        sandbox.run(&all)
-    };
-    terrace(&["migrate", "--to", "1"]).ok();
-    execute(
-        &db.url,
-        "INSERT INTO projects (id, name) VALUES (1, 'a'), (2, 'b')",
-    );
+    let server = OnServer::new("TERRACE_TEST_MYSQL_URL");
+    let (db, sandbox, prefix) = (&server.db, &server.sandbox, &server.prefix);
+    let terrace = |args: &[&str]| server.run(args);
     let before = mysql_tables(&db.url);
     let dump = terrace(&["schema", "dump"]).code(0).stdout.clone();
-    let server = std::env::var("TERRACE_TEST_MYSQL_URL").unwrap();
-    let prefix = format!("{}_test_", db.url.rsplit('/').next().unwrap());
-
-    let run = terrace(&["test", "--format", "json"]);
-    run.code(1);
-    let doc = run.json();
-    assert_eq!(
-        checks(&doc, 0)[2],
-        ("down restores the schema".to_owned(), false),
-        "{doc}"
-    );
+    server.rehearse_a_down_that_does_not_restore();
+    let server = &server.server;
     assert_eq!(mysql_tables(&db.url), before);
     assert_eq!(terrace(&["schema", "dump"]).stdout, dump);
-    assert!(mysql_databases(&server, &prefix).is_empty());
+    assert!(mysql_databases(server, prefix).is_empty());
 
     sandbox.migration(
         "0002_add_base_url.sql",
@@ -396,9 +409,9 @@ fn mysql_rehearses_on_a_copy_of_each_table_and_leaves_every_table_as_it_was() {
     let run = terrace(&["test", "--keep", "--format", "json"]);
     run.ok();
     assert_eq!(mysql_tables(&db.url), before);
-    let kept = mysql_databases(&server, &prefix);
+    let kept = mysql_databases(server, prefix);
     assert_eq!(kept.len(), 1, "{kept:?}");
     let copy = format!("{}/{}", db.url.rsplit_once('/').unwrap().0, kept[0]);
     assert_eq!(mysql_tables(&copy).len(), before.len());
-    execute(&server, &format!("DROP DATABASE `{}`", kept[0]));
+    execute(server, &format!("DROP DATABASE `{}`", kept[0]));
 }
