@@ -243,6 +243,19 @@ impl OnServer {
         self.sandbox.run(&all)
     }
 
+    /// `terrace test --keep`, passing once the second migration's down is fixed; the
+    /// copy's URL.
+    fn rehearse_keeping_the_copy(&self) -> String {
+        self.sandbox.migration(
+            "0002_add_base_url.sql",
+            ADD_BASE_URL,
+            Some("ALTER TABLE projects DROP COLUMN base_url;"),
+        );
+        let run = self.run(&["test", "--keep", "--format", "json"]);
+        run.ok();
+        run.json()["copy"].as_str().unwrap().to_owned()
+    }
+
     /// `terrace test`, failing on the second migration's down.
     fn rehearse_a_down_that_does_not_restore(&self) {
         let run = self.run(&["test", "--format", "json"]);
@@ -310,28 +323,20 @@ fn postgres_databases(url: &str, prefix: &str) -> Vec<String> {
     ignore = "TERRACE_TEST_POSTGRES_URL was not set when the tests were built"
 )]
 fn postgres_rehearses_on_a_template_copy_and_leaves_every_table_as_it_was() {
-    let server = OnServer::new("TERRACE_TEST_POSTGRES_URL");
-    let (db, sandbox, prefix) = (&server.db, &server.sandbox, &server.prefix);
-    let terrace = |args: &[&str]| server.run(args);
+    let on = OnServer::new("TERRACE_TEST_POSTGRES_URL");
+    let (db, server, prefix) = (&on.db, on.server.as_str(), on.prefix.as_str());
+    let terrace = |args: &[&str]| on.run(args);
     let before = postgres_tables(&db.url);
-    server.rehearse_a_down_that_does_not_restore();
-    let server = &server.server;
+    on.rehearse_a_down_that_does_not_restore();
     assert_eq!(postgres_tables(&db.url), before);
     assert!(postgres_databases(server, prefix).is_empty());
 
-    sandbox.migration(
-        "0002_add_base_url.sql",
-        ADD_BASE_URL,
-        Some("ALTER TABLE projects DROP COLUMN base_url;"),
-    );
-    let run = terrace(&["test", "--keep", "--format", "json"]);
-    run.ok();
-    let copy = run.json()["copy"].as_str().unwrap().to_owned();
+    let copy = on.rehearse_keeping_the_copy();
     assert_eq!(postgres_tables(&db.url), before);
     let kept = postgres_databases(server, prefix);
     assert_eq!(kept.len(), 1, "{kept:?} ({copy})");
     execute(
-        &server,
+        server,
         &format!("DROP DATABASE \"{}\" WITH (FORCE)", kept[0]),
     );
 
@@ -390,24 +395,17 @@ fn mysql_databases(url: &str, prefix: &str) -> Vec<String> {
     ignore = "TERRACE_TEST_MYSQL_URL was not set when the tests were built"
 )]
 fn mysql_rehearses_on_a_copy_of_each_table_and_leaves_every_table_as_it_was() {
-    let server = OnServer::new("TERRACE_TEST_MYSQL_URL");
-    let (db, sandbox, prefix) = (&server.db, &server.sandbox, &server.prefix);
-    let terrace = |args: &[&str]| server.run(args);
+    let on = OnServer::new("TERRACE_TEST_MYSQL_URL");
+    let (db, server, prefix) = (&on.db, on.server.as_str(), on.prefix.as_str());
+    let terrace = |args: &[&str]| on.run(args);
     let before = mysql_tables(&db.url);
     let dump = terrace(&["schema", "dump"]).code(0).stdout.clone();
-    server.rehearse_a_down_that_does_not_restore();
-    let server = &server.server;
+    on.rehearse_a_down_that_does_not_restore();
     assert_eq!(mysql_tables(&db.url), before);
     assert_eq!(terrace(&["schema", "dump"]).stdout, dump);
     assert!(mysql_databases(server, prefix).is_empty());
 
-    sandbox.migration(
-        "0002_add_base_url.sql",
-        ADD_BASE_URL,
-        Some("ALTER TABLE projects DROP COLUMN base_url;"),
-    );
-    let run = terrace(&["test", "--keep", "--format", "json"]);
-    run.ok();
+    on.rehearse_keeping_the_copy();
     assert_eq!(mysql_tables(&db.url), before);
     let kept = mysql_databases(server, prefix);
     assert_eq!(kept.len(), 1, "{kept:?}");
