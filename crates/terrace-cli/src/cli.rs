@@ -153,6 +153,15 @@ pub enum Command {
     /// what the migrations build
     #[command(subcommand)]
     Schema(SchemaCommand),
+    /// Show the baseline migration that would replace migrations 1 to VERSION: the
+    /// schema they build, dumped (--dry-run only, for now)
+    ///
+    /// Applies migrations 1 to VERSION to a scratch database (a temporary SQLite file,
+    /// or a database on the same server, dropped afterwards) and prints the file that
+    /// would hold their schema, and the files it would replace. Refused unless the
+    /// configured database has applied every one of them. Without --dry-run it refuses:
+    /// databases that applied 1 to VERSION cannot yet recognise the baseline.
+    Squash(SquashArgs),
     /// Migrate, check or validate many databases as one job (a database per tenant)
     ///
     /// The targets come from a file of URLs (--targets), a glob of SQLite files
@@ -187,6 +196,19 @@ pub enum SchemaCommand {
     /// Differences are printed per object: `extra` (only in the database),
     /// `missing` (only in the other), `changed` (with the attributes that differ).
     Diff(DiffArgs),
+}
+
+/// Arguments of `squash`.
+#[derive(Debug, Args)]
+pub struct SquashArgs {
+    /// The last migration the baseline replaces (1 to VERSION)
+    #[arg(long, value_name = "VERSION")]
+    pub to: u64,
+
+    /// Show the baseline that would be written and the files it would replace; change
+    /// nothing (required for now)
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Arguments of `schema dump`.

@@ -14,6 +14,7 @@ pub mod repair;
 pub mod reset;
 pub mod rollback;
 pub mod schema;
+pub mod squash;
 pub mod status;
 pub mod sum;
 pub mod validate;

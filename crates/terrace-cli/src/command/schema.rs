@@ -167,7 +167,7 @@ fn line(out: &Output, difference: &Difference, other_name: &str) -> String {
 }
 
 /// The schema of an open database, the tracking table left out.
-fn read(conn: &mut terrace::Connection, table: &str) -> anyhow::Result<Schema> {
+pub(crate) fn read(conn: &mut terrace::Connection, table: &str) -> anyhow::Result<Schema> {
     catalog::read(conn, table).map_err(|e| {
         Failure::refused("cannot read the schema")
             .named("schema_read")

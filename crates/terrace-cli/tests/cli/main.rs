@@ -35,6 +35,7 @@ mod rollback;
 mod rolling;
 mod schema;
 mod servers;
+mod squash;
 mod status;
 mod sum;
 mod support;
