@@ -141,6 +141,10 @@ pub fn run(args: &SquashArgs, config: &Config, out: &Output) -> anyhow::Result<E
     for name in &remove {
         report.push_str(&format!("  {name}\n"));
     }
+    let sum = terrace::format::sum::sum_path(&config.dir);
+    if sum.exists() {
+        report.push_str(&format!("would rewrite {}\n", sum.display()));
+    }
     report.push_str("nothing changed (dry run)");
     out.print(&report)?;
     Ok(ExitCode::SUCCESS)

@@ -33,6 +33,7 @@ mod repair;
 mod reset;
 mod rollback;
 mod rolling;
+#[macro_use]
 mod schema;
 mod servers;
 mod squash;

@@ -1,6 +1,7 @@
 //! `terrace squash --to V --dry-run`: the baseline that would replace migrations 1 to
 //! V, and the refusals.
 
+use crate::schema::{Backend, database, dump};
 use crate::support::Sandbox;
 
 /// The migrations folder's files and the database's bytes, to show nothing changed.
@@ -98,6 +99,25 @@ fn refuses_when_the_database_has_not_applied_every_squashed_migration() {
 }
 
 #[test]
+fn dry_run_names_the_sum_file_it_would_rewrite() {
+    let sandbox = Sandbox::three_migrations();
+    sandbox.run(&["sum"]).ok();
+    sandbox.run(&["migrate"]).ok();
+    let before = state(&sandbox);
+    let run = sandbox.run(&["squash", "--to", "2", "--dry-run"]);
+    run.ok();
+    assert!(
+        run.stdout.contains("would rewrite ")
+            && run
+                .stdout
+                .contains("terrace.sum\nnothing changed (dry run)\n"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(state(&sandbox), before);
+}
+
+#[test]
 fn refuses_without_dry_run_changing_nothing() {
     let sandbox = Sandbox::three_migrations();
     sandbox.run(&["migrate"]).ok();
@@ -129,3 +149,85 @@ fn refuses_a_version_the_folder_does_not_hold_and_the_first_one() {
     run.code(1);
     assert!(run.stderr.contains("nothing to squash"), "{}", run.stderr);
 }
+
+/// On each backend: the baseline of 1..2, migrated into an empty database, builds the
+/// schema migrations 1 and 2 build; the database squashed from keeps its history.
+fn baseline_builds_the_same_schema(backend: Backend) {
+    let sandbox = Sandbox::project();
+    sandbox.migration(
+        "0001_create_projects.sql",
+        "CREATE TABLE projects (id INTEGER PRIMARY KEY, name VARCHAR(100) NOT NULL);",
+        None,
+    );
+    sandbox.migration(
+        "0002_add_base_url.sql",
+        "ALTER TABLE projects ADD COLUMN base_url VARCHAR(200);",
+        None,
+    );
+    sandbox.migration(
+        "0003_add_deleted_at.sql",
+        "ALTER TABLE projects ADD COLUMN deleted_at VARCHAR(30);",
+        None,
+    );
+    let (live, _live_db) = database(backend, &sandbox, "live.db");
+    sandbox
+        .run(&["--database", &live, "migrate", "--to", "2"])
+        .ok();
+    let expected = dump(&sandbox, &live);
+    let history = sandbox
+        .run(&["--database", &live, "history"])
+        .ok()
+        .stdout
+        .clone();
+    let doc = sandbox
+        .run(&[
+            "--database",
+            &live,
+            "squash",
+            "--to",
+            "2",
+            "--dry-run",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(dump(&sandbox, &live), expected);
+    assert_eq!(
+        sandbox.run(&["--database", &live, "history"]).ok().stdout,
+        history
+    );
+    let sql = doc["sql"].as_str().unwrap();
+    assert!(!sql.contains("deleted_at"), "{sql}");
+
+    let (fresh, _fresh_db) = database(backend, &sandbox, "fresh.db");
+    sandbox.write("baseline/0001_baseline.sql", sql);
+    sandbox
+        .run(&["--database", &fresh, "--dir", "baseline", "migrate"])
+        .ok();
+    assert_eq!(dump(&sandbox, &fresh), expected);
+
+    // A database at 1 is refused, naming 2.
+    let (behind, _behind_db) = database(backend, &sandbox, "behind.db");
+    sandbox
+        .run(&["--database", &behind, "migrate", "--to", "1"])
+        .ok();
+    let run = sandbox.run(&["--database", &behind, "squash", "--to", "2", "--dry-run"]);
+    run.code(1);
+    assert!(
+        run.stderr
+            .contains("has not applied migration 2 (add_base_url)"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn baseline_builds_the_same_schema_on_sqlite() {
+    baseline_builds_the_same_schema(Backend::Sqlite);
+}
+
+on_servers!(
+    baseline_builds_the_same_schema_on,
+    baseline_builds_the_same_schema
+);
