@@ -153,14 +153,16 @@ pub enum Command {
     /// what the migrations build
     #[command(subcommand)]
     Schema(SchemaCommand),
-    /// Show the baseline migration that would replace migrations 1 to VERSION: the
-    /// schema they build, dumped (--dry-run only, for now)
+    /// Replace migrations 1 to VERSION, once every database has applied them, by one
+    /// baseline migration: the schema they build
     ///
     /// Applies migrations 1 to VERSION to a scratch database (a temporary SQLite file,
-    /// or a database on the same server, dropped afterwards) and prints the file that
-    /// would hold their schema, and the files it would replace. Refused unless the
-    /// configured database has applied every one of them. Without --dry-run it refuses:
-    /// databases that applied 1 to VERSION cannot yet recognise the baseline.
+    /// or a database on the same server, dropped afterwards), writes its schema as
+    /// VERSION's baseline file, removes their files and rewrites terrace.sum if the
+    /// folder has one. The baseline lists the migrations it replaces, so databases that
+    /// applied them keep their history and validate; a new database runs the baseline.
+    /// Refused unless the configured database has applied every one of them.
+    /// --dry-run prints what would be written and removed.
     Squash(SquashArgs),
     /// Migrate, check or validate many databases as one job (a database per tenant)
     ///
@@ -206,7 +208,7 @@ pub struct SquashArgs {
     pub to: u64,
 
     /// Show the baseline that would be written and the files it would replace; change
-    /// nothing (required for now)
+    /// nothing
     #[arg(long)]
     pub dry_run: bool,
 }

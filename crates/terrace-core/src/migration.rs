@@ -106,6 +106,9 @@ pub struct Migration {
     /// For a migration embedded by `terrace::embed_migrations!`: its file, relative to
     /// the crate's `Cargo.toml`, so that errors name it.
     pub(crate) embedded_path: Option<&'static str>,
+    /// For a squashed baseline read from a file: the migrations it stands for (its
+    /// `-- terrace:squashed` lines); empty otherwise.
+    pub(crate) squashed: Vec<terrace_format::Squashed>,
 }
 
 impl Migration {
@@ -122,6 +125,7 @@ impl Migration {
             file_lines: None,
             path: None,
             embedded_path: None,
+            squashed: Vec::new(),
         }
     }
 
@@ -139,6 +143,7 @@ impl Migration {
             file_lines: None,
             path: None,
             embedded_path: None,
+            squashed: Vec::new(),
         }
     }
 
@@ -235,6 +240,7 @@ impl Migration {
             file_lines: Some((sections.up_line, sections.down_line)),
             path: Some(file.path),
             embedded_path: None,
+            squashed: sections.squashed,
         }
     }
 
@@ -276,6 +282,13 @@ impl Migration {
     /// Whether the down direction runs inside a transaction.
     pub fn is_down_transactional(&self) -> bool {
         self.down_transactional
+    }
+
+    /// The migrations this one stands for, for a squashed baseline read from a file
+    /// (its `-- terrace:squashed` lines, written by `terrace squash`): a database whose
+    /// history records them is recognised as having applied it. Empty otherwise.
+    pub fn squashed(&self) -> &[terrace_format::Squashed] {
+        &self.squashed
     }
 
     /// The checksum recorded when this migration is applied: `sha256:` and the hex

@@ -1,11 +1,8 @@
-//! `terrace squash --to V`: the baseline migration that would replace migrations 1 to
-//! V, holding the schema they build (applied to a scratch database and dumped with
-//! `terrace schema dump`'s renderer).
-//!
-//! Only `--dry-run` is available: the migration format has no way yet to mark a file
-//! as standing for versions 1 to V, so a database that applied them would no longer
-//! validate against the squashed folder (docs/migration-files.md, "Squashing").
-//! Without `--dry-run` the command refuses, changing nothing.
+//! `terrace squash --to V`: replaces migrations 1 to V by one baseline migration
+//! holding the schema they build (applied to a scratch database and dumped with
+//! `terrace schema dump`'s renderer). The baseline lists the migrations it stands for in
+//! `-- terrace:squashed` lines above its up marker, so that a database that applied
+//! them is recognised (docs/migration-files.md, "Squashing"). `--dry-run` only prints.
 
 use crate::cli::SquashArgs;
 use crate::config::Config;
@@ -22,7 +19,8 @@ struct SquashDoc<'a> {
     dry_run: bool,
     write: &'a str,
     sql: &'a str,
-    remove: Vec<String>,
+    remove: &'a [String],
+    sum: Option<String>,
 }
 
 /// Runs `squash`.
@@ -32,18 +30,6 @@ pub fn run(args: &SquashArgs, config: &Config, out: &Output) -> anyhow::Result<E
     let migrations = config.migrations()?;
     crate::banner::announce(config, &database, out);
     out.warn(migrations.warnings());
-    if !args.dry_run {
-        return Err(Failure::refused(format!(
-            "cannot squash to {to}: only --dry-run is supported"
-        ))
-        .named("squash_unsupported")
-        .hint(
-            "a database that applied migrations 1 to VERSION would not validate against a \
-             folder where they became one file; `terrace squash --to VERSION --dry-run` shows \
-             the baseline that would be written and the files it would replace",
-        )
-        .into());
-    }
     let squashed: Vec<terrace::Migration> = migrations
         .list()
         .iter()
@@ -61,6 +47,15 @@ pub fn run(args: &SquashArgs, config: &Config, out: &Output) -> anyhow::Result<E
         return Err(Failure::refused(format!(
             "cannot squash to {to}: it is the first migration, there is nothing to squash into it"
         ))
+        .into());
+    }
+    if let Some(baseline) = squashed.iter().find(|m| !m.squashed().is_empty()) {
+        return Err(Failure::refused(format!(
+            "cannot squash to {to}: migration {} ({}) is already a squashed baseline",
+            baseline.version(),
+            baseline.name()
+        ))
+        .hint("squashing over an earlier squash is not supported")
         .into());
     }
     let file = baseline_file_name(last, to);
@@ -107,47 +102,93 @@ pub fn run(args: &SquashArgs, config: &Config, out: &Output) -> anyhow::Result<E
     let schema = crate::command::schema::read(&mut conn, &table)?;
     drop(conn);
     scratch.close()?;
-    let text = format!(
+    let mut text = format!(
         "-- The schema migrations 1 to {to} built, written by `terrace squash --to {to}`.\n\
-         -- migrate:up\n{}",
-        render::sql(&schema)
+         -- A database that applied them is recognised by these lines; keep them.\n"
     );
-    let remove: Vec<String> = squashed
+    for m in &squashed {
+        text.push_str(&format!(
+            "{} {} {} {}\n",
+            terrace::format::SQUASHED_PREFIX,
+            m.version(),
+            m.name(),
+            m.checksum()
+        ));
+    }
+    text.push_str("-- migrate:up\n");
+    text.push_str(&render::sql(&schema));
+    let paths: Vec<&std::path::Path> = squashed.iter().filter_map(|m| m.path()).collect();
+    let remove: Vec<String> = paths
         .iter()
-        .filter_map(|m| m.path())
         .filter_map(|p| p.file_name())
         .map(|n| n.to_string_lossy().into_owned())
         .collect();
+    let has_sum = terrace::format::sum::sum_path(&config.dir).exists();
+    let sum = if args.dry_run {
+        has_sum.then(|| terrace::format::sum::sum_path(&config.dir))
+    } else {
+        write(&config.dir.join(&file), &text, &paths)?;
+        crate::command::sum::rewrite_if_present(&config.dir)?
+    };
 
     if out.is_json() {
         out.json(&SquashDoc {
-            dry_run: true,
+            dry_run: args.dry_run,
             write: &file,
             sql: &text,
-            remove,
+            remove: &remove,
+            sum: sum.map(|p| p.display().to_string()),
         })?;
         return Ok(ExitCode::SUCCESS);
     }
+    let (wrote, removed, rewrote) = if args.dry_run {
+        ("would write", "would remove", "would rewrite")
+    } else {
+        ("wrote", "removed", "rewrote")
+    };
     let mut report = format!(
-        "would write {file} in {}:\n{}\n",
+        "{wrote} {file} in {}:\n{}\n{removed} {} file{}:\n",
         config.dir.display(),
-        text.trim_end()
-    );
-    report.push_str(&format!(
-        "would remove {} file{}:\n",
+        text.trim_end(),
         remove.len(),
         plural(remove.len())
-    ));
+    );
     for name in &remove {
         report.push_str(&format!("  {name}\n"));
     }
-    let sum = terrace::format::sum::sum_path(&config.dir);
-    if sum.exists() {
-        report.push_str(&format!("would rewrite {}\n", sum.display()));
+    if let Some(sum) = sum {
+        report.push_str(&format!("{rewrote} {}\n", sum.display()));
     }
-    report.push_str("nothing changed (dry run)");
-    out.print(&report)?;
+    if args.dry_run {
+        report.push_str("nothing changed (dry run)");
+    }
+    out.print(report.trim_end())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the baseline (refusing to overwrite a file), then removes the files it
+/// replaces.
+fn write(
+    baseline: &std::path::Path,
+    text: &str,
+    replaced: &[&std::path::Path],
+) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(baseline)
+        .and_then(|mut file| file.write_all(text.as_bytes()).map(|()| file))
+        .map_err(|e| {
+            anyhow::Error::new(e).context(format!("cannot write {}", baseline.display()))
+        })?;
+    file.flush()?;
+    for path in replaced {
+        std::fs::remove_file(path).map_err(|e| {
+            anyhow::Error::new(e).context(format!("cannot remove {}", path.display()))
+        })?;
+    }
+    Ok(())
 }
 
 /// The baseline's file name: migration V's number as its file writes it, then
