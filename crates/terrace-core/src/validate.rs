@@ -954,6 +954,62 @@ mod tests {
         Migration::sql(3, "add_c", "ALTER TABLE a ADD c;"),
     ];
 
+    /// A squashed baseline at 3 standing for `create_a`, `add_b` and `add_c`, as read
+    /// from its file, then a fourth migration.
+    fn squashed_list() -> Vec<Migration> {
+        let mut baseline = Migration::sql(3, "squashed_1_to_3", "CREATE TABLE a (x, b, c);");
+        baseline.squashed = LIST
+            .iter()
+            .map(|m| terrace_format::Squashed {
+                version: m.version,
+                name: m.name.to_string(),
+                checksum: m.checksum().into_owned(),
+            })
+            .collect();
+        vec![baseline, Migration::sql(4, "add_d", "ALTER TABLE a ADD d;")]
+    }
+
+    #[test]
+    fn a_squashed_baseline_stands_for_the_history_it_lists() {
+        let list = squashed_list();
+        assert_eq!(check_sources(&list), []);
+        let original: Vec<HistoryRow> = LIST
+            .iter()
+            .map(|m| row(m.version, &m.name, Some(&m.checksum())))
+            .collect();
+        assert_eq!(check_history(&list, &original, NewerApplied::Refuse), []);
+        let fresh = [row(3, "squashed_1_to_3", Some(&list[0].checksum()))];
+        assert_eq!(check_history(&list, &fresh, NewerApplied::Refuse), []);
+
+        let mut edited = original.clone();
+        edited[1].checksum = Some("sha256:other".into());
+        assert!(matches!(
+            check_history(&list, &edited, NewerApplied::Refuse)[..],
+            [Problem::Squash { version: 2, .. }]
+        ));
+        assert!(matches!(
+            check_history(&list, &original[..2], NewerApplied::Refuse)[..],
+            [Problem::Squash { version: 3, .. }]
+        ));
+
+        let mut kept = squashed_list();
+        kept.push(LIST[0].clone());
+        assert!(matches!(
+            check_sources(&kept)[..],
+            [Problem::Squash { version: 1, .. }]
+        ));
+        let mut short = squashed_list();
+        short[0].squashed.remove(0);
+        // Lines from 2: a gap at 1, and lines not listing 1 to 3.
+        assert!(matches!(
+            check_sources(&short)[..],
+            [
+                Problem::Gap { from: 1, to: 1 },
+                Problem::Squash { version: 3, .. }
+            ]
+        ));
+    }
+
     #[test]
     fn only_problems_about_applied_migrations_block_a_rollback_or_repair() {
         let applied = [row(1, "create_a", None), row(3, "add_c", None)];

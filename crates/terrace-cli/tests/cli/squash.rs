@@ -150,6 +150,14 @@ fn a_history_that_differs_from_the_squashed_lines_is_refused() {
         "{}",
         run.stderr
     );
+    let status = sandbox.run(&["status", "--format", "json"]).json();
+    let checks: Vec<_> = status["applied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["checksum_ok"].as_bool())
+        .collect();
+    assert_eq!(checks, [Some(true), Some(false), Some(true)], "{status}");
 }
 
 #[test]
