@@ -108,7 +108,7 @@ pub struct Migration {
     pub(crate) embedded_path: Option<&'static str>,
     /// For a squashed baseline read from a file: the migrations it stands for (its
     /// `-- terrace:squashed` lines); empty otherwise.
-    pub(crate) squashed: Vec<terrace_format::Squashed>,
+    pub(crate) squashed: Cow<'static, [terrace_format::Squashed]>,
 }
 
 impl Migration {
@@ -125,7 +125,7 @@ impl Migration {
             file_lines: None,
             path: None,
             embedded_path: None,
-            squashed: Vec::new(),
+            squashed: Cow::Borrowed(&[]),
         }
     }
 
@@ -143,7 +143,7 @@ impl Migration {
             file_lines: None,
             path: None,
             embedded_path: None,
-            squashed: Vec::new(),
+            squashed: Cow::Borrowed(&[]),
         }
     }
 
@@ -196,6 +196,17 @@ impl Migration {
         self
     }
 
+    /// Marks a migration as a squashed baseline standing for these migrations (its
+    /// file's `-- terrace:squashed` lines, set by `terrace::embed_migrations!`).
+    #[doc(hidden)]
+    pub const fn with_squashed(mut self, squashed: &'static [terrace_format::Squashed]) -> Self {
+        std::mem::forget(std::mem::replace(
+            &mut self.squashed,
+            Cow::Borrowed(squashed),
+        ));
+        self
+    }
+
     /// Marks a migration as read from a file whose up and down texts start on these
     /// lines, so that a failing statement is named by its line of the file (set by
     /// `terrace::embed_migrations!`).
@@ -240,7 +251,7 @@ impl Migration {
             file_lines: Some((sections.up_line, sections.down_line)),
             path: Some(file.path),
             embedded_path: None,
-            squashed: sections.squashed,
+            squashed: Cow::Owned(sections.squashed),
         }
     }
 

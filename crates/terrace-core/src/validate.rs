@@ -962,8 +962,8 @@ mod tests {
             .iter()
             .map(|m| terrace_format::Squashed {
                 version: m.version,
-                name: m.name.to_string(),
-                checksum: m.checksum().into_owned(),
+                name: m.name.to_string().into(),
+                checksum: m.checksum().into_owned().into(),
             })
             .collect();
         vec![baseline, Migration::sql(4, "add_d", "ALTER TABLE a ADD d;")]
@@ -999,7 +999,7 @@ mod tests {
             [Problem::Squash { version: 1, .. }]
         ));
         let mut short = squashed_list();
-        short[0].squashed.remove(0);
+        short[0].squashed.to_mut().remove(0);
         // Lines from 2: a gap at 1, and lines not listing 1 to 3.
         assert!(matches!(
             check_sources(&short)[..],

@@ -24,6 +24,7 @@
 //! section then leaves a literal or comment open (in every dialect's reading), the file
 //! is refused, naming both lines, rather than split inside the literal.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// The parsed contents of a migration file.
@@ -64,9 +65,9 @@ pub struct Squashed {
     /// The version the migration had.
     pub version: u64,
     /// Its name.
-    pub name: String,
+    pub name: Cow<'static, str>,
     /// Its checksum, as recorded when it was applied (`sha256:…`).
-    pub checksum: String,
+    pub checksum: Cow<'static, str>,
 }
 
 /// The prefix of a line naming a migration a baseline stands for.
@@ -85,8 +86,8 @@ fn squashed_line(rest: &str) -> Result<Squashed, &'static str> {
         .map_err(|_| "its version is not a whole number")?;
     Ok(Squashed {
         version,
-        name: name.to_owned(),
-        checksum: checksum.to_owned(),
+        name: Cow::Owned(name.to_owned()),
+        checksum: Cow::Owned(checksum.to_owned()),
     })
 }
 
