@@ -167,6 +167,17 @@ pub enum Command {
     /// what the migrations build
     #[command(subcommand)]
     Schema(SchemaCommand),
+    /// Replace migrations 1 to VERSION, once every database has applied them, by one
+    /// baseline migration: the schema they build
+    ///
+    /// Applies migrations 1 to VERSION to a scratch database (a temporary SQLite file,
+    /// or a database on the same server, dropped afterwards), writes its schema as
+    /// VERSION's baseline file, removes their files and rewrites terrace.sum if the
+    /// folder has one. The baseline lists the migrations it replaces, so databases that
+    /// applied them keep their history and validate; a new database runs the baseline.
+    /// Refused unless the configured database has applied every one of them.
+    /// --dry-run prints what would be written and removed.
+    Squash(SquashArgs),
     /// Migrate, check or validate many databases as one job (a database per tenant)
     ///
     /// The targets come from a file of URLs (--targets), a glob of SQLite files
@@ -201,6 +212,19 @@ pub enum SchemaCommand {
     /// Differences are printed per object: `extra` (only in the database),
     /// `missing` (only in the other), `changed` (with the attributes that differ).
     Diff(DiffArgs),
+}
+
+/// Arguments of `squash`.
+#[derive(Debug, Args)]
+pub struct SquashArgs {
+    /// The last migration the baseline replaces (1 to VERSION)
+    #[arg(long, value_name = "VERSION")]
+    pub to: u64,
+
+    /// Show the baseline that would be written and the files it would replace; change
+    /// nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Arguments of `schema dump`.

@@ -15,6 +15,7 @@ pub mod repair;
 pub mod reset;
 pub mod rollback;
 pub mod schema;
+pub mod squash;
 pub mod status;
 pub mod sum;
 pub mod validate;

@@ -77,6 +77,7 @@ fn run(cli: Cli, out: &Output) -> anyhow::Result<ExitCode> {
         Command::Schema(cli::SchemaCommand::Diff(args)) => {
             command::schema::diff(&args, &config()?, out)
         }
+        Command::Squash(args) => command::squash::run(&args, &config()?, out),
         Command::Fleet(args) => command::fleet::run(&args, &config()?, out),
     }
 }

@@ -106,6 +106,9 @@ pub struct Migration {
     /// For a migration embedded by `terrace::embed_migrations!`: its file, relative to
     /// the crate's `Cargo.toml`, so that errors name it.
     pub(crate) embedded_path: Option<&'static str>,
+    /// For a squashed baseline read from a file: the migrations it stands for (its
+    /// `-- terrace:squashed` lines); empty otherwise.
+    pub(crate) squashed: Cow<'static, [terrace_format::Squashed]>,
 }
 
 impl Migration {
@@ -122,6 +125,7 @@ impl Migration {
             file_lines: None,
             path: None,
             embedded_path: None,
+            squashed: Cow::Borrowed(&[]),
         }
     }
 
@@ -139,6 +143,7 @@ impl Migration {
             file_lines: None,
             path: None,
             embedded_path: None,
+            squashed: Cow::Borrowed(&[]),
         }
     }
 
@@ -191,6 +196,17 @@ impl Migration {
         self
     }
 
+    /// Marks a migration as a squashed baseline standing for these migrations (its
+    /// file's `-- terrace:squashed` lines, set by `terrace::embed_migrations!`).
+    #[doc(hidden)]
+    pub const fn with_squashed(mut self, squashed: &'static [terrace_format::Squashed]) -> Self {
+        std::mem::forget(std::mem::replace(
+            &mut self.squashed,
+            Cow::Borrowed(squashed),
+        ));
+        self
+    }
+
     /// Marks a migration as read from a file whose up and down texts start on these
     /// lines, so that a failing statement is named by its line of the file (set by
     /// `terrace::embed_migrations!`).
@@ -235,6 +251,7 @@ impl Migration {
             file_lines: Some((sections.up_line, sections.down_line)),
             path: Some(file.path),
             embedded_path: None,
+            squashed: Cow::Owned(sections.squashed),
         }
     }
 
@@ -276,6 +293,13 @@ impl Migration {
     /// Whether the down direction runs inside a transaction.
     pub fn is_down_transactional(&self) -> bool {
         self.down_transactional
+    }
+
+    /// The migrations this one stands for, for a squashed baseline read from a file
+    /// (its `-- terrace:squashed` lines, written by `terrace squash`): a database whose
+    /// history records them is recognised as having applied it. Empty otherwise.
+    pub fn squashed(&self) -> &[terrace_format::Squashed] {
+        &self.squashed
     }
 
     /// The checksum recorded when this migration is applied: `sha256:` and the hex

@@ -54,6 +54,12 @@ pub(crate) fn plan_repair<'a>(
     let index = index_by_version(list);
     let mut plan = RepairPlan::default();
     for row in rows {
+        if !matches!(
+            crate::validate::squashed_row(list, row),
+            crate::validate::SquashedRow::Unrelated
+        ) {
+            continue; // stood for by a squashed baseline: left as it was applied
+        }
         let Ok(at) = index.binary_search_by_key(&row.version, |&(v, _)| v) else {
             continue; // missing: left for the caller to report
         };

@@ -372,7 +372,7 @@ impl Migrations {
         let unverified = |version: u64| {
             version >= first_newer
                 || problems.iter().any(|p| {
-                    matches!(p, Problem::ChecksumMismatch { version: v, .. } | Problem::Missing { version: v, .. } | Problem::Replaced { version: v, .. } if *v == version)
+                    matches!(p, Problem::ChecksumMismatch { version: v, .. } | Problem::Missing { version: v, .. } | Problem::Replaced { version: v, .. } | Problem::Squash { version: v, .. } if *v == version)
                 })
         };
         let mut pending = index_by_version(&self.list)

@@ -173,6 +173,18 @@ pub enum Problem {
         /// The line, trimmed.
         command: String,
     },
+    /// A squashed baseline (a migration with `-- terrace:squashed` lines) that does not
+    /// fit the list or the history: its lines do not list versions 1 to its own, a
+    /// migration it stands for is still in the list, the history records one of them
+    /// differently, or the history holds some of them but not all.
+    Squash {
+        /// The version at fault: the baseline's, or the migration's it stands for.
+        version: u64,
+        /// The name at fault.
+        name: String,
+        /// What is wrong, and what to do.
+        detail: String,
+    },
     /// The migrations folder holds no migration, but the history records some: most
     /// likely the wrong folder.
     NoMigrations {
@@ -430,6 +442,11 @@ impl fmt::Display for Problem {
                 }
                 .fix()
             ),
+            Problem::Squash {
+                version,
+                name,
+                detail,
+            } => write!(f, "migration {version} ({name}): {detail}"),
             Problem::NoMigrations { dir, applied } => write!(
                 f,
                 "{} holds no migration, but the history records {applied} applied; \
@@ -461,7 +478,8 @@ impl Problem {
             | Problem::OutOfOrder { version, .. }
             | Problem::Nul { version, .. }
             | Problem::TransactionControl { version, .. }
-            | Problem::ClientCommand { version, .. } => *version,
+            | Problem::ClientCommand { version, .. }
+            | Problem::Squash { version, .. } => *version,
         };
         Some(version..=version)
     }
@@ -558,10 +576,15 @@ pub fn check_sources(list: &[Migration]) -> Vec<Problem> {
     while i < index.len() {
         let version = index[i].0;
         let run = index[i..].iter().take_while(|(v, _)| *v == version).count();
-        if version > expected {
+        // A squashed baseline stands for the versions its lines list, from 1.
+        let start = list[index[i].1]
+            .squashed
+            .first()
+            .map_or(version, |first| first.version.min(version));
+        if start > expected {
             problems.push(Problem::Gap {
                 from: expected,
-                to: version - 1,
+                to: start - 1,
             });
         }
         if run > 1 {
@@ -576,7 +599,77 @@ pub fn check_sources(list: &[Migration]) -> Vec<Problem> {
         expected = version.saturating_add(1);
         i += run;
     }
+    problems.extend(check_squashed(list));
     problems
+}
+
+/// A squashed baseline's lines must list versions 1 to its own, once each and in
+/// order, and no migration it stands for may remain in the list.
+fn check_squashed(list: &[Migration]) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for baseline in list.iter().filter(|m| !m.squashed.is_empty()) {
+        let in_order = baseline
+            .squashed
+            .iter()
+            .zip(1u64..)
+            .all(|(entry, expected)| entry.version == expected)
+            && baseline.squashed.last().map(|e| e.version) == Some(baseline.version);
+        if !in_order {
+            problems.push(Problem::Squash {
+                version: baseline.version,
+                name: baseline.name.to_string(),
+                detail: format!(
+                    "its '{}' lines must list versions 1 to {}, once each and in order",
+                    terrace_format::SQUASHED_PREFIX,
+                    baseline.version
+                ),
+            });
+            continue;
+        }
+        for other in list.iter().filter(|m| m.version < baseline.version) {
+            problems.push(Problem::Squash {
+                version: other.version,
+                name: other.name.to_string(),
+                detail: format!(
+                    "migration {} ({}) is a squashed baseline standing for versions 1 to {}, \
+                     this one among them; remove this file",
+                    baseline.version, baseline.name, baseline.version
+                ),
+            });
+        }
+    }
+    problems
+}
+
+/// How a history row relates to the squashed baselines of the list.
+pub(crate) enum SquashedRow<'l> {
+    /// No baseline stands for it, or it is a baseline's own row.
+    Unrelated,
+    /// A baseline stands for it, under the name and checksum the row records.
+    Recognised,
+    /// A baseline stands for its version, but under another name or checksum.
+    Differs(&'l Migration, &'l terrace_format::Squashed),
+}
+
+/// Whether `row` is one of the migrations a squashed baseline of the list stands for.
+pub(crate) fn squashed_row<'l>(list: &'l [Migration], row: &HistoryRow) -> SquashedRow<'l> {
+    for baseline in list.iter().filter(|m| !m.squashed.is_empty()) {
+        if row.version == baseline.version && row.name == baseline.name {
+            return SquashedRow::Unrelated;
+        }
+        let Some(entry) = baseline.squashed.iter().find(|e| e.version == row.version) else {
+            continue;
+        };
+        let same_checksum = row.checksum.as_deref().is_none_or(|recorded| {
+            !comparable(recorded, &entry.checksum) || recorded == entry.checksum
+        });
+        return if entry.name == row.name && same_checksum {
+            SquashedRow::Recognised
+        } else {
+            SquashedRow::Differs(baseline, entry)
+        };
+    }
+    SquashedRow::Unrelated
 }
 
 /// A NUL byte, a client command or transaction control in a migration's SQL sections.
@@ -716,6 +809,24 @@ pub fn check_history(
             }
             continue;
         }
+        match squashed_row(list, row) {
+            SquashedRow::Unrelated => {}
+            SquashedRow::Recognised => continue,
+            SquashedRow::Differs(baseline, entry) => {
+                problems.push(Problem::Squash {
+                    version: row.version,
+                    name: row.name.clone(),
+                    detail: format!(
+                        "the squashed baseline {} ({}) stands for version {} as '{}' with \
+                         checksum {}, but the history records it otherwise: this database \
+                         did not apply the migrations that were squashed; migrate it from the \
+                         files before the squash",
+                        baseline.version, baseline.name, entry.version, entry.name, entry.checksum
+                    ),
+                });
+                continue;
+            }
+        }
         let Some(migration) = find(row.version) else {
             problems.push(Problem::Missing {
                 version: row.version,
@@ -778,6 +889,27 @@ pub fn check_history(
             });
         }
     }
+    // A baseline whose own version is not applied runs on a database holding some of
+    // the migrations it stands for: it would create what they created again.
+    for baseline in list.iter().filter(|m| !m.squashed.is_empty()) {
+        let has = |version: u64| applied.iter().any(|r| r.version == version);
+        if has(baseline.version) {
+            continue;
+        }
+        if let Some(entry) = baseline.squashed.iter().find(|e| has(e.version)) {
+            problems.push(Problem::Squash {
+                version: baseline.version,
+                name: baseline.name.to_string(),
+                detail: format!(
+                    "a squashed baseline standing for versions 1 to {v}, of which the database \
+                     has applied some ({} among them) but not {v}: migrate it to {v} from the \
+                     files before the squash",
+                    entry.version,
+                    v = baseline.version
+                ),
+            });
+        }
+    }
     if let Some(latest) = latest {
         let mut applied_versions: Vec<u64> = applied.iter().map(|r| r.version).collect();
         applied_versions.sort_unstable();
@@ -821,6 +953,62 @@ mod tests {
         Migration::sql(2, "add_b", "ALTER TABLE a ADD b;"),
         Migration::sql(3, "add_c", "ALTER TABLE a ADD c;"),
     ];
+
+    /// A squashed baseline at 3 standing for `create_a`, `add_b` and `add_c`, as read
+    /// from its file, then a fourth migration.
+    fn squashed_list() -> Vec<Migration> {
+        let mut baseline = Migration::sql(3, "squashed_1_to_3", "CREATE TABLE a (x, b, c);");
+        baseline.squashed = LIST
+            .iter()
+            .map(|m| terrace_format::Squashed {
+                version: m.version,
+                name: m.name.to_string().into(),
+                checksum: m.checksum().into_owned().into(),
+            })
+            .collect();
+        vec![baseline, Migration::sql(4, "add_d", "ALTER TABLE a ADD d;")]
+    }
+
+    #[test]
+    fn a_squashed_baseline_stands_for_the_history_it_lists() {
+        let list = squashed_list();
+        assert_eq!(check_sources(&list), []);
+        let original: Vec<HistoryRow> = LIST
+            .iter()
+            .map(|m| row(m.version, &m.name, Some(&m.checksum())))
+            .collect();
+        assert_eq!(check_history(&list, &original, NewerApplied::Refuse), []);
+        let fresh = [row(3, "squashed_1_to_3", Some(&list[0].checksum()))];
+        assert_eq!(check_history(&list, &fresh, NewerApplied::Refuse), []);
+
+        let mut edited = original.clone();
+        edited[1].checksum = Some("sha256:other".into());
+        assert!(matches!(
+            check_history(&list, &edited, NewerApplied::Refuse)[..],
+            [Problem::Squash { version: 2, .. }]
+        ));
+        assert!(matches!(
+            check_history(&list, &original[..2], NewerApplied::Refuse)[..],
+            [Problem::Squash { version: 3, .. }]
+        ));
+
+        let mut kept = squashed_list();
+        kept.push(LIST[0].clone());
+        assert!(matches!(
+            check_sources(&kept)[..],
+            [Problem::Squash { version: 1, .. }]
+        ));
+        let mut short = squashed_list();
+        short[0].squashed.to_mut().remove(0);
+        // Lines from 2: a gap at 1, and lines not listing 1 to 3.
+        assert!(matches!(
+            check_sources(&short)[..],
+            [
+                Problem::Gap { from: 1, to: 1 },
+                Problem::Squash { version: 3, .. }
+            ]
+        ));
+    }
 
     #[test]
     fn only_problems_about_applied_migrations_block_a_rollback_or_repair() {

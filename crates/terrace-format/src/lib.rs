@@ -48,6 +48,6 @@ pub use folder::{
 };
 pub use name::{NameProblem, check_name, parse_file_name};
 pub use scan::{ClientCommand, client_command};
-pub use sections::{Sections, SectionsError, parse_sections};
+pub use sections::{SQUASHED_PREFIX, Sections, SectionsError, Squashed, parse_sections};
 pub use statements::{Dialect, Statement, split_statements, transaction_control};
 pub use sum::{SUM_FILE, Sum, SumEntry, SumProblem, check_sum, write_sum};

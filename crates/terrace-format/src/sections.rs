@@ -24,6 +24,7 @@
 //! section then leaves a literal or comment open (in every dialect's reading), the file
 //! is refused, naming both lines, rather than split inside the literal.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// The parsed contents of a migration file.
@@ -50,6 +51,44 @@ pub struct Sections {
     /// The line of the file on which the down text starts (meaningful only when there
     /// is one).
     pub down_line: usize,
+    /// The migrations this file stands for, from its `-- terrace:squashed VERSION NAME
+    /// CHECKSUM` lines above the up marker (written by `terrace squash`), in the
+    /// file's order; empty for an ordinary migration.
+    pub squashed: Vec<Squashed>,
+}
+
+/// A migration a squashed baseline stands for: one `-- terrace:squashed VERSION NAME
+/// CHECKSUM` line above the up marker. A database whose history records it under
+/// this name and checksum is recognised as having applied the baseline's part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Squashed {
+    /// The version the migration had.
+    pub version: u64,
+    /// Its name.
+    pub name: Cow<'static, str>,
+    /// Its checksum, as recorded when it was applied (`sha256:…`).
+    pub checksum: Cow<'static, str>,
+}
+
+/// The prefix of a line naming a migration a baseline stands for.
+pub const SQUASHED_PREFIX: &str = "-- terrace:squashed";
+
+/// One `-- terrace:squashed VERSION NAME CHECKSUM` line's fields, or why not.
+fn squashed_line(rest: &str) -> Result<Squashed, &'static str> {
+    let mut words = rest.split_whitespace();
+    let (Some(version), Some(name), Some(checksum), None) =
+        (words.next(), words.next(), words.next(), words.next())
+    else {
+        return Err("expected VERSION NAME CHECKSUM");
+    };
+    let version = version
+        .parse()
+        .map_err(|_| "its version is not a whole number")?;
+    Ok(Squashed {
+        version,
+        name: Cow::Owned(name.to_owned()),
+        checksum: Cow::Owned(checksum.to_owned()),
+    })
 }
 
 /// Why a migration file's text was refused. Line numbers count from 1.
@@ -73,6 +112,13 @@ pub enum SectionsError {
     DownBeforeUp {
         /// Line of the down marker.
         line: usize,
+    },
+    /// A `-- terrace:squashed` line that does not read as `VERSION NAME CHECKSUM`.
+    BadSquashed {
+        /// The line.
+        line: usize,
+        /// What is wrong with it.
+        detail: &'static str,
     },
     /// SQL before the up marker, which would never run.
     StatementsBeforeUp {
@@ -130,6 +176,7 @@ impl SectionsError {
             | SectionsError::DuplicateDown { line }
             | SectionsError::DownBeforeUp { line }
             | SectionsError::StatementsBeforeUp { line }
+            | SectionsError::BadSquashed { line, .. }
             | SectionsError::UnknownMarker { line, .. }
             | SectionsError::UnknownOption { line, .. }
             | SectionsError::NoopNotEmpty { line, .. }
@@ -156,6 +203,10 @@ impl fmt::Display for SectionsError {
                     "line {line}: '-- migrate:down' comes before '-- migrate:up'"
                 )
             }
+            SectionsError::BadSquashed { line, detail } => write!(
+                f,
+                "line {line}: '{SQUASHED_PREFIX}' line: {detail} (as `terrace squash` writes it)"
+            ),
             SectionsError::StatementsBeforeUp { line } => write!(
                 f,
                 "line {line}: SQL before '-- migrate:up' would never run; move it below the marker"
@@ -323,6 +374,7 @@ pub fn parse_sections(text: &str) -> Result<Sections, SectionsError> {
     // For each marker seen: where its section starts, and whether it is transactional.
     let mut up: Option<(usize, bool)> = None;
     let mut idempotent = false;
+    let mut squashed = Vec::new();
     let mut down: Option<bool> = None;
     // The line of a `-- migrate:down noop` marker.
     let mut noop_marker: Option<usize> = None;
@@ -381,6 +433,14 @@ pub fn parse_sections(text: &str) -> Result<Sections, SectionsError> {
                 if !trimmed.is_empty() && !trimmed.starts_with("--") {
                     return Err(SectionsError::StatementsBeforeUp { line: number });
                 }
+                if let Some(rest) = trimmed.strip_prefix(SQUASHED_PREFIX) {
+                    squashed.push(squashed_line(rest).map_err(|detail| {
+                        SectionsError::BadSquashed {
+                            line: number,
+                            detail,
+                        }
+                    })?);
+                }
             }
             None => {}
         }
@@ -429,6 +489,7 @@ pub fn parse_sections(text: &str) -> Result<Sections, SectionsError> {
         down_transactional: down.unwrap_or(true),
         up_line,
         down_line,
+        squashed,
     })
 }
 
@@ -445,6 +506,39 @@ fn trimmed(text: &str, start: usize, end: usize, start_line: usize) -> (&str, us
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn squashed_lines_above_the_up_marker_are_read_and_left_out_of_the_up_text() {
+        let text = "-- a comment\n-- terrace:squashed 1 create_a sha256:aa\n\
+                    -- terrace:squashed 2 add_b sha256:bb\n-- migrate:up\nCREATE TABLE a (x);\n";
+        let s = parse_sections(text).unwrap();
+        assert_eq!(s.up, "CREATE TABLE a (x);");
+        assert_eq!(
+            s.squashed,
+            [
+                Squashed {
+                    version: 1,
+                    name: "create_a".into(),
+                    checksum: "sha256:aa".into()
+                },
+                Squashed {
+                    version: 2,
+                    name: "add_b".into(),
+                    checksum: "sha256:bb".into()
+                }
+            ]
+        );
+        assert_eq!(
+            parse_sections("-- terrace:squashed 1 create_a\n-- migrate:up\nSELECT 1;\n"),
+            Err(SectionsError::BadSquashed {
+                line: 1,
+                detail: "expected VERSION NAME CHECKSUM"
+            })
+        );
+        // Below the up marker it is a comment of the up text, as any other.
+        let s = parse_sections("-- migrate:up\n-- terrace:squashed x\nSELECT 1;\n").unwrap();
+        assert!(s.squashed.is_empty());
+    }
 
     #[test]
     fn up_and_down() {

@@ -84,6 +84,12 @@ fn problems(folder: &terrace_format::Folder, manifest: &Path, check_gaps: bool) 
     let check_gaps = check_gaps && messages.is_empty();
     let mut expected = 1u64;
     for (i, file) in folder.files.iter().enumerate() {
+        // A squashed baseline stands for the versions its lines list, from 1.
+        let start = file
+            .sections
+            .squashed
+            .first()
+            .map_or(file.version, |first| first.version.min(file.version));
         match i.checked_sub(1).map(|before| &folder.files[before]) {
             Some(before) if before.version == file.version => messages.push(format!(
                 "{}: version {} is used by more than one migration (also by {}); \
@@ -92,7 +98,7 @@ fn problems(folder: &terrace_format::Folder, manifest: &Path, check_gaps: bool) 
                 file.version,
                 shown(before)
             )),
-            _ if check_gaps && file.version > expected => messages.push(if file.version - 1 == expected {
+            _ if check_gaps && start > expected => messages.push(if start - 1 == expected {
                 format!(
                     "{}: version {expected} is missing before it: versions must run 1, 2, 3, … \
                      without gaps",
@@ -103,7 +109,7 @@ fn problems(folder: &terrace_format::Folder, manifest: &Path, check_gaps: bool) 
                     "{}: versions {expected} to {} are missing before it: versions must run 1, 2, \
                      3, … without gaps",
                     shown(file),
-                    file.version - 1
+                    start - 1
                 )
             }),
             _ => {}
@@ -232,6 +238,27 @@ fn expand_folder(input: TokenStream, span: Span) -> Result<TokenStream, Vec<Stri
             ".with_embedded_path({})",
             Literal::string(&shown(file, &manifest))
         );
+        if !file.sections.squashed.is_empty() {
+            // A const item of its own: a borrow in a call's argument would not live on.
+            let item = format!("SQUASHED_{}", file.version);
+            let _ = write!(
+                dependencies,
+                "const {item}: &[::terrace::format::Squashed] = &["
+            );
+            for entry in &file.sections.squashed {
+                let _ = write!(
+                    dependencies,
+                    "::terrace::format::Squashed {{ version: {}, name: \
+                     ::std::borrow::Cow::Borrowed({}), checksum: \
+                     ::std::borrow::Cow::Borrowed({}) }},",
+                    Literal::u64_unsuffixed(entry.version),
+                    Literal::string(&entry.name),
+                    Literal::string(&entry.checksum)
+                );
+            }
+            dependencies.push_str("];");
+            let _ = write!(code, ".with_squashed({item})");
+        }
         let _ = write!(
             code,
             ".with_precomputed_checksum({}),",

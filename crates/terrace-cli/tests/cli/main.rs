@@ -34,8 +34,10 @@ mod repair;
 mod reset;
 mod rollback;
 mod rolling;
+#[macro_use]
 mod schema;
 mod servers;
+mod squash;
 mod status;
 mod sum;
 mod support;

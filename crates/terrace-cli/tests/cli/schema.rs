@@ -7,7 +7,7 @@ use crate::servers::{ScratchDatabase, connect, execute};
 use crate::support::Sandbox;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Backend {
+pub(crate) enum Backend {
     Sqlite,
     Postgres,
     Mysql,
@@ -50,7 +50,11 @@ CREATE TRIGGER posts_touch BEFORE INSERT ON posts FOR EACH ROW SET NEW.title = C
 ";
 
 /// A database of the backend: its URL, and the scratch database to drop (servers).
-fn database(backend: Backend, sandbox: &Sandbox, file: &str) -> (String, Option<ScratchDatabase>) {
+pub(crate) fn database(
+    backend: Backend,
+    sandbox: &Sandbox,
+    file: &str,
+) -> (String, Option<ScratchDatabase>) {
     match backend {
         Backend::Sqlite => (
             format!("sqlite:{}", sandbox.path().join(file).display()),
@@ -78,7 +82,7 @@ fn run_sql(backend: Backend, url: &str, sql: &str) {
     }
 }
 
-fn dump(sandbox: &Sandbox, url: &str) -> String {
+pub(crate) fn dump(sandbox: &Sandbox, url: &str) -> String {
     let run = sandbox.run(&["--database", url, "schema", "dump"]);
     run.ok();
     run.stdout
@@ -191,7 +195,8 @@ fn dump_and_diff(backend: Backend) {
 }
 
 /// `NAME::postgres` and `NAME::mysql`, running `body` on that server (ignored when its
-/// URL was not set when the tests were built).
+/// URL was not set when the tests were built). (`#[macro_use]` in main.rs lets later
+/// test files use it.)
 macro_rules! on_servers {
     ($name:ident, $body:ident) => {
         mod $name {

@@ -112,3 +112,32 @@ fn an_embedded_migration_names_a_failing_statement_by_its_line_of_the_file() {
         }
     }
 }
+
+/// `basic` squashed to 2 by `terrace squash --to 2`.
+static SQUASHED: Migrations = embed_migrations!("tests/fixtures/squashed");
+
+#[test]
+fn an_embedded_squashed_baseline_recognises_the_history_it_stands_for() {
+    let at_run_time = Migrations::from_dir(fixtures("squashed")).unwrap();
+    assert_eq!(
+        SQUASHED.list()[0].squashed(),
+        at_run_time.list()[0].squashed()
+    );
+    assert_eq!(SQUASHED.list()[0].squashed().len(), 2);
+
+    // Applied 1 and 2 from the files before the squash: recognised, 3 runs.
+    let scratch = Scratch::new();
+    let mut conn = scratch.open();
+    EMBEDDED
+        .run_to(&mut conn, terrace::Target::Version(2))
+        .unwrap();
+    SQUASHED.validate(&mut conn).unwrap();
+    SQUASHED.run(&mut conn).unwrap();
+    assert_eq!(recorded_versions(&conn), [1, 2, 3]);
+
+    // A new database runs the baseline, then 3.
+    let fresh = Scratch::new();
+    let mut conn = fresh.open();
+    SQUASHED.run(&mut conn).unwrap();
+    assert_eq!(recorded_versions(&conn), [2, 3]);
+}
