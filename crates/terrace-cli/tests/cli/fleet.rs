@@ -235,9 +235,10 @@ fn a_targets_file_reports_bad_lines_by_number_and_runs_the_rest() {
 
 #[test]
 fn a_killed_job_resumes_without_migrating_a_tenant_twice_or_skipping_one() {
-    // A second migration that takes a while, so the kill lands mid-job.
+    // A second migration that takes a while (about half a second a tenant), so the
+    // kill lands mid-job even when this test's thread waits long for the processor.
     let slow = "CREATE TABLE filler AS WITH RECURSIVE c(x) AS \
-                (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 150000) SELECT x FROM c;\n\
+                (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1500000) SELECT x FROM c;\n\
                 INSERT INTO runs (version) VALUES (2);";
     let sandbox = fleet_project(slow);
     tenants(&sandbox, 24);
