@@ -53,6 +53,18 @@ pub struct Global {
     #[arg(long, global = true, value_name = "SECONDS")]
     pub lock_timeout: Option<u64>,
 
+    /// The migration lock on a server: auto (a lease on a Galera node, the session lock
+    /// elsewhere), session, or lease (behind a pooler in transaction mode) [default:
+    /// $TERRACE_LOCK, then `lock` in terrace.toml, then auto]
+    #[arg(long, global = true, value_name = "KIND", value_parser = parse_lock)]
+    pub lock: Option<terrace::LockMode>,
+
+    /// How long a lease lasts unless renewed: a run that was killed blocks the next one
+    /// for at most this long [default: $TERRACE_LOCK_LEASE, then `lock_lease` in
+    /// terrace.toml, then 60]
+    #[arg(long, global = true, value_name = "SECONDS")]
+    pub lock_lease: Option<u64>,
+
     /// Output format: text for people, or one JSON document for scripts
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -64,6 +76,11 @@ pub struct Global {
     /// Print only errors (a JSON document is still printed)
     #[arg(short, long, global = true)]
     pub quiet: bool,
+}
+
+/// `--lock`'s value.
+fn parse_lock(text: &str) -> Result<terrace::LockMode, String> {
+    text.parse()
 }
 
 /// How results are printed.

@@ -9,6 +9,8 @@
 //! | table      | `--table`    | `TERRACE_TABLE` | `table`      | `schema_migrations` |
 //! | protected  |              |                 | `protected`  | `false`             |
 //! | lock wait  | `--lock-timeout` | `TERRACE_LOCK_TIMEOUT` | `lock_timeout` | 300 seconds |
+//! | lock kind  | `--lock`     | `TERRACE_LOCK`  | `lock`       | `auto`              |
+//! | lease      | `--lock-lease` | `TERRACE_LOCK_LEASE` | `lock_lease` | 60 seconds  |
 //! | newer applied | `--allow-newer` |           | `allow_newer` | `false`: refuse |
 //! | lint before migrate | `--lint`, `--no-lint` |  | `lint`   | `false`             |
 //!
@@ -45,6 +47,10 @@ pub const TABLE_ENV: &str = "TERRACE_TABLE";
 /// The environment variable setting how long to wait for the migration lock, in
 /// seconds.
 pub const LOCK_TIMEOUT_ENV: &str = "TERRACE_LOCK_TIMEOUT";
+/// The environment variable choosing the migration lock.
+pub const LOCK_ENV: &str = "TERRACE_LOCK";
+/// The environment variable for the lease's length, in seconds.
+pub const LOCK_LEASE_ENV: &str = "TERRACE_LOCK_LEASE";
 
 /// The file of environment variables read for the settings the environment lacks.
 pub const DOTENV_FILE: &str = ".env";
@@ -61,6 +67,8 @@ struct FileSettings {
     table: Option<String>,
     protected: Option<bool>,
     lock_timeout: Option<u64>,
+    lock: Option<String>,
+    lock_lease: Option<u64>,
     allow_newer: Option<bool>,
     lint: Option<bool>,
 }
@@ -159,6 +167,10 @@ pub struct Config {
     /// How long to wait for another run's migration lock (`None`: the library's
     /// default).
     pub lock_timeout: Option<std::time::Duration>,
+    /// Which migration lock to take on a server (`None`: the library's default).
+    pub lock: Option<terrace::LockMode>,
+    /// How long a lease lasts (`None`: the library's default).
+    pub lock_lease: Option<std::time::Duration>,
     /// Whether `terrace.toml` allows applied migrations newer than every migration of
     /// the folder (`allow_newer`).
     pub allow_newer: bool,
@@ -245,7 +257,7 @@ impl Config {
         } else {
             migrations
         };
-        Ok(self.with_lock_timeout(migrations))
+        Ok(self.with_lock_settings(migrations))
     }
 
     /// [`migrations`](Config::migrations), also allowing applied migrations newer than
@@ -266,14 +278,20 @@ impl Config {
     /// tracking table alone (`history`, `reset`) and so need no migrations folder.
     pub fn table_only(&self) -> anyhow::Result<terrace::Migrations> {
         let migrations = terrace::Migrations::from_vec(Vec::new()).with_table(&self.table)?;
-        Ok(self.with_lock_timeout(migrations))
+        Ok(self.with_lock_settings(migrations))
     }
 
-    fn with_lock_timeout(&self, migrations: terrace::Migrations) -> terrace::Migrations {
-        match self.lock_timeout {
-            Some(timeout) => migrations.with_lock_timeout(timeout),
-            None => migrations,
+    fn with_lock_settings(&self, mut migrations: terrace::Migrations) -> terrace::Migrations {
+        if let Some(timeout) = self.lock_timeout {
+            migrations = migrations.with_lock_timeout(timeout);
         }
+        if let Some(mode) = self.lock {
+            migrations = migrations.with_lock(mode);
+        }
+        if let Some(lease) = self.lock_lease {
+            migrations = migrations.with_lock_lease(lease);
+        }
+        migrations
     }
 }
 
@@ -466,6 +484,38 @@ fn resolve(
         (None, None) => settings.lock_timeout,
     };
 
+    let lock = match (global.lock, env(LOCK_ENV)) {
+        (Some(mode), _) => Some(mode),
+        (None, Some(text)) => Some(
+            text.parse::<terrace::LockMode>()
+                .map_err(|e| Failure::usage(format!("invalid {LOCK_ENV}: {e}")))?,
+        ),
+        (None, None) => match settings.lock {
+            Some(text) => Some(text.parse::<terrace::LockMode>().map_err(|e| {
+                Failure::usage(format!(
+                    "invalid `lock` in {}: {e}",
+                    path.as_deref().unwrap_or(Path::new(FILE_NAME)).display()
+                ))
+            })?),
+            None => None,
+        },
+    };
+    let lock_lease = match (global.lock_lease, env(LOCK_LEASE_ENV)) {
+        (Some(seconds), _) => Some(seconds),
+        (None, Some(text)) => Some(text.trim().parse::<u64>().map_err(|_| {
+            Failure::usage(format!(
+                "invalid {LOCK_LEASE_ENV} '{text}': expected a whole number of seconds"
+            ))
+        })?),
+        (None, None) => settings.lock_lease,
+    };
+    if lock_lease == Some(0) {
+        return Err(Failure::usage(
+            "a lock lease of 0 seconds would expire at once: give at least 1 (--lock-lease, \
+             TERRACE_LOCK_LEASE, or `lock_lease` in terrace.toml)",
+        ));
+    }
+
     Ok(Config {
         database,
         dir,
@@ -473,6 +523,8 @@ fn resolve(
         protected: settings.protected.unwrap_or(false),
         wait: std::time::Duration::from_secs(global.wait),
         lock_timeout: lock_timeout.map(std::time::Duration::from_secs),
+        lock,
+        lock_lease: lock_lease.map(std::time::Duration::from_secs),
         allow_newer: settings.allow_newer.unwrap_or(false),
         lint: settings.lint.unwrap_or(false),
         file: path,
@@ -492,6 +544,8 @@ mod tests {
             table: None,
             wait: 0,
             lock_timeout: None,
+            lock: None,
+            lock_lease: None,
             format: Format::Text,
             verbose: false,
             quiet: false,
@@ -511,13 +565,16 @@ mod tests {
     }
 
     fn full_env(name: &str) -> Option<String> {
-        if name == LOCK_TIMEOUT_ENV {
-            return Some("45".to_owned());
+        match name {
+            LOCK_TIMEOUT_ENV => return Some("45".to_owned()),
+            LOCK_ENV => return Some("auto".to_owned()),
+            LOCK_LEASE_ENV => return Some("12".to_owned()),
+            _ => {}
         }
         Some(format!("env-{name}"))
     }
 
-    const FULL_FILE: &str = "database = \"sqlite:file.db\"\ndir = \"sql\"\ntable = \"file_table\"\nprotected = true\nlock_timeout = 30\nallow_newer = true\nlint = true\n";
+    const FULL_FILE: &str = "database = \"sqlite:file.db\"\ndir = \"sql\"\ntable = \"file_table\"\nprotected = true\nlock_timeout = 30\nallow_newer = true\nlint = true\nlock = \"lease\"\nlock_lease = 20\n";
 
     #[test]
     fn defaults_without_anything() {
@@ -532,6 +589,7 @@ mod tests {
         );
         assert_eq!(config.file, None);
         assert_eq!(config.lock_timeout, None);
+        assert_eq!((config.lock, config.lock_lease), (None, None));
         assert!(!config.lint, "migrate does not lint unless asked");
     }
 
@@ -551,6 +609,8 @@ mod tests {
         assert!(config.allow_newer);
         assert!(config.lint);
         assert_eq!(config.lock_timeout, Some(Duration::from_secs(30)));
+        assert_eq!(config.lock, Some(terrace::LockMode::Lease));
+        assert_eq!(config.lock_lease, Some(Duration::from_secs(20)));
     }
 
     #[test]
@@ -572,6 +632,8 @@ mod tests {
         assert_eq!(config.table, "env-TERRACE_TABLE");
         assert!(config.protected, "only the file can say protected");
         assert_eq!(config.lock_timeout, Some(Duration::from_secs(45)));
+        assert_eq!(config.lock, Some(terrace::LockMode::Auto));
+        assert_eq!(config.lock_lease, Some(Duration::from_secs(12)));
         let bad_env = |name: &str| (name == LOCK_TIMEOUT_ENV).then(|| "soon".to_owned());
         let err = resolve(&global(), &bad_env, None, None).unwrap_err();
         assert!(
@@ -588,6 +650,8 @@ mod tests {
             table: Some("flag_table".into()),
             wait: 0,
             lock_timeout: Some(7),
+            lock: Some(terrace::LockMode::Session),
+            lock_lease: Some(9),
             format: Format::Text,
             verbose: false,
             quiet: false,
@@ -601,6 +665,34 @@ mod tests {
         assert_eq!(config.dir, Path::new("flag_dir"));
         assert_eq!(config.table, "flag_table");
         assert_eq!(config.lock_timeout, Some(Duration::from_secs(7)));
+        assert_eq!(config.lock, Some(terrace::LockMode::Session));
+        assert_eq!(config.lock_lease, Some(Duration::from_secs(9)));
+    }
+
+    #[test]
+    fn bad_lock_settings_name_the_setting() {
+        let bad_env =
+            |value: &'static str| move |name: &str| (name == LOCK_ENV).then(|| value.to_owned());
+        let err = resolve(&global(), &bad_env("pessimistic"), None, None).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("TERRACE_LOCK") && text.contains("pessimistic"),
+            "{text}"
+        );
+        let err = resolve(&global(), &no_env, None, file("", "lock = \"row\"")).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("`lock` in terrace.toml") && text.contains("auto, session or lease"),
+            "{text}"
+        );
+        let lease = |name: &str| (name == LOCK_LEASE_ENV).then(|| "long".to_owned());
+        let err = resolve(&global(), &lease, None, None).unwrap_err();
+        assert!(
+            err.to_string().contains("TERRACE_LOCK_LEASE 'long'"),
+            "{err}"
+        );
+        let err = resolve(&global(), &no_env, None, file("", "lock_lease = 0")).unwrap_err();
+        assert!(err.to_string().contains("lock lease of 0 seconds"), "{err}");
     }
 
     #[test]

@@ -200,6 +200,7 @@ impl ErrorDoc {
                 "not_recorded"
             }
             E::LockTimeout { .. } => "lock_timeout",
+            E::ReadOnlyReplica { .. } => "read_only_replica",
             E::Irreversible { .. } => "irreversible",
             E::RollbackPastNewer { .. } => "rollback_past_newer",
             E::UnknownTarget { version } => {

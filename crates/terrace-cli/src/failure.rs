@@ -173,6 +173,10 @@ fn library_hint(error: &terrace::Error) -> Option<String> {
             "baseline only adopts a database with no history; see `terrace history`"
         }
         terrace::Error::UnknownTarget { .. } => "see `terrace status` for the versions there are",
+        terrace::Error::ReadOnlyReplica { .. } => {
+            "point --database (DATABASE_URL) at the primary server; `terrace status` works on \
+             a replica"
+        }
         terrace::Error::LockTimeout { .. } => {
             "wait for the other run to finish, or wait longer with --lock-timeout SECONDS \
              (TERRACE_LOCK_TIMEOUT, or `lock_timeout` in terrace.toml)"

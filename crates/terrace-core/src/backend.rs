@@ -14,6 +14,7 @@
 use crate::error::BoxError;
 use crate::history::{ExtraColumn, HistoryRow, RowState, TableName};
 use crate::migration::{CodeFn, CodeResult};
+use crate::migrations::LockMode;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
@@ -61,6 +62,23 @@ impl std::fmt::Display for LockTimedOut {
 
 impl std::error::Error for LockTimedOut {}
 
+/// The error of [`Backend::lock`] and [`Backend::try_lock`] on a read-only replica
+/// (a PostgreSQL hot standby, a MySQL server with `read_only`): found before anything
+/// runs; the run turns it into [`Error::ReadOnlyReplica`](crate::Error::ReadOnlyReplica).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadOnlyReplica {
+    /// What gave it away (`pg_is_in_recovery() is true`, `read_only is ON`).
+    pub reason: String,
+}
+
+impl std::fmt::Display for ReadOnlyReplica {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "this is a read-only replica ({})", self.reason)
+    }
+}
+
+impl std::error::Error for ReadOnlyReplica {}
+
 /// The columns of a history row the quick start-up check compares, as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RowKey<'a> {
@@ -96,6 +114,12 @@ pub trait Backend: Send {
     /// `ROLLBACK` itself has ended the one it was given. A backend that cannot tell
     /// answers `true`.
     fn transaction_open(&mut self) -> BoxFuture<'_, BackendResult<bool>>;
+    /// Chooses the lock that [`lock`](Backend::lock) and [`try_lock`](Backend::try_lock)
+    /// take, and a lease's length; called before them. Backends with one kind of lock
+    /// ignore it.
+    fn configure_lock(&mut self, mode: LockMode, lease: Duration) {
+        let _ = (mode, lease);
+    }
     /// Takes the session-level migration lock, waiting at most `timeout`. Backends whose write transactions are the lock (SQLite)
     /// only prepare to wait for it. Not obtaining it in time is a [`LockTimedOut`]
     /// error.

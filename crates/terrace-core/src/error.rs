@@ -137,6 +137,14 @@ pub enum Error {
         /// How long this run waited (the lock timeout).
         waited: Duration,
     },
+    /// A writing command was pointed at a read-only replica (a PostgreSQL hot standby,
+    /// a MySQL or MariaDB server with `read_only`); found before anything ran, so
+    /// nothing was changed. Reading commands (`status`) work there.
+    #[error("this is a read-only replica ({reason}); migrate the primary")]
+    ReadOnlyReplica {
+        /// What gave it away (`pg_is_in_recovery() is true`, `read_only is ON`).
+        reason: String,
+    },
     /// A rollback would pass migrations that cannot be reversed; nothing was changed.
     #[error(
         "cannot roll back: {} no down section",

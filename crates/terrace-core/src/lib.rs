@@ -34,7 +34,7 @@ pub use backend::{Backend, BoxFuture, LockTimedOut, NewRow, RowKey, ready};
 pub use error::{BoxError, Error};
 pub use history::{HistoryRow, RowState, TableName};
 pub use migration::{Body, CodeFn, CodeResult, Migration};
-pub use migrations::{Migrations, NewerApplied, TransactionMode};
+pub use migrations::{LockMode, Migrations, NewerApplied, TransactionMode};
 pub use plan::{Direction, Plan, Step, Target};
 pub use report::{
     AppliedStatus, Event, PendingMigration, RepairChange, RepairReport, Report, ResetReport,

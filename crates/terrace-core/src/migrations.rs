@@ -39,6 +39,53 @@ pub enum NewerApplied {
     Warn,
 }
 
+/// Which migration lock a writing command takes on a database server. SQLite has one
+/// lock, its own write lock with a lock file, whatever this says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum LockMode {
+    /// The exact session lock where it is sound — PostgreSQL's advisory lock, MySQL's
+    /// `GET_LOCK` — and the [`Lease`](LockMode::Lease) where it is not: on a MariaDB
+    /// Galera node (`wsrep_on`), whose `GET_LOCK` holds on that node only. The default.
+    #[default]
+    Auto,
+    /// The session lock, even where the lease would be chosen.
+    Session,
+    /// A lease: a row in a small table beside the tracking table (`<table>_lock`),
+    /// which one run at a time can insert, renewed while the run lasts, released when
+    /// it ends, and taken over by another run only once it has expired — so a run that
+    /// was killed blocks the next one for at most the lease. It holds across a
+    /// cluster's nodes and through a pooler that shares server connections between
+    /// transactions (PgBouncer's transaction pooling), where a session lock does not.
+    Lease,
+}
+
+impl LockMode {
+    /// The setting's name in configuration (`auto`, `session`, `lease`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            LockMode::Auto => "auto",
+            LockMode::Session => "session",
+            LockMode::Lease => "lease",
+        }
+    }
+}
+
+impl std::str::FromStr for LockMode {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(LockMode::Auto),
+            "session" => Ok(LockMode::Session),
+            "lease" => Ok(LockMode::Lease),
+            _ => Err(format!(
+                "unknown lock {text:?}: expected auto, session or lease"
+            )),
+        }
+    }
+}
+
 /// The migrations of an application, with the settings to run them.
 ///
 /// Build it from a static list ([`Migrations::new`], or
@@ -54,6 +101,10 @@ pub struct Migrations {
     pub(crate) table: TableName,
     pub(crate) mode: Option<TransactionMode>,
     pub(crate) lock_timeout: Duration,
+    /// Which lock a writing command takes.
+    pub(crate) lock_mode: LockMode,
+    /// How long a lease lasts unless renewed.
+    pub(crate) lock_lease: Duration,
     /// What applied migrations newer than the list's newest do.
     pub(crate) newer_applied: NewerApplied,
     /// Every version's cumulative checksum in version order, computed at build time by
@@ -74,6 +125,13 @@ impl Migrations {
     /// timeout can express.
     pub const MAX_LOCK_TIMEOUT: Duration = Duration::from_secs(24 * 24 * 60 * 60);
 
+    /// How long a [lease](LockMode::Lease) lasts unless renewed: a run killed while
+    /// holding it blocks the next one for at most this long.
+    pub const DEFAULT_LOCK_LEASE: Duration = Duration::from_secs(60);
+
+    /// The shortest lease: one second.
+    pub const MIN_LOCK_LEASE: Duration = Duration::from_secs(1);
+
     /// A static list, in any order (it is validated when run). In a `static`, build it
     /// with `terrace::migrations!`, or pass a list that is itself a
     /// `static` or `const`.
@@ -85,6 +143,8 @@ impl Migrations {
             table: TableName::DEFAULT,
             mode: None,
             lock_timeout: Self::DEFAULT_LOCK_TIMEOUT,
+            lock_mode: LockMode::Auto,
+            lock_lease: Self::DEFAULT_LOCK_LEASE,
             newer_applied: NewerApplied::Refuse,
             precomputed_cumulative: None,
             cumulative: OnceLock::new(),
@@ -272,6 +332,47 @@ impl Migrations {
             timeout
         };
         self
+    }
+
+    /// Which migration lock a writing command takes on a server ([`LockMode::Auto`]
+    /// unless told otherwise).
+    pub const fn with_lock(mut self, mode: LockMode) -> Self {
+        self.lock_mode = mode;
+        self
+    }
+
+    /// [`with_lock`](Migrations::with_lock) in place.
+    #[doc(hidden)]
+    pub const fn set_lock(&mut self, mode: LockMode) {
+        self.lock_mode = mode;
+    }
+
+    /// How long a [lease](LockMode::Lease) lasts unless renewed
+    /// ([`DEFAULT_LOCK_LEASE`](Migrations::DEFAULT_LOCK_LEASE) unless told otherwise; at
+    /// least [`MIN_LOCK_LEASE`](Migrations::MIN_LOCK_LEASE), a shorter one is taken as
+    /// that). A run renews its lease between migrations; a single migration that runs
+    /// longer than the lease may lose it to another run, so the lease must outlast the
+    /// longest migration.
+    pub const fn with_lock_lease(mut self, lease: Duration) -> Self {
+        self.set_lock_lease(lease);
+        self
+    }
+
+    /// [`with_lock_lease`](Migrations::with_lock_lease) in place.
+    #[doc(hidden)]
+    pub const fn set_lock_lease(&mut self, lease: Duration) {
+        self.lock_lease = if lease.as_secs() < Self::MIN_LOCK_LEASE.as_secs() {
+            Self::MIN_LOCK_LEASE
+        } else if lease.as_secs() > Self::MAX_LOCK_TIMEOUT.as_secs() {
+            Self::MAX_LOCK_TIMEOUT
+        } else {
+            lease
+        };
+    }
+
+    /// The lock a writing command takes, and the lease's length.
+    pub fn lock(&self) -> (LockMode, Duration) {
+        (self.lock_mode, self.lock_lease)
     }
 
     /// The migrations, in the order given.

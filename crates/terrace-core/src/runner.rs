@@ -204,6 +204,7 @@ impl Migrations {
         observer: &mut O,
         began: Instant,
     ) -> Result<Report, Error> {
+        backend.configure_lock(self.lock_mode, self.lock_lease);
         let mut session =
             Session::writing(backend, &self.table, self.lock_timeout, observer).await?;
         let mut executor = self.executor(session.backend(), observer);
@@ -440,6 +441,7 @@ impl Migrations {
         let mut problems = self.source_problems();
         problems.retain(|problem| blocks_baseline(problem, version));
         invalid(problems)?;
+        backend.configure_lock(self.lock_mode, self.lock_lease);
         let mut session =
             Session::writing(backend, &self.table, self.lock_timeout, observer).await?;
         let result = async {
@@ -504,6 +506,7 @@ impl Migrations {
         backend: &mut dyn Backend,
         observer: &mut O,
     ) -> Result<RepairReport, Error> {
+        backend.configure_lock(self.lock_mode, self.lock_lease);
         let mut session =
             Session::writing(backend, &self.table, self.lock_timeout, observer).await?;
         let result = async {
@@ -561,6 +564,7 @@ impl Migrations {
         backend: &mut dyn Backend,
         observer: &mut O,
     ) -> Result<ResetReport, Error> {
+        backend.configure_lock(self.lock_mode, self.lock_lease);
         let mut session =
             Session::writing(backend, &self.table, self.lock_timeout, observer).await?;
         let result = async {

@@ -5,7 +5,7 @@
 //! Dropping it without either — a panic, a cancelled future — asks the backend to
 //! [`abandon`](Backend::abandon) the command.
 
-use crate::backend::{Backend, BackendResult, LockTimedOut};
+use crate::backend::{Backend, BackendResult, LockTimedOut, ReadOnlyReplica};
 use crate::error::Error;
 use crate::history::TableName;
 use crate::report::Event;
@@ -206,6 +206,10 @@ fn lock_error(
             Error::LockTimeout {
                 table: table.to_string(),
                 waited: timeout,
+            }
+        } else if let Some(replica) = e.downcast_ref::<ReadOnlyReplica>() {
+            Error::ReadOnlyReplica {
+                reason: replica.reason.clone(),
             }
         } else {
             Error::database(action, e)

@@ -14,6 +14,7 @@
 //! - **MySQL / MariaDB**: `GET_LOCK` on a name holding the table's database; DDL is not
 //!   transactional, so every migration is marked started before it runs.
 
+mod lease;
 mod lock_file;
 
 use crate::adapter::{Adapter, Cell, CellRef, Kind, Param, Rows};
@@ -25,7 +26,9 @@ use crate::block_on;
 use crate::error::BoxError;
 use crate::history::{ExtraColumn, HistoryRow, RowState, StoredRow, TableName};
 use crate::migration::{CodeFn, CodeResult};
+use crate::migrations::LockMode;
 use crate::schema::{CodeConnection, Db};
+use lease::{Lease, LockChoice};
 use lock_file::LockFile;
 use std::any::Any;
 use std::collections::HashSet;
@@ -42,6 +45,13 @@ pub struct SqlBackend<A> {
     /// While a writing command holds SQLite's lock: what it changed on the connection
     /// and how much longer it may wait.
     held: Option<Held>,
+    /// The lock to take on a server, and what was found out about the server.
+    lock: LockChoice,
+    /// The lease this backend holds, if its lock is one.
+    lease: Option<Lease>,
+    /// Whether a transaction this backend began is open (a lease is renewed only
+    /// outside one).
+    in_transaction: bool,
 }
 
 /// The state of a writing command on SQLite, from the lock to the unlock.
@@ -286,6 +296,9 @@ impl<A: Adapter> SqlBackend<A> {
             adapter,
             namespace: None,
             held: None,
+            lock: LockChoice::default(),
+            lease: None,
+            in_transaction: false,
         }
     }
 
@@ -471,6 +484,9 @@ impl<A: Adapter> SqlBackend<A> {
             && !held.foreign_keys_present
         {
             held.foreign_keys_present = mentions_references(sql);
+        }
+        if !self.in_transaction {
+            self.renew_lease_if_due().await?;
         }
         self.adapter.batch(sql).await
     }
@@ -736,6 +752,7 @@ impl<A: Adapter> SqlBackend<A> {
 
     async fn lock_verb(&mut self, table: &TableName, timeout: Duration) -> BackendResult<()> {
         let got = match self.dialect() {
+            _ if self.prepare_lock().await? => self.lease_lock(table, timeout).await?,
             Dialect::Postgres => self.postgres_lock(table, timeout).await?,
             Dialect::Mysql => {
                 // GET_LOCK waits whole seconds: a timeout under one second waits one.
@@ -757,6 +774,7 @@ impl<A: Adapter> SqlBackend<A> {
 
     async fn try_lock_verb(&mut self, table: &TableName, timeout: Duration) -> BackendResult<bool> {
         match self.dialect() {
+            _ if self.prepare_lock().await? => self.lease_lock(table, Duration::ZERO).await,
             Dialect::Postgres => self.postgres_lock(table, Duration::ZERO).await,
             Dialect::Mysql => self.mysql_get_lock(table, 0).await,
             _ => match self.sqlite_lock(Duration::ZERO, timeout).await {
@@ -769,6 +787,13 @@ impl<A: Adapter> SqlBackend<A> {
 
     async fn unlock_verb(&mut self, table: &TableName) -> BackendResult<()> {
         let released = match self.dialect() {
+            _ if self.lock.leasing == Some(true) => {
+                if self.release_lease().await? {
+                    return Ok(());
+                }
+                "(its lease expired and another run took it: a step ran longer than the lease), \
+                 so the run was not protected from that run"
+            }
             Dialect::Postgres => {
                 let key = postgres_lock_key(&self.history(table).await?);
                 let rows = self
@@ -812,11 +837,14 @@ impl<A: Adapter> SqlBackend<A> {
     }
 
     async fn begin_verb(&mut self) -> BackendResult<()> {
+        self.renew_lease_if_due().await?;
         match self.dialect() {
-            Dialect::Sqlite => self.sqlite_waiting("BEGIN IMMEDIATE").await,
-            Dialect::Mysql => self.adapter.batch("START TRANSACTION").await,
-            _ => self.adapter.batch("BEGIN").await,
+            Dialect::Sqlite => self.sqlite_waiting("BEGIN IMMEDIATE").await?,
+            Dialect::Mysql => self.adapter.batch("START TRANSACTION").await?,
+            _ => self.adapter.batch("BEGIN").await?,
         }
+        self.in_transaction = true;
+        Ok(())
     }
 
     async fn try_begin_verb(&mut self) -> BackendResult<bool> {
@@ -824,7 +852,10 @@ impl<A: Adapter> SqlBackend<A> {
             Some(held) if self.dialect() == Dialect::Sqlite && !held.budget.is_zero() => {
                 self.sqlite_busy_timeout(Duration::ZERO).await?;
                 match self.adapter.batch("BEGIN IMMEDIATE").await {
-                    Ok(()) => Ok(true),
+                    Ok(()) => {
+                        self.in_transaction = true;
+                        Ok(true)
+                    }
                     Err(e) if self.adapter.is_busy(&e) => Ok(false),
                     Err(e) => Err(e),
                 }
@@ -835,9 +866,17 @@ impl<A: Adapter> SqlBackend<A> {
 
     async fn commit_verb(&mut self) -> BackendResult<()> {
         match self.dialect() {
-            Dialect::Sqlite => self.sqlite_waiting("COMMIT").await,
-            _ => self.adapter.batch("COMMIT").await,
+            Dialect::Sqlite => self.sqlite_waiting("COMMIT").await?,
+            _ => self.adapter.batch("COMMIT").await?,
         }
+        self.in_transaction = false;
+        self.renew_lease_if_due().await
+    }
+
+    async fn rollback_verb(&mut self) -> BackendResult<()> {
+        self.adapter.batch("ROLLBACK").await?;
+        self.in_transaction = false;
+        Ok(())
     }
 
     async fn transaction_open_verb(&mut self) -> BackendResult<bool> {
@@ -1293,6 +1332,11 @@ impl<A: Adapter> Backend for SqlBackend<A> {
     fn transaction_open(&mut self) -> BoxFuture<'_, BackendResult<bool>> {
         Box::pin(self.transaction_open_verb())
     }
+    fn configure_lock(&mut self, mode: LockMode, lease: Duration) {
+        self.lock.mode = mode;
+        self.lock.lease = lease;
+        self.lock.leasing = None;
+    }
     fn lock<'a>(
         &'a mut self,
         table: &'a TableName,
@@ -1320,7 +1364,7 @@ impl<A: Adapter> Backend for SqlBackend<A> {
         Box::pin(self.commit_verb())
     }
     fn rollback(&mut self) -> BoxFuture<'_, BackendResult<()>> {
-        self.adapter.batch("ROLLBACK")
+        Box::pin(self.rollback_verb())
     }
     fn savepoint<'a>(&'a mut self, name: &'a str) -> BoxFuture<'a, BackendResult<()>> {
         Box::pin(self.savepoint_sql("SAVEPOINT", name))

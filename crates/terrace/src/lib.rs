@@ -83,9 +83,9 @@ pub use connection::{Access, ConnectOptions, Connection, DatabaseUrl, Scheme};
 pub use migrations::Migrations;
 pub use terrace_core::{
     AppliedStatus, Body, BoxError, CodeFn, CodeResult, Db, Direction, Error, Event, HistoryRow,
-    HistorySnapshot, Migration, NewerApplied, PendingMigration, Plan, Problem, RepairChange,
-    RepairReport, Report, ResetReport, RowState, Status, Step, StepReport, TableName, Target,
-    TransactionMode, Warning,
+    HistorySnapshot, LockMode, Migration, NewerApplied, PendingMigration, Plan, Problem,
+    RepairChange, RepairReport, Report, ResetReport, RowState, Status, Step, StepReport, TableName,
+    Target, TransactionMode, Warning,
 };
 
 /// [`Db::sqlite`](DbSqlite::sqlite): the SQLite connection of a code migration, as

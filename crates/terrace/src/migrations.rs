@@ -4,7 +4,7 @@
 use crate::backend::{AsyncDatabase, Database};
 use crate::error::Error;
 use crate::{
-    Event, HistorySnapshot, Migration, NewerApplied, Plan, Problem, RepairReport, Report,
+    Event, HistorySnapshot, LockMode, Migration, NewerApplied, Plan, Problem, RepairReport, Report,
     ResetReport, Status, TableName, Target, TransactionMode, Warning,
 };
 use std::path::Path;
@@ -29,6 +29,9 @@ impl Migrations {
     /// The longest lock timeout: 24 days, just under the longest wait SQLite's busy
     /// timeout can express.
     pub const MAX_LOCK_TIMEOUT: Duration = terrace_core::Migrations::MAX_LOCK_TIMEOUT;
+
+    /// How long a [lease](LockMode::Lease) lasts unless renewed: 60 seconds.
+    pub const DEFAULT_LOCK_LEASE: Duration = terrace_core::Migrations::DEFAULT_LOCK_LEASE;
 
     /// A static list, in any order (it is validated when run). In a `static`, build it
     /// with [`migrations!`](macro@crate::migrations), or pass a list that is itself a
@@ -84,6 +87,26 @@ impl Migrations {
     /// that).
     pub const fn with_lock_timeout(mut self, timeout: Duration) -> Self {
         self.0.set_lock_timeout(timeout);
+        self
+    }
+
+    /// Which migration lock a writing command takes on a server: [`LockMode::Auto`]
+    /// (the default) takes a session lock where it is exact and a lease on a MariaDB
+    /// Galera node; [`LockMode::Lease`] is needed behind a pooler that shares server
+    /// connections between transactions (PgBouncer's transaction pooling), which
+    /// cannot be detected.
+    pub const fn with_lock(mut self, mode: LockMode) -> Self {
+        self.0.set_lock(mode);
+        self
+    }
+
+    /// How long a lease lasts unless renewed
+    /// ([`DEFAULT_LOCK_LEASE`](Migrations::DEFAULT_LOCK_LEASE), 60 seconds, unless told
+    /// otherwise; at least one second): a run killed while holding it blocks the next
+    /// one for at most this long. A run renews it between migrations, so it must
+    /// outlast the longest migration.
+    pub const fn with_lock_lease(mut self, lease: Duration) -> Self {
+        self.0.set_lock_lease(lease);
         self
     }
 

@@ -4,11 +4,17 @@
 use terrace_core::BoxError;
 
 #[cfg(feature = "postgres")]
-use postgres::{Error as DriverError, Row, types::ToSql};
+use postgres::{
+    Error as DriverError, Row,
+    types::{ToSql, Type},
+};
 use terrace_core::backend::BackendResult;
 use terrace_core::{Cell, Kind, Param, Rows};
 #[cfg(all(feature = "tokio-postgres", not(feature = "postgres")))]
-use tokio_postgres::{Error as DriverError, Row, types::ToSql};
+use tokio_postgres::{
+    Error as DriverError, Row,
+    types::{ToSql, Type},
+};
 
 /// A server error: its text is the server's message with its SQLSTATE, detail and
 /// hint (the driver's own `Display` says only "db error"), and its source is the
@@ -61,13 +67,16 @@ pub(crate) fn sqlstate(error: &BoxError) -> Option<String> {
     Some(error.as_db_error()?.code().code().to_owned())
 }
 
-/// The parameters as both drivers bind them.
-pub(crate) fn bind<'p>(params: &'p [Param<'p>]) -> Vec<&'p (dyn ToSql + Sync)> {
+/// The parameters as both drivers bind them, each with its type, for `query_typed`:
+/// one round trip with an unnamed statement, which a pooler in transaction mode
+/// (PgBouncer) passes through, where a named prepared statement may reach another
+/// server connection than the one that prepared it.
+pub(crate) fn bind<'p>(params: &'p [Param<'p>]) -> Vec<(&'p (dyn ToSql + Sync), Type)> {
     params
         .iter()
         .map(|param| match param {
-            Param::Int(value) => value as &(dyn ToSql + Sync),
-            Param::Text(value) => value as &(dyn ToSql + Sync),
+            Param::Int(value) => (value as &(dyn ToSql + Sync), Type::INT8),
+            Param::Text(value) => (value as &(dyn ToSql + Sync), Type::TEXT),
         })
         .collect()
 }

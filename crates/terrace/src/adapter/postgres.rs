@@ -2,8 +2,9 @@
 //!
 //! The client is blocking: each verb does its work when called. Migration SQL and
 //! transaction control run through `batch_execute` (the simple query protocol,
-//! several statements at once); Terrace's own statements as prepared statements with
-//! typed parameters.
+//! several statements at once); Terrace's own statements as unnamed statements with
+//! typed parameters, one round trip each (`query_typed`), so that nothing depends on
+//! a server connection's prepared statements (see PgBouncer's transaction pooling).
 
 use crate::backend::{Database, sealed::Sealed};
 use crate::error::Error;
@@ -29,7 +30,7 @@ impl Postgres<'_> {
     ) -> BackendResult<Rows> {
         let rows = self
             .client
-            .query(sql, &bind(params))
+            .query_typed(sql, &bind(params))
             .map_err(server_error)?;
         cells(&rows, kinds)
     }
@@ -55,7 +56,7 @@ impl Adapter for Postgres<'_> {
     ) -> BoxFuture<'a, BackendResult<()>> {
         ready(
             self.client
-                .execute(sql, &bind(params))
+                .query_typed(sql, &bind(params))
                 .map(drop)
                 .map_err(server_error),
         )

@@ -1,8 +1,10 @@
 //! `tokio_postgres::Client`, behind the `tokio-postgres` feature.
 //!
 //! Migration SQL and transaction control run through `batch_execute` (the simple query
-//! protocol, several statements at once); Terrace's own statements as prepared
-//! statements with typed parameters.
+//! protocol, several statements at once); Terrace's own statements as unnamed
+//! statements with typed parameters, one round trip each (`query_typed`), so that
+//! nothing depends on a server connection's prepared statements (see PgBouncer's
+//! transaction pooling).
 
 use crate::backend::{AsyncDatabase, sealed::Sealed};
 use crate::error::Error;
@@ -39,7 +41,7 @@ impl Adapter for TokioPostgres<'_> {
     ) -> BoxFuture<'a, BackendResult<()>> {
         Box::pin(async move {
             self.client
-                .execute(sql, &bind(params))
+                .query_typed(sql, &bind(params))
                 .await
                 .map(drop)
                 .map_err(server_error)
@@ -55,7 +57,7 @@ impl Adapter for TokioPostgres<'_> {
         Box::pin(async move {
             let rows = self
                 .client
-                .query(sql, &bind(params))
+                .query_typed(sql, &bind(params))
                 .await
                 .map_err(server_error)?;
             cells(&rows, kinds)
