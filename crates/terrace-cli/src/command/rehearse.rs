@@ -16,6 +16,7 @@ use crate::schema::model::Schema;
 use copy::Scratch;
 use serde::Serialize;
 
+mod changes;
 mod copy;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -40,6 +41,9 @@ struct Rehearsal {
     name: String,
     /// How long its first up ran, in milliseconds.
     up_ms: u64,
+    /// The rows its first up inserted, updated and deleted, where the database
+    /// counts them (`changes.rs`); `null` where unknown.
+    rows_changed: Option<u64>,
     /// Why a check was left out (`irreversible: down not rehearsed`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     notes: Vec<&'static str>,
@@ -164,16 +168,21 @@ fn rehearse(
         version,
         name: migration.name().to_owned(),
         up_ms: 0,
+        rows_changed: None,
         notes: Vec::new(),
         checks: Vec::new(),
     };
     let before = read(conn, table)?;
+    let counted = changes::read(conn, table);
     let started = Instant::now();
     if let Err(e) = migrations.run_to(conn, Target::Version(version)) {
         rehearsal.fail("up", chain(&e));
         return Ok((rehearsal, false));
     }
     rehearsal.up_ms = millis(started.elapsed());
+    rehearsal.rows_changed = counted
+        .zip(changes::read(conn, table))
+        .and_then(|(was, now)| changes::between(&was, &now, history_writes(conn, migration)));
     rehearsal.pass("up");
     let after = read(conn, table)?;
     match migration.down() {
@@ -214,6 +223,15 @@ fn rehearse(
         }
     }
     Ok((rehearsal, true))
+}
+
+/// The tracking table's rows a run writes for one up: its row, and first a row
+/// marking it started where it runs outside a transaction (always on MySQL, whose DDL
+/// is not transactional).
+fn history_writes(conn: &Connection, migration: &Migration) -> u64 {
+    let transactional =
+        crate::import::foreign::dialect(conn) != Dialect::Mysql && migration.is_transactional();
+    if transactional { 1 } else { 2 }
 }
 
 /// The up SQL of a migration whose file marks it `-- migrate:up idempotent`.
@@ -280,8 +298,17 @@ fn print(
             out.paint(Style::Bad, "FAILED")
         };
         let passed = rehearsal.checks.iter().filter(|c| c.passed).count();
+        let rows = rehearsal
+            .rows_changed
+            .map(|n| {
+                format!(
+                    ", {n} row{} changed",
+                    plural(usize::try_from(n).unwrap_or(2))
+                )
+            })
+            .unwrap_or_default();
         out.print_result(&format!(
-            "{verdict} {} {}  {} check{} passed, up {}",
+            "{verdict} {} {}  {} check{} passed, up {}{rows}",
             rehearsal.version,
             rehearsal.name,
             passed,

@@ -66,6 +66,54 @@ fn rehearses_every_pending_migration_and_leaves_the_database_as_it_was() {
     assert!(doc.get("copy").is_none());
 }
 
+/// A fourth migration inserting three rows into `projects` and updating two others
+/// (ids 1 and 2, which must exist).
+fn add_seed(sandbox: &Sandbox) {
+    sandbox.migration(
+        "0004_seed.sql",
+        "INSERT INTO projects (id, name) VALUES (3, 'c'), (4, 'd'), (5, 'e');\n\
+         UPDATE projects SET name = 'z' WHERE id IN (1, 2);",
+        Some("DELETE FROM projects WHERE id > 2;"),
+    );
+}
+
+/// Each rehearsed migration's `rows_changed`.
+fn rows_changed(doc: &serde_json::Value) -> Vec<serde_json::Value> {
+    doc["migrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["rows_changed"].clone())
+        .collect()
+}
+
+#[test]
+fn the_rows_each_up_changes_are_counted_and_ddl_changes_none() {
+    let sandbox = first_applied();
+    let conn = rusqlite::Connection::open(sandbox.path().join(crate::support::DB)).unwrap();
+    conn.execute_batch("INSERT INTO projects (id, name) VALUES (1, 'a'), (2, 'b')")
+        .unwrap();
+    drop(conn);
+    add_seed(&sandbox);
+    sandbox.write(
+        "migrations/0005_unlogged.sql",
+        "-- migrate:up transaction:false\nDELETE FROM projects WHERE id = 5;\n\
+         -- migrate:down\nINSERT INTO projects (id, name) VALUES (5, 'e');\n",
+    );
+    let before = sandbox.db_bytes().unwrap();
+    let run = rehearse(&sandbox, &["test", "--format", "json"]);
+    run.ok();
+    let doc = run.json();
+    assert_eq!(rows_changed(&doc), [0, 0, 5, 1], "{doc}");
+    assert_eq!(sandbox.db_bytes().unwrap(), before);
+    let text = rehearse(&sandbox, &["test"]);
+    assert!(
+        text.stdout.contains(", 5 rows changed") && text.stdout.contains(", 1 row changed"),
+        "{}",
+        text.stdout
+    );
+}
+
 #[test]
 fn a_down_that_does_not_restore_the_schema_fails_and_the_database_is_untouched() {
     let sandbox = first_applied();
@@ -243,17 +291,20 @@ impl OnServer {
         self.sandbox.run(&all)
     }
 
-    /// `terrace test --keep`, passing once the second migration's down is fixed; the
-    /// copy's URL.
+    /// `terrace test --keep`, passing once the second migration's down is fixed, with
+    /// a fourth migration changing five rows (`add_seed`); the copy's URL.
     fn rehearse_keeping_the_copy(&self) -> String {
         self.sandbox.migration(
             "0002_add_base_url.sql",
             ADD_BASE_URL,
             Some("ALTER TABLE projects DROP COLUMN base_url;"),
         );
+        add_seed(&self.sandbox);
         let run = self.run(&["test", "--keep", "--format", "json"]);
         run.ok();
-        run.json()["copy"].as_str().unwrap().to_owned()
+        let doc = run.json();
+        assert_eq!(rows_changed(&doc), [0, 0, 5], "{doc}");
+        doc["copy"].as_str().unwrap().to_owned()
     }
 
     /// `terrace test`, failing on the second migration's down.
