@@ -1,10 +1,12 @@
 //! `terrace test [--keep]`: rehearses the pending migrations on a copy of the
 //! database, never on the original. The copy (`copy.rs`) is made with SQLite's online
-//! backup API, on PostgreSQL as a database with the original as its template, on MySQL
-//! as a database with a copy of each table; on it, each pending migration in order is applied, rolled back and applied again,
-//! the schema read from the catalog (`crate::schema`) before and after each step and
-//! compared, and an up marked `idempotent` is run a second time. The copy is deleted
-//! afterwards unless `--keep`.
+//! backup API, on PostgreSQL as a database with the original as its template (else
+//! table by table, `table_copy.rs`), on MySQL as a database with a copy of each table,
+//! view, trigger and routine; on it, each pending migration in order is applied,
+//! rolled back and applied again, the schema read from the catalog (`crate::schema`)
+//! before and after each step and compared, and an up marked `idempotent` is run a
+//! second time; the rows each up changed are counted where the database counts them
+//! (`changes.rs`). The copy is deleted afterwards unless `--keep`.
 
 use crate::cli::TestArgs;
 use crate::command::schema::read;
@@ -18,6 +20,8 @@ use serde::Serialize;
 
 mod changes;
 mod copy;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod table_copy;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use terrace::format::{Dialect, parse_sections, split_statements};
@@ -85,6 +89,8 @@ impl Rehearsal {
 #[derive(Serialize)]
 struct TestDoc<'a> {
     passed: bool,
+    /// How the copy was made: `backup`, `template` or `tables`.
+    copied: &'static str,
     /// Pending migrations after one that failed to run, so not rehearsed.
     not_rehearsed: usize,
     /// The copy left for inspection (`--keep`).
@@ -99,7 +105,8 @@ pub fn run(args: &TestArgs, config: &Config, out: &Output) -> anyhow::Result<Exi
     let migrations = config.migrations()?;
     crate::banner::announce(config, &database, out);
     out.warn(migrations.warnings());
-    let copy = Scratch::make(&database, args.keep)?;
+    let table = migrations.table().as_str().to_owned();
+    let copy = Scratch::make(&database, &table, args.keep)?;
     let mut conn = Connection::open(
         copy.url(),
         &ConnectOptions {
@@ -107,7 +114,6 @@ pub fn run(args: &TestArgs, config: &Config, out: &Output) -> anyhow::Result<Exi
             access: Access::ReadWrite,
         },
     )?;
-    let table = migrations.table().as_str().to_owned();
     let status = migrations.status(&mut conn)?;
     let mut previous = status
         .applied
@@ -133,18 +139,20 @@ pub fn run(args: &TestArgs, config: &Config, out: &Output) -> anyhow::Result<Exi
     }
     drop(conn);
     let kept = args.keep.then(|| copy.to_string());
+    let how = copy.how().clone();
     copy.remove()?;
     let not_rehearsed = status.pending.len() - rehearsals.len();
     let passed = rehearsals.iter().all(Rehearsal::passed);
     if out.is_json() {
         out.json(&TestDoc {
             passed,
+            copied: how.name(),
             not_rehearsed,
             copy: kept,
             migrations: &rehearsals,
         })?;
     } else {
-        print(out, &rehearsals, not_rehearsed, kept)?;
+        print(out, &rehearsals, not_rehearsed, &how, kept)?;
     }
     Ok(if passed {
         ExitCode::SUCCESS
@@ -286,8 +294,17 @@ fn print(
     out: &Output,
     rehearsals: &[Rehearsal],
     not_rehearsed: usize,
+    how: &copy::How,
     kept: Option<String>,
 ) -> anyhow::Result<()> {
+    if let copy::How::Tables {
+        instead_of_template: Some(why),
+    } = how
+    {
+        out.note(&format!(
+            "copied table by table: the database cannot be a template ({why})"
+        ));
+    }
     if rehearsals.is_empty() {
         out.print("nothing to rehearse: no pending migration")?;
     }
@@ -342,9 +359,10 @@ fn print(
         ))?;
     } else if !rehearsals.is_empty() {
         out.print(&format!(
-            "{} migration{} rehearsed on a copy; the database was not touched",
+            "{} migration{} rehearsed on a copy ({}); the database was not touched",
             rehearsals.len(),
-            plural(rehearsals.len())
+            plural(rehearsals.len()),
+            how.describe()
         ))?;
     }
     if let Some(path) = kept {
