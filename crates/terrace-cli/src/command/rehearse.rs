@@ -184,7 +184,7 @@ fn rehearse(
     let counted = changes::read(conn, table);
     let started = Instant::now();
     if let Err(e) = migrations.run_to(conn, Target::Version(version)) {
-        rehearsal.fail("up", chain(&e));
+        rehearsal.fail("up", terrace::error_line(&e));
         return Ok((rehearsal, false));
     }
     rehearsal.up_ms = millis(started.elapsed());
@@ -200,13 +200,13 @@ fn rehearse(
         Some(Body::Noop) => rehearsal.notes.push("down is a no-op: down not rehearsed"),
         Some(_) => {
             if let Err(e) = migrations.rollback(conn, Target::Version(previous)) {
-                rehearsal.fail("down", chain(&e));
+                rehearsal.fail("down", terrace::error_line(&e));
                 return Ok((rehearsal, false));
             }
             rehearsal.pass("down");
             rehearsal.compare("down restores the schema", &read(conn, table)?, &before);
             if let Err(e) = migrations.run_to(conn, Target::Version(version)) {
-                rehearsal.fail("up again", chain(&e));
+                rehearsal.fail("up again", terrace::error_line(&e));
                 return Ok((rehearsal, false));
             }
             rehearsal.pass("up again");
@@ -390,19 +390,4 @@ fn describe(differences: &[Difference]) -> String {
         })
         .collect();
     parts.join("; ")
-}
-
-/// An error with its causes, as one line.
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let line = cause.to_string();
-        if !text.contains(&line) {
-            text.push_str(": ");
-            text.push_str(&line);
-        }
-        source = cause.source();
-    }
-    text
 }
