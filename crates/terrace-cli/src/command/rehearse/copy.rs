@@ -7,14 +7,16 @@
 
 #[cfg(feature = "mysql")]
 use super::table_copy::backquote;
+#[cfg(feature = "postgres")]
+use super::table_copy::quote;
 use crate::connect::Location;
 use crate::failure::Failure;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+use terrace::BoxError;
 use terrace::DatabaseUrl;
-#[cfg(feature = "postgres")]
-use {super::table_copy::quote, terrace::BoxError};
 // Only the server copies open connections of their own.
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 use {crate::connect::Access, terrace::Connection};
@@ -289,10 +291,9 @@ impl Scratch {
         Ok(scratch)
     }
 
-    /// A new database on the same server holding a copy of each table of the
-    /// original (`SHOW CREATE TABLE`, foreign keys included, then `INSERT … SELECT`),
-    /// then of its routines, views and triggers (`table_copy.rs`): MySQL has no
-    /// database copy of its own.
+    /// A new database on the same server, filled with a copy of each table, routine,
+    /// view and trigger of the original (`table_copy.rs`): MySQL has no database copy
+    /// of its own.
     #[cfg(feature = "mysql")]
     fn mysql(database: &Location, keep: bool) -> anyhow::Result<Scratch> {
         use mysql::prelude::Queryable;
@@ -310,22 +311,18 @@ impl Scratch {
         let original: String = conn
             .query_first("SELECT DATABASE()")?
             .ok_or_else(|| Failure::refused("the MySQL URL names no database to copy"))?;
-        let tables: Vec<String> = conn.query(
-            "SELECT CAST(table_name AS CHAR) FROM information_schema.tables \
-             WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY table_name",
-        )?;
         let name = copy_name(&original, 64);
         let url = database
             .url()
             .with_database(&name)
             .ok_or_else(|| Failure::refused("not a server URL"))?;
-        let copy_failed = |e: mysql::Error| {
+        let copy_failed = |e: BoxError| {
             Failure::refused(format!("cannot copy database {original} to {name}"))
                 .named("test_copy")
                 .caused_by(e)
         };
         conn.query_drop(format!("CREATE DATABASE {}", backquote(&name)))
-            .map_err(copy_failed)?;
+            .map_err(|e| copy_failed(e.into()))?;
         // From here on, the copy exists: an error drops it.
         let scratch = Scratch {
             url,
@@ -339,29 +336,7 @@ impl Scratch {
                 instead_of_template: None,
             },
         };
-        conn.query_drop(format!("USE {}", backquote(&name)))
-            .map_err(copy_failed)?;
-        conn.query_drop("SET FOREIGN_KEY_CHECKS = 0")
-            .map_err(copy_failed)?;
-        for table in &tables {
-            let from = format!("{}.{}", backquote(&original), backquote(table));
-            let create: Option<(String, String)> = conn
-                .query_first(format!("SHOW CREATE TABLE {from}"))
-                .map_err(copy_failed)?;
-            let Some((_, create)) = create else { continue };
-            conn.query_drop(create).map_err(copy_failed)?;
-            conn.query_drop(format!(
-                "INSERT INTO {}.{} SELECT * FROM {from}",
-                backquote(&name),
-                backquote(table)
-            ))
-            .map_err(copy_failed)?;
-        }
-        super::table_copy::mysql(conn, &original, &schema).map_err(|e| {
-            Failure::refused(format!("cannot copy database {original} to {name}"))
-                .named("test_copy")
-                .caused_by(e)
-        })?;
+        super::table_copy::mysql(conn, &original, &name, &schema).map_err(copy_failed)?;
         Ok(scratch)
     }
 }

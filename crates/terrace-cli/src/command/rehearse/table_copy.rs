@@ -8,7 +8,8 @@
 //!   read in one repeatable-read transaction), then the foreign keys, views and
 //!   triggers, so that no trigger fires on the rows and they go in in any order;
 //!   last, each sequence's current value and the column that owns it.
-//! - **MySQL**: after the tables (`copy.rs`), the routines (`SHOW CREATE PROCEDURE`,
+//! - **MySQL**: each table (`SHOW CREATE TABLE`, foreign keys included, with foreign
+//!   key checks off, then `INSERT … SELECT`), the routines (`SHOW CREATE PROCEDURE`,
 //!   `SHOW CREATE FUNCTION`, without their `DEFINER`), then the views and triggers.
 //!
 //! A statement that fails for want of one still to come (a view over a view of a
@@ -191,15 +192,35 @@ fn sequences(
     Ok(())
 }
 
-/// Copies the routines, views and triggers of the database `original`, whose schema
-/// is `schema`, into the database `conn` uses (the copy, its tables filled).
+/// Copies the tables, routines, views and triggers of the database `original`, whose
+/// schema is `schema`, into the empty database `copy`; `conn` uses it afterwards.
 #[cfg(feature = "mysql")]
 pub(super) fn mysql(
     conn: &mut mysql::Conn,
     original: &str,
+    copy: &str,
     schema: &crate::schema::model::Schema,
 ) -> Result<(), BoxError> {
     use mysql::prelude::Queryable;
+    let tables: Vec<String> = conn.exec(
+        "SELECT CAST(TABLE_NAME AS CHAR) FROM information_schema.TABLES \
+         WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
+        (original,),
+    )?;
+    conn.query_drop(format!("USE {}", backquote(copy)))?;
+    conn.query_drop("SET FOREIGN_KEY_CHECKS = 0")?;
+    for table in &tables {
+        let from = format!("{}.{}", backquote(original), backquote(table));
+        let create: Option<(String, String)> =
+            conn.query_first(format!("SHOW CREATE TABLE {from}"))?;
+        let Some((_, create)) = create else { continue };
+        conn.query_drop(create)?;
+        conn.query_drop(format!(
+            "INSERT INTO {}.{} SELECT * FROM {from}",
+            backquote(copy),
+            backquote(table)
+        ))?;
+    }
     let routines: Vec<(String, String)> = conn.exec(
         "SELECT CAST(ROUTINE_TYPE AS CHAR), CAST(ROUTINE_NAME AS CHAR) \
          FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ? ORDER BY ROUTINE_NAME",
