@@ -572,13 +572,14 @@ fn mysql_rehearses_on_a_copy_of_each_table_and_leaves_every_table_as_it_was() {
     not(terrace_test_mysql),
     ignore = "TERRACE_TEST_MYSQL_URL was not set when the tests were built"
 )]
-fn mysql_copies_views_triggers_and_routines() {
+fn mysql_copies_generated_columns_views_triggers_and_routines() {
     use mysql::prelude::Queryable;
     let sandbox = Sandbox::project();
     sandbox.migration(
         "0001_projects.sql",
         "CREATE TABLE projects (id INTEGER PRIMARY KEY, name VARCHAR(20) NOT NULL);\n\
          CREATE TABLE audit (name VARCHAR(20) NOT NULL);\n\
+         CREATE TABLE tags (name VARCHAR(20) NOT NULL, loud VARCHAR(20) AS (UPPER(name)) STORED);\n\
          CREATE VIEW project_names AS SELECT name FROM projects;\n\
          CREATE TRIGGER projects_audit AFTER INSERT ON projects FOR EACH ROW \
            INSERT INTO audit VALUES (NEW.name);\n\
@@ -587,7 +588,7 @@ fn mysql_copies_views_triggers_and_routines() {
            INSERT INTO projects VALUES (i, n);",
         Some(
             "DROP PROCEDURE add_project; DROP FUNCTION shout; DROP VIEW project_names; \
-             DROP TABLE audit; DROP TABLE projects;",
+             DROP TABLE tags; DROP TABLE audit; DROP TABLE projects;",
         ),
     );
     // Needs the procedure, the trigger (which adds a row to audit), the function
@@ -604,7 +605,10 @@ fn mysql_copies_views_triggers_and_routines() {
     );
     let on = OnServer::with("TERRACE_TEST_MYSQL_URL", sandbox);
     on.run(&["migrate", "--to", "1"]).ok();
-    execute(&on.db.url, "CALL add_project(1, 'a');");
+    execute(
+        &on.db.url,
+        "CALL add_project(1, 'a'); INSERT INTO tags (name) VALUES ('new');",
+    );
     let before = mysql_tables(&on.db.url);
     let dump = on.run(&["schema", "dump"]).code(0).stdout.clone();
 
@@ -625,6 +629,8 @@ fn mysql_copies_views_triggers_and_routines() {
     assert_eq!(audit, ["a", "b"]);
     let loud: Vec<String> = conn.query("SELECT name FROM loud ORDER BY name").unwrap();
     assert_eq!(loud, ["A", "B"]);
+    let tags: Vec<(String, String)> = conn.query("SELECT name, loud FROM tags").unwrap();
+    assert_eq!(tags, [("new".to_owned(), "NEW".to_owned())]);
     drop(conn);
     execute(&on.server, &format!("DROP DATABASE `{kept}`"));
 }

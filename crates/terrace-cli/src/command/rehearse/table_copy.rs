@@ -9,7 +9,7 @@
 //!   triggers, so that no trigger fires on the rows and they go in in any order;
 //!   last, each sequence's current value and the column that owns it.
 //! - **MySQL**: each table (`SHOW CREATE TABLE`, foreign keys included, with foreign
-//!   key checks off, then `INSERT … SELECT`), the routines (`SHOW CREATE PROCEDURE`,
+//!   key checks off, then `INSERT … SELECT` of its columns but the generated ones), the routines (`SHOW CREATE PROCEDURE`,
 //!   `SHOW CREATE FUNCTION`, without their `DEFINER`), then the views and triggers.
 //!
 //! A statement that fails for want of one still to come (a view over a view of a
@@ -215,10 +215,20 @@ pub(super) fn mysql(
             conn.query_first(format!("SHOW CREATE TABLE {from}"))?;
         let Some((_, create)) = create else { continue };
         conn.query_drop(create)?;
+        // A generated column takes no value: the server computes it again.
+        let columns: Vec<String> = conn.exec(
+            "SELECT CAST(COLUMN_NAME AS CHAR) FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? \
+             AND EXTRA NOT LIKE '%VIRTUAL GENERATED%' AND EXTRA NOT LIKE '%STORED GENERATED%' \
+             ORDER BY ORDINAL_POSITION",
+            (original, table),
+        )?;
+        let columns: Vec<String> = columns.iter().map(|c| backquote(c)).collect();
         conn.query_drop(format!(
-            "INSERT INTO {}.{} SELECT * FROM {from}",
+            "INSERT INTO {}.{} ({list}) SELECT {list} FROM {from}",
             backquote(copy),
-            backquote(table)
+            backquote(table),
+            list = columns.join(", ")
         ))?;
     }
     let routines: Vec<(String, String)> = conn.exec(
