@@ -170,15 +170,16 @@ pub enum Command {
     /// schemas compared; the database is not touched
     ///
     /// A SQLite database is copied with SQLite's online backup API; a PostgreSQL one as
-    /// a new database with it as the template (`CREATE DATABASE … TEMPLATE`, refused
-    /// while another session is connected to it); a MySQL one as a new database with
-    /// a copy of each table (not its views, triggers or routines). For each pending migration in order: its up runs, then its down (a
-    /// migration without one is reported as irreversible), whose schema must equal the
-    /// one before the up, then its up again, whose schema must equal the first up's. An
-    /// up marked `-- migrate:up idempotent` then runs a second time and must succeed and
-    /// leave the schema as it was. Prints each migration's time and every failed check
-    /// with its statement or schema differences; exits with 1 if any check failed. The
-    /// copy is deleted afterwards unless --keep.
+    /// a new database with it as the template (`CREATE DATABASE … TEMPLATE`), or,
+    /// while another session is connected to it, table by table; a MySQL one as a new
+    /// database with a copy of each table, routine, view and trigger. For each pending
+    /// migration in order: its up runs, then its down (a migration without one is
+    /// reported as irreversible), whose schema must equal the one before the up, then
+    /// its up again, whose schema must equal the first up's. An up marked `-- migrate:up
+    /// idempotent` then runs a second time and must succeed and leave the schema as it
+    /// was. Prints each migration's time, the rows its up changed (where the database
+    /// counts them) and every failed check with its statement or schema differences;
+    /// exits with 1 if any check failed. The copy is deleted afterwards unless --keep.
     Test(TestArgs),
     /// Print the database's schema as SQL, or compare it with another database or with
     /// what the migrations build

@@ -371,6 +371,23 @@ pub fn write_with_causes(
     Ok(())
 }
 
+/// An error's message followed by each cause not already in the text,
+/// `: `-separated, on one line (a line break in a message becomes `; `): for a
+/// report that holds one line per failure.
+pub fn one_line(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(error) = cause {
+        let line = error.to_string();
+        if !text.contains(&line) {
+            text.push_str(": ");
+            text.push_str(&line);
+        }
+        cause = error.source();
+    }
+    text.replace('\n', "; ")
+}
+
 fn render_statement(
     direction: Direction,
     statement: Option<&str>,
@@ -451,4 +468,40 @@ fn render_migrations(migrations: &[(u64, String)], one: &str, many: &str) -> Str
         .collect();
     let verb = if names.len() == 1 { one } else { many };
     format!("{} {verb}", names.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+    use std::fmt;
+
+    /// An error with a message and perhaps a cause.
+    #[derive(Debug)]
+    struct Layer(&'static str, Option<Box<Layer>>);
+
+    impl fmt::Display for Layer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Layer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|e| e as _)
+        }
+    }
+
+    #[test]
+    fn one_line_holds_each_cause_once_and_no_line_break() {
+        let driver = Layer("ERROR: boom\nDETAIL: why", None);
+        let middle = Layer(
+            "statement failed: ERROR: boom\nDETAIL: why",
+            Some(Box::new(driver)),
+        );
+        let top = Layer("migration 2 failed", Some(Box::new(middle)));
+        assert_eq!(
+            one_line(&top),
+            "migration 2 failed: statement failed: ERROR: boom; DETAIL: why"
+        );
+    }
 }

@@ -112,7 +112,8 @@ pub struct Report {
     pub total: Duration,
     /// What the command found worth a warning without stopping: applied migrations
     /// newer than every migration of the list, where the list allows them
-    /// ([`Warning::NewerApplied`]).
+    /// ([`Warning::NewerApplied`]), and history rows whose checksum is from no known
+    /// algorithm ([`Warning::UnknownChecksum`]).
     pub warnings: Vec<Warning>,
 }
 
@@ -178,7 +179,8 @@ pub struct Status {
     /// What does not stop a command but is worth a warning: applied migrations newer
     /// than every migration of the list, where the list allows them
     /// ([`Warning::NewerApplied`]; where it does not, each is a
-    /// [`Problem::NewerApplied`]).
+    /// [`Problem::NewerApplied`]), and history rows whose checksum is from no known
+    /// algorithm ([`Warning::UnknownChecksum`]).
     pub warnings: Vec<Warning>,
 }
 

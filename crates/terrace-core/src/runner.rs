@@ -17,7 +17,7 @@ use crate::report::{
 use crate::session::Session;
 use crate::validate::{
     Problem, Warning, blocks_baseline, check_history, concerns_applied, index_by_version,
-    newer_applied, newer_applied_warnings, unreadable_pending,
+    newer_applied, newer_applied_warnings, unknown_checksum_warnings, unreadable_pending,
 };
 use std::time::{Duration, Instant};
 
@@ -124,10 +124,13 @@ impl Migrations {
         problems
     }
 
-    /// The applied migrations newer than every migration of the list, each a warning
-    /// where the list allows them (none where it refuses them: they are problems).
-    fn newer_warnings(&self, history: &History) -> Vec<Warning> {
-        let warnings = newer_applied_warnings(&self.list, &history.rows, self.newer_applied);
+    /// What the history holds that is worth a warning: the applied migrations newer
+    /// than every migration of the list, where the list allows them (none where it
+    /// refuses them: they are problems), and the rows whose checksum is from no known
+    /// algorithm.
+    fn history_warnings(&self, history: &History) -> Vec<Warning> {
+        let mut warnings = newer_applied_warnings(&self.list, &history.rows, self.newer_applied);
+        warnings.extend(unknown_checksum_warnings(&history.rows));
         for warning in &warnings {
             tracing::warn!(table = %self.table, "{warning}");
         }
@@ -212,7 +215,7 @@ impl Migrations {
         let result = async {
             let history = read_history(session.backend(), &self.table).await?;
             invalid(self.blocking(&history, direction))?;
-            warnings = self.newer_warnings(&history);
+            warnings = self.history_warnings(&history);
             let plan = match direction {
                 Direction::Up => plan_up(&self.list, &history.rows, target)?,
                 Direction::Down => plan_down(&self.list, &history.rows, target)?,
@@ -366,7 +369,7 @@ impl Migrations {
 
     fn status_from(&self, history: History) -> Status {
         let problems = self.problems(&history);
-        let warnings = self.newer_warnings(&history);
+        let warnings = self.history_warnings(&history);
         let first_newer = newer_applied(&self.list, &history.rows)
             .first()
             .map_or(u64::MAX, |row| row.version);

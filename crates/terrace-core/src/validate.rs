@@ -232,6 +232,16 @@ pub enum Warning {
         /// The newest version of the list.
         latest_known: u64,
     },
+    /// A history row's checksum is from no algorithm Terrace knows (not `sha256:…`;
+    /// edited by hand, say): an edit to its migration cannot be detected.
+    UnknownChecksum {
+        /// The row's version.
+        version: u64,
+        /// The name it was applied under.
+        name: String,
+        /// The checksum it records.
+        checksum: String,
+    },
 }
 
 impl fmt::Display for Warning {
@@ -256,6 +266,16 @@ impl fmt::Display for Warning {
                 "migration {version} ({name}) is applied but unknown to these migrations, whose \
                  newest is {latest_known}: a newer build applied it; left alone, as newer applied \
                  migrations are allowed"
+            ),
+            Warning::UnknownChecksum {
+                version,
+                name,
+                checksum,
+            } => write!(
+                f,
+                "migration {version} ({name}) is recorded with checksum {checksum:?}, from no \
+                 algorithm Terrace knows: an edit to its file cannot be detected; `terrace \
+                 repair` records the file's checksum"
             ),
             // Shown as a file's problem is, `PATH:LINE:` when on a line.
             Warning::Sum { path, line, detail } => Problem::File {
@@ -743,6 +763,24 @@ pub(crate) fn newer_applied_warnings(
             version: row.version,
             name: row.name.clone(),
             latest_known,
+        })
+        .collect()
+}
+
+/// A warning for each history row whose checksum is from no algorithm Terrace knows
+/// (a row without one, adopted or from an older table, is not such a row).
+pub(crate) fn unknown_checksum_warnings(applied: &[HistoryRow]) -> Vec<Warning> {
+    applied
+        .iter()
+        .filter_map(|row| {
+            let checksum = row.checksum.as_deref()?;
+            (!checksum.starts_with(terrace_format::CHECKSUM_PREFIX)).then(|| {
+                Warning::UnknownChecksum {
+                    version: row.version,
+                    name: row.name.clone(),
+                    checksum: checksum.to_owned(),
+                }
+            })
         })
         .collect()
 }
@@ -1446,6 +1484,31 @@ mod tests {
     fn legacy_and_foreign_algorithm_checksums_are_not_edits() {
         let applied = [row(1, "create_a", None), row(2, "add_b", Some("md5:abc"))];
         assert!(check_history(LIST, &applied, NewerApplied::Refuse).is_empty());
+    }
+
+    #[test]
+    fn a_checksum_from_no_known_algorithm_is_a_warning_naming_the_version() {
+        let applied = [
+            row(1, "create_a", None),
+            row(2, "add_b", Some("edited")),
+            row(3, "add_c", Some(&LIST[2].checksum())),
+        ];
+        let warnings = super::unknown_checksum_warnings(&applied);
+        assert_eq!(
+            warnings,
+            [Warning::UnknownChecksum {
+                version: 2,
+                name: "add_b".into(),
+                checksum: "edited".into(),
+            }]
+        );
+        assert!(
+            warnings[0]
+                .to_string()
+                .starts_with("migration 2 (add_b) is recorded with checksum \"edited\""),
+            "{}",
+            warnings[0]
+        );
     }
 
     #[test]

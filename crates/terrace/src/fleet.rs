@@ -352,7 +352,7 @@ fn pool(
 /// Opens one target and runs `command` on it.
 fn run_one(migrations: &Migrations, command: Command, entry: &Entry, wait: Duration) -> Outcome {
     let failed = |err: &dyn std::error::Error| Outcome::Failed {
-        error: redact(&with_causes(err)).into_owned(),
+        error: redact(&terrace_core::error::one_line(err)).into_owned(),
     };
     // A schema per tenant: the tracking table in that schema.
     let in_schema;
@@ -406,19 +406,4 @@ fn run_one(migrations: &Migrations, command: Command, entry: &Entry, wait: Durat
         }),
     };
     result.unwrap_or_else(|err| failed(&err))
-}
-
-/// The error's message followed by each cause, `: `-separated.
-fn with_causes(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text.replace('\n', "; ")
 }

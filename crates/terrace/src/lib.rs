@@ -81,6 +81,10 @@ use terrace_core::error;
 pub use backend::{AsyncDatabase, Database};
 pub use connection::{Access, ConnectOptions, Connection, DatabaseUrl, Scheme};
 pub use migrations::Migrations;
+/// An error's message and causes on one line: `message: cause: cause` (the command
+/// line's reports).
+#[doc(hidden)]
+pub use terrace_core::error::one_line as error_line;
 pub use terrace_core::{
     AppliedStatus, Body, BoxError, CodeFn, CodeResult, Db, Direction, Error, Event, HistoryRow,
     HistorySnapshot, LockMode, Migration, NewerApplied, PendingMigration, Plan, Problem,

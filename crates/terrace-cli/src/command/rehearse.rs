@@ -1,10 +1,12 @@
 //! `terrace test [--keep]`: rehearses the pending migrations on a copy of the
 //! database, never on the original. The copy (`copy.rs`) is made with SQLite's online
-//! backup API, on PostgreSQL as a database with the original as its template, on MySQL
-//! as a database with a copy of each table; on it, each pending migration in order is applied, rolled back and applied again,
-//! the schema read from the catalog (`crate::schema`) before and after each step and
-//! compared, and an up marked `idempotent` is run a second time. The copy is deleted
-//! afterwards unless `--keep`.
+//! backup API, on PostgreSQL as a database with the original as its template (else
+//! table by table, `table_copy.rs`), on MySQL as a database with a copy of each table,
+//! view, trigger and routine; on it, each pending migration in order is applied,
+//! rolled back and applied again, the schema read from the catalog (`crate::schema`)
+//! before and after each step and compared, and an up marked `idempotent` is run a
+//! second time; the rows each up changed are counted where the database counts them
+//! (`changes.rs`). The copy is deleted afterwards unless `--keep`.
 
 use crate::cli::TestArgs;
 use crate::command::schema::read;
@@ -16,7 +18,10 @@ use crate::schema::model::Schema;
 use copy::Scratch;
 use serde::Serialize;
 
+mod changes;
 mod copy;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod table_copy;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use terrace::format::{Dialect, parse_sections, split_statements};
@@ -40,6 +45,9 @@ struct Rehearsal {
     name: String,
     /// How long its first up ran, in milliseconds.
     up_ms: u64,
+    /// The rows its first up inserted, updated and deleted, where the database
+    /// counts them (`changes.rs`); `null` where unknown.
+    rows_changed: Option<u64>,
     /// Why a check was left out (`irreversible: down not rehearsed`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     notes: Vec<&'static str>,
@@ -81,6 +89,8 @@ impl Rehearsal {
 #[derive(Serialize)]
 struct TestDoc<'a> {
     passed: bool,
+    /// How the copy was made: `backup`, `template` or `tables`.
+    copied: &'static str,
     /// Pending migrations after one that failed to run, so not rehearsed.
     not_rehearsed: usize,
     /// The copy left for inspection (`--keep`).
@@ -95,7 +105,8 @@ pub fn run(args: &TestArgs, config: &Config, out: &Output) -> anyhow::Result<Exi
     let migrations = config.migrations()?;
     crate::banner::announce(config, &database, out);
     out.warn(migrations.warnings());
-    let copy = Scratch::make(&database, args.keep)?;
+    let table = migrations.table().as_str().to_owned();
+    let copy = Scratch::make(&database, &table, args.keep)?;
     let mut conn = Connection::open(
         copy.url(),
         &ConnectOptions {
@@ -103,7 +114,6 @@ pub fn run(args: &TestArgs, config: &Config, out: &Output) -> anyhow::Result<Exi
             access: Access::ReadWrite,
         },
     )?;
-    let table = migrations.table().as_str().to_owned();
     let status = migrations.status(&mut conn)?;
     let mut previous = status
         .applied
@@ -129,18 +139,20 @@ pub fn run(args: &TestArgs, config: &Config, out: &Output) -> anyhow::Result<Exi
     }
     drop(conn);
     let kept = args.keep.then(|| copy.to_string());
+    let how = copy.how().clone();
     copy.remove()?;
     let not_rehearsed = status.pending.len() - rehearsals.len();
     let passed = rehearsals.iter().all(Rehearsal::passed);
     if out.is_json() {
         out.json(&TestDoc {
             passed,
+            copied: how.name(),
             not_rehearsed,
             copy: kept,
             migrations: &rehearsals,
         })?;
     } else {
-        print(out, &rehearsals, not_rehearsed, kept)?;
+        print(out, &rehearsals, not_rehearsed, &how, kept)?;
     }
     Ok(if passed {
         ExitCode::SUCCESS
@@ -164,16 +176,21 @@ fn rehearse(
         version,
         name: migration.name().to_owned(),
         up_ms: 0,
+        rows_changed: None,
         notes: Vec::new(),
         checks: Vec::new(),
     };
     let before = read(conn, table)?;
+    let counted = changes::read(conn, table);
     let started = Instant::now();
     if let Err(e) = migrations.run_to(conn, Target::Version(version)) {
-        rehearsal.fail("up", chain(&e));
+        rehearsal.fail("up", terrace::error_line(&e));
         return Ok((rehearsal, false));
     }
     rehearsal.up_ms = millis(started.elapsed());
+    rehearsal.rows_changed = counted
+        .zip(changes::read(conn, table))
+        .and_then(|(was, now)| changes::between(&was, &now, history_writes(conn, migration)));
     rehearsal.pass("up");
     let after = read(conn, table)?;
     match migration.down() {
@@ -183,13 +200,13 @@ fn rehearse(
         Some(Body::Noop) => rehearsal.notes.push("down is a no-op: down not rehearsed"),
         Some(_) => {
             if let Err(e) = migrations.rollback(conn, Target::Version(previous)) {
-                rehearsal.fail("down", chain(&e));
+                rehearsal.fail("down", terrace::error_line(&e));
                 return Ok((rehearsal, false));
             }
             rehearsal.pass("down");
             rehearsal.compare("down restores the schema", &read(conn, table)?, &before);
             if let Err(e) = migrations.run_to(conn, Target::Version(version)) {
-                rehearsal.fail("up again", chain(&e));
+                rehearsal.fail("up again", terrace::error_line(&e));
                 return Ok((rehearsal, false));
             }
             rehearsal.pass("up again");
@@ -214,6 +231,15 @@ fn rehearse(
         }
     }
     Ok((rehearsal, true))
+}
+
+/// The tracking table's rows a run writes for one up: its row, and first a row
+/// marking it started where it runs outside a transaction (always on MySQL, whose DDL
+/// is not transactional).
+fn history_writes(conn: &Connection, migration: &Migration) -> u64 {
+    let transactional =
+        crate::import::foreign::dialect(conn) != Dialect::Mysql && migration.is_transactional();
+    if transactional { 1 } else { 2 }
 }
 
 /// The up SQL of a migration whose file marks it `-- migrate:up idempotent`.
@@ -268,8 +294,17 @@ fn print(
     out: &Output,
     rehearsals: &[Rehearsal],
     not_rehearsed: usize,
+    how: &copy::How,
     kept: Option<String>,
 ) -> anyhow::Result<()> {
+    if let copy::How::Tables {
+        instead_of_template: Some(why),
+    } = how
+    {
+        out.note(&format!(
+            "copied table by table: the database cannot be a template ({why})"
+        ));
+    }
     if rehearsals.is_empty() {
         out.print("nothing to rehearse: no pending migration")?;
     }
@@ -280,8 +315,17 @@ fn print(
             out.paint(Style::Bad, "FAILED")
         };
         let passed = rehearsal.checks.iter().filter(|c| c.passed).count();
+        let rows = rehearsal
+            .rows_changed
+            .map(|n| {
+                format!(
+                    ", {n} row{} changed",
+                    plural(usize::try_from(n).unwrap_or(2))
+                )
+            })
+            .unwrap_or_default();
         out.print_result(&format!(
-            "{verdict} {} {}  {} check{} passed, up {}",
+            "{verdict} {} {}  {} check{} passed, up {}{rows}",
             rehearsal.version,
             rehearsal.name,
             passed,
@@ -315,9 +359,10 @@ fn print(
         ))?;
     } else if !rehearsals.is_empty() {
         out.print(&format!(
-            "{} migration{} rehearsed on a copy; the database was not touched",
+            "{} migration{} rehearsed on a copy ({}); the database was not touched",
             rehearsals.len(),
-            plural(rehearsals.len())
+            plural(rehearsals.len()),
+            how.describe()
         ))?;
     }
     if let Some(path) = kept {
@@ -345,19 +390,4 @@ fn describe(differences: &[Difference]) -> String {
         })
         .collect();
     parts.join("; ")
-}
-
-/// An error with its causes, as one line.
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let line = cause.to_string();
-        if !text.contains(&line) {
-            text.push_str(": ");
-            text.push_str(&line);
-        }
-        source = cause.source();
-    }
-    text
 }

@@ -5,6 +5,7 @@
 
 use crate::cli::{DiffArgs, DumpArgs};
 use crate::config::{Config, DatabaseSetting, Origin};
+use crate::connect::Location;
 use crate::failure::Failure;
 use crate::output::{Output, Style, plural};
 use crate::schema::diff::Difference;
@@ -76,24 +77,15 @@ pub fn diff(args: &DiffArgs, config: &Config, out: &Output) -> anyhow::Result<Ex
             (read(&mut conn, &table)?, other.to_string())
         }
         None => {
-            let raw = &config.database()?.url;
-            let scratch = TestDb::builder()
-                .backend(database.url().scheme())
-                .server_url(raw)
-                .create(&migrations)
-                .map_err(|e| {
-                    Failure::refused("cannot build the migrations' schema on a scratch database")
-                        .named("scratch_database")
-                        .hint(
-                            "the migrations must run on an empty database: fix the one named \
-                             above (the scratch database is dropped)",
-                        )
-                        .caused_by(e)
-                })?;
-            let mut conn = scratch.open::<terrace::Connection>()?;
-            let schema = read(&mut conn, &table)?;
-            drop(conn);
-            scratch.close()?;
+            let schema = built(
+                config,
+                &database,
+                &migrations,
+                Failure::refused("cannot build the migrations' schema on a scratch database").hint(
+                    "the migrations must run on an empty database: fix the one named \
+                         above (the scratch database is dropped)",
+                ),
+            )?;
             (schema, "migrations".to_owned())
         }
     };
@@ -164,6 +156,29 @@ fn line(out: &Output, difference: &Difference, other_name: &str) -> String {
             )
         }
     }
+}
+
+/// The schema `migrations` build on a scratch database of the configured database's
+/// kind (a temporary SQLite file, or a new database on the same server), dropped
+/// afterwards; their tracking table left out. A failure to build it is `failure`,
+/// caused by the error.
+pub(crate) fn built(
+    config: &Config,
+    database: &Location,
+    migrations: &terrace::Migrations,
+    failure: Failure,
+) -> anyhow::Result<Schema> {
+    let raw = &config.database()?.url;
+    let scratch = TestDb::builder()
+        .backend(database.url().scheme())
+        .server_url(raw)
+        .create(migrations)
+        .map_err(|e| failure.named("scratch_database").caused_by(e))?;
+    let mut conn = scratch.open::<terrace::Connection>()?;
+    let schema = read(&mut conn, migrations.table().as_str())?;
+    drop(conn);
+    scratch.close()?;
+    Ok(schema)
 }
 
 /// The schema of an open database, the tracking table left out.

@@ -12,7 +12,6 @@ use crate::output::{Output, plural};
 use crate::schema::render;
 use serde::Serialize;
 use std::process::ExitCode;
-use terrace::testing::TestDb;
 
 #[derive(Serialize)]
 struct SquashDoc<'a> {
@@ -84,24 +83,16 @@ pub fn run(args: &SquashArgs, config: &Config, out: &Output) -> anyhow::Result<E
         .into());
     }
 
-    let table = migrations.table().as_str().to_owned();
-    let partial = terrace::Migrations::from_vec(squashed.clone()).with_table(&table)?;
-    let raw = &config.database()?.url;
-    let scratch = TestDb::builder()
-        .backend(database.url().scheme())
-        .server_url(raw)
-        .create(&partial)
-        .map_err(|e| {
-            Failure::refused(format!(
-                "cannot build the schema of migrations 1 to {to} on a scratch database"
-            ))
-            .named("scratch_database")
-            .caused_by(e)
-        })?;
-    let mut conn = scratch.open::<terrace::Connection>()?;
-    let schema = crate::command::schema::read(&mut conn, &table)?;
-    drop(conn);
-    scratch.close()?;
+    let partial =
+        terrace::Migrations::from_vec(squashed.clone()).with_table(migrations.table().as_str())?;
+    let schema = crate::command::schema::built(
+        config,
+        &database,
+        &partial,
+        Failure::refused(format!(
+            "cannot build the schema of migrations 1 to {to} on a scratch database"
+        )),
+    )?;
     let mut text = format!(
         "-- The schema migrations 1 to {to} built, written by `terrace squash --to {to}`.\n\
          -- A database that applied them is recognised by these lines; keep them.\n"

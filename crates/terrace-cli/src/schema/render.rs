@@ -10,8 +10,33 @@ use std::fmt::Write;
 
 /// The schema as SQL statements, each ending with `;` and separated by a blank line.
 pub fn sql(schema: &Schema) -> String {
+    let restore = restore(schema);
+    let mut text = format!("-- terrace schema dump ({})\n", schema.backend);
+    for statement in restore.before_rows.iter().chain(&restore.after_rows) {
+        text.push('\n');
+        text.push_str(statement);
+        text.push('\n');
+    }
+    text
+}
+
+/// The statements that recreate a schema, split where a copy loads the rows: the
+/// types, sequences, functions, tables and indexes before them; the foreign keys,
+/// views and triggers after, so that the rows go in in any order and no trigger fires
+/// on them.
+#[derive(Debug, Default)]
+pub struct Restore {
+    /// What the rows go into.
+    pub before_rows: Vec<String>,
+    /// What checks or reacts to them.
+    pub after_rows: Vec<String>,
+}
+
+/// The schema's statements, in the order a restore needs.
+pub fn restore(schema: &Schema) -> Restore {
     let q = Quoter::for_backend(schema.backend);
-    let mut statements: Vec<String> = Vec::new();
+    let mut restore = Restore::default();
+    let statements = &mut restore.before_rows;
     for e in &schema.enums {
         let labels: Vec<String> = e.labels.iter().map(|l| literal(l)).collect();
         statements.push(format!(
@@ -34,6 +59,7 @@ pub fn sql(schema: &Schema) -> String {
             statements.push(create_index(&q, &table.name, index));
         }
     }
+    let statements = &mut restore.after_rows;
     if q.backend != "sqlite" {
         for table in &schema.tables {
             for fk in &table.foreign_keys {
@@ -51,13 +77,7 @@ pub fn sql(schema: &Schema) -> String {
     for trigger in &schema.triggers {
         statements.push(format!("{};", trigger.sql.trim_end().trim_end_matches(';')));
     }
-    let mut text = format!("-- terrace schema dump ({})\n", schema.backend);
-    for statement in statements {
-        text.push('\n');
-        text.push_str(&statement);
-        text.push('\n');
-    }
-    text
+    restore
 }
 
 /// A sequence's `CREATE SEQUENCE`.

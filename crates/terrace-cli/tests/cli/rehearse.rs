@@ -66,6 +66,54 @@ fn rehearses_every_pending_migration_and_leaves_the_database_as_it_was() {
     assert!(doc.get("copy").is_none());
 }
 
+/// A fourth migration inserting three rows into `projects` and updating two others
+/// (ids 1 and 2, which must exist).
+fn add_seed(sandbox: &Sandbox) {
+    sandbox.migration(
+        "0004_seed.sql",
+        "INSERT INTO projects (id, name) VALUES (3, 'c'), (4, 'd'), (5, 'e');\n\
+         UPDATE projects SET name = 'z' WHERE id IN (1, 2);",
+        Some("DELETE FROM projects WHERE id > 2;"),
+    );
+}
+
+/// Each rehearsed migration's `rows_changed`.
+fn rows_changed(doc: &serde_json::Value) -> Vec<serde_json::Value> {
+    doc["migrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["rows_changed"].clone())
+        .collect()
+}
+
+#[test]
+fn the_rows_each_up_changes_are_counted_and_ddl_changes_none() {
+    let sandbox = first_applied();
+    let conn = rusqlite::Connection::open(sandbox.path().join(crate::support::DB)).unwrap();
+    conn.execute_batch("INSERT INTO projects (id, name) VALUES (1, 'a'), (2, 'b')")
+        .unwrap();
+    drop(conn);
+    add_seed(&sandbox);
+    sandbox.write(
+        "migrations/0005_unlogged.sql",
+        "-- migrate:up transaction:false\nDELETE FROM projects WHERE id = 5;\n\
+         -- migrate:down\nINSERT INTO projects (id, name) VALUES (5, 'e');\n",
+    );
+    let before = sandbox.db_bytes().unwrap();
+    let run = rehearse(&sandbox, &["test", "--format", "json"]);
+    run.ok();
+    let doc = run.json();
+    assert_eq!(rows_changed(&doc), [0, 0, 5, 1], "{doc}");
+    assert_eq!(sandbox.db_bytes().unwrap(), before);
+    let text = rehearse(&sandbox, &["test"]);
+    assert!(
+        text.stdout.contains(", 5 rows changed") && text.stdout.contains(", 1 row changed"),
+        "{}",
+        text.stdout
+    );
+}
+
 #[test]
 fn a_down_that_does_not_restore_the_schema_fails_and_the_database_is_untouched() {
     let sandbox = first_applied();
@@ -217,15 +265,20 @@ struct OnServer {
 }
 
 impl OnServer {
-    fn new(var: &str) -> Self {
-        let on = OnServer {
-            db: ScratchDatabase::new(var),
-            sandbox: Sandbox::three_migrations(),
+    /// A scratch database on the server and a project using `sandbox`'s migrations.
+    fn with(var: &str, sandbox: Sandbox) -> Self {
+        let db = ScratchDatabase::new(var);
+        let prefix = format!("{}_test_", db.url.rsplit('/').next().unwrap());
+        OnServer {
+            db,
+            sandbox,
             server: std::env::var(var).unwrap(),
-            prefix: String::new(),
-        };
-        let prefix = format!("{}_test_", on.db.url.rsplit('/').next().unwrap());
-        let on = OnServer { prefix, ..on };
+            prefix,
+        }
+    }
+
+    fn new(var: &str) -> Self {
+        let on = OnServer::with(var, Sandbox::three_migrations());
         on.sandbox
             .migration("0002_add_base_url.sql", ADD_BASE_URL, Some("SELECT 1;"));
         on.run(&["migrate", "--to", "1"]).ok();
@@ -236,6 +289,15 @@ impl OnServer {
         on
     }
 
+    /// The one copy left on the server (by `--keep`), listed by `databases`: its name
+    /// and URL.
+    fn kept(&self, databases: fn(&str, &str) -> Vec<String>) -> (String, String) {
+        let kept = databases(&self.server, &self.prefix);
+        assert_eq!(kept.len(), 1, "{kept:?}");
+        let url = format!("{}/{}", self.db.url.rsplit_once('/').unwrap().0, kept[0]);
+        (kept[0].clone(), url)
+    }
+
     /// `terrace --database URL ARGS`.
     fn run(&self, args: &[&str]) -> crate::support::Run {
         let mut all = vec!["--database", self.db.url.as_str()];
@@ -243,17 +305,20 @@ impl OnServer {
         self.sandbox.run(&all)
     }
 
-    /// `terrace test --keep`, passing once the second migration's down is fixed; the
-    /// copy's URL.
-    fn rehearse_keeping_the_copy(&self) -> String {
+    /// `terrace test --keep`, passing once the second migration's down is fixed, with
+    /// a fourth migration changing five rows (`add_seed`); the JSON document.
+    fn rehearse_keeping_the_copy(&self) -> serde_json::Value {
         self.sandbox.migration(
             "0002_add_base_url.sql",
             ADD_BASE_URL,
             Some("ALTER TABLE projects DROP COLUMN base_url;"),
         );
+        add_seed(&self.sandbox);
         let run = self.run(&["test", "--keep", "--format", "json"]);
         run.ok();
-        run.json()["copy"].as_str().unwrap().to_owned()
+        let doc = run.json();
+        assert_eq!(rows_changed(&doc), [0, 0, 5], "{doc}");
+        doc
     }
 
     /// `terrace test`, failing on the second migration's down.
@@ -331,25 +396,114 @@ fn postgres_rehearses_on_a_template_copy_and_leaves_every_table_as_it_was() {
     assert_eq!(postgres_tables(&db.url), before);
     assert!(postgres_databases(server, prefix).is_empty());
 
-    let copy = on.rehearse_keeping_the_copy();
+    let doc = on.rehearse_keeping_the_copy();
+    assert_eq!(doc["copied"], "template", "{doc}");
     assert_eq!(postgres_tables(&db.url), before);
-    let kept = postgres_databases(server, prefix);
-    assert_eq!(kept.len(), 1, "{kept:?} ({copy})");
+    let (kept, _) = on.kept(postgres_databases);
+    execute(server, &format!("DROP DATABASE \"{kept}\" WITH (FORCE)"));
+    let run = terrace(&["test"]);
+    assert!(
+        run.stdout
+            .contains("3 migrations rehearsed on a copy (copied by template)"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+#[cfg_attr(
+    not(terrace_test_postgres),
+    ignore = "TERRACE_TEST_POSTGRES_URL was not set when the tests were built"
+)]
+fn postgres_copies_table_by_table_while_another_session_is_connected() {
+    let sandbox = Sandbox::project();
+    sandbox.migration(
+        "0001_pets.sql",
+        "CREATE TABLE owners (id serial PRIMARY KEY, name text NOT NULL);\n\
+         CREATE TABLE pets (id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY, \
+           owner_id integer NOT NULL REFERENCES owners (id), name text NOT NULL, \
+           loud text GENERATED ALWAYS AS (upper(name)) STORED);\n\
+         CREATE TABLE log (pet text NOT NULL);\n\
+         CREATE FUNCTION log_pet() RETURNS trigger LANGUAGE plpgsql AS $$ \
+           BEGIN INSERT INTO log VALUES (NEW.name); RETURN NEW; END $$;\n\
+         CREATE TRIGGER pets_log AFTER INSERT ON pets FOR EACH ROW EXECUTE FUNCTION log_pet();\n\
+         CREATE VIEW pet_owners AS SELECT p.name AS pet, o.name AS owner \
+           FROM pets p JOIN owners o ON o.id = p.owner_id;",
+        Some(
+            "DROP VIEW pet_owners; DROP TABLE pets; DROP TABLE owners; DROP TABLE log; \
+             DROP FUNCTION log_pet();",
+        ),
+    );
+    // Its rows get ids from the sequences, which must go on from the original's; the
+    // trigger adds a row to the log; the view must be there.
+    sandbox.migration(
+        "0002_kit.sql",
+        "INSERT INTO owners (name) VALUES ('c');\n\
+         INSERT INTO pets (owner_id, name) SELECT id, 'kit' FROM owners WHERE name = 'c';\n\
+         UPDATE owners SET name = upper(name) WHERE id < 3;\n\
+         CREATE VIEW toms AS SELECT * FROM pet_owners WHERE pet = 'tom';",
+        Some(
+            "DROP VIEW toms; DELETE FROM log WHERE pet = 'kit'; DELETE FROM pets WHERE name = 'kit'; \
+             DELETE FROM owners WHERE name = 'c'; UPDATE owners SET name = lower(name);",
+        ),
+    );
+    let on = OnServer::with("TERRACE_TEST_POSTGRES_URL", sandbox);
+    on.run(&["migrate", "--to", "1"]).ok();
     execute(
-        server,
-        &format!("DROP DATABASE \"{}\" WITH (FORCE)", kept[0]),
+        &on.db.url,
+        "INSERT INTO owners (name) VALUES ('a'), ('b');\n\
+         INSERT INTO pets (owner_id, name) VALUES (2, 'rex'), (1, 'tom');",
+    );
+    let before = postgres_tables(&on.db.url);
+    let dump = on.run(&["schema", "dump"]).code(0).stdout.clone();
+    let _other = connect(&on.db.url);
+
+    let run = on.run(&["test", "--keep", "--format", "json"]);
+    run.ok();
+    let doc = run.json();
+    assert_eq!(doc["copied"], "tables", "{doc}");
+    assert_eq!(rows_changed(&doc), [5], "{doc}");
+    assert!(
+        checks(&doc, 0).iter().all(|(_, passed)| *passed) && checks(&doc, 0).len() == 5,
+        "{doc}"
+    );
+    assert_eq!(postgres_tables(&on.db.url), before);
+    assert_eq!(on.run(&["schema", "dump"]).stdout, dump);
+    let (kept, copy) = on.kept(postgres_databases);
+    let tables = postgres_tables(&copy);
+    let rows = |name: &str| &tables.iter().find(|(t, _)| t == name).unwrap().1;
+    assert_eq!(rows("log"), &["(kit)", "(rex)", "(tom)"]);
+    assert_eq!(rows("schema_migrations").len(), 2);
+    assert_eq!(rows("owners"), &["(1,A)", "(2,B)", "(4,c)"]);
+    let copied_dump = on
+        .sandbox
+        .run(&["--database", &copy, "schema", "dump"])
+        .code(0)
+        .stdout
+        .clone();
+    assert!(
+        copied_dump.contains("CREATE TRIGGER pets_log"),
+        "{copied_dump}"
+    );
+    execute(
+        &on.server,
+        &format!("DROP DATABASE \"{kept}\" WITH (FORCE)"),
     );
 
-    // A session on the original: a template copy is not possible, and is refused.
-    let _other = connect(&db.url);
-    let run = terrace(&["test"]);
-    run.code(1);
+    let run = on.run(&["test"]);
+    run.ok();
     assert!(
-        run.stderr.contains("1 other session connected to it"),
-        "{}",
+        run.stderr.contains(
+            "copied table by table: the database cannot be a template (1 other session connected to"
+        ) && run
+            .stdout
+            .contains("1 migration rehearsed on a copy (copied table by table)"),
+        "{}\n{}",
+        run.stdout,
         run.stderr
     );
-    assert_eq!(postgres_tables(&db.url), before);
+    assert_eq!(postgres_tables(&on.db.url), before);
+    assert!(postgres_databases(&on.server, &on.prefix).is_empty());
 }
 
 /// Every table of a MySQL database with its `CHECKSUM TABLE`, in order.
@@ -361,7 +515,7 @@ fn mysql_tables(url: &str) -> Vec<(String, Option<i64>)> {
     let tables: Vec<String> = conn
         .query(
             "SELECT CAST(table_name AS CHAR) FROM information_schema.tables \
-             WHERE table_schema = DATABASE() ORDER BY table_name",
+             WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY table_name",
         )
         .unwrap();
     tables
@@ -405,11 +559,78 @@ fn mysql_rehearses_on_a_copy_of_each_table_and_leaves_every_table_as_it_was() {
     assert_eq!(terrace(&["schema", "dump"]).stdout, dump);
     assert!(mysql_databases(server, prefix).is_empty());
 
-    on.rehearse_keeping_the_copy();
+    let doc = on.rehearse_keeping_the_copy();
+    assert_eq!(doc["copied"], "tables", "{doc}");
     assert_eq!(mysql_tables(&db.url), before);
-    let kept = mysql_databases(server, prefix);
-    assert_eq!(kept.len(), 1, "{kept:?}");
-    let copy = format!("{}/{}", db.url.rsplit_once('/').unwrap().0, kept[0]);
+    let (kept, copy) = on.kept(mysql_databases);
     assert_eq!(mysql_tables(&copy).len(), before.len());
-    execute(server, &format!("DROP DATABASE `{}`", kept[0]));
+    execute(server, &format!("DROP DATABASE `{kept}`"));
+}
+
+#[test]
+#[cfg_attr(
+    not(terrace_test_mysql),
+    ignore = "TERRACE_TEST_MYSQL_URL was not set when the tests were built"
+)]
+fn mysql_copies_generated_columns_views_triggers_and_routines() {
+    use mysql::prelude::Queryable;
+    let sandbox = Sandbox::project();
+    sandbox.migration(
+        "0001_projects.sql",
+        "CREATE TABLE projects (id INTEGER PRIMARY KEY, name VARCHAR(20) NOT NULL);\n\
+         CREATE TABLE audit (name VARCHAR(20) NOT NULL);\n\
+         CREATE TABLE tags (name VARCHAR(20) NOT NULL, loud VARCHAR(20) AS (UPPER(name)) STORED);\n\
+         CREATE VIEW project_names AS SELECT name FROM projects;\n\
+         CREATE TRIGGER projects_audit AFTER INSERT ON projects FOR EACH ROW \
+           INSERT INTO audit VALUES (NEW.name);\n\
+         CREATE FUNCTION shout(s VARCHAR(20)) RETURNS VARCHAR(20) DETERMINISTIC RETURN UPPER(s);\n\
+         CREATE PROCEDURE add_project(i INTEGER, n VARCHAR(20)) \
+           INSERT INTO projects VALUES (i, n);",
+        Some(
+            "DROP PROCEDURE add_project; DROP FUNCTION shout; DROP VIEW project_names; \
+             DROP TABLE tags; DROP TABLE audit; DROP TABLE projects;",
+        ),
+    );
+    // Needs the procedure, the trigger (which adds a row to audit), the function
+    // and the view.
+    sandbox.migration(
+        "0002_loud.sql",
+        "CALL add_project(2, 'b');\n\
+         UPDATE projects SET name = shout(name);\n\
+         CREATE VIEW loud AS SELECT name FROM project_names;",
+        Some(
+            "DROP VIEW loud; DELETE FROM projects WHERE id = 2; DELETE FROM audit WHERE name = 'b'; \
+             UPDATE projects SET name = LOWER(name);",
+        ),
+    );
+    let on = OnServer::with("TERRACE_TEST_MYSQL_URL", sandbox);
+    on.run(&["migrate", "--to", "1"]).ok();
+    execute(
+        &on.db.url,
+        "CALL add_project(1, 'a'); INSERT INTO tags (name) VALUES ('new');",
+    );
+    let before = mysql_tables(&on.db.url);
+    let dump = on.run(&["schema", "dump"]).code(0).stdout.clone();
+
+    let run = on.run(&["test", "--keep", "--format", "json"]);
+    run.ok();
+    let doc = run.json();
+    assert_eq!(doc["copied"], "tables", "{doc}");
+    assert_eq!(checks(&doc, 0).len(), 5, "{doc}");
+    // The procedure's row, the trigger's, two updated.
+    assert_eq!(rows_changed(&doc), [4], "{doc}");
+    assert_eq!(mysql_tables(&on.db.url), before);
+    assert_eq!(on.run(&["schema", "dump"]).stdout, dump);
+    let (kept, copy) = on.kept(mysql_databases);
+    let terrace::Connection::Mysql(mut conn) = connect(&copy) else {
+        unreachable!("a MySQL URL")
+    };
+    let audit: Vec<String> = conn.query("SELECT name FROM audit ORDER BY name").unwrap();
+    assert_eq!(audit, ["a", "b"]);
+    let loud: Vec<String> = conn.query("SELECT name FROM loud ORDER BY name").unwrap();
+    assert_eq!(loud, ["A", "B"]);
+    let tags: Vec<(String, String)> = conn.query("SELECT name, loud FROM tags").unwrap();
+    assert_eq!(tags, [("new".to_owned(), "NEW".to_owned())]);
+    drop(conn);
+    execute(&on.server, &format!("DROP DATABASE `{kept}`"));
 }

@@ -239,3 +239,32 @@ fn a_down_marker_inside_a_string_literal_is_refused() {
         run.stderr
     );
 }
+
+#[test]
+fn a_checksum_edited_by_hand_is_a_warning_naming_the_version() {
+    let sandbox = Sandbox::three_migrations();
+    sandbox.run(&["migrate"]).ok();
+    rusqlite::Connection::open(sandbox.db_path())
+        .unwrap()
+        .execute_batch("UPDATE schema_migrations SET checksum = 'edited' WHERE version = 2")
+        .unwrap();
+    let warning = "warning: migration 2 (add_base_url) is recorded with checksum \"edited\", \
+                   from no algorithm Terrace knows: an edit to its file cannot be detected";
+    for command in ["validate", "status"] {
+        let run = sandbox.run(&[command]);
+        run.ok();
+        assert!(run.stderr.contains(warning), "{command}: {}", run.stderr);
+    }
+    let doc = sandbox.run(&["validate", "--format", "json"]).json();
+    assert!(
+        doc["warnings"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("migration 2 (add_base_url) is recorded with checksum"),
+        "{doc}"
+    );
+    // Repair records the file's checksum, and the warning is gone.
+    sandbox.run(&["repair"]).ok();
+    let run = sandbox.run(&["validate"]);
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+}

@@ -1,13 +1,21 @@
 //! The copy `terrace test` rehearses on: a SQLite file written with SQLite's online
-//! backup API, a PostgreSQL database created with the original as its template, or a
-//! MySQL database holding a copy of each of the original's tables.
+//! backup API, a PostgreSQL database created with the original as its template (or,
+//! while other sessions are connected to the original, copied table by table:
+//! `table_copy.rs`), or a MySQL database holding a copy of each of the original's
+//! tables, views, triggers and routines.
 //! Removed by [`Scratch::remove`], or when dropped on an early return, unless kept.
 
+#[cfg(feature = "mysql")]
+use super::table_copy::backquote;
+#[cfg(feature = "postgres")]
+use super::table_copy::quote;
 use crate::connect::Location;
 use crate::failure::Failure;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+use terrace::BoxError;
 use terrace::DatabaseUrl;
 // Only the server copies open connections of their own.
 #[cfg(any(feature = "postgres", feature = "mysql"))]
@@ -19,6 +27,48 @@ pub(super) struct Scratch {
     place: Place,
     keep: bool,
     removed: bool,
+    how: How,
+}
+
+/// How the copy was made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum How {
+    /// SQLite's online backup API.
+    Backup,
+    /// `CREATE DATABASE … TEMPLATE`.
+    #[cfg_attr(
+        not(feature = "postgres"),
+        allow(dead_code, reason = "made on PostgreSQL only")
+    )]
+    Template,
+    /// The schema, then each table's rows; with why a template copy was not made,
+    /// where one was tried.
+    #[cfg_attr(
+        not(any(feature = "postgres", feature = "mysql")),
+        allow(dead_code, reason = "made on the servers only")
+    )]
+    Tables { instead_of_template: Option<String> },
+}
+
+impl How {
+    /// For the JSON document: `backup`, `template`, `tables`.
+    pub(super) fn name(&self) -> &'static str {
+        match self {
+            How::Backup => "backup",
+            How::Template => "template",
+            How::Tables { .. } => "tables",
+        }
+    }
+
+    /// For the text: `copied with the backup API`, `copied by template`, `copied table
+    /// by table`.
+    pub(super) fn describe(&self) -> &'static str {
+        match self {
+            How::Backup => "copied with SQLite's backup API",
+            How::Template => "copied by template",
+            How::Tables { .. } => "copied table by table",
+        }
+    }
 }
 
 enum Place {
@@ -48,17 +98,18 @@ impl fmt::Display for Scratch {
 }
 
 impl Scratch {
-    /// Copies the database `database` names. Refuses a SQLite file that does not
-    /// exist, a PostgreSQL database other sessions are connected to (a template
-    /// must have none), and other servers.
-    pub(super) fn make(database: &Location, keep: bool) -> anyhow::Result<Scratch> {
+    /// Copies the database `database` names, whose tracking table is `tracking`.
+    /// Refuses a SQLite file that does not exist, and other databases than SQLite,
+    /// PostgreSQL and MySQL.
+    pub(super) fn make(database: &Location, tracking: &str, keep: bool) -> anyhow::Result<Scratch> {
         if let Some(original) = database.url().sqlite_path() {
             return Self::sqlite(database, &original, keep);
         }
         #[cfg(feature = "postgres")]
         if database.url().scheme() == terrace::Scheme::Postgres {
-            return Self::postgres(database, keep);
+            return Self::postgres(database, tracking, keep);
         }
+        let _ = tracking;
         #[cfg(feature = "mysql")]
         if database.url().scheme() == terrace::Scheme::Mysql {
             return Self::mysql(database, keep);
@@ -74,6 +125,11 @@ impl Scratch {
     /// The copy's URL.
     pub(super) fn url(&self) -> &DatabaseUrl {
         &self.url
+    }
+
+    /// How the copy was made.
+    pub(super) fn how(&self) -> &How {
+        &self.how
     }
 
     /// Deletes the copy, unless kept.
@@ -135,45 +191,34 @@ impl Scratch {
             place: Place::File(path.clone()),
             keep,
             removed: false,
+            how: How::Backup,
         };
         backup(original, &path)?;
         Ok(scratch)
     }
 
     /// `CREATE DATABASE copy TEMPLATE original`, over a connection to the server's
-    /// `postgres` database: PostgreSQL copies a database only while no session is
-    /// connected to it, Terrace's own included.
+    /// `postgres` database. PostgreSQL copies a database only while no session is
+    /// connected to it, Terrace's own included: while others are (counted first, or
+    /// making `CREATE DATABASE` fail), the copy is made table by table instead.
     #[cfg(feature = "postgres")]
-    fn postgres(database: &Location, keep: bool) -> anyhow::Result<Scratch> {
+    fn postgres(database: &Location, tracking: &str, keep: bool) -> anyhow::Result<Scratch> {
         let mut conn = database.open(Access::ReadOnly)?;
         let Connection::Postgres(client) = &mut conn else {
             return Err(Failure::refused("not a PostgreSQL connection").into());
         };
         let row = client.query_one(
             "SELECT current_database()::text, (SELECT count(*) FROM pg_stat_activity \
-             WHERE datname = current_database() AND pid <> pg_backend_pid())",
+             WHERE datname = current_database() AND pid <> pg_backend_pid()), \
+             pg_encoding_to_char(d.encoding)::text, d.datcollate::text, d.datctype::text \
+             FROM pg_database d WHERE d.datname = current_database()",
             &[],
         )?;
         let original: String = row.get(0);
         let others: i64 = row.get(1);
+        let (encoding, collate, ctype): (String, String, String) =
+            (row.get(2), row.get(3), row.get(4));
         drop(conn);
-        let template_refused = |why: String| {
-            Failure::refused(format!(
-                "cannot copy database {original} with CREATE DATABASE … TEMPLATE: {why}"
-            ))
-            .named("test_copy")
-            .hint(
-                "a template database must have no other session connected: rehearse while \
-                 nothing else uses it, or on a restored dump of it",
-            )
-        };
-        if others > 0 {
-            return Err(template_refused(format!(
-                "{others} other session{} connected to it",
-                crate::output::plural(usize::try_from(others).unwrap_or(usize::MAX))
-            ))
-            .into());
-        }
         let server = |name: &str| {
             database
                 .url()
@@ -186,52 +231,98 @@ impl Scratch {
         let Connection::Postgres(client) = &mut conn else {
             return Err(Failure::refused("not a PostgreSQL connection").into());
         };
-        client
-            .batch_execute(&format!(
+        let copy_failed = |e: BoxError| {
+            Failure::refused(format!("cannot copy database {original} to {name}"))
+                .named("test_copy")
+                .caused_by(e)
+        };
+        let why_not_template = if others > 0 {
+            Some(format!(
+                "{others} other session{} connected to {original}",
+                crate::output::plural(usize::try_from(others).unwrap_or(usize::MAX))
+            ))
+        } else {
+            match client.batch_execute(&format!(
                 "CREATE DATABASE {} TEMPLATE {}",
                 quote(&name),
                 quote(&original)
-            ))
-            .map_err(|e| template_refused(e.to_string()))?;
-        Ok(Scratch {
+            )) {
+                Ok(()) => None,
+                Err(e) if e.code() == Some(&postgres::error::SqlState::OBJECT_IN_USE) => Some(
+                    e.as_db_error()
+                        .map_or_else(|| e.to_string(), |db| db.message().to_owned()),
+                ),
+                Err(e) => return Err(copy_failed(e.into()).into()),
+            }
+        };
+        if why_not_template.is_some() {
+            client
+                .batch_execute(&format!(
+                    "CREATE DATABASE {} TEMPLATE template0 ENCODING {} LC_COLLATE {} LC_CTYPE {}",
+                    quote(&name),
+                    crate::schema::render::literal(&encoding),
+                    crate::schema::render::literal(&collate),
+                    crate::schema::render::literal(&ctype),
+                ))
+                .map_err(|e| copy_failed(e.into()))?;
+        }
+        drop(conn);
+        // From here on, the copy exists: an error drops it.
+        let scratch = Scratch {
             url: server(&name)?,
-            place: Place::Server { admin, name },
+            place: Place::Server {
+                admin,
+                name: name.clone(),
+            },
             keep,
             removed: false,
-        })
+            how: match why_not_template {
+                None => How::Template,
+                Some(why) => How::Tables {
+                    instead_of_template: Some(why),
+                },
+            },
+        };
+        if scratch.how != How::Template {
+            let mut source = database.open(Access::ReadOnly)?;
+            let mut target = open(&scratch.url, Access::ReadWrite)?;
+            super::table_copy::postgres(&mut source, &mut target, tracking).map_err(copy_failed)?;
+        }
+        Ok(scratch)
     }
 
-    /// A new database on the same server holding a copy of each table of the
-    /// original (`SHOW CREATE TABLE`, foreign keys included, then `INSERT … SELECT`):
-    /// MySQL has no database copy of its own. Views, triggers and routines are not
-    /// copied.
+    /// A new database on the same server, filled with a copy of each table, routine,
+    /// view and trigger of the original (`table_copy.rs`): MySQL has no database copy
+    /// of its own.
     #[cfg(feature = "mysql")]
     fn mysql(database: &Location, keep: bool) -> anyhow::Result<Scratch> {
         use mysql::prelude::Queryable;
         let admin = database.url().clone();
-        let mut conn = database.open(Access::ReadWrite)?;
-        let Connection::Mysql(conn) = &mut conn else {
+        let mut whole = database.open(Access::ReadWrite)?;
+        // Nothing excluded: a trigger on the tracking table is copied too.
+        let schema = crate::schema::catalog::read(&mut whole, "").map_err(|e| {
+            Failure::refused("cannot read the schema")
+                .named("schema_read")
+                .caused_by(e)
+        })?;
+        let Connection::Mysql(conn) = &mut whole else {
             return Err(Failure::refused("not a MySQL connection").into());
         };
         let original: String = conn
             .query_first("SELECT DATABASE()")?
             .ok_or_else(|| Failure::refused("the MySQL URL names no database to copy"))?;
-        let tables: Vec<String> = conn.query(
-            "SELECT CAST(table_name AS CHAR) FROM information_schema.tables \
-             WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY table_name",
-        )?;
         let name = copy_name(&original, 64);
         let url = database
             .url()
             .with_database(&name)
             .ok_or_else(|| Failure::refused("not a server URL"))?;
-        let copy_failed = |e: mysql::Error| {
+        let copy_failed = |e: BoxError| {
             Failure::refused(format!("cannot copy database {original} to {name}"))
                 .named("test_copy")
                 .caused_by(e)
         };
         conn.query_drop(format!("CREATE DATABASE {}", backquote(&name)))
-            .map_err(copy_failed)?;
+            .map_err(|e| copy_failed(e.into()))?;
         // From here on, the copy exists: an error drops it.
         let scratch = Scratch {
             url,
@@ -241,25 +332,11 @@ impl Scratch {
             },
             keep,
             removed: false,
+            how: How::Tables {
+                instead_of_template: None,
+            },
         };
-        conn.query_drop(format!("USE {}", backquote(&name)))
-            .map_err(copy_failed)?;
-        conn.query_drop("SET FOREIGN_KEY_CHECKS = 0")
-            .map_err(copy_failed)?;
-        for table in &tables {
-            let from = format!("{}.{}", backquote(&original), backquote(table));
-            let create: Option<(String, String)> = conn
-                .query_first(format!("SHOW CREATE TABLE {from}"))
-                .map_err(copy_failed)?;
-            let Some((_, create)) = create else { continue };
-            conn.query_drop(create).map_err(copy_failed)?;
-            conn.query_drop(format!(
-                "INSERT INTO {}.{} SELECT * FROM {from}",
-                backquote(&name),
-                backquote(table)
-            ))
-            .map_err(copy_failed)?;
-        }
+        super::table_copy::mysql(conn, &original, &name, &schema).map_err(copy_failed)?;
         Ok(scratch)
     }
 }
@@ -276,12 +353,6 @@ fn drop_failed(
         .into()
 }
 
-/// A MySQL identifier, quoted.
-#[cfg(feature = "mysql")]
-fn backquote(name: &str) -> String {
-    format!("`{}`", name.replace('`', "``"))
-}
-
 impl Drop for Scratch {
     /// Removes the copy after an error cut the rehearsal short.
     fn drop(&mut self) {
@@ -294,6 +365,7 @@ impl Drop for Scratch {
             place,
             keep: self.keep,
             removed: true,
+            how: self.how.clone(),
         }
         .remove();
     }
@@ -370,10 +442,4 @@ fn copy_name(original: &str, limit: usize) -> String {
         base.pop();
     }
     format!("{base}{suffix}")
-}
-
-/// A PostgreSQL identifier, quoted.
-#[cfg(feature = "postgres")]
-fn quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
