@@ -274,40 +274,49 @@ fn galera_state(conn: &mut mysql::Conn) -> State {
     }
 }
 
+fn pg_pairs(client: &mut postgres::Client, sql: &str) -> Vec<(i64, String)> {
+    client
+        .query(sql, &[])
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect()
+}
+
+fn pg_names(client: &mut postgres::Client, sql: &str) -> Vec<String> {
+    client
+        .query(sql, &[])
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+}
+
+const PG_ITEMS_COLUMNS: &str = "SELECT column_name::text FROM information_schema.columns \
+     WHERE table_schema = 'public' AND table_name = 'items' ORDER BY ordinal_position";
+const PG_TABLES: &str = "SELECT table_name::text FROM information_schema.tables \
+     WHERE table_schema = 'public' ORDER BY table_name";
+
 fn postgres_state(client: &mut postgres::Client) -> State {
-    let pairs = |client: &mut postgres::Client, sql: &str| -> Vec<(i64, String)> {
-        client
-            .query(sql, &[])
-            .unwrap()
-            .iter()
-            .map(|row| (row.get(0), row.get(1)))
-            .collect()
-    };
-    let names = |client: &mut postgres::Client, sql: &str| -> Vec<String> {
-        client
-            .query(sql, &[])
-            .unwrap()
-            .iter()
-            .map(|row| row.get(0))
-            .collect()
-    };
     State {
-        history: pairs(client, HISTORY),
-        log: pairs(
+        history: pg_pairs(client, HISTORY),
+        log: pg_pairs(
             client,
             "SELECT version::bigint, phase FROM migration_log ORDER BY at, id",
         ),
-        columns: names(
-            client,
-            "SELECT column_name::text FROM information_schema.columns \
-             WHERE table_schema = 'public' AND table_name = 'items' ORDER BY ordinal_position",
-        ),
-        tables: names(
-            client,
-            "SELECT table_name::text FROM information_schema.tables \
-             WHERE table_schema = 'public' ORDER BY table_name",
-        ),
+        columns: pg_names(client, PG_ITEMS_COLUMNS),
+        tables: pg_names(client, PG_TABLES),
     }
+}
+
+/// A scratch database on the PostgreSQL primary with `setup` run in it, its URL
+/// through `front` (PgBouncer or the replica), and a connection to it on the primary.
+fn postgres_scratch(front: &str, setup: &str) -> (ScratchDatabase, String, postgres::Client) {
+    let db = ScratchDatabase::new(PRIMARY);
+    let through_front = with_database(front, &db.name);
+    let mut primary = postgres_client(&db.url);
+    primary.batch_execute(setup).unwrap();
+    (db, through_front, primary)
 }
 
 /// Asserts that the rounds up to `rounds` were applied exactly once each, in order.
@@ -677,15 +686,11 @@ fn pgbouncer_a_killed_holder_is_taken_over_after_its_lease() {
     let Some([bouncer, _]) = configured([PGBOUNCER, PRIMARY]) else {
         return;
     };
-    let db = ScratchDatabase::new(PRIMARY);
-    let pooled = with_database(&bouncer, &db.name);
-    let mut primary = postgres_client(&db.url);
-    primary
-        .batch_execute(
-            "CREATE TABLE pause (id INT PRIMARY KEY, seconds INT NOT NULL);
-             INSERT INTO pause VALUES (1, 30);",
-        )
-        .unwrap();
+    let (db, pooled, mut primary) = postgres_scratch(
+        &bouncer,
+        "CREATE TABLE pause (id INT PRIMARY KEY, seconds INT NOT NULL);
+         INSERT INTO pause VALUES (1, 30);",
+    );
     let sandbox = killed_holder_project(Server::Postgres);
     let lease = LEASE.to_string();
     let (status, output, took) = kill_the_holder(
@@ -729,28 +734,12 @@ fn pgbouncer_a_killed_holder_is_taken_over_after_its_lease() {
     assert!(status.success(), "{output}");
     eprintln!("took over {took:?} after the kill");
     // Migration 2 never committed under the holder, so the second runner ran it and 3.
-    let history: Vec<(i64, String)> = primary
-        .query(HISTORY, &[])
-        .unwrap()
-        .iter()
-        .map(|row| (row.get(0), row.get(1)))
-        .collect();
     assert_eq!(
-        history,
+        pg_pairs(&mut primary, HISTORY),
         [1, 2, 3].map(|v| (v, "applied".to_owned())),
         "{output}"
     );
-    let columns: Vec<String> = primary
-        .query(
-            "SELECT column_name::text FROM information_schema.columns \
-             WHERE table_schema = 'public' AND table_name = 'items' ORDER BY ordinal_position",
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
-    assert_eq!(columns, ["id", "c3"]);
+    assert_eq!(pg_names(&mut primary, PG_ITEMS_COLUMNS), ["id", "c3"]);
 }
 
 #[test]
@@ -843,31 +832,15 @@ fn migrate_refuses_a_read_only_replica_and_status_works_there() {
     let Some([replica, _]) = configured([REPLICA, PRIMARY]) else {
         return;
     };
-    let db = ScratchDatabase::new(PRIMARY);
-    let on_replica = with_database(&replica, &db.name);
-    let mut primary = postgres_client(&db.url);
-    primary
-        .batch_execute(
-            "CREATE TABLE existing (id INT PRIMARY KEY); INSERT INTO existing VALUES (7);",
-        )
-        .unwrap();
-    let tables = |client: &mut postgres::Client| -> Vec<String> {
-        client
-            .query(
-                "SELECT table_name::text FROM information_schema.tables \
-                 WHERE table_schema = 'public' ORDER BY table_name",
-                &[],
-            )
-            .unwrap()
-            .iter()
-            .map(|row| row.get(0))
-            .collect()
-    };
+    let (db, on_replica, mut primary) = postgres_scratch(
+        &replica,
+        "CREATE TABLE existing (id INT PRIMARY KEY); INSERT INTO existing VALUES (7);",
+    );
     wait_for_replay("the scratch database and its table", || {
         postgres::Client::connect(&on_replica, postgres::NoTls)
-            .is_ok_and(|mut client| tables(&mut client) == ["existing"])
+            .is_ok_and(|mut client| pg_names(&mut client, PG_TABLES) == ["existing"])
     });
-    let before = tables(&mut primary);
+    let before = pg_names(&mut primary, PG_TABLES);
 
     let sandbox = Sandbox::three_migrations();
     let run = sandbox.run(&["--database", &on_replica, "--dir", "migrations", "migrate"]);
@@ -878,7 +851,7 @@ fn migrate_refuses_a_read_only_replica_and_status_works_there() {
         run.stderr
     );
     // Nothing changed: no tracking table, no lock table, the same tables and rows.
-    assert_eq!(tables(&mut primary), before);
+    assert_eq!(pg_names(&mut primary, PG_TABLES), before);
     let ids: Vec<i32> = primary
         .query("SELECT id FROM existing", &[])
         .unwrap()
@@ -887,30 +860,8 @@ fn migrate_refuses_a_read_only_replica_and_status_works_there() {
         .collect();
     assert_eq!(ids, [7]);
 
-    let status = sandbox
-        .run(&[
-            "--database",
-            &on_replica,
-            "--dir",
-            "migrations",
-            "status",
-            "--format",
-            "json",
-        ])
-        .ok()
-        .json();
-    assert_eq!(
-        (
-            status["applied_count"].clone(),
-            status["pending_count"].clone()
-        ),
-        (0.into(), 3.into())
-    );
-    // Once the primary is migrated, the replica's status shows it.
-    sandbox
-        .run(&["--database", &db.url, "--dir", "migrations", "migrate"])
-        .ok();
-    wait_for_replay("the migrations", || {
+    // `status` reads the replica: (applied, pending).
+    let status = || {
         let status = sandbox
             .run(&[
                 "--database",
@@ -923,6 +874,15 @@ fn migrate_refuses_a_read_only_replica_and_status_works_there() {
             ])
             .ok()
             .json();
-        status["applied_count"] == 3
-    });
+        (
+            status["applied_count"].clone(),
+            status["pending_count"].clone(),
+        )
+    };
+    assert_eq!(status(), (0.into(), 3.into()));
+    // Once the primary is migrated, the replica's status shows it.
+    sandbox
+        .run(&["--database", &db.url, "--dir", "migrations", "migrate"])
+        .ok();
+    wait_for_replay("the migrations", || status() == (3.into(), 0.into()));
 }
