@@ -9,6 +9,7 @@
 mod app_crate;
 mod banner;
 mod baseline;
+mod cluster;
 mod concurrency;
 mod config;
 mod drafts;

@@ -11,7 +11,8 @@ use terrace::{ConnectOptions, Connection, DatabaseUrl};
 /// A scratch database on a server, dropped when the value is.
 pub(crate) struct ScratchDatabase {
     server: String,
-    name: String,
+    /// Its name on the server.
+    pub(crate) name: String,
     /// Its URL.
     pub(crate) url: String,
 }
@@ -144,6 +145,9 @@ fn servers_are_configured_under_ci() {
         ("TERRACE_TEST_POSTGRES_URL", cfg!(terrace_test_postgres)),
         ("TERRACE_TEST_MYSQL_URL", cfg!(terrace_test_mysql)),
         ("TERRACE_TEST_TLS_CA", cfg!(terrace_test_tls)),
+        ("TERRACE_TEST_GALERA_URLS", cfg!(terrace_test_galera)),
+        ("TERRACE_TEST_PGBOUNCER_URL", cfg!(terrace_test_pgbouncer)),
+        ("TERRACE_TEST_PG_REPLICA_URL", cfg!(terrace_test_pg_replica)),
     ] {
         assert!(
             std::env::var_os(var).is_some_and(|v| !v.is_empty()),
