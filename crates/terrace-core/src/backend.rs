@@ -120,6 +120,13 @@ pub trait Backend: Send {
     fn configure_lock(&mut self, mode: LockMode, lease: Duration) {
         let _ = (mode, lease);
     }
+    /// Between steps, outside any transaction: renews the lock where it expires
+    /// unless renewed (a lease), and fails if another run has taken it meanwhile, so
+    /// that nothing more runs. Backends whose lock lasts as long as their session do
+    /// nothing.
+    fn keep_lock(&mut self) -> BoxFuture<'_, BackendResult<()>> {
+        ready(Ok(()))
+    }
     /// Takes the session-level migration lock, waiting at most `timeout`. Backends whose write transactions are the lock (SQLite)
     /// only prepare to wait for it. Not obtaining it in time is a [`LockTimedOut`]
     /// error.

@@ -317,6 +317,7 @@ impl<'r, O: FnMut(&Event<'_>) + ?Sized> Executor<'r, O> {
         step: &Step<'_>,
     ) -> Result<(), Error> {
         self.commit(session).await?;
+        session.keep_lock().await?;
         session.begin().await?;
         if self.already_done(session.backend(), step).await? {
             return session.commit().await;
@@ -439,6 +440,7 @@ impl<'r, O: FnMut(&Event<'_>) + ?Sized> Executor<'r, O> {
                 continue;
             }
             if !session.in_transaction() {
+                session.keep_lock().await?;
                 session.begin().await?;
             }
             if !in_planning_transaction && self.already_done(session.backend(), step).await? {

@@ -113,6 +113,16 @@ impl<'a> Session<'a> {
         self.in_transaction
     }
 
+    /// Between steps: renews a lease that is due, and fails if another run took it.
+    pub(crate) async fn keep_lock(&mut self) -> Result<(), Error> {
+        match &self.locked {
+            Some(table) if !self.in_transaction => self.backend.keep_lock().await.map_err(|e| {
+                Error::database(format!("renewing the migration lease on table {table}"), e)
+            }),
+            _ => Ok(()),
+        }
+    }
+
     pub(crate) async fn begin(&mut self) -> Result<(), Error> {
         let begun = self.backend.begin().await;
         match &self.locked {

@@ -837,7 +837,6 @@ impl<A: Adapter> SqlBackend<A> {
     }
 
     async fn begin_verb(&mut self) -> BackendResult<()> {
-        self.renew_lease_if_due().await?;
         match self.dialect() {
             Dialect::Sqlite => self.sqlite_waiting("BEGIN IMMEDIATE").await?,
             Dialect::Mysql => self.adapter.batch("START TRANSACTION").await?,
@@ -870,7 +869,7 @@ impl<A: Adapter> SqlBackend<A> {
             _ => self.adapter.batch("COMMIT").await?,
         }
         self.in_transaction = false;
-        self.renew_lease_if_due().await
+        Ok(())
     }
 
     async fn rollback_verb(&mut self) -> BackendResult<()> {
@@ -1331,6 +1330,9 @@ impl<A: Adapter> Backend for SqlBackend<A> {
     }
     fn transaction_open(&mut self) -> BoxFuture<'_, BackendResult<bool>> {
         Box::pin(self.transaction_open_verb())
+    }
+    fn keep_lock(&mut self) -> BoxFuture<'_, BackendResult<()>> {
+        Box::pin(self.renew_lease_if_due())
     }
     fn configure_lock(&mut self, mode: LockMode, lease: Duration) {
         self.lock.mode = mode;

@@ -16,7 +16,7 @@ use terrace::format::Dialect;
 pub type Query<'a> = dyn FnMut(&str) -> Result<Rows, terrace::BoxError> + 'a;
 
 /// The schema of the database `conn` is open on, without the table named `excluded`
-/// (Terrace's tracking table), normalised.
+/// (Terrace's tracking table) and its lease table, normalised.
 pub fn read(conn: &mut Connection, excluded: &str) -> Result<Schema, terrace::BoxError> {
     let dialect = foreign::dialect(conn);
     let mut query = |sql: &str| foreign::query(conn, sql);
@@ -27,6 +27,12 @@ pub fn read(conn: &mut Connection, excluded: &str) -> Result<Schema, terrace::Bo
     };
     schema.normalise();
     Ok(schema)
+}
+
+/// Whether a table is Terrace's: the tracking table `excluded`, or its lease table
+/// (`<table>_lock`), which a run under the lease lock creates beside it.
+fn is_terrace_table(name: &str, excluded: &str) -> bool {
+    name == excluded || name.strip_suffix("_lock") == Some(excluded)
 }
 
 /// A string literal for a catalog query.

@@ -20,6 +20,7 @@ mod failure;
 mod fleet;
 mod foreign_keys;
 mod helpers;
+mod lease;
 mod legacy;
 mod lock_timeout;
 mod lock_wait;

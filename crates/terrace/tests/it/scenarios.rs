@@ -18,8 +18,8 @@
 use crate::backends::{Kind, TestDb};
 use sqlx::Connection as _;
 use terrace::{
-    AsyncDatabase, Database, Error, Migration, Migrations, RepairReport, Report, Status, Target,
-    TransactionMode,
+    AsyncDatabase, Database, Error, LockMode, Migration, Migrations, RepairReport, Report, Status,
+    Target, TransactionMode,
 };
 
 /// Every adapter the suite runs through.
@@ -806,6 +806,60 @@ fn code_migration(run: &mut Run<'_>) {
     run.record("validate", outcome, |()| "valid".to_owned());
 }
 
+/// Under the lease lock: a run takes it and leaves the lease table empty; a lease
+/// another run holds makes a run wait and give up at the lock timeout, changing
+/// nothing; once that lease has expired, the next run takes it over; a failing
+/// migration releases it. SQLite keeps its own lock and makes no lease table.
+fn under_a_lease(run: &mut Run<'_>) {
+    three(run.db);
+    let leased = |run: &Run<'_>| {
+        run.list()
+            .with_lock(LockMode::Lease)
+            .with_lock_lease(std::time::Duration::from_secs(5))
+            .with_lock_timeout(std::time::Duration::from_secs(1))
+    };
+    let outcome = run.driver.run_to(&leased(run), Target::Steps(1));
+    run.record("run_to Steps(1) leased", outcome, report);
+    if run.db.kind != Kind::Sqlite {
+        let held = run.db.count("SELECT count(*) FROM schema_migrations_lock");
+        run.note(format!("  leases held {held}"));
+        let (now, hour, past) = match run.db.kind {
+            Kind::Postgres => (
+                "now()",
+                "now() + interval '1 hour'",
+                "now() - interval '1 second'",
+            ),
+            _ => (
+                "NOW(6)",
+                "NOW(6) + INTERVAL 1 HOUR",
+                "NOW(6) - INTERVAL 1 SECOND",
+            ),
+        };
+        run.db.execute(&format!(
+            "INSERT INTO schema_migrations_lock VALUES (1, 'another run', 'elsewhere', 7, {now}, {hour})"
+        ));
+        let outcome = run.driver.run_to(&leased(run), Target::Latest);
+        run.record(
+            "run_to Latest while another run holds the lease",
+            outcome,
+            report,
+        );
+        run.db.execute(&format!(
+            "UPDATE schema_migrations_lock SET expires_at = {past}"
+        ));
+    }
+    run.db.write(
+        "0004_broken.sql",
+        "-- migrate:up\nINSERT INTO no_such_table VALUES (1);\n",
+    );
+    let outcome = run.driver.run_to(&leased(run), Target::Latest);
+    run.record("run_to Latest once it expired", outcome, report);
+    if run.db.kind != Kind::Sqlite {
+        let held = run.db.count("SELECT count(*) FROM schema_migrations_lock");
+        run.note(format!("  leases held {held}"));
+    }
+}
+
 /// Defines `$name::{sqlite, postgres, mysql}`, each running the scenario through every
 /// adapter of that database; a server's test is ignored when its URL was not set at
 /// build time.
@@ -851,6 +905,7 @@ scenario!(outside_a_transaction);
 scenario!(code_migration);
 scenario!(statements);
 scenario!(failing_rollback);
+scenario!(under_a_lease);
 
 /// The comparison catches a difference: a transcript differing in one line is
 /// reported, and `~` lines may differ only between modes.

@@ -3,7 +3,7 @@
 //! database's name; that name is taken out, so that the same schema in two databases
 //! gives the same text.
 
-use super::Query;
+use super::{Query, is_terrace_table};
 use crate::schema::model::{
     Check, Column, ForeignKey, Index, IndexKey, Schema, Table, Trigger, View,
 };
@@ -25,7 +25,7 @@ pub(super) fn read(query: &mut Query<'_>, excluded: &str) -> Result<Schema, terr
         "SELECT TABLE_NAME FROM information_schema.TABLES WHERE {HERE} \
          AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME"
     ))? {
-        if row.text(0) != excluded {
+        if !is_terrace_table(row.text(0), excluded) {
             schema.tables.push(Table {
                 name: row.text(0).to_owned(),
                 ..Table::default()
@@ -152,7 +152,7 @@ pub(super) fn read(query: &mut Query<'_>, excluded: &str) -> Result<Schema, terr
          WHERE TRIGGER_SCHEMA = DATABASE()",
     )? {
         let (name, table) = (row.text(0), row.text(1));
-        if table == excluded {
+        if is_terrace_table(table, excluded) {
             continue;
         }
         schema.triggers.push(Trigger {

@@ -3,7 +3,7 @@
 //! `pg_get_indexdef`, `pg_get_viewdef`, `pg_get_triggerdef`, `pg_get_functiondef`),
 //! so that the text is the server's normal form however the migration wrote it.
 
-use super::{Query, unpack};
+use super::{Query, is_terrace_table, unpack};
 use crate::schema::model::{
     Check, Column, EnumType, ForeignKey, Function, Index, IndexKey, Schema, Sequence, Table,
     Trigger, Unique, View,
@@ -86,7 +86,7 @@ pub(super) fn read(query: &mut Query<'_>, excluded: &str) -> Result<Schema, terr
          JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE {IN_SCHEMA} AND NOT t.tgisinternal"
     ))? {
-        if row.text(1) != excluded {
+        if !is_terrace_table(row.text(1), excluded) {
             schema.triggers.push(Trigger {
                 name: row.text(0).to_owned(),
                 table: row.text(1).to_owned(),
@@ -106,7 +106,7 @@ fn tables(
         "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE {IN_SCHEMA} AND c.relkind IN ('r', 'p') ORDER BY 1"
     ))? {
-        if row.text(0) != excluded {
+        if !is_terrace_table(row.text(0), excluded) {
             schema.tables.push(Table {
                 name: row.text(0).to_owned(),
                 ..Table::default()

@@ -2,7 +2,7 @@
 //! from the `pragma_*` table functions. SQLite keeps no catalog of check constraints
 //! or of a view's or trigger's parts: those keep the text SQLite stored.
 
-use super::{Query, literal};
+use super::{Query, is_terrace_table, literal};
 use crate::schema::model::{
     Column, ForeignKey, Index, IndexKey, Schema, Table, Trigger, Unique, View, squash_space,
 };
@@ -19,16 +19,20 @@ pub(super) fn read(query: &mut Query<'_>, excluded: &str) -> Result<Schema, terr
     for object in &objects {
         let (name, sql) = (object.text(1), object.text(3));
         match object.text(0) {
-            "table" if name != excluded => schema.tables.push(table(query, name, sql)?),
+            "table" if !is_terrace_table(name, excluded) => {
+                schema.tables.push(table(query, name, sql)?)
+            }
             "view" => schema.views.push(View {
                 name: name.to_owned(),
                 sql: sql.to_owned(),
             }),
-            "trigger" if object.text(2) != excluded => schema.triggers.push(Trigger {
-                name: name.to_owned(),
-                table: object.text(2).to_owned(),
-                sql: sql.to_owned(),
-            }),
+            "trigger" if !is_terrace_table(object.text(2), excluded) => {
+                schema.triggers.push(Trigger {
+                    name: name.to_owned(),
+                    table: object.text(2).to_owned(),
+                    sql: sql.to_owned(),
+                })
+            }
             _ => {}
         }
     }

@@ -1,0 +1,83 @@
+//! The lease lock on the servers, beyond the scenario suite: a run that loses its
+//! lease to another stops before its next migration and leaves the other's lease
+//! alone; the automatic choice takes the session lock on a server that is not a
+//! Galera node (the cluster tests cover the nodes).
+
+use crate::backends::backend_test;
+use std::time::Duration;
+use terrace::{Error, LockMode};
+
+backend_test!(
+    a_run_that_lost_its_lease_stops_before_the_next_migration,
+    |db| {
+        if db.kind == Kind::Sqlite {
+            return;
+        }
+        let pause = match db.kind {
+            Kind::Postgres => "SELECT pg_sleep(0.6);",
+            _ => "DO SLEEP(0.6);",
+        };
+        db.write(
+            "0001_create_projects.sql",
+            "-- migrate:up\nCREATE TABLE projects (id INTEGER);",
+        );
+        // Another run takes the lease over while this one holds it, as one would after
+        // this run's lease expired during a long migration.
+        db.write(
+            "0002_taken_over.sql",
+            &format!(
+                "-- migrate:up\nUPDATE schema_migrations_lock SET owner = 'another run';\n{pause}"
+            ),
+        );
+        db.write(
+            "0003_create_notes.sql",
+            "-- migrate:up\nCREATE TABLE notes (id INTEGER);",
+        );
+        let migrations = db
+            .migrations()
+            .with_lock(LockMode::Lease)
+            .with_lock_lease(Duration::from_secs(1));
+        let err = migrations.run(&mut db.connect()).unwrap_err();
+        let text = match &err {
+            Error::Database { action, source }
+                if action.contains("renewing the migration lease") =>
+            {
+                source.to_string()
+            }
+            other => panic!("expected an error renewing the lease, got {other:?}"),
+        };
+        assert!(
+            text.contains("expired and was taken by another run") && text.contains("--lock-lease"),
+            "{text}"
+        );
+        assert_eq!(
+            db.versions(),
+            [1, 2],
+            "nothing ran after the lease was lost"
+        );
+        assert!(!db.table_exists("notes"));
+        assert_eq!(
+            db.strings("SELECT owner FROM schema_migrations_lock"),
+            ["another run"],
+            "the other run's lease is left to it"
+        );
+    }
+);
+
+backend_test!(auto_takes_the_session_lock_on_a_single_server, |db| {
+    db.write(
+        "0001_create_projects.sql",
+        "-- migrate:up\nCREATE TABLE projects (id INTEGER);",
+    );
+    let report = db
+        .migrations()
+        .with_lock(LockMode::Auto)
+        .run(&mut db.connect())
+        .unwrap();
+    assert_eq!(report.count(), 1);
+    assert!(
+        !db.table_exists("schema_migrations_lock"),
+        "no lease table: {:?}",
+        db.tables()
+    );
+});
