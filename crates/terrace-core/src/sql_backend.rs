@@ -36,6 +36,33 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 use terrace_format::Dialect;
 
+/// The pauses between tries of a lock: 20 ms, doubling up to 500 ms, until a deadline.
+struct Retry {
+    deadline: Instant,
+    pause: Duration,
+}
+
+impl Retry {
+    fn new(timeout: Duration) -> Self {
+        Retry {
+            deadline: Instant::now() + timeout,
+            pause: Duration::from_millis(20),
+        }
+    }
+
+    /// Waits before the next try: `false`, without waiting, once the deadline has
+    /// passed.
+    async fn pause<A: Adapter>(&mut self, adapter: &mut A) -> bool {
+        let now = Instant::now();
+        if now >= self.deadline {
+            return false;
+        }
+        adapter.sleep(self.pause.min(self.deadline - now)).await;
+        self.pause = (self.pause * 2).min(Duration::from_millis(500));
+        true
+    }
+}
+
 /// A [`Backend`] over any [`Adapter`].
 pub struct SqlBackend<A> {
     adapter: A,
@@ -706,8 +733,7 @@ impl<A: Adapter> SqlBackend<A> {
 
     async fn postgres_lock(&mut self, table: &TableName, timeout: Duration) -> BackendResult<bool> {
         let key = postgres_lock_key(&self.history(table).await?);
-        let deadline = Instant::now() + timeout;
-        let mut pause = Duration::from_millis(20);
+        let mut retry = Retry::new(timeout);
         loop {
             let rows = self
                 .query(
@@ -719,12 +745,9 @@ impl<A: Adapter> SqlBackend<A> {
             if first_int(&rows) == Some(1) {
                 return Ok(true);
             }
-            let now = Instant::now();
-            if now >= deadline {
+            if !retry.pause(&mut self.adapter).await {
                 return Ok(false);
             }
-            self.adapter.sleep(pause.min(deadline - now)).await;
-            pause = (pause * 2).min(Duration::from_millis(500));
         }
     }
 

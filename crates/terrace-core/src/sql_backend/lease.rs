@@ -11,7 +11,7 @@
 //! it is session state: each statement stands alone, so a pooler may give every
 //! transaction another server connection.
 
-use super::{SqlBackend, first_int, quote_backticks, quote_part, texts};
+use super::{Retry, SqlBackend, first_int, quote_backticks, quote_part, texts};
 use crate::adapter::{Adapter, Kind, Param};
 use crate::backend::{BackendResult, ReadOnlyReplica};
 use crate::history::TableName;
@@ -330,18 +330,14 @@ impl<A: Adapter> SqlBackend<A> {
         table: &TableName,
         timeout: Duration,
     ) -> BackendResult<bool> {
-        let deadline = Instant::now() + timeout;
-        let mut pause = Duration::from_millis(20);
+        let mut retry = Retry::new(timeout);
         loop {
             if self.try_lease(table).await? {
                 return Ok(true);
             }
-            let now = Instant::now();
-            if now >= deadline {
+            if !retry.pause(&mut self.adapter).await {
                 return Ok(false);
             }
-            self.adapter.sleep(pause.min(deadline - now)).await;
-            pause = (pause * 2).min(Duration::from_millis(500));
         }
     }
 
