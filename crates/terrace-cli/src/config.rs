@@ -230,7 +230,8 @@ impl Config {
     /// Where the configured database is: a usage error if none is configured or its
     /// URL is not one this build opens.
     pub fn location(&self) -> Result<Location, Failure> {
-        connect::locate(self.database()?, self.wait)
+        Ok(connect::locate(self.database()?, self.wait)?
+            .pooled(self.lock == Some(terrace::LockMode::Lease)))
     }
 
     /// The migrations folder as messages name it: relative to the current folder when

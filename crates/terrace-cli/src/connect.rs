@@ -21,6 +21,10 @@ pub use terrace::Access;
 pub struct Location {
     url: DatabaseUrl,
     wait: Duration,
+    /// Whether a pooler may share the server's connections between transactions (the
+    /// lease lock was asked for): then nothing is set on a session, since it would stay
+    /// on the pooled server connection for its next client.
+    pooled: bool,
 }
 
 /// Where the database a setting names is; a usage error for a URL this build cannot
@@ -30,6 +34,7 @@ pub fn locate(setting: &DatabaseSetting, wait: Duration) -> Result<Location, Fai
     Ok(Location {
         url: url.relative_to(&setting.base),
         wait,
+        pooled: false,
     })
 }
 
@@ -41,6 +46,13 @@ impl std::fmt::Display for Location {
 }
 
 impl Location {
+    /// Marks the server as possibly behind a pooler in transaction mode (see
+    /// [`Location::open`]).
+    pub fn pooled(mut self, pooled: bool) -> Self {
+        self.pooled = pooled;
+        self
+    }
+
     /// The URL; its `Display` hides any password.
     pub fn url(&self) -> &DatabaseUrl {
         &self.url
@@ -82,6 +94,15 @@ impl Location {
     /// Opens the database for `access`, waiting up to `--wait` for a server that is
     /// still starting.
     pub fn open(&self, access: Access) -> anyhow::Result<Connection> {
+        // Behind a pooler in transaction mode, a read-only session setting would stay
+        // on the server connection for the pool's next client (a later migrate among
+        // them) and guard nothing here, where each statement may reach another server
+        // connection: a reading command's statements only read, and are tested so.
+        let access = if self.pooled && access == Access::ReadOnly && !self.is_sqlite() {
+            Access::ReadWrite
+        } else {
+            access
+        };
         let options = ConnectOptions {
             wait: self.wait,
             access,

@@ -591,7 +591,10 @@ impl SqliteTarget {
 pub enum Access {
     /// Reading only (status, validate, dry runs). A SQLite file must exist and is
     /// opened read-only; a server session is set to read-only transactions. Either way
-    /// not a byte can change.
+    /// not a byte can change. Behind a pooler that shares server connections between
+    /// transactions (PgBouncer's transaction pooling), open with
+    /// [`ReadWrite`](Access::ReadWrite) instead: the session setting would stay on the
+    /// pooled server connection for its next client.
     ReadOnly,
     /// Changing an existing database; a SQLite file must exist.
     ReadWrite,

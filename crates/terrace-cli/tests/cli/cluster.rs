@@ -886,3 +886,46 @@ fn migrate_refuses_a_read_only_replica_and_status_works_there() {
         .ok();
     wait_for_replay("the migrations", || status() == (3.into(), 0.into()));
 }
+
+/// Reading commands through PgBouncer with the lease lock set nothing on the server
+/// session: a read-only setting would stay on the pooled server connection, and the
+/// next client to get it — a migrate — would be refused its writes.
+#[test]
+#[cfg_attr(
+    not(terrace_test_pgbouncer),
+    ignore = "TERRACE_TEST_PGBOUNCER_URL was not set when the tests were built"
+)]
+fn pgbouncer_reading_commands_leave_no_read_only_session_behind() {
+    let Some([bouncer, _]) = configured([PGBOUNCER, PRIMARY]) else {
+        return;
+    };
+    let (_db, pooled, _primary) = postgres_scratch(&bouncer, "");
+    let sandbox = Sandbox::three_migrations();
+    let env = [("TERRACE_LOCK", "lease")];
+    // More reading commands than the pool has server connections.
+    for command in [
+        "status", "validate", "status", "history", "status", "status",
+    ] {
+        let run = sandbox.run_with(".", &env, &["--database", &pooled, command]);
+        run.ok();
+    }
+    let mut client = postgres_client(&pooled);
+    for _ in 0..8 {
+        let rows = client
+            .simple_query("SHOW default_transaction_read_only")
+            .unwrap();
+        let value = rows.iter().find_map(|message| match message {
+            postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
+            _ => None,
+        });
+        assert_eq!(
+            value.as_deref(),
+            Some("off"),
+            "a pooled session was left read-only"
+        );
+    }
+    drop(client);
+    let run = sandbox.run_with(".", &env, &["--database", &pooled, "migrate"]);
+    run.ok();
+    assert!(run.all().contains("applied 3 migrations"), "{}", run.all());
+}
