@@ -39,7 +39,7 @@ pub use report::ReportLog;
 pub use targets::{Entry, databases, glob, schemas, targets_file};
 
 use crate::connection::redact;
-use crate::{Access, ConnectOptions, Connection, DatabaseUrl, Migrations, Target};
+use crate::{Access, ConnectOptions, Connection, DatabaseUrl, LockMode, Migrations, Target};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, mpsc};
@@ -373,10 +373,17 @@ fn run_one(migrations: &Migrations, command: Command, entry: &Entry, wait: Durat
         Ok(url) => url.relative_to(&entry.base),
         Err(err) => return failed(&err),
     };
-    let options = ConnectOptions {
-        wait,
-        access: command.access(),
+    // Behind a pooler (the lease lock), a read-only session setting would stay on the
+    // pooled server connection for its next client: see `Access::ReadOnly`.
+    let access = match command.access() {
+        Access::ReadOnly
+            if migrations.lock().0 == LockMode::Lease && url.sqlite_path().is_none() =>
+        {
+            Access::ReadWrite
+        }
+        access => access,
     };
+    let options = ConnectOptions { wait, access };
     let mut conn = match Connection::open(&url, &options) {
         Ok(conn) => conn,
         Err(err) => return failed(&err),

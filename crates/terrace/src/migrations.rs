@@ -110,6 +110,11 @@ impl Migrations {
         self
     }
 
+    /// The lock a writing command takes on a server, and a lease's length.
+    pub fn lock(&self) -> (LockMode, Duration) {
+        self.0.lock()
+    }
+
     /// Whether applied migrations newer than every migration of the list stop a command
     /// ([`NewerApplied::Refuse`], the default) or only warn ([`NewerApplied::Warn`]),
     /// for builds that run side by side with newer ones during a rolling deploy.
