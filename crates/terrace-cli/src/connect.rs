@@ -11,7 +11,7 @@ use crate::failure::Failure;
 use crate::output::Output;
 use std::path::Path;
 use std::time::Duration;
-use terrace::connection::redact;
+use terrace::connection::{LeaseKeeper, redact};
 use terrace::{ConnectOptions, Connection, DatabaseUrl};
 
 pub use terrace::Access;
@@ -89,6 +89,17 @@ impl Location {
             access: Access::ReadOnly,
         };
         Ok(Connection::open(&empty, &options)?)
+    }
+
+    /// Renews, from a second connection, the lease `migrations` takes while a command
+    /// that runs migrations lasts, so that one migration may run longer than the lease
+    /// (see [`terrace::connection::LeaseKeeper`]); `None` where no lease is taken.
+    pub fn keep_lease(&self, migrations: &mut terrace::Migrations) -> Option<LeaseKeeper> {
+        let options = ConnectOptions {
+            wait: self.wait,
+            access: Access::ReadWrite,
+        };
+        LeaseKeeper::start(&self.url, &options, migrations)
     }
 
     /// Opens the database for `access`, waiting up to `--wait` for a server that is

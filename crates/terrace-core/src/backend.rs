@@ -120,6 +120,30 @@ pub trait Backend: Send {
     fn configure_lock(&mut self, mode: LockMode, lease: Duration) {
         let _ = (mode, lease);
     }
+    /// Takes a lease under `owner` instead of a token of its own, so that another
+    /// connection can renew it ([`renew_lease_of`](Backend::renew_lease_of)). Backends
+    /// without a lease ignore it.
+    fn configure_lease_owner(&mut self, owner: &str) {
+        let _ = owner;
+    }
+    /// Whether a writing command's lock on this server would be a lease under the
+    /// configured [`LockMode`]; an error on a read-only replica. Backends without a
+    /// lease answer `false`.
+    fn leases(&mut self) -> BoxFuture<'_, BackendResult<bool>> {
+        ready(Ok(false))
+    }
+    /// Extends by `length` the lease `owner` holds on the lock of `table`, if it still
+    /// holds it, from a connection other than the run's: whether it held it. Backends
+    /// without a lease answer `false`.
+    fn renew_lease_of<'a>(
+        &'a mut self,
+        table: &'a TableName,
+        owner: &'a str,
+        length: Duration,
+    ) -> BoxFuture<'a, BackendResult<bool>> {
+        let _ = (table, owner, length);
+        ready(Ok(false))
+    }
     /// Between steps, outside any transaction: renews the lock where it expires
     /// unless renewed (a lease), and fails if another run has taken it meanwhile, so
     /// that nothing more runs. Backends whose lock lasts as long as their session do

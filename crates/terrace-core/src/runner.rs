@@ -207,7 +207,7 @@ impl Migrations {
         observer: &mut O,
         began: Instant,
     ) -> Result<Report, Error> {
-        backend.configure_lock(self.lock_mode, self.lock_lease);
+        self.configure_lock(backend);
         let mut session =
             Session::writing(backend, &self.table, self.lock_timeout, observer).await?;
         let mut executor = self.executor(session.backend(), observer);
@@ -444,7 +444,7 @@ impl Migrations {
         let mut problems = self.source_problems();
         problems.retain(|problem| blocks_baseline(problem, version));
         invalid(problems)?;
-        backend.configure_lock(self.lock_mode, self.lock_lease);
+        self.configure_lock(backend);
         let mut session =
             Session::writing(backend, &self.table, self.lock_timeout, observer).await?;
         let result = async {
@@ -509,7 +509,7 @@ impl Migrations {
         backend: &mut dyn Backend,
         observer: &mut O,
     ) -> Result<RepairReport, Error> {
-        backend.configure_lock(self.lock_mode, self.lock_lease);
+        self.configure_lock(backend);
         let mut session =
             Session::writing(backend, &self.table, self.lock_timeout, observer).await?;
         let result = async {
@@ -567,7 +567,7 @@ impl Migrations {
         backend: &mut dyn Backend,
         observer: &mut O,
     ) -> Result<ResetReport, Error> {
-        backend.configure_lock(self.lock_mode, self.lock_lease);
+        self.configure_lock(backend);
         let mut session =
             Session::writing(backend, &self.table, self.lock_timeout, observer).await?;
         let result = async {

@@ -28,6 +28,8 @@ use crate::history::{ExtraColumn, HistoryRow, RowState, StoredRow, TableName};
 use crate::migration::{CodeFn, CodeResult};
 use crate::migrations::LockMode;
 use crate::schema::{CodeConnection, Db};
+#[doc(hidden)]
+pub use lease::owner_token as new_lease_owner;
 use lease::{Lease, LockChoice};
 use lock_file::LockFile;
 use std::any::Any;
@@ -1361,6 +1363,20 @@ impl<A: Adapter> Backend for SqlBackend<A> {
         self.lock.mode = mode;
         self.lock.lease = lease;
         self.lock.leasing = None;
+    }
+    fn configure_lease_owner(&mut self, owner: &str) {
+        self.lock.owner = Some(owner.to_owned());
+    }
+    fn leases(&mut self) -> BoxFuture<'_, BackendResult<bool>> {
+        Box::pin(self.prepare_lock())
+    }
+    fn renew_lease_of<'a>(
+        &'a mut self,
+        table: &'a TableName,
+        owner: &'a str,
+        length: Duration,
+    ) -> BoxFuture<'a, BackendResult<bool>> {
+        Box::pin(self.renew_lease_of(table, owner, length))
     }
     fn lock<'a>(
         &'a mut self,

@@ -14,8 +14,11 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+mod keeper;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 mod tls;
+
+pub use keeper::LeaseKeeper;
 
 /// The kind of database a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

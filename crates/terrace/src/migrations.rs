@@ -115,6 +115,17 @@ impl Migrations {
         self.0.lock()
     }
 
+    /// Has a lease taken under `owner`, which another connection renews.
+    pub(crate) fn set_lease_owner(&mut self, owner: String) {
+        self.0.set_lease_owner(owner);
+    }
+
+    /// The tracking table and its lock settings, for the connection that renews the
+    /// lease.
+    pub(crate) fn core(&self) -> &terrace_core::Migrations {
+        &self.0
+    }
+
     /// Whether applied migrations newer than every migration of the list stop a command
     /// ([`NewerApplied::Refuse`], the default) or only warn ([`NewerApplied::Warn`]),
     /// for builds that run side by side with newer ones during a rolling deploy.

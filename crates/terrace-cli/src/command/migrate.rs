@@ -17,7 +17,7 @@ use terrace::Target;
 /// Runs `migrate`.
 pub fn run(args: &MigrateArgs, config: &Config, out: &Output) -> anyhow::Result<ExitCode> {
     let database = config.location()?;
-    let migrations = config.migrations_allowing(&args.newer)?;
+    let mut migrations = config.migrations_allowing(&args.newer)?;
     crate::banner::announce(config, &database, out);
     out.warn(migrations.warnings());
     let target = args.to.map_or(Target::Latest, Target::Version);
@@ -55,6 +55,7 @@ pub fn run(args: &MigrateArgs, config: &Config, out: &Output) -> anyhow::Result<
     if creating && !database.is_missing_file() {
         crate::banner::created(&database, out);
     }
+    let _keeper = database.keep_lease(&mut migrations);
     let report = migrations.run_with(&mut conn, target, &mut |event| {
         out.lock_wait(&database, event);
         out.progress(event);

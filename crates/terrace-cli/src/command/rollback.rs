@@ -18,7 +18,7 @@ pub fn run(args: &RollbackArgs, config: &Config, out: &Output) -> anyhow::Result
         config.refuse_if_protected("roll back")?;
     }
     let database = config.location()?;
-    let migrations = config.migrations()?;
+    let mut migrations = config.migrations()?;
     crate::banner::announce(config, &database, out);
     out.warn(migrations.warnings());
     let target = match (args.to, args.steps) {
@@ -32,6 +32,7 @@ pub fn run(args: &RollbackArgs, config: &Config, out: &Output) -> anyhow::Result
         return Ok(ExitCode::SUCCESS);
     }
     let mut conn = database.open(Access::ReadWrite)?;
+    let _keeper = database.keep_lease(&mut migrations);
     let report = migrations.rollback_with(&mut conn, target, &mut |event| {
         out.lock_wait(&database, event);
         out.progress(event);

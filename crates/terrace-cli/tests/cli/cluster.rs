@@ -88,8 +88,9 @@ fn postgres_client(url: &str) -> postgres::Client {
         .unwrap_or_else(|e| panic!("connect to {url}: {e}"))
 }
 
-/// A scratch database on the Galera cluster: made and dropped through the first node;
-/// every node has it as soon as the statement returns (DDL replicates in total order).
+/// A scratch database on the Galera cluster: made and dropped through the first node.
+/// DDL replicates in total order, but another node may apply it a moment after the
+/// first returns: the test waits until every node has it.
 struct GaleraDatabase {
     first_node: String,
     name: String,
@@ -107,6 +108,24 @@ impl GaleraDatabase {
             .unwrap();
         conn.query_drop(format!("CREATE DATABASE `{name}`"))
             .unwrap();
+        for url in &urls[1..] {
+            let mut node = mysql_conn(url);
+            let started = Instant::now();
+            while node
+                .exec_first::<String, _, _>(
+                    "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
+                    (name.as_str(),),
+                )
+                .unwrap()
+                .is_none()
+            {
+                assert!(
+                    started.elapsed() < Duration::from_secs(30),
+                    "{url} did not have database {name} within 30 s"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         GaleraDatabase {
             first_node: urls[0].to_owned(),
             nodes: urls.iter().map(|url| with_database(url, &name)).collect(),
@@ -928,4 +947,174 @@ fn pgbouncer_reading_commands_leave_no_read_only_session_behind() {
     let run = sandbox.run_with(".", &env, &["--database", &pooled, "migrate"]);
     run.ok();
     assert!(run.all().contains("applied 3 migrations"), "{}", run.all());
+}
+
+/// The lease of the long-migration tests, in seconds, and how long their first
+/// migration sleeps: three leases.
+const SHORT_LEASE: u64 = 2;
+const LONG_STEP: u64 = 3 * SHORT_LEASE;
+
+/// Two migrations, each recording that it ran in `runs` (made by the test): the first
+/// sleeps three times as long as the lease between creating a table and its record.
+fn long_step_project(server: Server) -> Sandbox {
+    let sandbox = Sandbox::empty();
+    sandbox.migration(
+        "0001_long.sql",
+        &format!(
+            "CREATE TABLE items (id INT PRIMARY KEY);\n{}\nINSERT INTO runs VALUES (1);",
+            server.sleep(&LONG_STEP.to_string())
+        ),
+        None,
+    );
+    sandbox.migration("0002_after.sql", "INSERT INTO runs VALUES (2);", None);
+    sandbox
+}
+
+/// Starts a runner, waits until `sleeping` sees it inside migration 1's sleep, then
+/// starts a second one: the first must keep its lease from its second connection for
+/// the whole migration, so the second waits for it instead of taking the lease over,
+/// and both exit 0. Their outputs, first runner's first.
+fn outlive_the_lease(
+    sandbox: &Sandbox,
+    first: (&[(&str, &str)], &[&str]),
+    second: (&[(&str, &str)], &[&str]),
+    sleeping: impl Fn() -> bool,
+) -> (String, String) {
+    let mut holder = sandbox.command(".", first.0, first.1).spawn().unwrap();
+    let started = Instant::now();
+    while !sleeping() {
+        if let Some(status) = holder.try_wait().unwrap() {
+            panic!(
+                "the first runner ended ({status}) before it slept:\n{}",
+                output_of(holder)
+            );
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            holder.kill().unwrap();
+            panic!("the first runner did not reach migration 1's sleep within 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut waiter = sandbox.command(".", second.0, second.1).spawn().unwrap();
+    let limit = Duration::from_secs(LONG_STEP + 30);
+    let (Some(first_status), Some(second_status)) = (
+        wait_at_most(&mut holder, limit),
+        wait_at_most(&mut waiter, limit),
+    ) else {
+        let _ = holder.kill();
+        let _ = waiter.kill();
+        panic!("the runners did not end within {limit:?}");
+    };
+    let (first, second) = (output_of(holder), output_of(waiter));
+    assert!(
+        first_status.success() && second_status.success(),
+        "both runners must end well ({first_status}, {second_status}):\n\
+         first:\n{first}\nsecond:\n{second}"
+    );
+    (first, second)
+}
+
+#[test]
+#[cfg_attr(
+    not(terrace_test_pgbouncer),
+    ignore = "TERRACE_TEST_PGBOUNCER_URL was not set when the tests were built"
+)]
+fn pgbouncer_a_migration_longer_than_the_lease_keeps_it() {
+    let Some([bouncer, _]) = configured([PGBOUNCER, PRIMARY]) else {
+        return;
+    };
+    let (db, pooled, mut primary) =
+        postgres_scratch(&bouncer, "CREATE TABLE runs (version INT NOT NULL);");
+    let sandbox = long_step_project(Server::Postgres);
+    let lease = SHORT_LEASE.to_string();
+    let args = [
+        "--database",
+        &pooled,
+        "--dir",
+        "migrations",
+        "--lock",
+        "lease",
+        "--lock-lease",
+        &lease,
+        "migrate",
+    ];
+    let (first, second) = outlive_the_lease(&sandbox, (&[], &args), (&[], &args), || {
+        let name = db.name.as_str();
+        postgres_client(&db.url)
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 \
+                 AND state = 'active' AND query LIKE '%pg_sleep(%' AND pid <> pg_backend_pid()",
+                &[&name],
+            )
+            .unwrap()
+            .get::<_, i64>(0)
+            > 0
+    });
+    assert!(first.contains("applied 2 migrations"), "{first}");
+    assert!(second.contains("up to date"), "{second}");
+    assert_eq!(
+        pg_pairs(&mut primary, HISTORY),
+        [1, 2].map(|v| (v, "applied".to_owned()))
+    );
+    let runs: Vec<i32> = primary
+        .query("SELECT version FROM runs ORDER BY version", &[])
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(runs, [1, 2], "each migration ran once");
+}
+
+#[test]
+#[cfg_attr(
+    not(terrace_test_galera),
+    ignore = "TERRACE_TEST_GALERA_URLS was not set when the tests were built"
+)]
+fn galera_a_migration_longer_than_the_lease_keeps_it() {
+    let Some([urls]) = configured([GALERA]) else {
+        return;
+    };
+    let db = GaleraDatabase::new(&urls);
+    db.reader(0)
+        .query_drop("CREATE TABLE runs (version INT NOT NULL)")
+        .unwrap();
+    let sandbox = long_step_project(Server::Galera);
+    let lease = SHORT_LEASE.to_string();
+    // The lease chosen by terrace itself on Galera; the runners on two nodes.
+    let on = |node: usize| {
+        [
+            "--database",
+            &db.nodes[node],
+            "--dir",
+            "migrations",
+            "--lock-lease",
+            &lease,
+            "migrate",
+        ]
+        .map(str::to_owned)
+    };
+    let (first_args, second_args) = (on(0), on(1));
+    let first_args: Vec<&str> = first_args.iter().map(String::as_str).collect();
+    let second_args: Vec<&str> = second_args.iter().map(String::as_str).collect();
+    let (first, second) =
+        outlive_the_lease(&sandbox, (&[], &first_args), (&[], &second_args), || {
+            let mut conn = mysql_conn(&db.nodes[0]);
+            let sleeping: Option<i64> = conn
+                .exec_first(
+                    "SELECT COUNT(*) FROM information_schema.PROCESSLIST \
+                     WHERE DB = ? AND INFO LIKE '%SLEEP(%' AND ID <> CONNECTION_ID()",
+                    (db.name.as_str(),),
+                )
+                .unwrap();
+            sleeping > Some(0)
+        });
+    assert!(first.contains("applied 2 migrations"), "{first}");
+    assert!(second.contains("up to date"), "{second}");
+    let mut reader = db.reader(2);
+    let history: Vec<(i64, String)> = reader.query(HISTORY).unwrap();
+    assert_eq!(history, [1, 2].map(|v| (v, "applied".to_owned())));
+    let runs: Vec<i32> = reader
+        .query("SELECT version FROM runs ORDER BY version")
+        .unwrap();
+    assert_eq!(runs, [1, 2], "each migration ran once");
 }

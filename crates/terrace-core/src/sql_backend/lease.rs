@@ -46,6 +46,9 @@ pub(super) struct Lease {
 pub(super) struct LockChoice {
     pub(super) mode: LockMode,
     pub(super) lease: Duration,
+    /// The token a lease is taken under, when the caller chose it (to renew it from
+    /// another connection); otherwise each lease gets a new one.
+    pub(super) owner: Option<String>,
     /// Whether this command's lock is a lease, once decided.
     pub(super) leasing: Option<bool>,
 }
@@ -55,6 +58,7 @@ impl Default for LockChoice {
         LockChoice {
             mode: LockMode::Auto,
             lease: crate::Migrations::DEFAULT_LOCK_LEASE,
+            owner: None,
             leasing: None,
         }
     }
@@ -62,7 +66,7 @@ impl Default for LockChoice {
 
 /// A token no other run holds: the host, the process and a count within it, and the
 /// time (processes on two hosts may share a name and a pid).
-fn owner_token() -> String {
+pub fn owner_token() -> String {
     static COUNT: AtomicU64 = AtomicU64::new(0);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -214,7 +218,7 @@ impl<A: Adapter> SqlBackend<A> {
     /// One try at the lease: whether this run holds it now.
     async fn try_lease(&mut self, table: &TableName) -> BackendResult<bool> {
         let relation = self.lease_relation(table).await?;
-        let owner = owner_token();
+        let owner = self.lock.owner.clone().unwrap_or_else(owner_token);
         let length = self.lock.lease;
         let got = match self.lease_attempt(&relation, &owner, length).await {
             Err(e) if self.is_missing_table(&e) => {
@@ -375,6 +379,29 @@ impl<A: Adapter> SqlBackend<A> {
             ..lease
         });
         Ok(())
+    }
+
+    /// From a connection other than the one that took it: extends the lease `owner`
+    /// holds on `table`'s lock table by `length`, if it still holds it — whether it
+    /// does. Does nothing before the lease is taken, after it is released or once
+    /// another run has taken it over, so it can run beside the run at any moment.
+    pub(super) async fn renew_lease_of(
+        &mut self,
+        table: &TableName,
+        owner: &str,
+        length: Duration,
+    ) -> BackendResult<bool> {
+        let lease = Lease {
+            relation: self.lease_relation(table).await?,
+            table: table.to_string(),
+            owner: owner.to_owned(),
+            length,
+            renewed: Instant::now(),
+        };
+        match self.renew(&lease).await {
+            Err(e) if self.is_missing_table(&e) => Ok(false),
+            other => other,
+        }
     }
 
     async fn renew(&mut self, lease: &Lease) -> BackendResult<bool> {
