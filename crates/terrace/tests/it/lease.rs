@@ -1,11 +1,13 @@
 //! The lease lock on the servers, beyond the scenario suite: a run that loses its
 //! lease to another stops before its next migration and leaves the other's lease
 //! alone; the automatic choice takes the session lock on a server that is not a
-//! Galera node (the cluster tests cover the nodes).
+//! Galera node (the cluster tests cover the nodes); a [`LeaseKeeper`] keeps the lease
+//! of a run whose one migration lasts longer than it.
 
 use crate::backends::backend_test;
-use std::time::Duration;
-use terrace::{Error, LockMode};
+use std::time::{Duration, Instant};
+use terrace::connection::LeaseKeeper;
+use terrace::{ConnectOptions, DatabaseUrl, Error, LockMode};
 
 backend_test!(
     a_run_that_lost_its_lease_stops_before_the_next_migration,
@@ -81,3 +83,52 @@ backend_test!(auto_takes_the_session_lock_on_a_single_server, |db| {
         db.tables()
     );
 });
+
+backend_test!(
+    a_keeper_holds_the_lease_while_one_migration_outlasts_it,
+    |db| {
+        let pause = match db.kind {
+            Kind::Sqlite => return,
+            Kind::Postgres => "SELECT pg_sleep(3.5);",
+            Kind::Mysql => "DO SLEEP(3.5);",
+        };
+        db.write(
+            "0001_long.sql",
+            &format!("-- migrate:up\nCREATE TABLE projects (id INTEGER);\n{pause}"),
+        );
+        let url = DatabaseUrl::parse(&db.url).unwrap();
+        let lease = Duration::from_secs(1);
+        let mut migrations = db
+            .migrations()
+            .with_lock(LockMode::Lease)
+            .with_lock_lease(lease);
+        let keeper = LeaseKeeper::start(&url, &ConnectOptions::default(), &mut migrations);
+        assert!(keeper.is_some(), "a lease is kept on a server");
+        std::thread::scope(|scope| {
+            let first = scope.spawn(|| migrations.run(&mut db.connect()));
+            // Well past the lease: the second run must still find it held.
+            while !db.table_exists("schema_migrations_lock")
+                || db.count("SELECT COUNT(*) FROM schema_migrations_lock") == 0
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            std::thread::sleep(2 * lease);
+            let second = db
+                .migrations()
+                .with_lock(LockMode::Lease)
+                .with_lock_lease(lease);
+            let started = Instant::now();
+            let second = second.run(&mut db.connect()).unwrap();
+            let first = first.join().unwrap().unwrap();
+            assert_eq!((first.count(), second.count()), (1, 0));
+            assert!(
+                started.elapsed() >= Duration::from_secs(1),
+                "the second run waited for the first: {:?}",
+                started.elapsed()
+            );
+        });
+        drop(keeper);
+        assert_eq!(db.versions(), [1]);
+        assert_eq!(db.count("SELECT COUNT(*) FROM schema_migrations_lock"), 0);
+    }
+);
