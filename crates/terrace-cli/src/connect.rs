@@ -95,8 +95,9 @@ impl Location {
     /// that runs migrations lasts, so that one migration may run longer than the lease
     /// (see [`terrace::connection::LeaseKeeper`]); `None` where no lease is taken.
     pub fn keep_lease(&self, migrations: &mut terrace::Migrations) -> Option<LeaseKeeper> {
+        // Called once the command's own connection is open: the server is up.
         let options = ConnectOptions {
-            wait: self.wait,
+            wait: Duration::ZERO,
             access: Access::ReadWrite,
         };
         LeaseKeeper::start(&self.url, &options, migrations)

@@ -38,7 +38,7 @@ mod targets;
 pub use report::ReportLog;
 pub use targets::{Entry, databases, glob, schemas, targets_file};
 
-use crate::connection::redact;
+use crate::connection::{LeaseKeeper, redact};
 use crate::{Access, ConnectOptions, Connection, DatabaseUrl, LockMode, Migrations, Target};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -394,12 +394,28 @@ fn run_one(migrations: &Migrations, command: Command, entry: &Entry, wait: Durat
         return failed(&*err);
     }
     let result = match command {
-        Command::Migrate => migrations
-            .run_to(&mut conn, Target::Latest)
-            .map(|report| match report.count() {
-                0 => Outcome::UpToDate,
-                count => Outcome::Applied { count },
-            }),
+        Command::Migrate => {
+            // Under a lease, it is renewed from a second connection while the run
+            // lasts, as the CLI's migrate does (see `LeaseKeeper`).
+            let mut kept;
+            let (migrations, _keeper) = if url.sqlite_path().is_none() {
+                kept = migrations.clone();
+                let keep = ConnectOptions {
+                    wait: Duration::ZERO,
+                    access: Access::ReadWrite,
+                };
+                let keeper = LeaseKeeper::start(&url, &keep, &mut kept);
+                (&kept, keeper)
+            } else {
+                (migrations, None)
+            };
+            migrations
+                .run_to(&mut conn, Target::Latest)
+                .map(|report| match report.count() {
+                    0 => Outcome::UpToDate,
+                    count => Outcome::Applied { count },
+                })
+        }
         Command::Status | Command::Validate => migrations.status(&mut conn).and_then(|status| {
             if !status.problems.is_empty() {
                 return Err(crate::Error::Invalid {

@@ -616,6 +616,34 @@ fn output_of(child: Child) -> String {
     )
 }
 
+/// Whether a session other than this one runs `pg_sleep` in the scratch database.
+fn pg_sleeping(db: &ScratchDatabase) -> bool {
+    let name = db.name.as_str();
+    postgres_client(&db.url)
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 \
+             AND state = 'active' AND query LIKE '%pg_sleep(%' AND pid <> pg_backend_pid()",
+            &[&name],
+        )
+        .unwrap()
+        .get::<_, i64>(0)
+        > 0
+}
+
+/// Whether a connection other than this one runs `SLEEP` in the scratch database on
+/// the first node.
+fn galera_sleeping(db: &GaleraDatabase) -> bool {
+    let mut conn = mysql_conn(&db.nodes[0]);
+    let sleeping: Option<i64> = conn
+        .exec_first(
+            "SELECT COUNT(*) FROM information_schema.PROCESSLIST \
+             WHERE DB = ? AND INFO LIKE '%SLEEP(%' AND ID <> CONNECTION_ID()",
+            (db.name.as_str(),),
+        )
+        .unwrap();
+    sleeping > Some(0)
+}
+
 /// The lease of the killed holder, in seconds.
 const LEASE: u64 = 3;
 
@@ -730,18 +758,7 @@ fn pgbouncer_a_killed_holder_is_taken_over_after_its_lease() {
             &[("TERRACE_LOCK", "lease"), ("TERRACE_LOCK_LEASE", &lease)],
             &["--database", &pooled, "--dir", "migrations", "migrate"],
         ),
-        || {
-            let name = db.name.as_str();
-            postgres_client(&db.url)
-                .query_one(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 \
-                     AND state = 'active' AND query LIKE '%pg_sleep(%' AND pid <> pg_backend_pid()",
-                    &[&name],
-                )
-                .unwrap()
-                .get::<_, i64>(0)
-                > 0
-        },
+        || pg_sleeping(&db),
         || {
             primary
                 .execute("UPDATE pause SET seconds = 0", &[])
@@ -797,17 +814,7 @@ fn galera_a_killed_holder_is_taken_over_after_its_lease_and_its_migration_is_dir
             &[("TERRACE_LOCK_LEASE", &lease)],
             &["--database", &db.nodes[1], "--dir", "migrations", "migrate"],
         ),
-        || {
-            let mut conn = mysql_conn(&db.nodes[0]);
-            let sleeping: Option<i64> = conn
-                .exec_first(
-                    "SELECT COUNT(*) FROM information_schema.PROCESSLIST \
-                     WHERE DB = ? AND INFO LIKE '%SLEEP(%' AND ID <> CONNECTION_ID()",
-                    (db.name.as_str(),),
-                )
-                .unwrap();
-            sleeping > Some(0)
-        },
+        || galera_sleeping(&db),
         || first.query_drop("UPDATE pause SET seconds = 0").unwrap(),
     );
     eprintln!("took over {took:?} after the kill");
@@ -1014,12 +1021,13 @@ fn outlive_the_lease(
     (first, second)
 }
 
-#[test]
-#[cfg_attr(
-    not(terrace_test_pgbouncer),
-    ignore = "TERRACE_TEST_PGBOUNCER_URL was not set when the tests were built"
-)]
-fn pgbouncer_a_migration_longer_than_the_lease_keeps_it() {
+/// Through PgBouncer under a two-second lease: the command `first` gives (from the
+/// sandbox, the pooled URL and the lock settings) runs the six-second migration while
+/// a plain `migrate` waits for it; `first_says` is in its output.
+fn pgbouncer_outlive_the_lease(
+    first: impl FnOnce(&Sandbox, &str, &[&str]) -> Vec<String>,
+    first_says: &str,
+) {
     let Some([bouncer, _]) = configured([PGBOUNCER, PRIMARY]) else {
         return;
     };
@@ -1027,30 +1035,26 @@ fn pgbouncer_a_migration_longer_than_the_lease_keeps_it() {
         postgres_scratch(&bouncer, "CREATE TABLE runs (version INT NOT NULL);");
     let sandbox = long_step_project(Server::Postgres);
     let lease = SHORT_LEASE.to_string();
-    let args = [
-        "--database",
-        &pooled,
+    let settings = [
         "--dir",
         "migrations",
         "--lock",
         "lease",
         "--lock-lease",
         &lease,
-        "migrate",
     ];
-    let (first, second) = outlive_the_lease(&sandbox, (&[], &args), (&[], &args), || {
-        let name = db.name.as_str();
-        postgres_client(&db.url)
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 \
-                 AND state = 'active' AND query LIKE '%pg_sleep(%' AND pid <> pg_backend_pid()",
-                &[&name],
-            )
-            .unwrap()
-            .get::<_, i64>(0)
-            > 0
+    let first_args = first(&sandbox, &pooled, &settings);
+    let first_args: Vec<&str> = first_args.iter().map(String::as_str).collect();
+    let single = [
+        &["--database", pooled.as_str()],
+        &settings[..],
+        &["migrate"],
+    ]
+    .concat();
+    let (first, second) = outlive_the_lease(&sandbox, (&[], &first_args), (&[], &single), || {
+        pg_sleeping(&db)
     });
-    assert!(first.contains("applied 2 migrations"), "{first}");
+    assert!(first.contains(first_says), "{first}");
     assert!(second.contains("up to date"), "{second}");
     assert_eq!(
         pg_pairs(&mut primary, HISTORY),
@@ -1063,6 +1067,37 @@ fn pgbouncer_a_migration_longer_than_the_lease_keeps_it() {
         .map(|row| row.get(0))
         .collect();
     assert_eq!(runs, [1, 2], "each migration ran once");
+}
+
+fn owned(args: &[&str]) -> Vec<String> {
+    args.iter().map(|arg| (*arg).to_owned()).collect()
+}
+
+#[test]
+#[cfg_attr(
+    not(terrace_test_pgbouncer),
+    ignore = "TERRACE_TEST_PGBOUNCER_URL was not set when the tests were built"
+)]
+fn pgbouncer_a_migration_longer_than_the_lease_keeps_it() {
+    pgbouncer_outlive_the_lease(
+        |_, pooled, settings| owned(&[&["--database", pooled], settings, &["migrate"]].concat()),
+        "applied 2 migrations",
+    );
+}
+
+#[test]
+#[cfg_attr(
+    not(terrace_test_pgbouncer),
+    ignore = "TERRACE_TEST_PGBOUNCER_URL was not set when the tests were built"
+)]
+fn pgbouncer_a_fleet_keeps_its_lease_through_a_long_migration() {
+    pgbouncer_outlive_the_lease(
+        |sandbox, pooled, settings| {
+            sandbox.write("targets.txt", &format!("{pooled}\n"));
+            owned(&[settings, &["fleet", "migrate", "--targets", "targets.txt"]].concat())
+        },
+        "applied  1",
+    );
 }
 
 #[test]
@@ -1084,30 +1119,17 @@ fn galera_a_migration_longer_than_the_lease_keeps_it() {
     let on = |node: usize| {
         [
             "--database",
-            &db.nodes[node],
+            db.nodes[node].as_str(),
             "--dir",
             "migrations",
             "--lock-lease",
-            &lease,
+            lease.as_str(),
             "migrate",
         ]
-        .map(str::to_owned)
     };
-    let (first_args, second_args) = (on(0), on(1));
-    let first_args: Vec<&str> = first_args.iter().map(String::as_str).collect();
-    let second_args: Vec<&str> = second_args.iter().map(String::as_str).collect();
-    let (first, second) =
-        outlive_the_lease(&sandbox, (&[], &first_args), (&[], &second_args), || {
-            let mut conn = mysql_conn(&db.nodes[0]);
-            let sleeping: Option<i64> = conn
-                .exec_first(
-                    "SELECT COUNT(*) FROM information_schema.PROCESSLIST \
-                     WHERE DB = ? AND INFO LIKE '%SLEEP(%' AND ID <> CONNECTION_ID()",
-                    (db.name.as_str(),),
-                )
-                .unwrap();
-            sleeping > Some(0)
-        });
+    let (first, second) = outlive_the_lease(&sandbox, (&[], &on(0)), (&[], &on(1)), || {
+        galera_sleeping(&db)
+    });
     assert!(first.contains("applied 2 migrations"), "{first}");
     assert!(second.contains("up to date"), "{second}");
     let mut reader = db.reader(2);

@@ -17,7 +17,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 use terrace_core::{LockMode, TableName, block_on};
 
-/// Renews the lease of a run from a connection of its own until dropped.
+/// Renews the lease of a run from a connection of its own until dropped. Dropping it
+/// stops the renewals, after a connection attempt or a renewal under way ends.
 ///
 /// ```no_run
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
