@@ -1,8 +1,10 @@
 //! The CLI past one server: a three-node MariaDB Galera cluster, PgBouncer in transaction
-//! pooling mode in front of PostgreSQL, and a PostgreSQL hot standby. `.ci/cluster`
-//! starts all three; their URLs come from `TERRACE_TEST_GALERA_URLS` (one URL per node,
-//! comma-separated), `TERRACE_TEST_PGBOUNCER_URL` and `TERRACE_TEST_PG_REPLICA_URL`, and
-//! the PostgreSQL primary behind the last two from `TERRACE_TEST_POSTGRES_URL`. A test
+//! pooling mode in front of PostgreSQL, a PostgreSQL hot standby, and a MariaDB primary
+//! with its read-only replica. `.ci/cluster` starts them all; their URLs come from
+//! `TERRACE_TEST_GALERA_URLS` (one URL per node, comma-separated),
+//! `TERRACE_TEST_PGBOUNCER_URL`, `TERRACE_TEST_PG_REPLICA_URL` (the PostgreSQL primary
+//! behind the last two from `TERRACE_TEST_POSTGRES_URL`), `TERRACE_TEST_MYSQL_PRIMARY_URL`
+//! and `TERRACE_TEST_MYSQL_REPLICA_URL`. A test
 //! whose variable was not set when the tests were built is ignored (see `build.rs`); one
 //! whose variable is missing when it runs is skipped with a note on stderr, or fails
 //! under CI (`CI` set), as does a server that does not answer.
@@ -23,6 +25,8 @@ const GALERA: &str = "TERRACE_TEST_GALERA_URLS";
 const PGBOUNCER: &str = "TERRACE_TEST_PGBOUNCER_URL";
 const REPLICA: &str = "TERRACE_TEST_PG_REPLICA_URL";
 const PRIMARY: &str = "TERRACE_TEST_POSTGRES_URL";
+const MYSQL_REPLICA: &str = "TERRACE_TEST_MYSQL_REPLICA_URL";
+const MYSQL_PRIMARY: &str = "TERRACE_TEST_MYSQL_PRIMARY_URL";
 
 /// Databases per race test, and rounds per database: the first round of each is a
 /// first run (it creates the tracking table and the lock table), the others later
@@ -88,9 +92,10 @@ fn postgres_client(url: &str) -> postgres::Client {
         .unwrap_or_else(|e| panic!("connect to {url}: {e}"))
 }
 
-/// A scratch database on the Galera cluster: made and dropped through the first node.
-/// DDL replicates in total order, but another node may apply it a moment after the
-/// first returns: the test waits until every node has it.
+/// A scratch database on a Galera cluster or a MariaDB primary and its replica: made
+/// and dropped through the first server. Another node or the replica may apply the
+/// DDL a moment after the first returns (even Galera's total order applies it
+/// asynchronously elsewhere): the test waits until every server has it.
 struct GaleraDatabase {
     first_node: String,
     name: String,
@@ -102,6 +107,11 @@ impl GaleraDatabase {
     fn new(urls: &str) -> Self {
         let urls: Vec<&str> = urls.split(',').map(str::trim).collect();
         assert_eq!(urls.len(), 3, "{GALERA} names three nodes: {urls:?}");
+        Self::on(&urls)
+    }
+
+    /// On the servers `urls` name, the first of which replicates to the others.
+    fn on(urls: &[&str]) -> Self {
         let name = unique_name();
         let mut conn = mysql_conn(urls[0]);
         conn.query_drop(format!("DROP DATABASE IF EXISTS `{name}`"))
@@ -849,6 +859,26 @@ fn galera_a_killed_holder_is_taken_over_after_its_lease_and_its_migration_is_dir
     assert_eq!(columns, ["id", "c3"]);
 }
 
+/// `status` through `url`: how many migrations are applied and how many pending.
+fn applied_and_pending(sandbox: &Sandbox, url: &str) -> (serde_json::Value, serde_json::Value) {
+    let status = sandbox
+        .run(&[
+            "--database",
+            url,
+            "--dir",
+            "migrations",
+            "status",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .json();
+    (
+        status["applied_count"].clone(),
+        status["pending_count"].clone(),
+    )
+}
+
 #[test]
 #[cfg_attr(
     not(terrace_test_pg_replica),
@@ -887,28 +917,67 @@ fn migrate_refuses_a_read_only_replica_and_status_works_there() {
     assert_eq!(ids, [7]);
 
     // `status` reads the replica: (applied, pending).
-    let status = || {
-        let status = sandbox
-            .run(&[
-                "--database",
-                &on_replica,
-                "--dir",
-                "migrations",
-                "status",
-                "--format",
-                "json",
-            ])
-            .ok()
-            .json();
-        (
-            status["applied_count"].clone(),
-            status["pending_count"].clone(),
-        )
-    };
+    let status = || applied_and_pending(&sandbox, &on_replica);
     assert_eq!(status(), (0.into(), 3.into()));
     // Once the primary is migrated, the replica's status shows it.
     sandbox
         .run(&["--database", &db.url, "--dir", "migrations", "migrate"])
+        .ok();
+    wait_for_replay("the migrations", || status() == (3.into(), 0.into()));
+}
+
+#[test]
+#[cfg_attr(
+    not(terrace_test_mysql_replica),
+    ignore = "TERRACE_TEST_MYSQL_REPLICA_URL was not set when the tests were built"
+)]
+fn migrate_refuses_a_read_only_mariadb_replica_and_status_works_there() {
+    let Some([replica, primary]) = configured([MYSQL_REPLICA, MYSQL_PRIMARY]) else {
+        return;
+    };
+    let db = GaleraDatabase::on(&[&primary, &replica]);
+    let (on_primary, on_replica) = (&db.nodes[0], &db.nodes[1]);
+    let mut writer = mysql_conn(on_primary);
+    writer
+        .query_drop("CREATE TABLE existing (id INT PRIMARY KEY)")
+        .unwrap();
+    writer
+        .query_drop("INSERT INTO existing VALUES (7)")
+        .unwrap();
+    let state = |url: &str| -> (Vec<String>, Vec<i32>) {
+        let mut conn = mysql_conn(url);
+        (
+            conn.query(
+                "SELECT table_name FROM information_schema.tables \
+                 WHERE table_schema = DATABASE() ORDER BY table_name",
+            )
+            .unwrap(),
+            conn.query("SELECT id FROM existing").unwrap_or_default(),
+        )
+    };
+    let before = (vec!["existing".to_owned()], vec![7]);
+    wait_for_replay("the scratch table and its row", || {
+        state(on_replica) == before
+    });
+
+    let sandbox = Sandbox::three_migrations();
+    let run = sandbox.run(&["--database", on_replica, "--dir", "migrations", "migrate"]);
+    assert_ne!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stderr.contains("read-only replica (read_only is ON)")
+            && run.stderr.contains("migrate the primary"),
+        "{}",
+        run.stderr
+    );
+    // Nothing changed on the replica (its root could write there: it may bypass
+    // read_only) nor on the primary: no tracking table, no lock table.
+    assert_eq!(state(on_replica), before);
+    assert_eq!(state(on_primary), before);
+
+    let status = || applied_and_pending(&sandbox, on_replica);
+    assert_eq!(status(), (0.into(), 3.into()));
+    sandbox
+        .run(&["--database", on_primary, "--dir", "migrations", "migrate"])
         .ok();
     wait_for_replay("the migrations", || status() == (3.into(), 0.into()));
 }

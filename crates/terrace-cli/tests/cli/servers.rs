@@ -148,6 +148,14 @@ fn servers_are_configured_under_ci() {
         ("TERRACE_TEST_GALERA_URLS", cfg!(terrace_test_galera)),
         ("TERRACE_TEST_PGBOUNCER_URL", cfg!(terrace_test_pgbouncer)),
         ("TERRACE_TEST_PG_REPLICA_URL", cfg!(terrace_test_pg_replica)),
+        (
+            "TERRACE_TEST_MYSQL_REPLICA_URL",
+            cfg!(terrace_test_mysql_replica),
+        ),
+        (
+            "TERRACE_TEST_MYSQL_PRIMARY_URL",
+            cfg!(terrace_test_mysql_replica),
+        ),
     ] {
         assert!(
             std::env::var_os(var).is_some_and(|v| !v.is_empty()),
