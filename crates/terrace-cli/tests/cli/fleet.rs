@@ -467,11 +467,13 @@ fn fleet_status_and_validate_write_nothing() {
 }
 
 /// `fleet migrate --databases` on the server of `var`: three scratch databases
-/// matching a pattern (and none of other test processes).
+/// matching a pattern (and none of other tests, of this process or another).
 fn databases_on_a_server(var: &str) {
-    let dbs: Vec<ScratchDatabase> = (0..3).map(|_| ScratchDatabase::new(var)).collect();
+    let dbs: Vec<ScratchDatabase> = (0..3)
+        .map(|_| ScratchDatabase::with_prefix(var, "terrace_cli_fleet"))
+        .collect();
     let server = std::env::var(var).unwrap();
-    let pattern = format!("terrace\\_cli\\_test\\_{}\\_%", std::process::id());
+    let pattern = format!("terrace\\_cli\\_fleet\\_{}\\_%", std::process::id());
     let sandbox = Sandbox::three_migrations();
     let run = sandbox.run(&[
         "--database",

@@ -41,13 +41,19 @@ pub(crate) fn execute(url: &str, sql: &str) {
 
 impl ScratchDatabase {
     pub(crate) fn new(var: &str) -> Self {
+        Self::with_prefix(var, "terrace_cli_test")
+    }
+
+    /// A scratch database named `<prefix>_<process>_<count>`: a test that lists
+    /// databases by a pattern gives a prefix no other test uses.
+    pub(crate) fn with_prefix(var: &str, prefix: &str) -> Self {
         let server = std::env::var(var).unwrap_or_else(|_| {
             panic!("{var} is not set: set it to the server's URL to run this test")
         });
         // One per test: several tests of a process may use the same server at once.
         static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let name = format!(
-            "terrace_cli_test_{}_{}",
+            "{prefix}_{}_{}",
             std::process::id(),
             COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         );
