@@ -15,6 +15,7 @@ use crate::error::BoxError;
 use crate::history::{ExtraColumn, HistoryRow, RowState, TableName};
 use crate::migration::{CodeFn, CodeResult};
 use crate::migrations::LockMode;
+use crate::sql_backend::LeaseSlot;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
@@ -120,11 +121,11 @@ pub trait Backend: Send {
     fn configure_lock(&mut self, mode: LockMode, lease: Duration) {
         let _ = (mode, lease);
     }
-    /// Takes a lease under `owner` instead of a token of its own, so that another
-    /// connection can renew it ([`renew_lease_of`](Backend::renew_lease_of)). Backends
-    /// without a lease ignore it.
-    fn configure_lease_owner(&mut self, owner: &str) {
-        let _ = owner;
+    /// Tells `slot` the token of each lease taken, so that another connection can
+    /// renew it ([`renew_lease_of`](Backend::renew_lease_of)). Backends without a
+    /// lease ignore it.
+    fn configure_lease_slot(&mut self, slot: LeaseSlot) {
+        let _ = slot;
     }
     /// Whether a writing command's lock on this server would be a lease under the
     /// configured [`LockMode`]; an error on a read-only replica. Backends without a

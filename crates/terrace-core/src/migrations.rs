@@ -5,6 +5,7 @@ use crate::backend::Backend;
 use crate::error::Error;
 use crate::history::TableName;
 use crate::migration::Migration;
+use crate::sql_backend::LeaseSlot;
 use crate::validate::{Problem, Warning};
 use std::borrow::Cow;
 use std::path::Path;
@@ -106,9 +107,8 @@ pub struct Migrations {
     pub(crate) lock_mode: LockMode,
     /// How long a lease lasts unless renewed.
     pub(crate) lock_lease: Duration,
-    /// The token a lease is taken under, when the caller renews it from another
-    /// connection.
-    pub(crate) lease_owner: Option<String>,
+    /// Where a run tells another connection which lease to renew.
+    pub(crate) lease_slot: Option<LeaseSlot>,
     /// What applied migrations newer than the list's newest do.
     pub(crate) newer_applied: NewerApplied,
     /// Every version's cumulative checksum in version order, computed at build time by
@@ -149,7 +149,7 @@ impl Migrations {
             lock_timeout: Self::DEFAULT_LOCK_TIMEOUT,
             lock_mode: LockMode::Auto,
             lock_lease: Self::DEFAULT_LOCK_LEASE,
-            lease_owner: None,
+            lease_slot: None,
             newer_applied: NewerApplied::Refuse,
             precomputed_cumulative: None,
             cumulative: OnceLock::new(),
@@ -380,25 +380,18 @@ impl Migrations {
         (self.lock_mode, self.lock_lease)
     }
 
-    /// Takes a lease under `owner` (a token no other run uses, from
-    /// [`new_lease_owner`](crate::sql_backend::new_lease_owner)) so that another
+    /// Has each run tell `slot` the token of the lease it holds, so that another
     /// connection can renew it while a long step runs.
     #[doc(hidden)]
-    pub fn set_lease_owner(&mut self, owner: String) {
-        self.lease_owner = Some(owner);
-    }
-
-    /// The token set by [`set_lease_owner`](Migrations::set_lease_owner).
-    #[doc(hidden)]
-    pub fn lease_owner(&self) -> Option<&str> {
-        self.lease_owner.as_deref()
+    pub fn set_lease_slot(&mut self, slot: LeaseSlot) {
+        self.lease_slot = Some(slot);
     }
 
     /// Hands a backend the lock settings before a writing command.
     pub(crate) fn configure_lock(&self, backend: &mut dyn Backend) {
         backend.configure_lock(self.lock_mode, self.lock_lease);
-        if let Some(owner) = &self.lease_owner {
-            backend.configure_lease_owner(owner);
+        if let Some(slot) = &self.lease_slot {
+            backend.configure_lease_slot(slot.clone());
         }
     }
 

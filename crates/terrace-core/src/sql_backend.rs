@@ -28,8 +28,7 @@ use crate::history::{ExtraColumn, HistoryRow, RowState, StoredRow, TableName};
 use crate::migration::{CodeFn, CodeResult};
 use crate::migrations::LockMode;
 use crate::schema::{CodeConnection, Db};
-#[doc(hidden)]
-pub use lease::owner_token as new_lease_owner;
+pub use lease::LeaseSlot;
 use lease::{Lease, LockChoice};
 use lock_file::LockFile;
 use std::any::Any;
@@ -1364,8 +1363,8 @@ impl<A: Adapter> Backend for SqlBackend<A> {
         self.lock.lease = lease;
         self.lock.leasing = None;
     }
-    fn configure_lease_owner(&mut self, owner: &str) {
-        self.lock.owner = Some(owner.to_owned());
+    fn configure_lease_slot(&mut self, slot: LeaseSlot) {
+        self.lock.slot = Some(slot);
     }
     fn leases(&mut self) -> BoxFuture<'_, BackendResult<bool>> {
         Box::pin(self.prepare_lock())

@@ -115,15 +115,10 @@ impl Migrations {
         self.0.lock()
     }
 
-    /// Has a lease taken under `owner`, which another connection renews.
-    pub(crate) fn set_lease_owner(&mut self, owner: String) {
-        self.0.set_lease_owner(owner);
-    }
-
-    /// The tracking table and its lock settings, for the connection that renews the
-    /// lease.
-    pub(crate) fn core(&self) -> &terrace_core::Migrations {
-        &self.0
+    /// Has each run tell `slot` the token of the lease it holds, which another
+    /// connection renews.
+    pub(crate) fn set_lease_slot(&mut self, slot: terrace_core::sql_backend::LeaseSlot) {
+        self.0.set_lease_slot(slot);
     }
 
     /// Whether applied migrations newer than every migration of the list stop a command

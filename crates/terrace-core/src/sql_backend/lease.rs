@@ -17,6 +17,7 @@ use crate::backend::{BackendResult, ReadOnlyReplica};
 use crate::history::TableName;
 use crate::migrations::LockMode;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use terrace_format::Dialect;
 
@@ -46,9 +47,8 @@ pub(super) struct Lease {
 pub(super) struct LockChoice {
     pub(super) mode: LockMode,
     pub(super) lease: Duration,
-    /// The token a lease is taken under, when the caller chose it (to renew it from
-    /// another connection); otherwise each lease gets a new one.
-    pub(super) owner: Option<String>,
+    /// Where the token of a lease taken is told to a connection that renews it.
+    pub(super) slot: Option<LeaseSlot>,
     /// Whether this command's lock is a lease, once decided.
     pub(super) leasing: Option<bool>,
 }
@@ -58,15 +58,43 @@ impl Default for LockChoice {
         LockChoice {
             mode: LockMode::Auto,
             lease: crate::Migrations::DEFAULT_LOCK_LEASE,
-            owner: None,
+            slot: None,
             leasing: None,
+        }
+    }
+}
+
+/// Where a run puts the token of the lease it holds, for another connection that
+/// renews it while a long step runs; clones share it. Each lease taken has a token of
+/// its own, so two runs never hold one under the same token, even runs that share a
+/// slot.
+#[derive(Debug, Clone, Default)]
+pub struct LeaseSlot(Arc<Mutex<Option<String>>>);
+
+impl LeaseSlot {
+    /// The token of the lease a run holds now, if one does.
+    pub fn holder(&self) -> Option<String> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn hold(&self, owner: &str) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(owner.to_owned());
+    }
+
+    fn clear(&self, owner: &str) {
+        let mut held = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if held.as_deref() == Some(owner) {
+            *held = None;
         }
     }
 }
 
 /// A token no other run holds: the host, the process and a count within it, and the
 /// time (processes on two hosts may share a name and a pid).
-pub fn owner_token() -> String {
+fn owner_token() -> String {
     static COUNT: AtomicU64 = AtomicU64::new(0);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -218,7 +246,7 @@ impl<A: Adapter> SqlBackend<A> {
     /// One try at the lease: whether this run holds it now.
     async fn try_lease(&mut self, table: &TableName) -> BackendResult<bool> {
         let relation = self.lease_relation(table).await?;
-        let owner = self.lock.owner.clone().unwrap_or_else(owner_token);
+        let owner = owner_token();
         let length = self.lock.lease;
         let got = match self.lease_attempt(&relation, &owner, length).await {
             Err(e) if self.is_missing_table(&e) => {
@@ -234,6 +262,9 @@ impl<A: Adapter> SqlBackend<A> {
             Err(e) => return Err(e),
         };
         if got {
+            if let Some(slot) = &self.lock.slot {
+                slot.hold(&owner);
+            }
             self.lease = Some(Lease {
                 relation,
                 table: table.to_string(),
@@ -372,6 +403,7 @@ impl<A: Adapter> SqlBackend<A> {
             }
         };
         if !held {
+            self.forget(&lease);
             return Err(lost(&lease).into());
         }
         self.lease = Some(Lease {
@@ -379,6 +411,13 @@ impl<A: Adapter> SqlBackend<A> {
             ..lease
         });
         Ok(())
+    }
+
+    /// No longer tells the slot about `lease`.
+    fn forget(&self, lease: &Lease) {
+        if let Some(slot) = &self.lock.slot {
+            slot.clear(&lease.owner);
+        }
     }
 
     /// From a connection other than the one that took it: extends the lease `owner`
@@ -440,6 +479,7 @@ impl<A: Adapter> SqlBackend<A> {
         let Some(lease) = self.lease.take() else {
             return Ok(true);
         };
+        self.forget(&lease);
         let relation = &lease.relation;
         let owner = Param::Text(Some(&lease.owner));
         match self.dialect() {

@@ -4,10 +4,11 @@
 //! A run renews its lease itself only between steps: while a statement runs, its
 //! connection is busy. [`LeaseKeeper`] opens a connection of its own to the same
 //! database and extends the lease every third of its length for as long as the run
-//! holds it. It only ever extends a lease under the run's own token: before the run
-//! has taken the lease, after it has released it, or once another run has taken an
-//! expired one over, a renewal changes nothing. If the process dies, so does the
-//! keeper, and the lease expires as it would have.
+//! holds it. The run tells it the token of the lease it took (each lease taken has a
+//! token of its own), and it only ever extends a lease under that token: before the
+//! run has taken the lease, after it has released it, or once another run has taken
+//! an expired one over, it renews nothing. If the process dies, so does the keeper,
+//! and the lease expires as it would have.
 
 use super::{Access, ConnectOptions, Connection, DatabaseUrl, Scheme};
 use crate::Migrations;
@@ -15,6 +16,7 @@ use crate::backend::Database;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
 use std::time::Duration;
+use terrace_core::sql_backend::LeaseSlot;
 use terrace_core::{LockMode, TableName, block_on};
 
 /// Renews the lease of a run from a connection of its own until dropped. Dropping it
@@ -41,8 +43,8 @@ pub struct LeaseKeeper {
 }
 
 impl LeaseKeeper {
-    /// Starts renewing the lease that `migrations` will take on the database `url`
-    /// names, and has `migrations` take it under a token the keeper knows.
+    /// Starts renewing the lease that a run of `migrations` takes on the database `url`
+    /// names, and has `migrations` tell the keeper each lease it takes.
     ///
     /// `None` where no lease is taken: SQLite, the session lock, and PostgreSQL
     /// unless [`LockMode::Lease`] is set. Under [`LockMode::Auto`] on MySQL the keeper
@@ -64,9 +66,9 @@ impl LeaseKeeper {
         if !wanted {
             return None;
         }
-        let owner = terrace_core::sql_backend::new_lease_owner();
-        migrations.set_lease_owner(owner.clone());
-        let table = migrations.core().table().clone();
+        let slot = LeaseSlot::default();
+        migrations.set_lease_slot(slot.clone());
+        let table = migrations.table().clone();
         let url = url.clone();
         let options = ConnectOptions {
             wait: options.wait,
@@ -78,7 +80,7 @@ impl LeaseKeeper {
             .spawn(move || {
                 let keep = Keep {
                     table,
-                    owner,
+                    slot,
                     mode,
                     length,
                 };
@@ -110,7 +112,7 @@ impl Drop for LeaseKeeper {
 /// What the keeper's thread renews.
 struct Keep {
     table: TableName,
-    owner: String,
+    slot: LeaseSlot,
     mode: LockMode,
     length: Duration,
 }
@@ -147,7 +149,10 @@ impl Keep {
                 Err(RecvTimeoutError::Timeout) => {}
                 Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
             }
-            match block_on(backend.renew_lease_of(&self.table, &self.owner, self.length)) {
+            let Some(owner) = self.slot.holder() else {
+                continue;
+            };
+            match block_on(backend.renew_lease_of(&self.table, &owner, self.length)) {
                 Ok(held) => tracing::debug!(held, "renewed the lease from a second connection"),
                 Err(e) => tracing::warn!(error = %e, "could not renew the lease"),
             }
