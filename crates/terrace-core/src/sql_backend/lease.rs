@@ -3,7 +3,8 @@
 //!
 //! A lease is the one row of a small table beside the tracking table
 //! (`<table>_lock`): who holds it (a token of the run, the host and the process id),
-//! since when and until when, in the database's clock. A run takes it with one insert
+//! since when and until when, in the database's clock (on MySQL in UTC, whatever the
+//! session's time zone: drivers set different ones). A run takes it with one insert
 //! that only one run can commit — on Galera, certification picks one writer across
 //! the nodes — or by replacing a row whose expiry has passed. It renews the row
 //! between steps, outside any transaction (a renewal inside one would be invisible
@@ -321,7 +322,9 @@ impl<A: Adapter> SqlBackend<A> {
                 // An expired lease is removed first; then one insert wins.
                 self.adapter
                     .execute(
-                        &format!("DELETE FROM {relation} WHERE id = 1 AND expires_at < NOW(6)"),
+                        &format!(
+                            "DELETE FROM {relation} WHERE id = 1 AND expires_at < UTC_TIMESTAMP(6)"
+                        ),
                         &[],
                     )
                     .await?;
@@ -330,7 +333,7 @@ impl<A: Adapter> SqlBackend<A> {
                         &format!(
                             "INSERT IGNORE INTO {relation} \
                              (id, owner, host, pid, acquired_at, expires_at) \
-                             VALUES (1, ?, ?, ?, NOW(6), NOW(6) + INTERVAL ? MICROSECOND)"
+                             VALUES (1, ?, ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) + INTERVAL ? MICROSECOND)"
                         ),
                         &[
                             Param::Text(Some(owner)),
@@ -460,7 +463,7 @@ impl<A: Adapter> SqlBackend<A> {
             }
             _ => {
                 let sql = format!(
-                    "UPDATE {relation} SET expires_at = NOW(6) + INTERVAL ? MICROSECOND \
+                    "UPDATE {relation} SET expires_at = UTC_TIMESTAMP(6) + INTERVAL ? MICROSECOND \
                      WHERE id = 1 AND owner = ?"
                 );
                 let params = [Param::Int(Some(length.saturating_mul(1000))), owner];

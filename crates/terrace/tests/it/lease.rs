@@ -5,7 +5,7 @@
 //! of a run whose one migration lasts longer than it, and no other run of the same
 //! list can take that lease for its own.
 
-use crate::backends::backend_test;
+use crate::backends::{Kind, backend_test};
 use std::time::{Duration, Instant};
 use terrace::connection::LeaseKeeper;
 use terrace::{ConnectOptions, DatabaseUrl, Error, LockMode};
@@ -131,3 +131,54 @@ backend_test!(
         assert_eq!(db.count("SELECT COUNT(*) FROM schema_migrations_lock"), 0);
     }
 );
+
+/// A MySQL lease is judged in UTC: a run whose session has another time zone (sqlx
+/// sets `+00:00`, other drivers keep the server's) neither takes a live lease for an
+/// expired one nor waits on an expired one.
+#[test]
+#[cfg_attr(
+    not(terrace_test_mysql),
+    ignore = "TERRACE_TEST_MYSQL_URL was not set when the tests were built"
+)]
+fn a_mysql_lease_is_judged_the_same_in_every_time_zone() {
+    crate::backends::with(Kind::Mysql, |db| {
+        db.write(
+            "0001_create_projects.sql",
+            "-- migrate:up\nCREATE TABLE projects (id INTEGER);",
+        );
+        // Under the lease, which creates its table.
+        db.migrations()
+            .with_lock(LockMode::Lease)
+            .run(&mut db.connect())
+            .unwrap();
+        db.write(
+            "0002_create_notes.sql",
+            "-- migrate:up\nCREATE TABLE notes (id INTEGER);",
+        );
+        // A run in a session twelve hours ahead of UTC, and one twelve hours behind.
+        let session = |zone: &str| {
+            let opts = mysql::OptsBuilder::from_opts(mysql::Opts::from_url(&db.url).unwrap())
+                .init(vec![format!("SET time_zone = '{zone}'")]);
+            mysql::Conn::new(opts).unwrap()
+        };
+        let migrations = db
+            .migrations()
+            .with_lock(LockMode::Lease)
+            .with_lock_timeout(Duration::from_secs(1));
+        // Another run holds the lease for ten more minutes.
+        db.execute(
+            "INSERT INTO schema_migrations_lock VALUES (1, 'another run', 'elsewhere', 7, \
+             UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) + INTERVAL 10 MINUTE)",
+        );
+        let err = migrations.run(&mut session("+12:00")).unwrap_err();
+        assert!(matches!(err, Error::LockTimeout { .. }), "{err:?}");
+        assert_eq!(db.versions(), [1], "the live lease was not taken");
+        // Its lease expired a minute ago.
+        db.execute(
+            "UPDATE schema_migrations_lock SET expires_at = UTC_TIMESTAMP(6) - INTERVAL 1 MINUTE",
+        );
+        let report = migrations.run(&mut session("-12:00")).unwrap();
+        assert_eq!(report.count(), 1, "the expired lease was taken over");
+        assert_eq!(db.versions(), [1, 2]);
+    });
+}

@@ -830,9 +830,9 @@ fn under_a_lease(run: &mut Run<'_>) {
                 "now() - interval '1 second'",
             ),
             _ => (
-                "NOW(6)",
-                "NOW(6) + INTERVAL 1 HOUR",
-                "NOW(6) - INTERVAL 1 SECOND",
+                "UTC_TIMESTAMP(6)",
+                "UTC_TIMESTAMP(6) + INTERVAL 1 HOUR",
+                "UTC_TIMESTAMP(6) - INTERVAL 1 SECOND",
             ),
         };
         run.db.execute(&format!(
