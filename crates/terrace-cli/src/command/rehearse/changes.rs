@@ -6,7 +6,7 @@
 //!   `DELETE` statements changed, those of triggers included, less the tracking table's
 //!   rows the run wrote.
 //! - **PostgreSQL** 15 and later: `pg_stat_user_tables`' `n_tup_ins + n_tup_upd +
-//!   n_tup_del` per table, the tracking table left out, after
+//!   n_tup_del` per table, the tracking table and its lease table left out, after
 //!   `pg_stat_force_next_flush()` has published the session's counts. A table the up
 //!   drops is not counted; `TRUNCATE` counts no row.
 //! - **MariaDB**: the session's `Handler_write`, `Handler_update` and
@@ -27,7 +27,8 @@ use terrace::format::Dialect;
 pub(super) enum Counter {
     /// One number for the session, the tracking table's writes included.
     Session(u64),
-    /// A number per table (by its identifier), the tracking table left out.
+    /// A number per table (by its identifier), the tracking table and its lease table
+    /// left out.
     Tables(HashMap<String, u64>),
 }
 
@@ -50,10 +51,15 @@ pub(super) fn read(conn: &mut Connection, table: &str) -> Option<Counter> {
                 "SELECT relid::text, schemaname::text, relname::text, \
                  (n_tup_ins + n_tup_upd + n_tup_del)::text FROM pg_stat_user_tables",
             )?;
+            let lease = format!("{table}_lock");
             let mut tables = HashMap::new();
             for row in rows {
                 let qualified = format!("{}.{}", row.text(1), row.text(2));
-                if row.text(2) == table || qualified == table {
+                let name = row.text(2);
+                if [name, qualified.as_str()]
+                    .iter()
+                    .any(|n| *n == table || *n == lease)
+                {
                     continue;
                 }
                 tables.insert(row.text(0).to_owned(), row.text(3).parse().ok()?);
