@@ -484,13 +484,24 @@ fn postgres_copies_table_by_table_while_another_session_is_connected() {
     );
     let on = OnServer::with("TERRACE_TEST_POSTGRES_URL", sandbox);
     on.run(&["migrate", "--to", "1"]).ok();
+    // A table and a view that belong to an extension (as PostGIS's `spatial_ref_sys`
+    // does): `CREATE EXTENSION` makes those, so neither the dump nor the copy may.
     execute(
         &on.db.url,
         "INSERT INTO owners (name) VALUES ('a'), ('b');\n\
-         INSERT INTO pets (owner_id, name) VALUES (2, 'rex'), (1, 'tom');",
+         INSERT INTO pets (owner_id, name) VALUES (2, 'rex'), (1, 'tom');\n\
+         CREATE EXTENSION tcn;\n\
+         CREATE TABLE tcn_owned (id int);\n\
+         CREATE VIEW tcn_view AS SELECT 1 AS one;\n\
+         ALTER EXTENSION tcn ADD TABLE tcn_owned;\n\
+         ALTER EXTENSION tcn ADD VIEW tcn_view;",
     );
     let before = postgres_tables(&on.db.url);
     let dump = on.run(&["schema", "dump"]).code(0).stdout.clone();
+    assert!(
+        !dump.contains("tcn_owned") && !dump.contains("tcn_view"),
+        "{dump}"
+    );
     let _other = connect(&on.db.url);
 
     let run = on.run(&["test", "--keep", "--format", "json"]);

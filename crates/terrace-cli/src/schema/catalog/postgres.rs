@@ -9,8 +9,14 @@ use crate::schema::model::{
     Trigger, Unique, View,
 };
 
-/// Only the current schema's objects, and none an extension owns.
+/// Only the current schema's objects.
 const IN_SCHEMA: &str = "n.nspname = current_schema()";
+
+/// None an extension owns (PostGIS's `spatial_ref_sys`, say): `CREATE EXTENSION` makes
+/// them, and a copy or a dump that made them again would fail.
+fn not_extensions(oid: &str) -> String {
+    format!("NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = {oid} AND d.deptype = 'e')")
+}
 
 pub(super) fn read(query: &mut Query<'_>, excluded: &str) -> Result<Schema, terrace::BoxError> {
     // A tracking table in another schema is not among the current schema's tables.
@@ -28,7 +34,9 @@ pub(super) fn read(query: &mut Query<'_>, excluded: &str) -> Result<Schema, terr
     for row in query(&format!(
         "SELECT t.typname::text, string_agg(e.enumlabel::text, chr(31) ORDER BY e.enumsortorder) \
          FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid \
-         JOIN pg_namespace n ON n.oid = t.typnamespace WHERE {IN_SCHEMA} GROUP BY t.typname"
+         JOIN pg_namespace n ON n.oid = t.typnamespace WHERE {IN_SCHEMA} AND {} \
+         GROUP BY t.typname",
+        not_extensions("t.oid")
     ))? {
         schema.enums.push(EnumType {
             name: row.text(0).to_owned(),
@@ -41,7 +49,9 @@ pub(super) fn read(query: &mut Query<'_>, excluded: &str) -> Result<Schema, terr
          s.seqincrement::text, s.seqmin::text, s.seqmax::text, s.seqcache::text, s.seqcycle::text \
          FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid \
          JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {IN_SCHEMA} \
-         AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'i')"
+         AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'i') \
+         AND {}",
+        not_extensions("c.oid")
     ))? {
         schema.sequences.push(Sequence {
             name: row.text(0).to_owned(),
@@ -57,8 +67,8 @@ pub(super) fn read(query: &mut Query<'_>, excluded: &str) -> Result<Schema, terr
     for row in query(&format!(
         "SELECT p.proname::text, pg_get_function_identity_arguments(p.oid), pg_get_functiondef(p.oid) \
          FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
-         WHERE {IN_SCHEMA} AND p.prokind IN ('f', 'p') \
-         AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')"
+         WHERE {IN_SCHEMA} AND p.prokind IN ('f', 'p') AND {}",
+        not_extensions("p.oid")
     ))? {
         schema.functions.push(Function {
             name: row.text(0).to_owned(),
@@ -69,7 +79,9 @@ pub(super) fn read(query: &mut Query<'_>, excluded: &str) -> Result<Schema, terr
     tables(query, excluded, &mut schema)?;
     for row in query(&format!(
         "SELECT c.relname::text, pg_get_viewdef(c.oid, true) FROM pg_class c \
-         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {IN_SCHEMA} AND c.relkind = 'v'"
+         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {IN_SCHEMA} AND c.relkind = 'v' \
+         AND {}",
+        not_extensions("c.oid")
     ))? {
         let name = row.text(0);
         schema.views.push(View {
@@ -84,7 +96,8 @@ pub(super) fn read(query: &mut Query<'_>, excluded: &str) -> Result<Schema, terr
     for row in query(&format!(
         "SELECT t.tgname::text, c.relname::text, pg_get_triggerdef(t.oid, true) FROM pg_trigger t \
          JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE {IN_SCHEMA} AND NOT t.tgisinternal"
+         WHERE {IN_SCHEMA} AND NOT t.tgisinternal AND {}",
+        not_extensions("c.oid")
     ))? {
         if !is_terrace_table(row.text(1), excluded) {
             schema.triggers.push(Trigger {
@@ -104,7 +117,8 @@ fn tables(
 ) -> Result<(), terrace::BoxError> {
     for row in query(&format!(
         "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE {IN_SCHEMA} AND c.relkind IN ('r', 'p') ORDER BY 1"
+         WHERE {IN_SCHEMA} AND c.relkind IN ('r', 'p') AND {} ORDER BY 1",
+        not_extensions("c.oid")
     ))? {
         if !is_terrace_table(row.text(0), excluded) {
             schema.tables.push(Table {
