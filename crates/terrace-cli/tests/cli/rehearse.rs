@@ -450,6 +450,42 @@ fn postgres_rehearses_on_a_template_copy_and_leaves_every_table_as_it_was() {
     not(terrace_test_postgres),
     ignore = "TERRACE_TEST_POSTGRES_URL was not set when the tests were built"
 )]
+fn postgres_refuses_a_table_by_table_copy_of_partitioned_tables() {
+    let sandbox = Sandbox::project();
+    sandbox.migration(
+        "0001_readings.sql",
+        "CREATE TABLE readings (at date NOT NULL, value int) PARTITION BY RANGE (at);\n\
+         CREATE TABLE readings_2026 PARTITION OF readings \
+           FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');",
+        Some("DROP TABLE readings;"),
+    );
+    sandbox.migration(
+        "0002_more.sql",
+        "INSERT INTO readings VALUES ('2026-03-01', 1);",
+        Some("DELETE FROM readings;"),
+    );
+    let on = OnServer::with("TERRACE_TEST_POSTGRES_URL", sandbox);
+    on.run(&["migrate", "--to", "1"]).ok();
+    let before = postgres_tables(&on.db.url);
+    let _other = connect(&on.db.url);
+    let run = on.run(&["test"]);
+    run.code(1);
+    assert!(
+        run.stderr
+            .contains("partitioned tables (readings, readings_2026)")
+            && run.stderr.contains("as a template"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(postgres_tables(&on.db.url), before);
+    assert!(postgres_databases(&on.server, &on.prefix).is_empty());
+}
+
+#[test]
+#[cfg_attr(
+    not(terrace_test_postgres),
+    ignore = "TERRACE_TEST_POSTGRES_URL was not set when the tests were built"
+)]
 fn postgres_copies_table_by_table_while_another_session_is_connected() {
     let sandbox = Sandbox::project();
     sandbox.migration(

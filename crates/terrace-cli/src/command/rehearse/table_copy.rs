@@ -84,6 +84,26 @@ pub(super) fn postgres(
         ))
         .into());
     }
+    // The schema as `schema dump` reads it has no partitioning: the parent would be
+    // made a plain table, and its rows cannot be copied out of it.
+    let partitioned: Vec<String> = client
+        .query(
+            "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = current_schema() AND (c.relkind = 'p' OR c.relispartition) \
+             ORDER BY 1",
+            &[],
+        )?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    if !partitioned.is_empty() {
+        return Err(Failure::refused(format!(
+            "a copy made table by table cannot hold partitioned tables ({}); copy it as a \
+             template instead, once no other session uses the database",
+            partitioned.join(", ")
+        ))
+        .into());
+    }
     let extensions: Vec<(String, String)> = client
         .query(
             "SELECT e.extname::text, n.nspname::text FROM pg_extension e \
