@@ -355,9 +355,10 @@ impl Migrations {
     /// How long a [lease](LockMode::Lease) lasts unless renewed
     /// ([`DEFAULT_LOCK_LEASE`](Migrations::DEFAULT_LOCK_LEASE) unless told otherwise; at
     /// least [`MIN_LOCK_LEASE`](Migrations::MIN_LOCK_LEASE), a shorter one is taken as
-    /// that). A run renews its lease between migrations; a single migration that runs
-    /// longer than the lease may lose it to another run, so the lease must outlast the
-    /// longest migration.
+    /// that). A run renews its lease itself only outside transactions, between
+    /// migrations; a transaction that lasts longer than the lease (one migration, or
+    /// the whole run under [`TransactionMode::PerRun`]) may lose it to another run,
+    /// unless another connection renews it meanwhile.
     pub const fn with_lock_lease(mut self, lease: Duration) -> Self {
         self.set_lock_lease(lease);
         self

@@ -1516,11 +1516,20 @@ impl<A: Adapter> Backend for SqlBackend<A> {
     fn abandon(&mut self, locked: Option<&TableName>, in_transaction: bool) {
         if !self.adapter.blocking() {
             // An async driver cannot be called without awaiting: its connection ends
-            // the transaction and the session's lock when it is closed or reset.
-            tracing::warn!(
-                "a run was abandoned midway on an async connection: close the connection \
-                 (or let its pool reset it) to end its transaction and release its lock"
-            );
+            // the transaction and the session's lock when it is closed or reset. A
+            // lease is a row, which only its expiry ends.
+            if self.lease.is_some() {
+                tracing::warn!(
+                    "a run was abandoned midway on an async connection: close the connection \
+                     (or let its pool reset it) to end its transaction; its lease expires \
+                     at the end of its length"
+                );
+            } else {
+                tracing::warn!(
+                    "a run was abandoned midway on an async connection: close the connection \
+                     (or let its pool reset it) to end its transaction and release its lock"
+                );
+            }
             return;
         }
         if in_transaction && let Err(err) = block_on(self.adapter.batch("ROLLBACK")) {

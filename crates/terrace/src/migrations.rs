@@ -103,8 +103,11 @@ impl Migrations {
     /// How long a lease lasts unless renewed
     /// ([`DEFAULT_LOCK_LEASE`](Migrations::DEFAULT_LOCK_LEASE), 60 seconds, unless told
     /// otherwise; at least one second): a run killed while holding it blocks the next
-    /// one for at most this long. A run renews it between migrations, so it must
-    /// outlast the longest migration.
+    /// one for at most this long. A run renews it itself only outside transactions,
+    /// between migrations, so without a
+    /// [`LeaseKeeper`](crate::connection::LeaseKeeper) it must outlast the longest
+    /// transaction: the longest migration, or the whole run under
+    /// [`TransactionMode::PerRun`].
     pub const fn with_lock_lease(mut self, lease: Duration) -> Self {
         self.0.set_lock_lease(lease);
         self

@@ -96,13 +96,21 @@ impl LeaseSlot {
 /// A token no other run holds: the host, the process and a count within it, and the
 /// time (processes on two hosts may share a name and a pid).
 fn owner_token() -> String {
+    token_on(&host_name())
+}
+
+/// [`owner_token`] on the host `host`.
+fn token_on(host: &str) -> String {
     static COUNT: AtomicU64 = AtomicU64::new(0);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
+    // The `owner` column holds 255 characters: a host name of any length must not push
+    // the token past it (MySQL's `INSERT IGNORE` would cut it, and the run would not
+    // recognise its own lease).
+    let host: String = host.chars().take(100).collect();
     format!(
-        "{}:{}:{}:{nanos:x}",
-        host_name(),
+        "{host}:{}:{}:{nanos:x}",
         std::process::id(),
         COUNT.fetch_add(1, Ordering::Relaxed)
     )
@@ -513,4 +521,16 @@ fn lost(lease: &Lease) -> String {
         lease.table,
         lease.length.as_secs()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::token_on;
+
+    #[test]
+    fn tokens_fit_the_owner_column_and_differ() {
+        let long = token_on(&"h".repeat(300));
+        assert!(long.chars().count() <= 255, "{long}");
+        assert_ne!(token_on("a"), token_on("a"));
+    }
 }
