@@ -501,20 +501,29 @@ fn resolve(
             None => None,
         },
     };
-    let lock_lease = match (global.lock_lease, env(LOCK_LEASE_ENV)) {
-        (Some(seconds), _) => Some(seconds),
-        (None, Some(text)) => Some(text.trim().parse::<u64>().map_err(|_| {
-            Failure::usage(format!(
-                "invalid {LOCK_LEASE_ENV} '{text}': expected a whole number of seconds"
-            ))
-        })?),
-        (None, None) => settings.lock_lease,
+    let (lock_lease, lease_source) = match (global.lock_lease, env(LOCK_LEASE_ENV)) {
+        (Some(seconds), _) => (Some(seconds), "--lock-lease".to_owned()),
+        (None, Some(text)) => (
+            Some(text.trim().parse::<u64>().map_err(|_| {
+                Failure::usage(format!(
+                    "invalid {LOCK_LEASE_ENV} '{text}': expected a whole number of seconds"
+                ))
+            })?),
+            LOCK_LEASE_ENV.to_owned(),
+        ),
+        (None, None) => (
+            settings.lock_lease,
+            format!(
+                "`lock_lease` in {}",
+                path.as_deref().unwrap_or(Path::new(FILE_NAME)).display()
+            ),
+        ),
     };
     if lock_lease == Some(0) {
-        return Err(Failure::usage(
-            "a lock lease of 0 seconds would expire at once: give at least 1 (--lock-lease, \
-             TERRACE_LOCK_LEASE, or `lock_lease` in terrace.toml)",
-        ));
+        return Err(Failure::usage(format!(
+            "invalid {lease_source}: a lock lease of 0 seconds would expire at once; give at \
+             least 1"
+        )));
     }
 
     Ok(Config {
@@ -692,8 +701,25 @@ mod tests {
             err.to_string().contains("TERRACE_LOCK_LEASE 'long'"),
             "{err}"
         );
+        // A lease of 0 names where it was given.
         let err = resolve(&global(), &no_env, None, file("", "lock_lease = 0")).unwrap_err();
-        assert!(err.to_string().contains("lock lease of 0 seconds"), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("invalid `lock_lease` in terrace.toml") && text.contains("0 seconds"),
+            "{text}"
+        );
+        let zero = |name: &str| (name == LOCK_LEASE_ENV).then(|| "0".to_owned());
+        let err = resolve(&global(), &zero, None, file("", "lock_lease = 5")).unwrap_err();
+        assert!(
+            err.to_string().contains("invalid TERRACE_LOCK_LEASE:"),
+            "{err}"
+        );
+        let flag = Global {
+            lock_lease: Some(0),
+            ..global()
+        };
+        let err = resolve(&flag, &zero, None, None).unwrap_err();
+        assert!(err.to_string().contains("invalid --lock-lease:"), "{err}");
     }
 
     #[test]
