@@ -997,11 +997,18 @@ fn pgbouncer_reading_commands_leave_no_read_only_session_behind() {
     let (_db, pooled, _primary) = postgres_scratch(&bouncer, "");
     let sandbox = Sandbox::three_migrations();
     let env = [("TERRACE_LOCK", "lease")];
-    // More reading commands than the pool has server connections.
+    sandbox.write("targets.txt", &format!("{pooled}\n"));
+    // More reading commands than the pool has server connections, the fleet's among them.
     for command in [
-        "status", "validate", "status", "history", "status", "status",
+        &["status"][..],
+        &["validate"],
+        &["fleet", "status", "--targets", "targets.txt"],
+        &["history"],
+        &["fleet", "validate", "--targets", "targets.txt"],
+        &["status"],
+        &["fleet", "status", "--targets", "targets.txt"],
     ] {
-        let run = sandbox.run_with(".", &env, &["--database", &pooled, command]);
+        let run = sandbox.run_with(".", &env, &[&["--database", &pooled][..], command].concat());
         run.ok();
     }
     let mut client = postgres_client(&pooled);
