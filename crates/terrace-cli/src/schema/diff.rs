@@ -34,13 +34,28 @@ pub struct Detail {
 /// An object reduced to named attributes, each as text.
 type Attributes = Vec<(&'static str, Option<String>)>;
 
-/// Every object of a schema by (kind, name), in a stable order. A table's own
-/// objects are listed under it, so that a table missing altogether is one difference.
-fn objects(schema: &Schema) -> BTreeMap<(&'static str, String), (Option<String>, Attributes)> {
+/// An object's key: its kind and name.
+type Key = (&'static str, String);
+
+/// Every object of a schema by (kind, name), in a stable order, with the object it
+/// belongs to: a table's (or materialized view's) own objects are listed under it, so
+/// that one missing altogether is one difference.
+fn objects(schema: &Schema) -> BTreeMap<Key, (Option<Key>, Attributes)> {
     let mut map = BTreeMap::new();
-    let mut put = |kind: &'static str, name: String, table: Option<&str>, attributes| {
-        map.insert((kind, name), (table.map(str::to_owned), attributes));
+    let mut put = |kind: &'static str, name: String, owner: Option<Key>, attributes| {
+        map.insert((kind, name), (owner, attributes));
     };
+    for extension in &schema.extensions {
+        put("extension", extension.clone(), None, Vec::new());
+    }
+    for d in &schema.domains {
+        put(
+            "domain",
+            d.name.clone(),
+            None,
+            vec![("definition", Some(render::domain_sql(schema.backend, d)))],
+        );
+    }
     for e in &schema.enums {
         put(
             "enum",
@@ -67,26 +82,26 @@ fn objects(schema: &Schema) -> BTreeMap<(&'static str, String), (Option<String>,
     }
     for table in &schema.tables {
         put("table", table.name.clone(), None, Vec::new());
-        let t = Some(table.name.as_str());
+        let t = Some(("table", table.name.clone()));
         for column in &table.columns {
             put(
                 "column",
                 format!("{}.{}", table.name, column.name),
-                t,
+                t.clone(),
                 column_attributes(column),
             );
         }
         put(
             "primary key",
             table.name.clone(),
-            t,
+            t.clone(),
             vec![("columns", Some(table.primary_key.join(", ")))],
         );
         for (kind, name, definition) in table_parts(schema.backend, table) {
             put(
                 kind,
                 format!("{}.{name}", table.name),
-                t,
+                t.clone(),
                 vec![("definition", Some(definition))],
             );
         }
@@ -99,11 +114,30 @@ fn objects(schema: &Schema) -> BTreeMap<(&'static str, String), (Option<String>,
             vec![("definition", Some(view.sql.trim().to_owned()))],
         );
     }
+    for view in &schema.materialized_views {
+        put(
+            "materialized view",
+            view.name.clone(),
+            None,
+            vec![("definition", Some(view.sql.trim().to_owned()))],
+        );
+        for index in &view.indexes {
+            put(
+                "index",
+                format!("{}.{}", view.name, index.name),
+                Some(("materialized view", view.name.clone())),
+                vec![(
+                    "definition",
+                    Some(render::index_sql(schema.backend, &view.name, index)),
+                )],
+            );
+        }
+    }
     for trigger in &schema.triggers {
         put(
             "trigger",
             format!("{}.{}", trigger.table, trigger.name),
-            Some(trigger.table.as_str()),
+            Some(("table", trigger.table.clone())),
             vec![("definition", Some(trigger.sql.trim().to_owned()))],
         );
     }
@@ -148,20 +182,18 @@ fn table_parts(backend: &'static str, table: &Table) -> Vec<(&'static str, Strin
 }
 
 /// The differences of `this` from `other`: `missing` what only `other` has, `extra`
-/// what only `this` has. An object of a table that only one side has is not listed
-/// apart from its table.
+/// what only `this` has. An object of a table (or materialized view) that only one
+/// side has is not listed apart from it.
 pub fn diff(this: &Schema, other: &Schema) -> Vec<Difference> {
     let ours = objects(this);
     let theirs = objects(other);
     let mut differences = Vec::new();
-    let table_alone = |table: &Option<String>, map: &BTreeMap<_, _>| {
-        table
-            .as_ref()
-            .is_some_and(|t| !map.contains_key(&("table", t.clone())))
+    let owner_alone = |owner: &Option<Key>, map: &BTreeMap<Key, _>| {
+        owner.as_ref().is_some_and(|key| !map.contains_key(key))
     };
-    for ((kind, name), (table, attributes)) in &ours {
+    for ((kind, name), (owner, attributes)) in &ours {
         match theirs.get(&(*kind, name.clone())) {
-            None if table_alone(table, &theirs) => {}
+            None if owner_alone(owner, &theirs) => {}
             None => differences.push(Difference {
                 kind,
                 name: name.clone(),
@@ -190,8 +222,8 @@ pub fn diff(this: &Schema, other: &Schema) -> Vec<Difference> {
             }
         }
     }
-    for ((kind, name), (table, _)) in &theirs {
-        if !ours.contains_key(&(*kind, name.clone())) && !table_alone(table, &ours) {
+    for ((kind, name), (owner, _)) in &theirs {
+        if !ours.contains_key(&(*kind, name.clone())) && !owner_alone(owner, &ours) {
             differences.push(Difference {
                 kind,
                 name: name.clone(),
@@ -259,5 +291,44 @@ mod tests {
         let found = diff(&empty, &schema(&[("id", "INTEGER")]));
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!((found[0].kind, found[0].change), ("table", "missing"));
+    }
+
+    #[test]
+    fn a_materialized_views_index_is_listed_under_it() {
+        use crate::schema::model::{Index, IndexKey, MaterializedView};
+        let view = |indexes: &[&str]| MaterializedView {
+            name: "counts".into(),
+            sql: "CREATE MATERIALIZED VIEW \"counts\" AS\n SELECT 1 AS n".into(),
+            indexes: indexes
+                .iter()
+                .map(|name| Index {
+                    name: (*name).into(),
+                    columns: vec![IndexKey::Column("n".into())],
+                    ..Index::default()
+                })
+                .collect(),
+        };
+        let with = |indexes: &[&str]| Schema {
+            backend: "postgres",
+            materialized_views: vec![view(indexes)],
+            ..Schema::default()
+        };
+        let found = diff(&with(&["counts_by_n"]), &with(&[]));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            (found[0].kind, found[0].name.as_str(), found[0].change),
+            ("index", "counts.counts_by_n", "extra")
+        );
+        // Without the view on the other side, only the view is named.
+        let empty = Schema {
+            backend: "postgres",
+            ..Schema::default()
+        };
+        let found = diff(&with(&["counts_by_n"]), &empty);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            (found[0].kind, found[0].change),
+            ("materialized view", "extra")
+        );
     }
 }

@@ -9,8 +9,12 @@ use serde::Serialize;
 pub struct Schema {
     /// `sqlite`, `postgres` or `mysql`.
     pub backend: &'static str,
+    /// PostgreSQL extensions installed in the schema, by name.
+    pub extensions: Vec<String>,
     /// PostgreSQL enum types.
     pub enums: Vec<EnumType>,
+    /// PostgreSQL domains.
+    pub domains: Vec<Domain>,
     /// PostgreSQL sequences (those of identity columns are part of their column).
     pub sequences: Vec<Sequence>,
     /// PostgreSQL functions and procedures.
@@ -19,6 +23,8 @@ pub struct Schema {
     pub tables: Vec<Table>,
     /// Views.
     pub views: Vec<View>,
+    /// PostgreSQL materialized views, with their indexes.
+    pub materialized_views: Vec<MaterializedView>,
     /// Triggers.
     pub triggers: Vec<Trigger>,
 }
@@ -137,6 +143,18 @@ pub struct View {
     pub sql: String,
 }
 
+/// A PostgreSQL materialized view: its `CREATE MATERIALIZED VIEW` statement (which
+/// fills it) and its indexes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct MaterializedView {
+    /// Its name.
+    pub name: String,
+    /// The statement that creates it, as the catalog normalises the query.
+    pub sql: String,
+    /// Its indexes.
+    pub indexes: Vec<Index>,
+}
+
 /// A trigger: its whole `CREATE TRIGGER` statement.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Trigger {
@@ -178,6 +196,22 @@ pub struct EnumType {
     pub labels: Vec<String>,
 }
 
+/// A PostgreSQL domain: a type with a default and constraints of its own.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Domain {
+    /// Its name.
+    pub name: String,
+    /// The type it is based on, as `format_type` writes it.
+    #[serde(rename = "type")]
+    pub data_type: String,
+    /// Whether it accepts NULL.
+    pub nullable: bool,
+    /// The default, as an SQL expression.
+    pub default: Option<String>,
+    /// Its check constraints.
+    pub checks: Vec<Check>,
+}
+
 /// A PostgreSQL function or procedure.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Function {
@@ -194,7 +228,12 @@ impl Schema {
     /// name), a table's constraints by their columns, its indexes by name. Columns and
     /// enum labels keep the database's order, which is part of the schema.
     pub fn normalise(&mut self) {
+        self.extensions.sort();
         self.enums.sort_by(|a, b| a.name.cmp(&b.name));
+        self.domains.sort_by(|a, b| a.name.cmp(&b.name));
+        for domain in &mut self.domains {
+            domain.checks.sort_by(|a, b| a.name.cmp(&b.name));
+        }
         self.sequences.sort_by(|a, b| a.name.cmp(&b.name));
         self.functions
             .sort_by(|a, b| (&a.name, &a.arguments).cmp(&(&b.name, &b.arguments)));
@@ -215,6 +254,10 @@ impl Schema {
             table.indexes.sort_by(|a, b| a.name.cmp(&b.name));
         }
         self.views.sort_by(|a, b| a.name.cmp(&b.name));
+        self.materialized_views.sort_by(|a, b| a.name.cmp(&b.name));
+        for view in &mut self.materialized_views {
+            view.indexes.sort_by(|a, b| a.name.cmp(&b.name));
+        }
         self.triggers
             .sort_by(|a, b| (&a.table, &a.name).cmp(&(&b.table, &b.name)));
     }

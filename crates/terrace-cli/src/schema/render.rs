@@ -1,11 +1,12 @@
-//! A [`Schema`] as SQL that recreates it, in the order a restore needs: types,
-//! sequences and functions, tables (foreign keys inline on SQLite), indexes, then
-//! elsewhere the foreign keys (after every table and index: MySQL would otherwise make
-//! a foreign key's index under the name of one still to come), views, triggers. The
+//! A [`Schema`] as SQL that recreates it, in the order a restore needs: extensions,
+//! types, sequences, domains and functions, tables (foreign keys inline on SQLite),
+//! indexes, then elsewhere the foreign keys (after every table and index: MySQL would
+//! otherwise make a foreign key's index under the name of one still to come), views,
+//! materialized views with their indexes, triggers. The
 //! same model always gives the same text: nothing volatile (no date, no database
 //! name, no current sequence value).
 
-use super::model::{Column, ForeignKey, Index, IndexKey, Schema, Sequence, Table};
+use super::model::{Column, Domain, ForeignKey, Index, IndexKey, Schema, Sequence, Table};
 use std::fmt::Write;
 
 /// The schema as SQL statements, each ending with `;` and separated by a blank line.
@@ -21,9 +22,9 @@ pub fn sql(schema: &Schema) -> String {
 }
 
 /// The statements that recreate a schema, split where a copy loads the rows: the
-/// types, sequences, functions, tables and indexes before them; the foreign keys,
-/// views and triggers after, so that the rows go in in any order and no trigger fires
-/// on them.
+/// extensions, types, sequences, domains, functions, tables and indexes before them;
+/// the foreign keys, views, materialized views (filled from the rows) and triggers
+/// after, so that the rows go in in any order and no trigger fires on them.
 #[derive(Debug, Default)]
 pub struct Restore {
     /// What the rows go into.
@@ -37,6 +38,12 @@ pub fn restore(schema: &Schema) -> Restore {
     let q = Quoter::for_backend(schema.backend);
     let mut restore = Restore::default();
     let statements = &mut restore.before_rows;
+    for extension in &schema.extensions {
+        statements.push(format!(
+            "CREATE EXTENSION IF NOT EXISTS {} CASCADE;",
+            q.id(extension)
+        ));
+    }
     for e in &schema.enums {
         let labels: Vec<String> = e.labels.iter().map(|l| literal(l)).collect();
         statements.push(format!(
@@ -47,6 +54,9 @@ pub fn restore(schema: &Schema) -> Restore {
     }
     for s in &schema.sequences {
         statements.push(sequence(&q, s));
+    }
+    for d in &schema.domains {
+        statements.push(domain(&q, d));
     }
     for f in &schema.functions {
         statements.push(format!("{};", f.sql.trim_end().trim_end_matches(';')));
@@ -74,6 +84,12 @@ pub fn restore(schema: &Schema) -> Restore {
     for view in &schema.views {
         statements.push(format!("{};", view.sql.trim_end().trim_end_matches(';')));
     }
+    for view in &schema.materialized_views {
+        statements.push(format!("{};", view.sql.trim_end().trim_end_matches(';')));
+        for index in &view.indexes {
+            statements.push(create_index(&q, &view.name, index));
+        }
+    }
     for trigger in &schema.triggers {
         statements.push(format!("{};", trigger.sql.trim_end().trim_end_matches(';')));
     }
@@ -83,6 +99,11 @@ pub fn restore(schema: &Schema) -> Restore {
 /// A sequence's `CREATE SEQUENCE`.
 pub fn sequence_sql(backend: &'static str, s: &Sequence) -> String {
     sequence(&Quoter::for_backend(backend), s)
+}
+
+/// A domain's `CREATE DOMAIN`.
+pub fn domain_sql(backend: &'static str, d: &Domain) -> String {
+    domain(&Quoter::for_backend(backend), d)
 }
 
 /// A foreign key's clause (`CONSTRAINT … FOREIGN KEY … REFERENCES …`).
@@ -107,6 +128,27 @@ fn sequence(q: &Quoter, s: &Sequence) -> String {
         s.cache,
         if s.cycle { " CYCLE" } else { " NO CYCLE" }
     )
+}
+
+fn domain(q: &Quoter, d: &Domain) -> String {
+    let mut text = format!("CREATE DOMAIN {} AS {}", q.id(&d.name), d.data_type);
+    if let Some(default) = &d.default {
+        write!(text, " DEFAULT {default}").expect("writing to a String cannot fail");
+    }
+    if !d.nullable {
+        text.push_str(" NOT NULL");
+    }
+    for check in &d.checks {
+        write!(
+            text,
+            " {}{}",
+            constraint_name(q, Some(&check.name)),
+            check.definition
+        )
+        .expect("writing to a String cannot fail");
+    }
+    text.push(';');
+    text
 }
 
 /// A table's `CREATE TABLE`, with its primary key, unique and check constraints (and,

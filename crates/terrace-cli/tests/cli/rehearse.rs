@@ -526,6 +526,11 @@ fn postgres_copies_table_by_table_while_another_session_is_connected() {
         &on.db.url,
         "INSERT INTO owners (name) VALUES ('a'), ('b');\n\
          INSERT INTO pets (owner_id, name) VALUES (2, 'rex'), (1, 'tom');\n\
+         CREATE DOMAIN tag AS text NOT NULL CHECK (VALUE <> '');\n\
+         CREATE TABLE pet_tags (pet_id int REFERENCES pets (id), tag tag);\n\
+         INSERT INTO pet_tags VALUES (1, 'good');\n\
+         CREATE MATERIALIZED VIEW tag_counts AS SELECT tag, count(*) AS n FROM pet_tags GROUP BY tag;\n\
+         CREATE UNIQUE INDEX tag_counts_by_tag ON tag_counts (tag);\n\
          CREATE EXTENSION tcn;\n\
          CREATE TABLE tcn_owned (id int);\n\
          CREATE VIEW tcn_view AS SELECT 1 AS one;\n\
@@ -563,10 +568,30 @@ fn postgres_copies_table_by_table_while_another_session_is_connected() {
         .code(0)
         .stdout
         .clone();
-    assert!(
-        copied_dump.contains("CREATE TRIGGER pets_log"),
-        "{copied_dump}"
-    );
+    for object in [
+        "CREATE TRIGGER pets_log",
+        "CREATE DOMAIN \"tag\"",
+        "CREATE MATERIALIZED VIEW \"tag_counts\"",
+        "CREATE UNIQUE INDEX \"tag_counts_by_tag\"",
+    ] {
+        assert!(copied_dump.contains(object), "{object} in {copied_dump}");
+    }
+    // The materialized view was filled from the copied rows (and a concurrent refresh,
+    // which needs it filled and uniquely indexed, works).
+    let terrace::Connection::Postgres(mut client) = connect(&copy) else {
+        unreachable!("a PostgreSQL URL")
+    };
+    client
+        .batch_execute("REFRESH MATERIALIZED VIEW CONCURRENTLY tag_counts")
+        .unwrap();
+    let counts: Vec<(String, i64)> = client
+        .query("SELECT tag::text, n FROM tag_counts", &[])
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    assert_eq!(counts, [("good".to_owned(), 1)]);
+    drop(client);
     execute(
         &on.server,
         &format!("DROP DATABASE \"{kept}\" WITH (FORCE)"),

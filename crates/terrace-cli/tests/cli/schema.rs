@@ -36,6 +36,13 @@ CREATE VIEW user_posts AS SELECT u.email, p.title FROM users u JOIN posts p ON p
 CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN NEW.title := coalesce(NEW.title, 'untitled'); RETURN NEW; END $$;
 CREATE TRIGGER posts_touch BEFORE INSERT ON posts FOR EACH ROW EXECUTE FUNCTION touch();
+CREATE EXTENSION citext;
+CREATE EXTENSION \"uuid-ossp\";
+CREATE DOMAIN email AS citext NOT NULL CHECK (VALUE LIKE '%@%');
+CREATE DOMAIN visits AS integer DEFAULT 0 CONSTRAINT visits_counted CHECK (VALUE >= 0);
+CREATE TABLE contacts (id uuid PRIMARY KEY DEFAULT uuid_generate_v4(), address email, seen visits);
+CREATE MATERIALIZED VIEW post_counts AS SELECT user_id, count(*) AS posts FROM posts GROUP BY user_id;
+CREATE UNIQUE INDEX post_counts_by_user ON post_counts (user_id);
 ";
 
 const MYSQL: &str = "\
@@ -120,6 +127,18 @@ fn dump_and_diff(backend: Backend) {
     assert!(!first.contains("schema_migrations"), "{first}");
     if backend != Backend::Sqlite {
         assert!(first.contains("CHECK ("), "{first}");
+    }
+    if backend == Backend::Postgres {
+        for object in [
+            "CREATE EXTENSION IF NOT EXISTS \"citext\"",
+            "CREATE EXTENSION IF NOT EXISTS \"uuid-ossp\"",
+            "CREATE DOMAIN \"email\" AS citext NOT NULL",
+            "CONSTRAINT \"visits_counted\" CHECK",
+            "CREATE MATERIALIZED VIEW \"post_counts\"",
+            "CREATE UNIQUE INDEX \"post_counts_by_user\" ON \"post_counts\"",
+        ] {
+            assert!(first.contains(object), "{object} in {first}");
+        }
     }
 
     // The dump restores into a fresh database, through terrace itself, and that

@@ -5,8 +5,8 @@
 
 use super::{Query, is_terrace_table, unpack};
 use crate::schema::model::{
-    Check, Column, EnumType, ForeignKey, Function, Index, IndexKey, Schema, Sequence, Table,
-    Trigger, Unique, View,
+    Check, Column, Domain, EnumType, ForeignKey, Function, Index, IndexKey, MaterializedView,
+    Schema, Sequence, Table, Trigger, Unique, View,
 };
 
 /// Only the current schema's objects.
@@ -31,6 +31,13 @@ pub(super) fn read(query: &mut Query<'_>, excluded: &str) -> Result<Schema, terr
         backend: "postgres",
         ..Schema::default()
     };
+    // Extensions whose objects are in this schema (plpgsql's are in pg_catalog).
+    for row in query(
+        "SELECT e.extname::text FROM pg_extension e \
+         JOIN pg_namespace n ON n.oid = e.extnamespace WHERE n.nspname = current_schema()",
+    )? {
+        schema.extensions.push(row.text(0).to_owned());
+    }
     for row in query(&format!(
         "SELECT t.typname::text, string_agg(e.enumlabel::text, chr(31) ORDER BY e.enumsortorder) \
          FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid \
@@ -43,6 +50,7 @@ pub(super) fn read(query: &mut Query<'_>, excluded: &str) -> Result<Schema, terr
             labels: unpack(row.get(1)),
         });
     }
+    domains(query, &mut schema)?;
     // Identity columns' sequences belong to their column.
     for row in query(&format!(
         "SELECT c.relname::text, format_type(s.seqtypid, NULL), s.seqstart::text, \
@@ -76,22 +84,17 @@ pub(super) fn read(query: &mut Query<'_>, excluded: &str) -> Result<Schema, terr
             sql: row.text(2).trim().to_owned(),
         });
     }
-    tables(query, excluded, &mut schema)?;
-    for row in query(&format!(
-        "SELECT c.relname::text, pg_get_viewdef(c.oid, true) FROM pg_class c \
-         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {IN_SCHEMA} AND c.relkind = 'v' \
-         AND {}",
-        not_extensions("c.oid")
-    ))? {
-        let name = row.text(0);
-        schema.views.push(View {
-            name: name.to_owned(),
-            sql: format!(
-                "CREATE VIEW \"{}\" AS\n{}",
-                name.replace('"', "\"\""),
-                row.text(1).trim_end().trim_end_matches(';')
-            ),
+    // Before the tables: the tables' pass reads every index, these views' among them.
+    for (name, sql) in view_statements(query, 'm', "CREATE MATERIALIZED VIEW")? {
+        schema.materialized_views.push(MaterializedView {
+            name,
+            sql,
+            indexes: Vec::new(),
         });
+    }
+    tables(query, excluded, &mut schema)?;
+    for (name, sql) in view_statements(query, 'v', "CREATE VIEW")? {
+        schema.views.push(View { name, sql });
     }
     for row in query(&format!(
         "SELECT t.tgname::text, c.relname::text, pg_get_triggerdef(t.oid, true) FROM pg_trigger t \
@@ -108,6 +111,33 @@ pub(super) fn read(query: &mut Query<'_>, excluded: &str) -> Result<Schema, terr
         }
     }
     Ok(schema)
+}
+
+/// The name and `create` statement of each view of `relkind` (`v` plain, `m`
+/// materialized), with the server's rendering of its query.
+fn view_statements(
+    query: &mut Query<'_>,
+    relkind: char,
+    create: &str,
+) -> Result<Vec<(String, String)>, terrace::BoxError> {
+    let rows = query(&format!(
+        "SELECT c.relname::text, pg_get_viewdef(c.oid, true) FROM pg_class c \
+         JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE {IN_SCHEMA} AND c.relkind = '{relkind}' AND {}",
+        not_extensions("c.oid")
+    ))?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let name = row.text(0);
+            let sql = format!(
+                "{create} \"{}\" AS\n{}",
+                name.replace('"', "\"\""),
+                row.text(1).trim_end().trim_end_matches(';')
+            );
+            (name.to_owned(), sql)
+        })
+        .collect())
 }
 
 fn tables(
@@ -220,9 +250,6 @@ fn tables(
            WHERE k.conindid = x.indexrelid AND k.conrelid = x.indrelid AND k.contype IN ('p', 'u', 'x'))"
     ))?;
     for row in &indexes {
-        let Some(t) = find(&schema.tables, row.text(0)) else {
-            continue;
-        };
         let expressions = unpack(row.get(6));
         let columns = unpack(row.get(4))
             .into_iter()
@@ -235,13 +262,50 @@ fn tables(
                 }
             })
             .collect();
-        schema.tables[t].indexes.push(Index {
+        let index = Index {
             name: row.text(1).to_owned(),
             columns,
             unique: row.text(2) == "true",
             method: Some(row.text(3).to_owned()).filter(|m| m != "btree"),
             predicate: row.get(5).map(str::to_owned),
+        };
+        let on = row.text(0);
+        if let Some(t) = find(&schema.tables, on) {
+            schema.tables[t].indexes.push(index);
+        } else if let Some(view) = schema.materialized_views.iter_mut().find(|v| v.name == on) {
+            view.indexes.push(index);
+        }
+    }
+    Ok(())
+}
+
+/// The schema's domains, with their defaults and check constraints.
+fn domains(query: &mut Query<'_>, schema: &mut Schema) -> Result<(), terrace::BoxError> {
+    for row in query(&format!(
+        "SELECT t.typname::text, format_type(t.typbasetype, t.typtypmod), (NOT t.typnotnull)::text, \
+         t.typdefault FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
+         WHERE {IN_SCHEMA} AND t.typtype = 'd' AND {}",
+        not_extensions("t.oid")
+    ))? {
+        schema.domains.push(Domain {
+            name: row.text(0).to_owned(),
+            data_type: row.text(1).to_owned(),
+            nullable: row.text(2) == "true",
+            default: row.get(3).map(str::to_owned),
+            checks: Vec::new(),
         });
+    }
+    for row in query(&format!(
+        "SELECT t.typname::text, k.conname::text, pg_get_constraintdef(k.oid, true) \
+         FROM pg_constraint k JOIN pg_type t ON t.oid = k.contypid \
+         JOIN pg_namespace n ON n.oid = t.typnamespace WHERE {IN_SCHEMA} AND k.contype = 'c'"
+    ))? {
+        if let Some(domain) = schema.domains.iter_mut().find(|d| d.name == row.text(0)) {
+            domain.checks.push(Check {
+                name: row.text(1).to_owned(),
+                definition: row.text(2).to_owned(),
+            });
+        }
     }
     Ok(())
 }
