@@ -206,6 +206,15 @@ fn column(q: &Quoter, c: &Column, inline_key: bool) -> String {
     if inline_key {
         text.push_str(" PRIMARY KEY AUTOINCREMENT");
     }
+    // MySQL wants a generated column's expression right after its type, before any
+    // other attribute (MariaDB allows none after it but INVISIBLE and the like).
+    let generated_first = q.backend == "mysql"
+        && c.extra
+            .as_deref()
+            .is_some_and(|e| e.starts_with("GENERATED ALWAYS AS"));
+    if let Some(extra) = c.extra.as_deref().filter(|_| generated_first) {
+        write!(text, " {extra}").expect("writing to a String cannot fail");
+    }
     if !c.nullable {
         text.push_str(" NOT NULL");
     }
@@ -213,7 +222,7 @@ fn column(q: &Quoter, c: &Column, inline_key: bool) -> String {
         write!(text, " DEFAULT {default}").expect("writing to a String cannot fail");
     }
     match &c.extra {
-        Some(extra) if !inline_key => {
+        Some(extra) if !inline_key && !generated_first => {
             write!(text, " {extra}").expect("writing to a String cannot fail");
         }
         _ => {}

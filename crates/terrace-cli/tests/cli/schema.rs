@@ -48,7 +48,8 @@ CREATE UNIQUE INDEX post_counts_by_user ON post_counts (user_id);
 const MYSQL: &str = "\
 CREATE TABLE users (id INT AUTO_INCREMENT PRIMARY KEY, email VARCHAR(200) NOT NULL UNIQUE,
     name VARCHAR(50) DEFAULT 'x', created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    score INT CHECK (score >= 0), CONSTRAINT users_name_check CHECK (name <> ''));
+    score INT CHECK (score >= 0), CONSTRAINT users_name_check CHECK (name <> ''),
+    double_score INT AS (score * 2) VIRTUAL, label VARCHAR(80) AS (CONCAT(name, ': ', email)) STORED);
 CREATE TABLE posts (id INT AUTO_INCREMENT PRIMARY KEY, user_id INT NOT NULL, title VARCHAR(100),
     CONSTRAINT posts_user FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE);
 CREATE INDEX posts_by_title ON posts (title(20));
@@ -127,6 +128,15 @@ fn dump_and_diff(backend: Backend) {
     assert!(!first.contains("schema_migrations"), "{first}");
     if backend != Backend::Sqlite {
         assert!(first.contains("CHECK ("), "{first}");
+    }
+    if backend == Backend::Mysql {
+        for column in [
+            "GENERATED ALWAYS AS (`score` * 2) VIRTUAL,",
+            "`label` varchar(80) GENERATED ALWAYS AS (concat(",
+            "`email`)) STORED,",
+        ] {
+            assert!(first.contains(column), "{column} in {first}");
+        }
     }
     if backend == Backend::Postgres {
         for object in [

@@ -34,7 +34,8 @@ pub(super) fn read(query: &mut Query<'_>, excluded: &str) -> Result<Schema, terr
     }
     let find = |tables: &[Table], name: &str| tables.iter().position(|t| t.name == name);
     for row in query(&format!(
-        "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA \
+        "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA, \
+         GENERATION_EXPRESSION \
          FROM information_schema.COLUMNS WHERE {HERE} ORDER BY TABLE_NAME, ORDINAL_POSITION"
     ))? {
         let Some(t) = find(&schema.tables, row.text(0)) else {
@@ -42,13 +43,13 @@ pub(super) fn read(query: &mut Query<'_>, excluded: &str) -> Result<Schema, terr
         };
         let extra = row.text(5);
         let generated = extra.contains("DEFAULT_GENERATED");
-        let extra = extra.replace("DEFAULT_GENERATED", "").trim().to_owned();
+        let extra = extra.replace("DEFAULT_GENERATED", "");
         schema.tables[t].columns.push(Column {
             name: row.text(1).to_owned(),
             data_type: row.text(2).to_owned(),
             nullable: row.text(3) == "YES",
             default: default(row.get(4), mariadb, generated),
-            extra: Some(extra.to_uppercase()).filter(|e| !e.is_empty()),
+            extra: column_extra(&extra, row.get(6)),
         });
     }
     for row in query(&format!(
@@ -191,9 +192,31 @@ fn default(value: Option<&str>, mariadb: bool, generated: bool) -> Option<String
     })
 }
 
+/// A column's `EXTRA` as the clause that declares it: `auto_increment` or `on update
+/// current_timestamp()` upper-cased, and a generated column's `VIRTUAL GENERATED` or
+/// `STORED GENERATED` as `GENERATED ALWAYS AS (expression) VIRTUAL` or `STORED` (then
+/// what else it has, such as MariaDB's `INVISIBLE`).
+fn column_extra(extra: &str, expression: Option<&str>) -> Option<String> {
+    let words = extra.replace(',', " ");
+    let mut words: Vec<&str> = words.split_whitespace().collect();
+    let mut clause = Vec::new();
+    if let Some(at) = words
+        .iter()
+        .position(|w| w.eq_ignore_ascii_case("GENERATED"))
+        && at > 0
+        && let Some(expression) = expression
+    {
+        let kind = words[at - 1].to_uppercase();
+        words.drain(at - 1..=at);
+        clause.push(format!("GENERATED ALWAYS AS ({expression}) {kind}"));
+    }
+    clause.extend(words.iter().map(|w| w.to_uppercase()));
+    Some(clause.join(" ")).filter(|e| !e.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
-    use super::default;
+    use super::{column_extra, default};
 
     #[test]
     fn defaults_become_expressions() {
@@ -208,5 +231,26 @@ mod tests {
             Some("CURRENT_TIMESTAMP")
         );
         assert_eq!(default(None, false, false), None);
+    }
+
+    #[test]
+    fn extra_becomes_the_clause_that_declares_it() {
+        assert_eq!(
+            column_extra("auto_increment", None).as_deref(),
+            Some("AUTO_INCREMENT")
+        );
+        assert_eq!(
+            column_extra("VIRTUAL GENERATED", Some("`a` * 2")).as_deref(),
+            Some("GENERATED ALWAYS AS (`a` * 2) VIRTUAL")
+        );
+        assert_eq!(
+            column_extra("STORED GENERATED, INVISIBLE", Some("`a` + 1")).as_deref(),
+            Some("GENERATED ALWAYS AS (`a` + 1) STORED INVISIBLE")
+        );
+        assert_eq!(
+            column_extra(" on update current_timestamp()", None).as_deref(),
+            Some("ON UPDATE CURRENT_TIMESTAMP()")
+        );
+        assert_eq!(column_extra("", None), None);
     }
 }
