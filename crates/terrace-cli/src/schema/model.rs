@@ -113,6 +113,8 @@ pub struct Index {
     pub unique: bool,
     /// The access method when not the default (PostgreSQL: `gin`, `hash`, …).
     pub method: Option<String>,
+    /// Columns stored in the index but not part of its key (PostgreSQL's `INCLUDE`).
+    pub include: Vec<String>,
     /// A partial index's condition.
     pub predicate: Option<String>,
 }
@@ -131,6 +133,14 @@ pub enum IndexKey {
         column: String,
         /// How many characters.
         length: String,
+    },
+    /// A column or expression with what qualifies it in the index (PostgreSQL: a
+    /// collation, an operator class, `DESC`, `NULLS FIRST` or `NULLS LAST`).
+    Qualified {
+        /// The column or expression.
+        key: Box<IndexKey>,
+        /// What follows it, as SQL (`COLLATE "C" text_pattern_ops DESC`).
+        options: String,
     },
 }
 

@@ -257,16 +257,7 @@ fn foreign_key(q: &Quoter, fk: &ForeignKey) -> String {
 }
 
 fn create_index(q: &Quoter, table: &str, index: &Index) -> String {
-    let keys: Vec<String> = index
-        .columns
-        .iter()
-        .map(|key| match key {
-            IndexKey::Column(name) => q.id(name),
-            IndexKey::Prefix { column, length } => format!("{}({length})", q.id(column)),
-            IndexKey::Expression(expression) if q.backend != "sqlite" => format!("({expression})"),
-            IndexKey::Expression(expression) => expression.clone(),
-        })
-        .collect();
+    let keys: Vec<String> = index.columns.iter().map(|key| index_key(q, key)).collect();
     let mut text = format!(
         "CREATE {}INDEX {} ON {}",
         if index.unique { "UNIQUE " } else { "" },
@@ -277,11 +268,25 @@ fn create_index(q: &Quoter, table: &str, index: &Index) -> String {
         write!(text, " USING {method}").expect("writing to a String cannot fail");
     }
     write!(text, " ({})", keys.join(", ")).expect("writing to a String cannot fail");
+    if !index.include.is_empty() {
+        write!(text, " INCLUDE ({})", q.list(&index.include))
+            .expect("writing to a String cannot fail");
+    }
     if let Some(predicate) = &index.predicate {
         write!(text, " WHERE {predicate}").expect("writing to a String cannot fail");
     }
     text.push(';');
     text
+}
+
+fn index_key(q: &Quoter, key: &IndexKey) -> String {
+    match key {
+        IndexKey::Column(name) => q.id(name),
+        IndexKey::Prefix { column, length } => format!("{}({length})", q.id(column)),
+        IndexKey::Expression(expression) if q.backend != "sqlite" => format!("({expression})"),
+        IndexKey::Expression(expression) => expression.clone(),
+        IndexKey::Qualified { key, options } => format!("{} {options}", index_key(q, key)),
+    }
 }
 
 /// A string literal in single quotes.
@@ -351,6 +356,7 @@ mod tests {
                     columns: vec![IndexKey::Column("email".into())],
                     unique: false,
                     method: None,
+                    include: Vec::new(),
                     predicate: Some("email IS NOT NULL".into()),
                 }],
                 ..Table::default()
@@ -367,6 +373,31 @@ mod tests {
              CREATE TABLE \"users\" (\n    \"id\" INTEGER NOT NULL,\n    \"email\" TEXT DEFAULT 'x',\n    \
              PRIMARY KEY (\"id\"),\n    CONSTRAINT \"users_email_key\" UNIQUE (\"email\")\n);\n\n\
              CREATE INDEX \"users_by_email\" ON \"users\" (\"email\") WHERE email IS NOT NULL;\n"
+        );
+    }
+
+    #[test]
+    fn an_index_key_keeps_what_qualifies_it_and_include_follows_the_key() {
+        let index = Index {
+            name: "recent".into(),
+            columns: vec![
+                IndexKey::Qualified {
+                    key: Box::new(IndexKey::Column("title".into())),
+                    options: "COLLATE \"C\" text_pattern_ops".into(),
+                },
+                IndexKey::Qualified {
+                    key: Box::new(IndexKey::Expression("lower(title)".into())),
+                    options: "DESC NULLS LAST".into(),
+                },
+            ],
+            include: vec!["id".into()],
+            predicate: Some("id > 0".into()),
+            ..Index::default()
+        };
+        assert_eq!(
+            index_sql("postgres", "posts", &index),
+            "CREATE INDEX \"recent\" ON \"posts\" (\"title\" COLLATE \"C\" text_pattern_ops, \
+             (lower(title)) DESC NULLS LAST) INCLUDE (\"id\") WHERE id > 0;"
         );
     }
 

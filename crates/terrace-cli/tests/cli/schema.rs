@@ -43,6 +43,10 @@ CREATE DOMAIN visits AS integer DEFAULT 0 CONSTRAINT visits_counted CHECK (VALUE
 CREATE TABLE contacts (id uuid PRIMARY KEY DEFAULT uuid_generate_v4(), address email, seen visits);
 CREATE MATERIALIZED VIEW post_counts AS SELECT user_id, count(*) AS posts FROM posts GROUP BY user_id;
 CREATE UNIQUE INDEX post_counts_by_user ON post_counts (user_id);
+CREATE EXTENSION pg_trgm;
+CREATE INDEX posts_title_trgm ON posts USING gin (title gin_trgm_ops);
+CREATE INDEX posts_recent ON posts (user_id, id DESC NULLS LAST) INCLUDE (title);
+CREATE INDEX users_email_pattern ON users (email COLLATE \"C\" varchar_pattern_ops, (lower(email)) DESC);
 ";
 
 const MYSQL: &str = "\
@@ -146,6 +150,9 @@ fn dump_and_diff(backend: Backend) {
             "CONSTRAINT \"visits_counted\" CHECK",
             "CREATE MATERIALIZED VIEW \"post_counts\"",
             "CREATE UNIQUE INDEX \"post_counts_by_user\" ON \"post_counts\"",
+            "ON \"posts\" USING gin (\"title\" gin_trgm_ops);",
+            "ON \"posts\" (\"user_id\", \"id\" DESC NULLS LAST) INCLUDE (\"title\");",
+            "(\"email\" COLLATE \"C\" varchar_pattern_ops, (lower(email::text)) DESC);",
         ] {
             assert!(first.contains(object), "{object} in {first}");
         }

@@ -80,6 +80,7 @@ pub(super) fn read(query: &mut Query<'_>, excluded: &str) -> Result<Schema, terr
                 columns: vec![key],
                 unique: row.text(2) == "0",
                 method: Some(row.text(5).to_owned()).filter(|m| m != "BTREE"),
+                include: Vec::new(),
                 predicate: None,
             }),
         }

@@ -236,29 +236,65 @@ fn tables(
         }
     }
     // Indexes that are not a primary key's, a unique constraint's or an exclusion's.
+    // `pg_get_indexdef` of one column gives the column or expression alone: what
+    // qualifies it (a collation other than the column's, an operator class other than
+    // the type's default, the order) is read apart, key by key; the keys past
+    // `indnkeyatts` are `INCLUDE` columns. (Joins, not a subquery per key: the
+    // planner's guess of a thousand keys an index would cost enough to compile the
+    // query, a second each time.)
     let indexes = query(&format!(
         "SELECT t.relname::text, i.relname::text, x.indisunique::text, am.amname::text, \
-         (SELECT string_agg(pg_get_indexdef(x.indexrelid, k, true), chr(31) ORDER BY k) \
-          FROM generate_series(1, x.indnkeyatts) k), \
-         pg_get_expr(x.indpred, x.indrelid, true), \
-         (SELECT string_agg(k::text, chr(31)) FROM generate_series(1, x.indnkeyatts) k \
-          WHERE x.indkey[k - 1] = 0) \
+         keys.defs, pg_get_expr(x.indpred, x.indrelid, true), keys.expressions, keys.options, \
+         keys.include \
          FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
          JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace \
          JOIN pg_am am ON am.oid = i.relam \
+         CROSS JOIN LATERAL (SELECT \
+           string_agg(pg_get_indexdef(x.indexrelid, u.k::int, true), chr(31) ORDER BY u.k) \
+             FILTER (WHERE u.k <= x.indnkeyatts) AS defs, \
+           string_agg(u.k::text, chr(31) ORDER BY u.k) \
+             FILTER (WHERE u.k <= x.indnkeyatts AND u.attnum = 0) AS expressions, \
+           string_agg(concat_ws(' ', \
+               'COLLATE ' || CASE WHEN pg_collation_is_visible(co.oid) THEN '' \
+                 ELSE quote_ident(con.nspname) || '.' END || quote_ident(co.collname), \
+               CASE WHEN pg_opclass_is_visible(oc.oid) THEN '' \
+                 ELSE quote_ident(ocn.nspname) || '.' END || quote_ident(oc.opcname), \
+               CASE WHEN x.indoption[(u.k - 1)::int]::int & 1 = 1 THEN 'DESC' END, \
+               CASE x.indoption[(u.k - 1)::int]::int & 3 \
+                 WHEN 1 THEN 'NULLS LAST' WHEN 2 THEN 'NULLS FIRST' END), \
+             chr(31) ORDER BY u.k) FILTER (WHERE u.k <= x.indnkeyatts) AS options, \
+           string_agg(pg_get_indexdef(x.indexrelid, u.k::int, true), chr(31) ORDER BY u.k) \
+             FILTER (WHERE u.k > x.indnkeyatts) AS include \
+           FROM unnest(x.indkey::int2[]) WITH ORDINALITY u(attnum, k) \
+           LEFT JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = u.attnum \
+           LEFT JOIN pg_opclass oc ON oc.oid = x.indclass[(u.k - 1)::int] AND NOT oc.opcdefault \
+           LEFT JOIN pg_namespace ocn ON ocn.oid = oc.opcnamespace \
+           LEFT JOIN pg_collation co ON co.oid = x.indcollation[(u.k - 1)::int] \
+             AND co.oid <> coalesce(a.attcollation, (SELECT d.oid FROM pg_collation d \
+               WHERE d.collname = 'default' AND d.collnamespace = 'pg_catalog'::regnamespace)) \
+           LEFT JOIN pg_namespace con ON con.oid = co.collnamespace) keys \
          WHERE {IN_SCHEMA} AND NOT EXISTS (SELECT 1 FROM pg_constraint k \
            WHERE k.conindid = x.indexrelid AND k.conrelid = x.indrelid AND k.contype IN ('p', 'u', 'x'))"
     ))?;
+    let unquote = |name: String| name.trim_matches('"').replace("\"\"", "\"");
     for row in &indexes {
         let expressions = unpack(row.get(6));
+        let options = unpack(row.get(7));
         let columns = unpack(row.get(4))
             .into_iter()
             .enumerate()
             .map(|(i, key)| {
-                if expressions.contains(&(i + 1).to_string()) {
+                let key = if expressions.contains(&(i + 1).to_string()) {
                     IndexKey::Expression(key)
                 } else {
-                    IndexKey::Column(key.trim_matches('"').replace("\"\"", "\""))
+                    IndexKey::Column(unquote(key))
+                };
+                match options.get(i).filter(|o| !o.is_empty()) {
+                    Some(options) => IndexKey::Qualified {
+                        key: Box::new(key),
+                        options: options.clone(),
+                    },
+                    None => key,
                 }
             })
             .collect();
@@ -267,6 +303,7 @@ fn tables(
             columns,
             unique: row.text(2) == "true",
             method: Some(row.text(3).to_owned()).filter(|m| m != "btree"),
+            include: unpack(row.get(8)).into_iter().map(unquote).collect(),
             predicate: row.get(5).map(str::to_owned),
         };
         let on = row.text(0);

@@ -137,6 +137,7 @@ fn table(query: &mut Query<'_>, name: &str, sql: &str) -> Result<Table, terrace:
                     columns,
                     unique: index.text(1) == "1",
                     method: None,
+                    include: Vec::new(),
                     predicate: predicate.map(squash_space),
                 });
             }
