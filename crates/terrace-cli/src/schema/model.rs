@@ -273,10 +273,37 @@ impl Schema {
     }
 }
 
-/// Collapses every run of whitespace to one space and trims the ends: a declared type
-/// or an expression as SQLite keeps it, written however the migration wrote it.
+/// Collapses every run of whitespace outside quotes to one space and trims the ends: a
+/// declared type or an expression as SQLite keeps it, written however the migration
+/// wrote it. A string literal or quoted name keeps its spaces: they are its value.
 pub fn squash_space(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(text.len());
+    let mut quote: Option<char> = None;
+    let mut space = false;
+    for c in text.trim().chars() {
+        match quote {
+            // Inside a string or quoted name, every character is kept; a doubled quote
+            // closes and at once reopens it.
+            Some(q) => {
+                out.push(c);
+                if c == q {
+                    quote = None;
+                }
+            }
+            None if c.is_whitespace() => space = true,
+            None => {
+                if space {
+                    out.push(' ');
+                    space = false;
+                }
+                if matches!(c, '\'' | '"' | '`') {
+                    quote = Some(c);
+                }
+                out.push(c);
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -306,5 +333,13 @@ mod tests {
     #[test]
     fn whitespace_is_collapsed() {
         assert_eq!(squash_space("  VARCHAR (\n 20)  "), "VARCHAR ( 20)");
+    }
+
+    #[test]
+    fn whitespace_inside_quotes_is_kept() {
+        assert_eq!(
+            squash_space("f( 'a  b',\t\"c  d\" )  ||  'it''s  x'"),
+            "f( 'a  b', \"c  d\" ) || 'it''s  x'"
+        );
     }
 }

@@ -14,7 +14,8 @@ pub(crate) enum Backend {
 }
 
 const SQLITE: &str = "\
-CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT, email TEXT NOT NULL UNIQUE, name VARCHAR(20) DEFAULT 'x');
+CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT, email TEXT NOT NULL UNIQUE, name VARCHAR(20) DEFAULT 'x',
+    joined TEXT DEFAULT (datetime('now',  'localtime')), motto TEXT DEFAULT 'two  spaces', level INTEGER DEFAULT -1);
 CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, title TEXT, body TEXT);
 CREATE INDEX posts_by_user ON posts (user_id, title DESC);
 CREATE INDEX posts_lower ON posts (lower(title)) WHERE body IS NOT NULL;
@@ -132,6 +133,15 @@ fn dump_and_diff(backend: Backend) {
     assert!(!first.contains("schema_migrations"), "{first}");
     if backend != Backend::Sqlite {
         assert!(first.contains("CHECK ("), "{first}");
+    }
+    if backend == Backend::Sqlite {
+        for column in [
+            "\"joined\" TEXT DEFAULT (datetime('now', 'localtime')),",
+            "\"motto\" TEXT DEFAULT 'two  spaces',",
+            "\"level\" INTEGER DEFAULT -1",
+        ] {
+            assert!(first.contains(column), "{column} in {first}");
+        }
     }
     if backend == Backend::Mysql {
         for column in [

@@ -58,7 +58,7 @@ fn table(query: &mut Query<'_>, name: &str, sql: &str) -> Result<Table, terrace:
             name: row.text(0).to_owned(),
             data_type: squash_space(row.text(1)).to_uppercase(),
             nullable: row.text(2) != "1",
-            default: row.get(3).map(squash_space),
+            default: row.get(3).map(default),
             extra: None,
         });
     }
@@ -178,9 +178,49 @@ fn split_index_sql(sql: &str) -> (Option<&str>, Option<&str>) {
     (None, None)
 }
 
+/// A column's default as a `DEFAULT` clause takes it: SQLite keeps an expression
+/// default without the parentheses it must be written in (`DEFAULT (datetime('now'))`
+/// is kept as `datetime('now')`), so any default but a literal gets them back.
+fn default(text: &str) -> String {
+    let text = squash_space(text);
+    let upper = text.to_ascii_uppercase();
+    let unsigned = text.trim_start_matches(['+', '-']);
+    let literal = (text.starts_with('\'') && text.ends_with('\'') && text.len() > 1)
+        || ((upper.starts_with("X'")) && text.ends_with('\''))
+        || matches!(
+            upper.as_str(),
+            "NULL" | "TRUE" | "FALSE" | "CURRENT_TIME" | "CURRENT_DATE" | "CURRENT_TIMESTAMP"
+        )
+        || (!unsigned.is_empty() && unsigned.parse::<f64>().is_ok())
+        || (unsigned.len() > 2
+            && unsigned[..2].eq_ignore_ascii_case("0x")
+            && unsigned[2..].chars().all(|c| c.is_ascii_hexdigit()));
+    if literal { text } else { format!("({text})") }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::split_index_sql;
+    use super::{default, split_index_sql};
+
+    #[test]
+    fn an_expression_default_gets_its_parentheses_back() {
+        assert_eq!(default("datetime('now')"), "(datetime('now'))");
+        assert_eq!(default("1+2"), "(1+2)");
+        assert_eq!(default("(1)"), "((1))");
+        for literal in [
+            "'x'",
+            "'a  b'",
+            "-1",
+            "+5",
+            "1.5e3",
+            "0x1F",
+            "x'00'",
+            "NULL",
+            "current_timestamp",
+        ] {
+            assert_eq!(default(literal), literal);
+        }
+    }
 
     #[test]
     fn an_index_statement_splits_into_keys_and_predicate() {
