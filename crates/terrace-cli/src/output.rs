@@ -49,10 +49,10 @@
 //!     "adopted": {"table": "goose_db_version", "recorded": [{"version": 1, "name": "…"}]}}`
 //!   (`down` is `sql`, `noop` or `none`; `adopted` is `null` without `--database`)
 //! * `schema dump`: the schema model, `{"backend": "sqlite", "extensions": [], "enums": [],
-//!   "domains": [], "sequences": [], "functions": [], "tables": [{"name": "…", "columns":
-//!   [{"name": "…", "type": "…", "nullable": true, "default": null, "extra": null}],
-//!   "primary_key": ["id"], …}], "views": [], "materialized_views": [], "triggers": []}`
-//!   (docs/schema.md)
+//!   "composite_types": [], "domains": [], "sequences": [], "functions": [], "tables":
+//!   [{"name": "…", "columns": [{"name": "…", "type": "…", "nullable": true, "default":
+//!   null, "extra": null}], "primary_key": ["id"], …}], "views": [],
+//!   "materialized_views": [], "triggers": []}` (docs/schema.md)
 //! * `schema diff`: `{"identical": false, "compared_with": "migrations", "differences":
 //!   [{"kind": "column", "name": "tasks.done", "change": "extra", "details": []}]}`
 //!   (exit 1 with `--check` when `identical` is false)

@@ -48,6 +48,17 @@ fn objects(schema: &Schema) -> BTreeMap<Key, (Option<Key>, Attributes)> {
     for extension in &schema.extensions {
         put("extension", extension.clone(), None, Vec::new());
     }
+    for c in &schema.composite_types {
+        put(
+            "composite type",
+            c.name.clone(),
+            None,
+            vec![(
+                "definition",
+                Some(render::composite_type_sql(schema.backend, c)),
+            )],
+        );
+    }
     for d in &schema.domains {
         put(
             "domain",

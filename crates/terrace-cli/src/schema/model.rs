@@ -13,6 +13,8 @@ pub struct Schema {
     pub extensions: Vec<String>,
     /// PostgreSQL enum types.
     pub enums: Vec<EnumType>,
+    /// PostgreSQL composite types (`CREATE TYPE … AS (…)`).
+    pub composite_types: Vec<CompositeType>,
     /// PostgreSQL domains.
     pub domains: Vec<Domain>,
     /// PostgreSQL sequences (those of identity columns are part of their column).
@@ -206,6 +208,25 @@ pub struct EnumType {
     pub labels: Vec<String>,
 }
 
+/// A PostgreSQL composite type.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CompositeType {
+    /// Its name.
+    pub name: String,
+    /// Its attributes, in their order.
+    pub attributes: Vec<Attribute>,
+}
+
+/// An attribute of a composite type.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Attribute {
+    /// Its name.
+    pub name: String,
+    /// Its type, as `format_type` writes it.
+    #[serde(rename = "type")]
+    pub data_type: String,
+}
+
 /// A PostgreSQL domain: a type with a default and constraints of its own.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Domain {
@@ -240,6 +261,7 @@ impl Schema {
     pub fn normalise(&mut self) {
         self.extensions.sort();
         self.enums.sort_by(|a, b| a.name.cmp(&b.name));
+        self.composite_types.sort_by(|a, b| a.name.cmp(&b.name));
         self.domains.sort_by(|a, b| a.name.cmp(&b.name));
         for domain in &mut self.domains {
             domain.checks.sort_by(|a, b| a.name.cmp(&b.name));

@@ -1,12 +1,14 @@
 //! A [`Schema`] as SQL that recreates it, in the order a restore needs: extensions,
-//! types, sequences, domains and functions, tables (foreign keys inline on SQLite),
-//! indexes, then elsewhere the foreign keys (after every table and index: MySQL would
-//! otherwise make a foreign key's index under the name of one still to come), views,
-//! materialized views with their indexes, triggers. The
-//! same model always gives the same text: nothing volatile (no date, no database
-//! name, no current sequence value).
+//! enum and composite types, sequences, domains and functions, tables (foreign keys
+//! inline on SQLite), indexes, then elsewhere the foreign keys (after every table and
+//! index: MySQL would otherwise make a foreign key's index under the name of one still
+//! to come), views, materialized views with their indexes, triggers. The same model
+//! always gives the same text: nothing volatile (no date, no database name, no current
+//! sequence value).
 
-use super::model::{Column, Domain, ForeignKey, Index, IndexKey, Schema, Sequence, Table};
+use super::model::{
+    Column, CompositeType, Domain, ForeignKey, Index, IndexKey, Schema, Sequence, Table,
+};
 use std::fmt::Write;
 
 /// The schema as SQL statements, each ending with `;` and separated by a blank line.
@@ -22,9 +24,10 @@ pub fn sql(schema: &Schema) -> String {
 }
 
 /// The statements that recreate a schema, split where a copy loads the rows: the
-/// extensions, types, sequences, domains, functions, tables and indexes before them;
-/// the foreign keys, views, materialized views (filled from the rows) and triggers
-/// after, so that the rows go in in any order and no trigger fires on them.
+/// extensions, enum and composite types, sequences, domains, functions, tables and
+/// indexes before them; the foreign keys, views, materialized views (filled from the
+/// rows) and triggers after, so that the rows go in in any order and no trigger fires
+/// on them.
 #[derive(Debug, Default)]
 pub struct Restore {
     /// What the rows go into.
@@ -51,6 +54,9 @@ pub fn restore(schema: &Schema) -> Restore {
             q.id(&e.name),
             labels.join(", ")
         ));
+    }
+    for c in &schema.composite_types {
+        statements.push(composite_type(&q, c));
     }
     for s in &schema.sequences {
         statements.push(sequence(&q, s));
@@ -99,6 +105,24 @@ pub fn restore(schema: &Schema) -> Restore {
 /// A sequence's `CREATE SEQUENCE`.
 pub fn sequence_sql(backend: &'static str, s: &Sequence) -> String {
     sequence(&Quoter::for_backend(backend), s)
+}
+
+/// A composite type's `CREATE TYPE … AS (…)`.
+pub fn composite_type_sql(backend: &'static str, c: &CompositeType) -> String {
+    composite_type(&Quoter::for_backend(backend), c)
+}
+
+fn composite_type(q: &Quoter, c: &CompositeType) -> String {
+    let attributes: Vec<String> = c
+        .attributes
+        .iter()
+        .map(|a| format!("{} {}", q.id(&a.name), a.data_type))
+        .collect();
+    format!(
+        "CREATE TYPE {} AS ({});",
+        q.id(&c.name),
+        attributes.join(", ")
+    )
 }
 
 /// A domain's `CREATE DOMAIN`.

@@ -45,6 +45,8 @@ CREATE TABLE contacts (id uuid PRIMARY KEY DEFAULT uuid_generate_v4(), address e
 CREATE MATERIALIZED VIEW post_counts AS SELECT user_id, count(*) AS posts FROM posts GROUP BY user_id;
 CREATE UNIQUE INDEX post_counts_by_user ON post_counts (user_id);
 CREATE EXTENSION pg_trgm;
+CREATE TYPE money_amount AS (currency char(3), cents bigint, mood mood);
+CREATE TABLE prices (id serial PRIMARY KEY, amount money_amount NOT NULL);
 CREATE INDEX posts_title_trgm ON posts USING gin (title gin_trgm_ops);
 CREATE INDEX posts_recent ON posts (user_id, id DESC NULLS LAST) INCLUDE (title);
 CREATE INDEX users_email_pattern ON users (email COLLATE \"C\" varchar_pattern_ops, (lower(email)) DESC);
@@ -146,6 +148,8 @@ fn dump_and_diff(backend: Backend) {
         ],
         Backend::Postgres => &[
             "CHECK (",
+            "CREATE TYPE \"money_amount\" AS (\"currency\" character(3), \"cents\" bigint, \"mood\" mood);",
+            "\"amount\" money_amount NOT NULL",
             "CREATE EXTENSION IF NOT EXISTS \"citext\"",
             "CREATE EXTENSION IF NOT EXISTS \"uuid-ossp\"",
             "CREATE DOMAIN \"email\" AS citext NOT NULL",

@@ -5,8 +5,8 @@
 
 use super::{Query, is_terrace_table, unpack};
 use crate::schema::model::{
-    Check, Column, Domain, EnumType, ForeignKey, Function, Index, IndexKey, MaterializedView,
-    Schema, Sequence, Table, Trigger, Unique, View,
+    Attribute, Check, Column, CompositeType, Domain, EnumType, ForeignKey, Function, Index,
+    IndexKey, MaterializedView, Schema, Sequence, Table, Trigger, Unique, View,
 };
 
 /// Only the current schema's objects.
@@ -49,6 +49,27 @@ pub(super) fn read(query: &mut Query<'_>, excluded: &str) -> Result<Schema, terr
             name: row.text(0).to_owned(),
             labels: unpack(row.get(1)),
         });
+    }
+    // Standalone composite types: a table's row type is its table.
+    for row in query(&format!(
+        "SELECT t.typname::text, a.attname::text, format_type(a.atttypid, a.atttypmod) \
+         FROM pg_type t JOIN pg_class c ON c.oid = t.typrelid AND c.relkind = 'c' \
+         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
+         JOIN pg_namespace n ON n.oid = t.typnamespace WHERE {IN_SCHEMA} AND {} \
+         ORDER BY t.typname, a.attnum",
+        not_extensions("t.oid")
+    ))? {
+        let attribute = Attribute {
+            name: row.text(1).to_owned(),
+            data_type: row.text(2).to_owned(),
+        };
+        match schema.composite_types.last_mut() {
+            Some(last) if last.name == row.text(0) => last.attributes.push(attribute),
+            _ => schema.composite_types.push(CompositeType {
+                name: row.text(0).to_owned(),
+                attributes: vec![attribute],
+            }),
+        }
     }
     domains(query, &mut schema)?;
     // Identity columns' sequences belong to their column.
