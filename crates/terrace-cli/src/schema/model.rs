@@ -306,9 +306,9 @@ pub fn squash_space(text: &str) -> String {
         match quote {
             // Inside a string or quoted name, every character is kept; a doubled quote
             // closes and at once reopens it.
-            Some(q) => {
+            Some(close) => {
                 out.push(c);
-                if c == q {
+                if c == close {
                     quote = None;
                 }
             }
@@ -318,9 +318,11 @@ pub fn squash_space(text: &str) -> String {
                     out.push(' ');
                     space = false;
                 }
-                if matches!(c, '\'' | '"' | '`') {
-                    quote = Some(c);
-                }
+                quote = match c {
+                    '\'' | '"' | '`' => Some(c),
+                    '[' => Some(']'),
+                    _ => None,
+                };
                 out.push(c);
             }
         }
@@ -360,8 +362,8 @@ mod tests {
     #[test]
     fn whitespace_inside_quotes_is_kept() {
         assert_eq!(
-            squash_space("f( 'a  b',\t\"c  d\" )  ||  'it''s  x'"),
-            "f( 'a  b', \"c  d\" ) || 'it''s  x'"
+            squash_space("f( 'a  b',\t\"c  d\" )  ||  'it''s  x'  [e  f]"),
+            "f( 'a  b', \"c  d\" ) || 'it''s  x' [e  f]"
         );
     }
 }

@@ -15,7 +15,8 @@ pub(crate) enum Backend {
 
 const SQLITE: &str = "\
 CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT, email TEXT NOT NULL UNIQUE, name VARCHAR(20) DEFAULT 'x',
-    joined TEXT DEFAULT (datetime('now',  'localtime')), motto TEXT DEFAULT 'two  spaces', level INTEGER DEFAULT -1);
+    joined TEXT DEFAULT (datetime('now',  'localtime')), motto TEXT DEFAULT 'two  spaces', level INTEGER DEFAULT -1,
+    tag TEXT DEFAULT ('a' || 'b'), state TEXT DEFAULT pending);
 CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, title TEXT, body TEXT);
 CREATE INDEX posts_by_user ON posts (user_id, title DESC);
 CREATE INDEX posts_lower ON posts (lower(title)) WHERE body IS NOT NULL;
@@ -138,7 +139,9 @@ fn dump_and_diff(backend: Backend) {
         Backend::Sqlite => &[
             "\"joined\" TEXT DEFAULT (datetime('now', 'localtime')),",
             "\"motto\" TEXT DEFAULT 'two  spaces',",
-            "\"level\" INTEGER DEFAULT -1",
+            "\"level\" INTEGER DEFAULT -1,",
+            "\"tag\" TEXT DEFAULT ('a' || 'b'),",
+            "\"state\" TEXT DEFAULT pending,",
         ],
         Backend::Mysql => &[
             "CHECK (",

@@ -180,22 +180,42 @@ fn split_index_sql(sql: &str) -> (Option<&str>, Option<&str>) {
 
 /// A column's default as a `DEFAULT` clause takes it: SQLite keeps an expression
 /// default without the parentheses it must be written in (`DEFAULT (datetime('now'))`
-/// is kept as `datetime('now')`), so any default but a literal gets them back.
+/// is kept as `datetime('now')`), so any default but one literal token (a string, a
+/// blob, a signed number, a name SQLite takes as a string, such as `DEFAULT pending`)
+/// gets them back.
 fn default(text: &str) -> String {
     let text = squash_space(text);
-    let upper = text.to_ascii_uppercase();
+    if one_literal(&text) {
+        text
+    } else {
+        format!("({text})")
+    }
+}
+
+/// Whether `text` is one token a bare `DEFAULT` accepts.
+fn one_literal(text: &str) -> bool {
+    // Quoted from its first character to its last, each quote inside doubled.
+    let quoted = |body: &str, quote: char| {
+        body.len() >= 2
+            && body.starts_with(quote)
+            && body.ends_with(quote)
+            && !body[1..body.len() - 1]
+                .replace(&format!("{quote}{quote}"), "")
+                .contains(quote)
+    };
     let unsigned = text.trim_start_matches(['+', '-']);
-    let literal = (text.starts_with('\'') && text.ends_with('\'') && text.len() > 1)
-        || ((upper.starts_with("X'")) && text.ends_with('\''))
-        || matches!(
-            upper.as_str(),
-            "NULL" | "TRUE" | "FALSE" | "CURRENT_TIME" | "CURRENT_DATE" | "CURRENT_TIMESTAMP"
-        )
-        || (!unsigned.is_empty() && unsigned.parse::<f64>().is_ok())
-        || (unsigned.len() > 2
-            && unsigned[..2].eq_ignore_ascii_case("0x")
-            && unsigned[2..].chars().all(|c| c.is_ascii_hexdigit()));
-    if literal { text } else { format!("({text})") }
+    let hex = |digits: &str| !digits.is_empty() && digits.chars().all(|c| c.is_ascii_hexdigit());
+    quoted(text, '\'')
+        || quoted(text, '"')
+        || (text.len() > 1 && text[..1].eq_ignore_ascii_case("x") && quoted(&text[1..], '\''))
+        || (unsigned.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+            && unsigned.parse::<f64>().is_ok())
+        || (unsigned.len() > 2 && unsigned[..2].eq_ignore_ascii_case("0x") && hex(&unsigned[2..]))
+        || (text == unsigned
+            && text.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && text
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$'))
 }
 
 #[cfg(test)]
@@ -207,16 +227,25 @@ mod tests {
         assert_eq!(default("datetime('now')"), "(datetime('now'))");
         assert_eq!(default("1+2"), "(1+2)");
         assert_eq!(default("(1)"), "((1))");
+        assert_eq!(default("'a' || 'b'"), "('a' || 'b')");
+        assert_eq!(default("x'00' || x'01'"), "(x'00' || x'01')");
+        assert_eq!(default("'it''s' || 'x'"), "('it''s' || 'x')");
+        assert_eq!(default("-abs(1)"), "(-abs(1))");
         for literal in [
             "'x'",
             "'a  b'",
+            "'it''s'",
+            "''",
             "-1",
             "+5",
             "1.5e3",
+            ".5",
             "0x1F",
             "x'00'",
             "NULL",
             "current_timestamp",
+            "pending",
+            "\"dq\"",
         ] {
             assert_eq!(default(literal), literal);
         }
