@@ -61,7 +61,7 @@ pub fn restore(schema: &Schema) -> Restore {
     for s in &schema.sequences {
         statements.push(sequence(&q, s));
     }
-    for d in &schema.domains {
+    for d in domains_in_order(&schema.domains) {
         statements.push(domain(&q, d));
     }
     for f in &schema.functions {
@@ -154,6 +154,8 @@ fn sequence(q: &Quoter, s: &Sequence) -> String {
     )
 }
 
+/// The domain's `CREATE DOMAIN`; a check not yet validated (`NOT VALID`), which
+/// `CREATE DOMAIN` cannot take, follows as `ALTER DOMAIN … ADD`.
 fn domain(q: &Quoter, d: &Domain) -> String {
     let mut text = format!("CREATE DOMAIN {} AS {}", q.id(&d.name), d.data_type);
     if let Some(default) = &d.default {
@@ -162,7 +164,11 @@ fn domain(q: &Quoter, d: &Domain) -> String {
     if !d.nullable {
         text.push_str(" NOT NULL");
     }
-    for check in &d.checks {
+    let (later, now): (Vec<_>, Vec<_>) = d
+        .checks
+        .iter()
+        .partition(|c| c.definition.ends_with(" NOT VALID"));
+    for check in now {
         write!(
             text,
             " {}{}",
@@ -172,7 +178,38 @@ fn domain(q: &Quoter, d: &Domain) -> String {
         .expect("writing to a String cannot fail");
     }
     text.push(';');
+    for check in later {
+        write!(
+            text,
+            "\n\nALTER DOMAIN {} ADD {}{};",
+            q.id(&d.name),
+            constraint_name(q, Some(&check.name)),
+            check.definition
+        )
+        .expect("writing to a String cannot fail");
+    }
     text
+}
+
+/// The domains, each after the domain it is based on (they are kept by name).
+fn domains_in_order(domains: &[Domain]) -> Vec<&Domain> {
+    let mut ordered: Vec<&Domain> = Vec::with_capacity(domains.len());
+    let mut left: Vec<&Domain> = domains.iter().collect();
+    while !left.is_empty() {
+        let waits = |d: &Domain, left: &[&Domain]| {
+            let base = d.data_type.trim_matches('"');
+            left.iter().any(|o| o.name != d.name && o.name == base)
+        };
+        let ready: Vec<&Domain> = left.iter().copied().filter(|d| !waits(d, &left)).collect();
+        if ready.is_empty() {
+            // A cycle cannot be made; keep the rest by name rather than loop.
+            ordered.append(&mut left);
+            break;
+        }
+        left.retain(|d| !ready.iter().any(|r| r.name == d.name));
+        ordered.extend(ready);
+    }
+    ordered
 }
 
 /// A table's `CREATE TABLE`, with its primary key, unique and check constraints (and,

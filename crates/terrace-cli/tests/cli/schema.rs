@@ -42,7 +42,13 @@ CREATE EXTENSION citext;
 CREATE EXTENSION \"uuid-ossp\";
 CREATE DOMAIN email AS citext NOT NULL CHECK (VALUE LIKE '%@%');
 CREATE DOMAIN visits AS integer DEFAULT 0 CONSTRAINT visits_counted CHECK (VALUE >= 0);
-CREATE TABLE contacts (id uuid PRIMARY KEY DEFAULT uuid_generate_v4(), address email, seen visits);
+CREATE DOMAIN zip AS text CHECK (VALUE ~ '^[0-9]+$');
+CREATE DOMAIN us_zip AS zip CONSTRAINT us_zip_length CHECK (length(VALUE) = 5);
+ALTER DOMAIN us_zip ADD CONSTRAINT us_zip_not_zero CHECK (VALUE <> '00000') NOT VALID;
+CREATE TABLE contacts (id uuid PRIMARY KEY DEFAULT uuid_generate_v4(), address email, seen visits,
+    zip us_zip, label text COLLATE \"C\");
+CREATE INDEX contacts_address_exact ON contacts (address text_ops);
+CREATE INDEX contacts_zip ON contacts (zip);
 CREATE MATERIALIZED VIEW post_counts AS SELECT user_id, count(*) AS posts FROM posts GROUP BY user_id;
 CREATE UNIQUE INDEX post_counts_by_user ON post_counts (user_id);
 CREATE EXTENSION pg_trgm;
@@ -156,6 +162,12 @@ fn dump_and_diff(backend: Backend) {
             "CREATE EXTENSION IF NOT EXISTS \"citext\"",
             "CREATE EXTENSION IF NOT EXISTS \"uuid-ossp\"",
             "CREATE DOMAIN \"email\" AS citext NOT NULL",
+            "CREATE DOMAIN \"zip\" AS text",
+            "CREATE DOMAIN \"us_zip\" AS zip CONSTRAINT \"us_zip_length\"",
+            "ALTER DOMAIN \"us_zip\" ADD CONSTRAINT \"us_zip_not_zero\" CHECK (VALUE::text <> '00000'::text) NOT VALID;",
+            "\"label\" text COLLATE \"C\"",
+            "ON \"contacts\" (\"address\" text_ops);",
+            "ON \"contacts\" (\"zip\");",
             "CONSTRAINT \"visits_counted\" CHECK",
             "CREATE MATERIALIZED VIEW \"post_counts\"",
             "CREATE UNIQUE INDEX \"post_counts_by_user\" ON \"post_counts\"",

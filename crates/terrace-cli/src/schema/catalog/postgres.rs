@@ -179,7 +179,12 @@ fn tables(
         }
     }
     let columns = query(&format!(
-        "SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod), \
+        "SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod) || \
+         coalesce((SELECT ' COLLATE ' || CASE WHEN pg_collation_is_visible(co.oid) THEN '' \
+           ELSE quote_ident(cn.nspname) || '.' END || quote_ident(co.collname) \
+           FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace \
+           JOIN pg_type ty ON ty.oid = a.atttypid \
+           WHERE co.oid = a.attcollation AND co.oid <> ty.typcollation), ''), \
          (NOT a.attnotnull)::text, pg_get_expr(d.adbin, d.adrelid, true), a.attidentity::text, \
          a.attgenerated::text \
          FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
@@ -259,8 +264,12 @@ fn tables(
     // Indexes that are not a primary key's, a unique constraint's or an exclusion's.
     // `pg_get_indexdef` of one column gives the column or expression alone: what
     // qualifies it (a collation other than the column's, an operator class other than
-    // the type's default, the order) is read apart, key by key; the keys past
-    // `indnkeyatts` are `INCLUDE` columns. (Joins, not a subquery per key: the
+    // the default for the key's type, the order) is read apart, key by key; the keys
+    // past `indnkeyatts` are `INCLUDE` columns. The default class is found as the
+    // server finds it: for the key's type with its domains (two deep) taken down to their base,
+    // the default class of that type, or, when it has none, the default class of a
+    // type it converts to without a function (`varchar` to `text`) or of a
+    // polymorphic type (`anyarray`, `anyenum`). (Joins, not a subquery per key: the
     // planner's guess of a thousand keys an index would cost enough to compile the
     // query, a second each time.)
     let indexes = query(&format!(
@@ -278,8 +287,14 @@ fn tables(
            string_agg(concat_ws(' ', \
                'COLLATE ' || CASE WHEN pg_collation_is_visible(co.oid) THEN '' \
                  ELSE quote_ident(con.nspname) || '.' END || quote_ident(co.collname), \
-               CASE WHEN pg_opclass_is_visible(oc.oid) THEN '' \
-                 ELSE quote_ident(ocn.nspname) || '.' END || quote_ident(oc.opcname), \
+               CASE WHEN NOT (oc.opcdefault AND (oc.opcintype = kt.oid OR (NOT EXISTS ( \
+                   SELECT 1 FROM pg_opclass d WHERE d.opcmethod = oc.opcmethod AND d.opcdefault \
+                   AND d.opcintype = kt.oid) AND (EXISTS (SELECT 1 FROM pg_cast c \
+                   WHERE c.castsource = kt.oid AND c.casttarget = oc.opcintype \
+                   AND c.castmethod = 'b') OR (SELECT p.typtype FROM pg_type p \
+                   WHERE p.oid = oc.opcintype) = 'p')))) \
+                 THEN CASE WHEN pg_opclass_is_visible(oc.oid) THEN '' \
+                   ELSE quote_ident(ocn.nspname) || '.' END || quote_ident(oc.opcname) END, \
                CASE WHEN x.indoption[(u.k - 1)::int]::int & 1 = 1 THEN 'DESC' END, \
                CASE x.indoption[(u.k - 1)::int]::int & 3 \
                  WHEN 1 THEN 'NULLS LAST' WHEN 2 THEN 'NULLS FIRST' END), \
@@ -288,8 +303,14 @@ fn tables(
              FILTER (WHERE u.k > x.indnkeyatts) AS include \
            FROM unnest(x.indkey::int2[]) WITH ORDINALITY u(attnum, k) \
            LEFT JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = u.attnum \
-           LEFT JOIN pg_opclass oc ON oc.oid = x.indclass[(u.k - 1)::int] AND NOT oc.opcdefault \
+           LEFT JOIN pg_attribute ia ON ia.attrelid = x.indexrelid AND ia.attnum = u.k \
+           LEFT JOIN pg_opclass oc ON oc.oid = x.indclass[(u.k - 1)::int] \
            LEFT JOIN pg_namespace ocn ON ocn.oid = oc.opcnamespace \
+           LEFT JOIN pg_type t1 ON t1.oid = CASE WHEN u.attnum <> 0 THEN a.atttypid \
+             WHEN oc.opckeytype <> 0 THEN oc.opcintype ELSE ia.atttypid END \
+           LEFT JOIN pg_type t2 ON t2.oid = t1.typbasetype \
+           LEFT JOIN pg_type t3 ON t3.oid = t2.typbasetype \
+           CROSS JOIN LATERAL (SELECT coalesce(t3.oid, t2.oid, t1.oid) AS oid) kt \
            LEFT JOIN pg_collation co ON co.oid = x.indcollation[(u.k - 1)::int] \
              AND co.oid <> coalesce(a.attcollation, (SELECT d.oid FROM pg_collation d \
                WHERE d.collname = 'default' AND d.collnamespace = 'pg_catalog'::regnamespace)) \
@@ -341,7 +362,7 @@ fn tables(
 fn domains(query: &mut Query<'_>, schema: &mut Schema) -> Result<(), terrace::BoxError> {
     for row in query(&format!(
         "SELECT t.typname::text, format_type(t.typbasetype, t.typtypmod), (NOT t.typnotnull)::text, \
-         t.typdefault FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
+         pg_get_expr(t.typdefaultbin, 0, true) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
          WHERE {IN_SCHEMA} AND t.typtype = 'd' AND {}",
         not_extensions("t.oid")
     ))? {
