@@ -49,7 +49,12 @@ pub(super) fn read(query: &mut Query<'_>, excluded: &str) -> Result<Schema, terr
             data_type: row.text(2).to_owned(),
             nullable: row.text(3) == "YES",
             default: default(row.get(4), mariadb, generated),
-            extra: column_extra(&extra, row.get(6)),
+            extra: column_extra(
+                &extra,
+                row.get(6)
+                    .map(|e| if mariadb { e.to_owned() } else { unescape(e) })
+                    .as_deref(),
+            ),
         });
     }
     for row in query(&format!(
@@ -193,6 +198,23 @@ fn default(value: Option<&str>, mariadb: bool, generated: bool) -> Option<String
     })
 }
 
+/// A generation expression as MySQL (not MariaDB) gives it in `information_schema`,
+/// its quotes and backslashes escaped once more (`_utf8mb4\'a\'`), as it is written.
+fn unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, chars.peek()) {
+            ('\\', Some(&next @ ('\'' | '"' | '\\'))) => {
+                out.push(next);
+                chars.next();
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 /// A column's `EXTRA` as the clause that declares it: `auto_increment` or `on update
 /// current_timestamp()` upper-cased, and a generated column's `VIRTUAL GENERATED` or
 /// `STORED GENERATED` as `GENERATED ALWAYS AS (expression) VIRTUAL` or `STORED` (then
@@ -217,7 +239,20 @@ fn column_extra(extra: &str, expression: Option<&str>) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{column_extra, default};
+    use super::{column_extra, default, unescape};
+
+    #[test]
+    fn mysql_generation_expressions_are_unescaped() {
+        assert_eq!(
+            unescape(r"json_extract(`doc`,_utf8mb4\'$.a\')"),
+            "json_extract(`doc`,_utf8mb4'$.a')"
+        );
+        assert_eq!(
+            unescape(r"concat(`a`,_utf8mb4\'\\\\n\')"),
+            r"concat(`a`,_utf8mb4'\\n')"
+        );
+        assert_eq!(unescape(r"`a` * 2"), "`a` * 2");
+    }
 
     #[test]
     fn defaults_become_expressions() {
