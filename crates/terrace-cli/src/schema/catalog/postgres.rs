@@ -266,9 +266,9 @@ fn tables(
     // qualifies it (a collation other than the column's, an operator class other than
     // the default for the key's type, the order) is read apart, key by key; the keys
     // past `indnkeyatts` are `INCLUDE` columns. The default class is found as the
-    // server finds it: for the key's type with its domains (two deep) taken down to their base,
-    // the default class of that type, or, when it has none, the default class of a
-    // type it converts to without a function (`varchar` to `text`) or of a
+    // server finds it: for the key's type (a domain, up to two deep, taken down to its
+    // base type), the default class of that type, or, when it has none, the default
+    // class of a type it converts to without a function (`varchar` to `text`) or of a
     // polymorphic type (`anyarray`, `anyenum`). (Joins, not a subquery per key: the
     // planner's guess of a thousand keys an index would cost enough to compile the
     // query, a second each time.)
