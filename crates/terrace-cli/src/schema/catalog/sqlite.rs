@@ -207,15 +207,20 @@ fn one_literal(text: &str) -> bool {
     let hex = |digits: &str| !digits.is_empty() && digits.chars().all(|c| c.is_ascii_hexdigit());
     quoted(text, '\'')
         || quoted(text, '"')
-        || (text.len() > 1 && text[..1].eq_ignore_ascii_case("x") && quoted(&text[1..], '\''))
+        || text
+            .strip_prefix(['x', 'X'])
+            .is_some_and(|blob| quoted(blob, '\''))
         || (unsigned.starts_with(|c: char| c.is_ascii_digit() || c == '.')
             && unsigned.parse::<f64>().is_ok())
-        || (unsigned.len() > 2 && unsigned[..2].eq_ignore_ascii_case("0x") && hex(&unsigned[2..]))
+        || unsigned
+            .strip_prefix("0x")
+            .or_else(|| unsigned.strip_prefix("0X"))
+            .is_some_and(hex)
         || (text == unsigned
-            && text.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && text.starts_with(|c: char| c.is_alphabetic() || c == '_' || !c.is_ascii())
             && text
                 .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$'))
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '$' || !c.is_ascii()))
 }
 
 #[cfg(test)]
@@ -249,6 +254,11 @@ mod tests {
         ] {
             assert_eq!(default(literal), literal);
         }
+        // Names and strings of any script, never cut inside a character.
+        for literal in ["'é'", "\"名前\"", "é", "aé"] {
+            assert_eq!(default(literal), literal);
+        }
+        assert_eq!(default("0xé"), "(0xé)");
     }
 
     #[test]
