@@ -1,8 +1,9 @@
 //! A [`Schema`] as SQL that recreates it, in the order a restore needs: extensions,
 //! enum and composite types, sequences, domains and functions, tables (foreign keys
-//! inline on SQLite), indexes, then elsewhere the foreign keys (after every table and
-//! index: MySQL would otherwise make a foreign key's index under the name of one still
-//! to come), views, materialized views with their indexes, triggers. The same model
+//! inline on SQLite, indexes inline on MySQL), indexes, then elsewhere the foreign keys
+//! (after every table and index: MySQL would otherwise make a foreign key's index under
+//! the name of one still to come), views, materialized views with their indexes,
+//! triggers. The same model
 //! always gives the same text: nothing volatile (no date, no database name, no current
 //! sequence value).
 
@@ -70,9 +71,12 @@ pub fn restore(schema: &Schema) -> Restore {
     for table in &schema.tables {
         statements.push(create_table(&q, table));
     }
-    for table in &schema.tables {
-        for index in &table.indexes {
-            statements.push(create_index(&q, &table.name, index));
+    // MySQL's indexes are part of their table (see `create_table`).
+    if q.backend != "mysql" {
+        for table in &schema.tables {
+            for index in &table.indexes {
+                statements.push(create_index(&q, &table.name, index));
+            }
         }
     }
     let statements = &mut restore.after_rows;
@@ -252,6 +256,18 @@ fn create_table(q: &Quoter, table: &Table) -> String {
             lines.push(foreign_key(q, fk));
         }
     }
+    // On MySQL the indexes are made with the table, as MySQL writes them: an
+    // AUTO_INCREMENT column must lead one of the table's keys when it is created.
+    if q.backend == "mysql" {
+        for index in &table.indexes {
+            lines.push(format!(
+                "{}KEY {} {}",
+                mysql_kind(index),
+                q.id(&index.name),
+                index_body(q, index)
+            ));
+        }
+    }
     format!(
         "CREATE TABLE {} (\n    {}\n);",
         q.id(&table.name),
@@ -318,17 +334,50 @@ fn foreign_key(q: &Quoter, fk: &ForeignKey) -> String {
 }
 
 fn create_index(q: &Quoter, table: &str, index: &Index) -> String {
-    let keys: Vec<String> = index.columns.iter().map(|key| index_key(q, key)).collect();
+    let kind = if q.backend == "mysql" {
+        mysql_kind(index)
+    } else if index.unique {
+        "UNIQUE "
+    } else {
+        ""
+    };
     let mut text = format!(
-        "CREATE {}INDEX {} ON {}",
-        if index.unique { "UNIQUE " } else { "" },
+        "CREATE {kind}INDEX {} ON {}",
         q.id(&index.name),
         q.id(table)
     );
-    if let Some(method) = &index.method {
+    if q.backend != "mysql"
+        && let Some(method) = &index.method
+    {
         write!(text, " USING {method}").expect("writing to a String cannot fail");
     }
-    write!(text, " ({})", keys.join(", ")).expect("writing to a String cannot fail");
+    write!(text, " {};", index_body(q, index)).expect("writing to a String cannot fail");
+    text
+}
+
+/// An index's kind on MySQL, where FULLTEXT and SPATIAL are kinds, not methods.
+fn mysql_kind(index: &Index) -> &'static str {
+    match index.method.as_deref() {
+        Some("FULLTEXT") => "FULLTEXT ",
+        Some("SPATIAL") => "SPATIAL ",
+        _ if index.unique => "UNIQUE ",
+        _ => "",
+    }
+}
+
+/// An index's keys and what follows them: `INCLUDE`, a predicate, and on MySQL a
+/// method other than the default (`USING HASH`).
+fn index_body(q: &Quoter, index: &Index) -> String {
+    let keys: Vec<String> = index.columns.iter().map(|key| index_key(q, key)).collect();
+    let mut text = format!("({})", keys.join(", "));
+    if q.backend == "mysql"
+        && let Some(method) = index
+            .method
+            .as_deref()
+            .filter(|m| !matches!(*m, "FULLTEXT" | "SPATIAL"))
+    {
+        write!(text, " USING {method}").expect("writing to a String cannot fail");
+    }
     if !index.include.is_empty() {
         write!(text, " INCLUDE ({})", q.list(&index.include))
             .expect("writing to a String cannot fail");
@@ -336,7 +385,6 @@ fn create_index(q: &Quoter, table: &str, index: &Index) -> String {
     if let Some(predicate) = &index.predicate {
         write!(text, " WHERE {predicate}").expect("writing to a String cannot fail");
     }
-    text.push(';');
     text
 }
 

@@ -67,6 +67,9 @@ CREATE TABLE users (id INT AUTO_INCREMENT PRIMARY KEY, email VARCHAR(200) NOT NU
 CREATE TABLE posts (id INT AUTO_INCREMENT PRIMARY KEY, user_id INT NOT NULL, title VARCHAR(100),
     CONSTRAINT posts_user FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE);
 CREATE INDEX posts_by_title ON posts (title(20));
+CREATE TABLE events (shard INT NOT NULL, id BIGINT AUTO_INCREMENT NOT NULL UNIQUE, body TEXT,
+    place POINT NOT NULL, PRIMARY KEY (shard, id), FULLTEXT KEY events_body (body),
+    SPATIAL KEY events_place (place));
 CREATE VIEW user_posts AS SELECT u.email, p.title FROM users u JOIN posts p ON p.user_id = u.id;
 CREATE TRIGGER posts_touch BEFORE INSERT ON posts FOR EACH ROW SET NEW.title = COALESCE(NEW.title, 'untitled');
 ";
@@ -154,6 +157,9 @@ fn dump_and_diff(backend: Backend) {
             "GENERATED ALWAYS AS (`score` * 2) VIRTUAL,",
             "`label` varchar(80) GENERATED ALWAYS AS (concat(",
             "`email`)) STORED,",
+            "    FULLTEXT KEY `events_body` (`body`),",
+            "    SPATIAL KEY `events_place` (`place`),",
+            "    UNIQUE KEY `id` (`id`)\n);",
         ],
         Backend::Postgres => &[
             "CHECK (",

@@ -71,7 +71,9 @@ pub(super) fn read(query: &mut Query<'_>, excluded: &str) -> Result<Schema, terr
             table.primary_key.push(column);
             continue;
         }
-        let key = match row.get(4) {
+        // A spatial index covers the whole value; MariaDB reports a length for it anyway.
+        let length = row.get(4).filter(|_| row.text(5) != "SPATIAL");
+        let key = match length {
             Some(length) => IndexKey::Prefix {
                 column,
                 length: length.to_owned(),
