@@ -51,7 +51,7 @@
 //! * `schema dump`: the schema model, `{"backend": "sqlite", "extensions": [], "enums": [],
 //!   "composite_types": [], "domains": [], "sequences": [], "functions": [], "tables":
 //!   [{"name": "…", "columns": [{"name": "…", "type": "…", "nullable": true, "default":
-//!   null, "extra": null}], "primary_key": ["id"], …}], "views": [],
+//!   null, "extra": null}], "primary_key": ["id"], …}], "virtual_tables": [], "views": [],
 //!   "materialized_views": [], "triggers": []}` (docs/schema.md)
 //! * `schema diff`: `{"identical": false, "compared_with": "migrations", "differences":
 //!   [{"kind": "column", "name": "tasks.done", "change": "extra", "details": []}]}`

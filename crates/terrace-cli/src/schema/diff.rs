@@ -125,6 +125,14 @@ fn objects(schema: &Schema) -> BTreeMap<Key, (Option<Key>, Attributes)> {
             vec![("definition", Some(view.sql.trim().to_owned()))],
         );
     }
+    for table in &schema.virtual_tables {
+        put(
+            "virtual table",
+            table.name.clone(),
+            None,
+            vec![("definition", Some(table.sql.trim().to_owned()))],
+        );
+    }
     for view in &schema.materialized_views {
         put(
             "materialized view",

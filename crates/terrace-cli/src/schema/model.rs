@@ -23,6 +23,9 @@ pub struct Schema {
     pub functions: Vec<Function>,
     /// Tables.
     pub tables: Vec<Table>,
+    /// SQLite virtual tables (`CREATE VIRTUAL TABLE … USING fts5(…)`), as SQLite
+    /// keeps their statements; the tables their module makes for itself are left out.
+    pub virtual_tables: Vec<View>,
     /// Views.
     pub views: Vec<View>,
     /// PostgreSQL materialized views, with their indexes.
@@ -285,6 +288,7 @@ impl Schema {
             table.checks.sort_by(|a, b| a.name.cmp(&b.name));
             table.indexes.sort_by(|a, b| a.name.cmp(&b.name));
         }
+        self.virtual_tables.sort_by(|a, b| a.name.cmp(&b.name));
         self.views.sort_by(|a, b| a.name.cmp(&b.name));
         self.materialized_views.sort_by(|a, b| a.name.cmp(&b.name));
         for view in &mut self.materialized_views {

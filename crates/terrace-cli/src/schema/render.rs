@@ -71,6 +71,9 @@ pub fn restore(schema: &Schema) -> Restore {
     for table in &schema.tables {
         statements.push(create_table(&q, table));
     }
+    for table in &schema.virtual_tables {
+        statements.push(format!("{};", table.sql.trim_end().trim_end_matches(';')));
+    }
     // MySQL's indexes are part of their table (see `create_table`).
     if q.backend != "mysql" {
         for table in &schema.tables {

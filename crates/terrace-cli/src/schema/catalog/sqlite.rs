@@ -16,9 +16,21 @@ pub(super) fn read(query: &mut Query<'_>, excluded: &str) -> Result<Schema, terr
         "SELECT type, name, tbl_name, sql FROM sqlite_schema \
          WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY type, name",
     )?;
+    // The tables a virtual table's module keeps its data in (an fts5 table's `_data`,
+    // `_idx`, …): the virtual table's statement makes them again.
+    let shadows: Vec<String> = query("SELECT name FROM pragma_table_list WHERE type = 'shadow'")
+        .map(|rows| rows.iter().map(|r| r.text(0).to_owned()).collect())
+        .unwrap_or_default();
     for object in &objects {
         let (name, sql) = (object.text(1), object.text(3));
         match object.text(0) {
+            "table" if shadows.iter().any(|s| s == name) => {}
+            "table" if starts_with_words(sql, &["CREATE", "VIRTUAL", "TABLE"]) => {
+                schema.virtual_tables.push(View {
+                    name: name.to_owned(),
+                    sql: sql.to_owned(),
+                })
+            }
             "table" if !is_terrace_table(name, excluded) => {
                 schema.tables.push(table(query, name, sql)?)
             }
@@ -176,6 +188,14 @@ fn split_index_sql(sql: &str) -> (Option<&str>, Option<&str>) {
         }
     }
     (None, None)
+}
+
+/// Whether `sql` begins with these words, in any case and spacing.
+fn starts_with_words(sql: &str, words: &[&str]) -> bool {
+    let mut found = sql.split_whitespace();
+    words
+        .iter()
+        .all(|word| found.next().is_some_and(|w| w.eq_ignore_ascii_case(word)))
 }
 
 /// A column's default as a `DEFAULT` clause takes it: SQLite keeps an expression
