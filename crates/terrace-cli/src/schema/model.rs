@@ -304,34 +304,61 @@ impl Schema {
 /// wrote it. A string literal or quoted name keeps its spaces: they are its value.
 pub fn squash_space(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    let mut quote: Option<char> = None;
     let mut space = false;
-    for c in text.trim().chars() {
-        match quote {
-            // Inside a string or quoted name, every character is kept; a doubled quote
-            // closes and at once reopens it.
+    for (_, c, quoted) in SqlChars::new(text.trim()) {
+        if !quoted && c.is_whitespace() {
+            space = true;
+            continue;
+        }
+        if space {
+            out.push(' ');
+            space = false;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Each character of SQL text with its byte offset and whether it belongs to a string
+/// or quoted name (`'…'`, `"…"`, `` `…` ``, `[…]`, the quotes included; a doubled quote
+/// closes and at once reopens it).
+pub struct SqlChars<'a> {
+    chars: std::str::CharIndices<'a>,
+    quote: Option<char>,
+}
+
+impl<'a> SqlChars<'a> {
+    /// The characters of `sql`.
+    pub fn new(sql: &'a str) -> Self {
+        SqlChars {
+            chars: sql.char_indices(),
+            quote: None,
+        }
+    }
+}
+
+impl Iterator for SqlChars<'_> {
+    type Item = (usize, char, bool);
+
+    fn next(&mut self) -> Option<(usize, char, bool)> {
+        let (i, c) = self.chars.next()?;
+        match self.quote {
             Some(close) => {
-                out.push(c);
                 if c == close {
-                    quote = None;
+                    self.quote = None;
                 }
+                Some((i, c, true))
             }
-            None if c.is_whitespace() => space = true,
             None => {
-                if space {
-                    out.push(' ');
-                    space = false;
-                }
-                quote = match c {
+                self.quote = match c {
                     '\'' | '"' | '`' => Some(c),
                     '[' => Some(']'),
                     _ => None,
                 };
-                out.push(c);
+                Some((i, c, self.quote.is_some()))
             }
         }
     }
-    out
 }
 
 #[cfg(test)]

@@ -17,7 +17,9 @@ const SQLITE: &str = "\
 CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT, email TEXT NOT NULL UNIQUE, name VARCHAR(20) DEFAULT 'x',
     joined TEXT DEFAULT (datetime('now',  'localtime')), motto TEXT DEFAULT 'two  spaces', level INTEGER DEFAULT -1,
     tag TEXT DEFAULT ('a' || 'b'), state TEXT DEFAULT pending);
-CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, title TEXT, body TEXT);
+CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, title TEXT, body TEXT,
+    title_length INTEGER GENERATED ALWAYS AS (length(title)) STORED, shout TEXT AS (upper( title ||  '!' )));
+CREATE INDEX posts_by_shout ON posts (shout);
 CREATE INDEX posts_by_user ON posts (user_id, title DESC);
 CREATE INDEX posts_lower ON posts (lower(title)) WHERE body IS NOT NULL;
 CREATE VIEW user_posts AS SELECT u.email, p.title FROM users u JOIN posts p ON p.user_id = u.id;
@@ -153,6 +155,8 @@ fn dump_and_diff(backend: Backend) {
             "\"tag\" TEXT DEFAULT ('a' || 'b'),",
             "\"state\" TEXT DEFAULT pending,",
             "\nCREATE VIRTUAL TABLE posts_search USING fts5(title, body);\n",
+            "\"title_length\" INTEGER GENERATED ALWAYS AS (length(title)) STORED,",
+            "\"shout\" TEXT GENERATED ALWAYS AS (upper( title || '!' )) VIRTUAL,",
         ],
         Backend::Mysql => &[
             "CHECK (",

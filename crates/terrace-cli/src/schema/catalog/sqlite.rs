@@ -4,7 +4,8 @@
 
 use super::{Query, is_terrace_table, literal};
 use crate::schema::model::{
-    Column, ForeignKey, Index, IndexKey, Schema, Table, Trigger, Unique, View, squash_space,
+    Column, ForeignKey, Index, IndexKey, Schema, SqlChars, Table, Trigger, Unique, View,
+    squash_space,
 };
 
 pub(super) fn read(query: &mut Query<'_>, excluded: &str) -> Result<Schema, terrace::BoxError> {
@@ -58,20 +59,39 @@ fn table(query: &mut Query<'_>, name: &str, sql: &str) -> Result<Table, terrace:
     };
     let quoted = literal(name);
     let mut key: Vec<(u32, String)> = Vec::new();
+    // `table_xinfo` lists generated columns too (hidden 2, virtual; 3, stored); their
+    // expression is only in the table's statement.
     for row in query(&format!(
-        "SELECT name, type, CAST(\"notnull\" AS TEXT), dflt_value, CAST(pk AS TEXT) \
-         FROM pragma_table_info({quoted}) ORDER BY cid"
+        "SELECT name, type, CAST(\"notnull\" AS TEXT), dflt_value, CAST(pk AS TEXT), \
+         CAST(hidden AS TEXT) FROM pragma_table_xinfo({quoted}) WHERE hidden <> 1 ORDER BY cid"
     ))? {
         let position: u32 = row.text(4).parse().unwrap_or(0);
         if position > 0 {
             key.push((position, row.text(0).to_owned()));
         }
+        let extra = match row.text(5) {
+            hidden @ ("2" | "3") => Some(
+                generated_expression(sql, row.text(0))
+                    .map(|expression| {
+                        let kind = if hidden == "3" { "STORED" } else { "VIRTUAL" };
+                        format!("GENERATED ALWAYS AS ({}) {kind}", squash_space(&expression))
+                    })
+                    .ok_or_else(|| {
+                        format!(
+                            "cannot find the expression of generated column {}.{} in its table's statement",
+                            name,
+                            row.text(0)
+                        )
+                    })?,
+            ),
+            _ => None,
+        };
         table.columns.push(Column {
             name: row.text(0).to_owned(),
             data_type: squash_space(row.text(1)).to_uppercase(),
             nullable: row.text(2) != "1",
             default: row.get(3).map(default),
-            extra: None,
+            extra,
         });
     }
     key.sort();
@@ -164,30 +184,180 @@ fn split_index_sql(sql: &str) -> (Option<&str>, Option<&str>) {
     let Some(open) = sql.find('(') else {
         return (None, None);
     };
+    let Some(close) = matching_close(&sql[open..]) else {
+        return (None, None);
+    };
+    let end = open + close;
+    let rest = sql[end + 1..].trim();
+    let predicate = rest
+        .get(..5)
+        .filter(|w| w.eq_ignore_ascii_case("where"))
+        .map(|_| rest[5..].trim());
+    (Some(&sql[open + 1..end]), predicate)
+}
+
+/// The text between the parentheses of `depth` 0 that start at `sql`'s first one, cut at
+/// its commas of that depth: a `CREATE TABLE`'s column and constraint definitions.
+fn top_level_parts(sql: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
     let mut depth = 0usize;
+    let mut start = 0;
+    for (i, c) in Unquoted::new(sql) {
+        match c {
+            '(' => {
+                depth += 1;
+                if depth == 1 {
+                    start = i + 1;
+                }
+            }
+            ')' if depth == 1 => {
+                parts.push(&sql[start..i]);
+                return parts;
+            }
+            ')' => depth = depth.saturating_sub(1),
+            ',' if depth == 1 => {
+                parts.push(&sql[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    Vec::new()
+}
+
+/// `sql` with each comment (`-- …` to the line's end, `/* … */`) outside quotes made
+/// one space.
+fn without_comments(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
     let mut quote: Option<char> = None;
-    for (i, c) in sql[open..].char_indices() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '"' | '`') => quote = Some(c),
-            (None, '(') => depth += 1,
-            (None, ')') => {
-                depth -= 1;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quote, c, chars.peek()) {
+            (Some(close), c, _) => {
+                out.push(c);
+                if c == close {
+                    quote = None;
+                }
+            }
+            (None, '-', Some('-')) => {
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+                out.push(' ');
+            }
+            (None, '/', Some('*')) => {
+                chars.next();
+                let mut last = ' ';
+                for c in chars.by_ref() {
+                    if last == '*' && c == '/' {
+                        break;
+                    }
+                    last = c;
+                }
+                out.push(' ');
+            }
+            (None, c, _) => {
+                quote = match c {
+                    '\'' | '"' | '`' => Some(c),
+                    '[' => Some(']'),
+                    _ => None,
+                };
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
+/// The expression of generated column `column` in `CREATE TABLE` statement `sql`: what
+/// stands in the parentheses after its definition's `AS`.
+fn generated_expression(sql: &str, column: &str) -> Option<String> {
+    let sql = without_comments(sql);
+    let definition = top_level_parts(&sql).into_iter().find(|part| {
+        let part = part.trim_start();
+        let name = match part.chars().next() {
+            Some(open @ ('"' | '`' | '[')) => {
+                let close = if open == '[' { ']' } else { open };
+                let rest = &part[1..];
+                let end = rest.find(close).unwrap_or(rest.len());
+                rest[..end].to_owned()
+            }
+            _ => part
+                .split(|c: char| c.is_whitespace())
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+        };
+        name.eq_ignore_ascii_case(column)
+    })?;
+    // The first `AS (` outside parentheses and quotes.
+    let mut depth = 0usize;
+    let mut previous = ' ';
+    for (i, c) in Unquoted::new(definition) {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            'a' | 'A' if depth == 0 && !is_word(previous) => {
+                let rest = &definition[i..];
+                let after = rest.get(2..).unwrap_or_default();
+                if rest.get(..2).is_some_and(|w| w.eq_ignore_ascii_case("as"))
+                    && !after.starts_with(is_word)
+                    && after.trim_start().starts_with('(')
+                {
+                    let body = after.trim_start();
+                    return matching_close(body).map(|close| body[1..close].to_owned());
+                }
+            }
+            _ => {}
+        }
+        previous = c;
+    }
+    None
+}
+
+/// Where the parenthesis opening `text` closes.
+fn matching_close(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, c) in Unquoted::new(text) {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth = depth.saturating_sub(1);
                 if depth == 0 {
-                    let end = open + i;
-                    let rest = sql[end + 1..].trim();
-                    let predicate = rest
-                        .get(..5)
-                        .filter(|w| w.eq_ignore_ascii_case("where"))
-                        .map(|_| rest[5..].trim());
-                    return (Some(&sql[open + 1..end]), predicate);
+                    return Some(i);
                 }
             }
             _ => {}
         }
     }
-    (None, None)
+    None
+}
+
+/// The characters of SQL text outside its strings and quoted names, with their byte
+/// offsets.
+struct Unquoted<'a>(SqlChars<'a>);
+
+impl<'a> Unquoted<'a> {
+    fn new(sql: &'a str) -> Self {
+        Unquoted(SqlChars::new(sql))
+    }
+}
+
+impl Iterator for Unquoted<'_> {
+    type Item = (usize, char);
+
+    fn next(&mut self) -> Option<(usize, char)> {
+        self.0
+            .by_ref()
+            .find(|(_, _, quoted)| !quoted)
+            .map(|(i, c, _)| (i, c))
+    }
+}
+
+fn is_word(c: char) -> bool {
+    c.is_alphanumeric() || c == '_' || c == '$'
 }
 
 /// Whether `sql` begins with these words, in any case and spacing.
@@ -245,7 +415,28 @@ fn one_literal(text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{default, split_index_sql};
+    use super::{default, generated_expression, split_index_sql};
+
+    #[test]
+    fn a_generated_columns_expression_is_found_in_its_tables_statement() {
+        let sql = "CREATE TABLE t (a INT, b TEXT GENERATED ALWAYS AS (a * 2) STORED, \
+                   asset AS (CAST(a AS TEXT)), \"d, e\" VARCHAR(10) NOT NULL AS (upper('x, (y')) , \
+                   f TEXT DEFAULT 'as (no)', CHECK (a AS_NOT > 0))";
+        let found = |column: &str| generated_expression(sql, column);
+        assert_eq!(found("b").as_deref(), Some("a * 2"));
+        assert_eq!(found("ASSET").as_deref(), Some("CAST(a AS TEXT)"));
+        assert_eq!(found("d, e").as_deref(), Some("upper('x, (y')"));
+        assert_eq!(found("f"), None);
+        assert_eq!(found("a"), None);
+        assert_eq!(generated_expression("CREATE TABLE t (a AS (", "a"), None);
+        // Comments, with commas and parentheses in them, are not definitions.
+        let commented =
+            "CREATE TABLE t (\n  a INT, -- one, (two\n  /* three, */ b AS (a + 1) -- four\n)";
+        assert_eq!(
+            generated_expression(commented, "b").as_deref(),
+            Some("a + 1")
+        );
+    }
 
     #[test]
     fn an_expression_default_gets_its_parentheses_back() {
