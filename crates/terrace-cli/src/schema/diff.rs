@@ -41,6 +41,7 @@ type Key = (&'static str, String);
 /// belongs to: a table's (or materialized view's) own objects are listed under it, so
 /// that one missing altogether is one difference.
 fn objects(schema: &Schema) -> BTreeMap<Key, (Option<Key>, Attributes)> {
+    let backend = schema.backend;
     let mut map = BTreeMap::new();
     let mut put = |kind: &'static str, name: String, owner: Option<Key>, attributes| {
         map.insert((kind, name), (owner, attributes));
@@ -49,23 +50,12 @@ fn objects(schema: &Schema) -> BTreeMap<Key, (Option<Key>, Attributes)> {
         put("extension", extension.clone(), None, Vec::new());
     }
     for c in &schema.composite_types {
-        put(
-            "composite type",
-            c.name.clone(),
-            None,
-            vec![(
-                "definition",
-                Some(render::composite_type_sql(schema.backend, c)),
-            )],
-        );
+        let sql = render::composite_type_sql(backend, c);
+        put("composite type", c.name.clone(), None, definition(sql));
     }
     for d in &schema.domains {
-        put(
-            "domain",
-            d.name.clone(),
-            None,
-            vec![("definition", Some(render::domain_sql(schema.backend, d)))],
-        );
+        let sql = render::domain_sql(backend, d);
+        put("domain", d.name.clone(), None, definition(sql));
     }
     for e in &schema.enums {
         put(
@@ -76,20 +66,12 @@ fn objects(schema: &Schema) -> BTreeMap<Key, (Option<Key>, Attributes)> {
         );
     }
     for s in &schema.sequences {
-        put(
-            "sequence",
-            s.name.clone(),
-            None,
-            vec![("definition", Some(render::sequence_sql(schema.backend, s)))],
-        );
+        let sql = render::sequence_sql(backend, s);
+        put("sequence", s.name.clone(), None, definition(sql));
     }
     for f in &schema.functions {
-        put(
-            "function",
-            format!("{}({})", f.name, f.arguments),
-            None,
-            vec![("definition", Some(f.sql.trim().to_owned()))],
-        );
+        let name = format!("{}({})", f.name, f.arguments);
+        put("function", name, None, definition(f.sql.trim().to_owned()));
     }
     for table in &schema.tables {
         put("table", table.name.clone(), None, Vec::new());
@@ -108,59 +90,47 @@ fn objects(schema: &Schema) -> BTreeMap<Key, (Option<Key>, Attributes)> {
             t.clone(),
             vec![("columns", Some(table.primary_key.join(", ")))],
         );
-        for (kind, name, definition) in table_parts(schema.backend, table) {
-            put(
-                kind,
-                format!("{}.{name}", table.name),
-                t.clone(),
-                vec![("definition", Some(definition))],
-            );
+        for (kind, name, sql) in table_parts(backend, table) {
+            let name = format!("{}.{name}", table.name);
+            put(kind, name, t.clone(), definition(sql));
         }
     }
-    for view in &schema.views {
-        put(
-            "view",
-            view.name.clone(),
-            None,
-            vec![("definition", Some(view.sql.trim().to_owned()))],
-        );
-    }
-    for table in &schema.virtual_tables {
-        put(
-            "virtual table",
-            table.name.clone(),
-            None,
-            vec![("definition", Some(table.sql.trim().to_owned()))],
-        );
+    for (kind, statements) in [
+        ("view", &schema.views),
+        ("virtual table", &schema.virtual_tables),
+    ] {
+        for statement in statements {
+            let sql = statement.sql.trim().to_owned();
+            put(kind, statement.name.clone(), None, definition(sql));
+        }
     }
     for view in &schema.materialized_views {
+        let sql = view.sql.trim().to_owned();
         put(
             "materialized view",
             view.name.clone(),
             None,
-            vec![("definition", Some(view.sql.trim().to_owned()))],
+            definition(sql),
         );
+        let owner = ("materialized view", view.name.clone());
         for index in &view.indexes {
-            put(
-                "index",
-                format!("{}.{}", view.name, index.name),
-                Some(("materialized view", view.name.clone())),
-                vec![(
-                    "definition",
-                    Some(render::index_sql(schema.backend, &view.name, index)),
-                )],
-            );
+            let name = format!("{}.{}", view.name, index.name);
+            let sql = render::index_sql(backend, &view.name, index);
+            put("index", name, Some(owner.clone()), definition(sql));
         }
     }
     for trigger in &schema.triggers {
-        put(
-            "trigger",
-            format!("{}.{}", trigger.table, trigger.name),
-            Some(("table", trigger.table.clone())),
-            vec![("definition", Some(trigger.sql.trim().to_owned()))],
-        );
+        let name = format!("{}.{}", trigger.table, trigger.name);
+        let owner = ("table", trigger.table.clone());
+        let sql = trigger.sql.trim().to_owned();
+        put("trigger", name, Some(owner), definition(sql));
     }
     map
+}
+
+/// An object whose one attribute is its SQL.
+fn definition(sql: String) -> Attributes {
+    vec![("definition", Some(sql))]
 }
 
 fn column_attributes(column: &Column) -> Attributes {

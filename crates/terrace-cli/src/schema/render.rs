@@ -66,13 +66,13 @@ pub fn restore(schema: &Schema) -> Restore {
         statements.push(domain(&q, d));
     }
     for f in &schema.functions {
-        statements.push(format!("{};", f.sql.trim_end().trim_end_matches(';')));
+        statements.push(stored(&f.sql));
     }
     for table in &schema.tables {
         statements.push(create_table(&q, table));
     }
     for table in &schema.virtual_tables {
-        statements.push(format!("{};", table.sql.trim_end().trim_end_matches(';')));
+        statements.push(stored(&table.sql));
     }
     // MySQL's indexes are part of their table (see `create_table`).
     if q.backend != "mysql" {
@@ -95,16 +95,16 @@ pub fn restore(schema: &Schema) -> Restore {
         }
     }
     for view in &schema.views {
-        statements.push(format!("{};", view.sql.trim_end().trim_end_matches(';')));
+        statements.push(stored(&view.sql));
     }
     for view in &schema.materialized_views {
-        statements.push(format!("{};", view.sql.trim_end().trim_end_matches(';')));
+        statements.push(stored(&view.sql));
         for index in &view.indexes {
             statements.push(create_index(&q, &view.name, index));
         }
     }
     for trigger in &schema.triggers {
-        statements.push(format!("{};", trigger.sql.trim_end().trim_end_matches(';')));
+        statements.push(stored(&trigger.sql));
     }
     restore
 }
@@ -112,6 +112,12 @@ pub fn restore(schema: &Schema) -> Restore {
 /// A sequence's `CREATE SEQUENCE`.
 pub fn sequence_sql(backend: &'static str, s: &Sequence) -> String {
     sequence(&Quoter::for_backend(backend), s)
+}
+
+/// A statement the catalog keeps whole (a function's, view's, trigger's), ending with
+/// one `;`.
+fn stored(sql: &str) -> String {
+    format!("{};", sql.trim_end().trim_end_matches(';'))
 }
 
 /// A composite type's `CREATE TYPE … AS (…)`.

@@ -18,6 +18,21 @@ fn not_extensions(oid: &str) -> String {
     format!("NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = {oid} AND d.deptype = 'e')")
 }
 
+/// The name of catalog row `row` (of `pg_collation` or `pg_opclass`: `kind` is
+/// `collation` or `opclass`), quoted, and qualified by its schema (`namespace`, a
+/// `pg_namespace` row) where the search path does not find it.
+fn qualified_name(kind: &str, row: &str, namespace: &str) -> String {
+    let name = if kind == "collation" {
+        "collname"
+    } else {
+        "opcname"
+    };
+    format!(
+        "CASE WHEN pg_{kind}_is_visible({row}.oid) THEN '' \
+         ELSE quote_ident({namespace}.nspname) || '.' END || quote_ident({row}.{name})"
+    )
+}
+
 pub(super) fn read(query: &mut Query<'_>, excluded: &str) -> Result<Schema, terrace::BoxError> {
     // A tracking table in another schema is not among the current schema's tables.
     let current = query("SELECT current_schema()::text")?;
@@ -180,8 +195,7 @@ fn tables(
     }
     let columns = query(&format!(
         "SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod) || \
-         coalesce((SELECT ' COLLATE ' || CASE WHEN pg_collation_is_visible(co.oid) THEN '' \
-           ELSE quote_ident(cn.nspname) || '.' END || quote_ident(co.collname) \
+         coalesce((SELECT ' COLLATE ' || {} \
            FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace \
            JOIN pg_type ty ON ty.oid = a.atttypid \
            WHERE co.oid = a.attcollation AND co.oid <> ty.typcollation), ''), \
@@ -191,7 +205,8 @@ fn tables(
          JOIN pg_namespace n ON n.oid = c.relnamespace \
          LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
          WHERE {IN_SCHEMA} AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped \
-         ORDER BY c.relname, a.attnum"
+         ORDER BY c.relname, a.attnum",
+        qualified_name("collation", "co", "cn")
     ))?;
     for row in &columns {
         let Some(t) = find(&schema.tables, row.text(0)) else {
@@ -285,16 +300,14 @@ fn tables(
            string_agg(u.k::text, chr(31) ORDER BY u.k) \
              FILTER (WHERE u.k <= x.indnkeyatts AND u.attnum = 0) AS expressions, \
            string_agg(concat_ws(' ', \
-               'COLLATE ' || CASE WHEN pg_collation_is_visible(co.oid) THEN '' \
-                 ELSE quote_ident(con.nspname) || '.' END || quote_ident(co.collname), \
+               'COLLATE ' || {collation}, \
                CASE WHEN NOT (oc.opcdefault AND (oc.opcintype = kt.oid OR (NOT EXISTS ( \
                    SELECT 1 FROM pg_opclass d WHERE d.opcmethod = oc.opcmethod AND d.opcdefault \
                    AND d.opcintype = kt.oid) AND (EXISTS (SELECT 1 FROM pg_cast c \
                    WHERE c.castsource = kt.oid AND c.casttarget = oc.opcintype \
                    AND c.castmethod = 'b') OR (SELECT p.typtype FROM pg_type p \
                    WHERE p.oid = oc.opcintype) = 'p')))) \
-                 THEN CASE WHEN pg_opclass_is_visible(oc.oid) THEN '' \
-                   ELSE quote_ident(ocn.nspname) || '.' END || quote_ident(oc.opcname) END, \
+                 THEN {opclass} END, \
                CASE WHEN x.indoption[(u.k - 1)::int]::int & 1 = 1 THEN 'DESC' END, \
                CASE x.indoption[(u.k - 1)::int]::int & 3 \
                  WHEN 1 THEN 'NULLS LAST' WHEN 2 THEN 'NULLS FIRST' END), \
@@ -316,7 +329,9 @@ fn tables(
                WHERE d.collname = 'default' AND d.collnamespace = 'pg_catalog'::regnamespace)) \
            LEFT JOIN pg_namespace con ON con.oid = co.collnamespace) keys \
          WHERE {IN_SCHEMA} AND NOT EXISTS (SELECT 1 FROM pg_constraint k \
-           WHERE k.conindid = x.indexrelid AND k.conrelid = x.indrelid AND k.contype IN ('p', 'u', 'x'))"
+           WHERE k.conindid = x.indexrelid AND k.conrelid = x.indrelid AND k.contype IN ('p', 'u', 'x'))",
+        collation = qualified_name("collation", "co", "con"),
+        opclass = qualified_name("opclass", "oc", "ocn"),
     ))?;
     let unquote = |name: String| name.trim_matches('"').replace("\"\"", "\"");
     for row in &indexes {

@@ -60,7 +60,8 @@ fn table(query: &mut Query<'_>, name: &str, sql: &str) -> Result<Table, terrace:
     let quoted = literal(name);
     let mut key: Vec<(u32, String)> = Vec::new();
     // `table_xinfo` lists generated columns too (hidden 2, virtual; 3, stored); their
-    // expression is only in the table's statement.
+    // expression is only in the table's statement, read once, without its comments.
+    let statement = std::cell::OnceCell::new();
     for row in query(&format!(
         "SELECT name, type, CAST(\"notnull\" AS TEXT), dflt_value, CAST(pk AS TEXT), \
          CAST(hidden AS TEXT) FROM pragma_table_xinfo({quoted}) WHERE hidden <> 1 ORDER BY cid"
@@ -71,7 +72,10 @@ fn table(query: &mut Query<'_>, name: &str, sql: &str) -> Result<Table, terrace:
         }
         let extra = match row.text(5) {
             hidden @ ("2" | "3") => Some(
-                generated_expression(sql, row.text(0))
+                generated_expression(
+                    statement.get_or_init(|| without_comments(sql)),
+                    row.text(0),
+                )
                     .map(|expression| {
                         let kind = if hidden == "3" { "STORED" } else { "VIRTUAL" };
                         format!("GENERATED ALWAYS AS ({}) {kind}", squash_space(&expression))
@@ -271,11 +275,10 @@ fn without_comments(sql: &str) -> String {
     out
 }
 
-/// The expression of generated column `column` in `CREATE TABLE` statement `sql`: what
-/// stands in the parentheses after its definition's `AS`.
+/// The expression of generated column `column` in `CREATE TABLE` statement `sql`
+/// (without comments): what stands in the parentheses after its definition's `AS`.
 fn generated_expression(sql: &str, column: &str) -> Option<String> {
-    let sql = without_comments(sql);
-    let definition = top_level_parts(&sql).into_iter().find(|part| {
+    let definition = top_level_parts(sql).into_iter().find(|part| {
         let part = part.trim_start();
         let name = match part.chars().next() {
             Some(open @ ('"' | '`' | '[')) => {
@@ -415,7 +418,7 @@ fn one_literal(text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{default, generated_expression, split_index_sql};
+    use super::{default, generated_expression, split_index_sql, without_comments};
 
     #[test]
     fn a_generated_columns_expression_is_found_in_its_tables_statement() {
@@ -433,7 +436,7 @@ mod tests {
         let commented =
             "CREATE TABLE t (\n  a INT, -- one, (two\n  /* three, */ b AS (a + 1) -- four\n)";
         assert_eq!(
-            generated_expression(commented, "b").as_deref(),
+            generated_expression(&without_comments(commented), "b").as_deref(),
             Some("a + 1")
         );
     }
